@@ -1,0 +1,2 @@
+"""Use cases: command handlers, the scheduling policy, simulated workers, and the ports
+that infrastructure implements."""

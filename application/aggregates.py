@@ -1,0 +1,92 @@
+"""Loading aggregates from their streams and saving what they decided, atomically.
+
+Folded states are cached with their stream version; a load reads only the events recorded
+after the cached version, so a long-lived pool stream costs one indexed range read.
+"""
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, Self, TypeVar
+
+from application.messages import MessageContext, RecordedEvent, StreamWrite
+from application.ports import EventStore
+from domain.events import DomainEvent
+
+
+class Aggregate(Protocol):
+    def when(self, event: DomainEvent) -> Self: ...
+
+
+A = TypeVar("A", bound=Aggregate)
+
+
+@dataclass(frozen=True)
+class Loaded(Generic[A]):
+    """An aggregate's state (None if its stream is empty) at a stream version."""
+
+    stream_id: str
+    state: A | None
+    version: int
+    start: Callable[[DomainEvent], A]
+
+    def fold(self, events: Sequence[DomainEvent]) -> "Loaded[A]":
+        state = self.state
+        for event in events:
+            state = self.start(event) if state is None else state.when(event)
+        return Loaded(self.stream_id, state, self.version + len(events), self.start)
+
+
+@dataclass(frozen=True)
+class Change:
+    loaded: Loaded[Any]
+    events: Sequence[DomainEvent]
+
+
+class Aggregates:
+    def __init__(self, store: EventStore, cache_size: int = 100_000) -> None:
+        self._store = store
+        self._cache: OrderedDict[str, Loaded[Any]] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def load(self, stream_id: str, start: Callable[[DomainEvent], A]) -> Loaded[A]:
+        with self._lock:
+            cached = self._cache.get(stream_id)
+        loaded: Loaded[A] = cached if cached is not None else Loaded(stream_id, None, 0, start)
+        newer = self._store.read_stream(stream_id, after_version=loaded.version)
+        if newer:
+            loaded = loaded.fold([recorded.event for recorded in newer])
+            self._remember(loaded)
+        return loaded
+
+    def save(self, changes: Sequence[Change], context: MessageContext) -> list[RecordedEvent]:
+        writes = [
+            StreamWrite(change.loaded.stream_id, change.loaded.version, change.events)
+            for change in changes
+            if change.events
+        ]
+        if not writes:
+            return []
+        try:
+            recorded = self._store.append(writes, context)
+        except BaseException:
+            self.forget([write.stream_id for write in writes])
+            raise
+        for change in changes:
+            if change.events:
+                self._remember(change.loaded.fold(change.events))
+        return recorded
+
+    def forget(self, stream_ids: Sequence[str]) -> None:
+        with self._lock:
+            for stream_id in stream_ids:
+                self._cache.pop(stream_id, None)
+
+    def _remember(self, loaded: Loaded[Any]) -> None:
+        with self._lock:
+            self._cache[loaded.stream_id] = loaded
+            self._cache.move_to_end(loaded.stream_id)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)

@@ -1,0 +1,1 @@
+"""One module per command: the command and its handler side by side."""

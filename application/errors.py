@@ -1,0 +1,23 @@
+"""Errors raised by the application layer (not domain rules)."""
+
+
+class ConcurrencyConflict(Exception):
+    """A stream moved on since it was read: nothing was written."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"stream {stream_id} is at version {actual}, the command expected {expected}"
+        )
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+class UnknownProjection(Exception):
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(f"no projection named {name!r}; known: {', '.join(known)}")
+        self.name = name
+
+
+class ServiceStopping(Exception):
+    """The command was not run because the service is shutting down."""

@@ -1,0 +1,112 @@
+"""Ports: what the application needs from the outside world, implemented in infrastructure."""
+
+from collections.abc import Sequence
+from concurrent.futures import Future
+from datetime import datetime
+from typing import Any, Protocol
+
+from application.messages import (
+    Command,
+    CommandResult,
+    MessageContext,
+    RecordedEvent,
+    StreamWrite,
+)
+from application.snapshots import RunningTasks, SchedulerState
+from domain.values import Algorithm
+
+
+class EventStore(Protocol):
+    """An append-only log of events in streams, with a gap-free global position."""
+
+    def append(
+        self, writes: Sequence[StreamWrite], context: MessageContext
+    ) -> list[RecordedEvent]:
+        """Write every stream atomically, or raise ConcurrencyConflict and write nothing."""
+        ...
+
+    def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
+        """One stream's events after a version, in version order."""
+        ...
+
+    def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        """The whole log after a position, in position order, at most `limit` events."""
+        ...
+
+    def head(self) -> int:
+        """The position of the last committed event (0 for an empty log)."""
+        ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class IdGenerator(Protocol):
+    def new_id(self) -> str:
+        """A fresh UUID in canonical text form."""
+        ...
+
+
+class CommandSender(Protocol):
+    """Runs commands, one at a time, on the single writer."""
+
+    def submit(self, command: Command, context: MessageContext) -> "Future[CommandResult]": ...
+
+
+class SchedulerStateSource(Protocol):
+    def scheduler_state(self) -> SchedulerState:
+        """Pools, waiting tasks and the active algorithm, consistent at one position."""
+        ...
+
+
+class WorkerStateSource(Protocol):
+    def running_tasks(self) -> RunningTasks:
+        """Tasks being processed, consistent at one position."""
+        ...
+
+
+class ReadModel(Protocol):
+    """Queries over the projections; never loads aggregates."""
+
+    def get_task(self, task_id: str) -> dict[str, Any] | None: ...
+
+    def list_tasks(
+        self,
+        status: str | None,
+        type: str | None,
+        region: str | None,
+        page: int,
+        page_size: int,
+    ) -> tuple[list[dict[str, Any]], int]: ...
+
+    def list_pools(self) -> list[dict[str, Any]]: ...
+
+    def get_pool(self, pool_id: str) -> dict[str, Any] | None: ...
+
+    def stats(self, now: datetime) -> dict[str, Any]: ...
+
+    def queue_size(self) -> int: ...
+
+    def events_page(
+        self, after: int, limit: int, stream: str | None, type: str | None
+    ) -> list[dict[str, Any]]: ...
+
+    def stream_events(self, stream_id: str) -> list[dict[str, Any]]: ...
+
+    def logs(
+        self, task_id: str | None, event_type: str | None, page: int, page_size: int
+    ) -> tuple[list[dict[str, Any]], int]: ...
+
+    def projection_positions(self) -> dict[str, int]: ...
+
+    def head(self) -> int: ...
+
+    def active_algorithm(self) -> Algorithm: ...
+
+    def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        ...
+

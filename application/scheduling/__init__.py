@@ -1,0 +1,1 @@
+"""The scheduler: a policy that reacts to the log and issues AssignWorker and DeferTask."""

@@ -1,0 +1,39 @@
+"""The scheduler's view of the worker pools, kept current from the log."""
+
+from collections import Counter
+from dataclasses import replace
+
+from domain.scheduling import PoolSnapshot
+from domain.values import ResourceType
+
+
+class PoolBoard:
+    def __init__(self) -> None:
+        self._pools: dict[str, PoolSnapshot] = {}
+        self._free: Counter[ResourceType] = Counter()
+
+    def __len__(self) -> int:
+        return len(self._pools)
+
+    def put(self, pool: PoolSnapshot) -> None:
+        previous = self._pools.get(pool.pool_id)
+        if previous is not None:
+            self._free[previous.resource_type] -= previous.free
+        self._pools[pool.pool_id] = pool
+        self._free[pool.resource_type] += pool.free
+
+    def set_capacity(self, pool_id: str, capacity: int) -> None:
+        self.put(replace(self._pools[pool_id], capacity=capacity))
+
+    def add_load(self, pool_id: str, delta: int) -> None:
+        pool = self._pools[pool_id]
+        self.put(replace(pool, load=pool.load + delta))
+
+    def has_room(self, requirement: ResourceType | None) -> bool:
+        if requirement is None:
+            return sum(self._free.values()) > 0
+        return self._free[requirement] > 0
+
+    def snapshots(self) -> list[PoolSnapshot]:
+        """Every pool in registration order."""
+        return list(self._pools.values())

@@ -1,0 +1,73 @@
+"""Tasks waiting for a pool, in the order the active algorithm takes them.
+
+A task can be placed exactly when some pool of the resource type it requires has a free
+slot (region is only a preference), so tasks are kept in one heap per requirement and the
+next placeable task is the best head among the requirements that have room.
+"""
+
+import heapq
+from collections.abc import Callable, Iterator
+
+from application.snapshots import WaitingTask
+from domain.values import Algorithm, ResourceType
+
+Requirement = ResourceType | None
+OrderKey = tuple[int, ...]
+
+
+class WaitingQueue:
+    def __init__(self, algorithm: Algorithm = Algorithm.FIFO) -> None:
+        self._algorithm = algorithm
+        self._tasks: dict[str, WaitingTask] = {}
+        self._heaps: dict[Requirement, list[tuple[OrderKey, str]]] = {}
+        self._undeferred: dict[str, None] = {}
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def __contains__(self, task_id: str) -> bool:
+        return task_id in self._tasks
+
+    def add(self, task: WaitingTask) -> None:
+        self._tasks[task.task_id] = task
+        heapq.heappush(
+            self._heaps.setdefault(task.resource_type, []), (self._key(task), task.task_id)
+        )
+        if not task.deferred:
+            self._undeferred[task.task_id] = None
+
+    def remove(self, task_id: str) -> None:
+        self._tasks.pop(task_id, None)
+        self._undeferred.pop(task_id, None)
+
+    def mark_deferred(self, task_id: str) -> None:
+        self._undeferred.pop(task_id, None)
+
+    def reorder(self, algorithm: Algorithm) -> None:
+        self._algorithm = algorithm
+        self._heaps = {}
+        for task in self._tasks.values():
+            self._heaps.setdefault(task.resource_type, []).append((self._key(task), task.task_id))
+        for heap in self._heaps.values():
+            heapq.heapify(heap)
+
+    def next_placeable(self, has_room: Callable[[Requirement], bool]) -> WaitingTask | None:
+        """The first task in order among those some pool has room for."""
+        best: tuple[OrderKey, str] | None = None
+        for requirement, heap in self._heaps.items():
+            while heap and heap[0][1] not in self._tasks:
+                heapq.heappop(heap)
+            if heap and has_room(requirement) and (best is None or heap[0] < best):
+                best = heap[0]
+        return self._tasks[best[1]] if best is not None else None
+
+    def undeferred(self) -> Iterator[WaitingTask]:
+        """Waiting tasks with no deferral recorded yet, in arrival order."""
+        for task_id in list(self._undeferred):
+            if task_id in self._undeferred:
+                yield self._tasks[task_id]
+
+    def _key(self, task: WaitingTask) -> OrderKey:
+        if self._algorithm is Algorithm.PRIORITY:
+            return (-task.priority, task.queued_position)
+        return (task.queued_position,)

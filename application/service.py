@@ -1,0 +1,29 @@
+"""What the interfaces (HTTP, CLI) may use of a running TaskRouterX: commands go through
+`sender`, queries through `read_model`, and the operational views below."""
+
+from typing import Any, Protocol
+
+from application.ports import Clock, CommandSender, ReadModel
+from application.traffic import TrafficGenerator
+
+
+class ProjectionAdmin(Protocol):
+    def names(self) -> list[str]: ...
+
+    def status(self) -> list[dict[str, Any]]: ...
+
+    def start_rebuild(self, name: str) -> dict[str, Any]:
+        """Start rebuilding in the background; raises UnknownProjection or RebuildRunning."""
+        ...
+
+
+class TaskRouterService(Protocol):
+    sender: CommandSender
+    read_model: ReadModel
+    clock: Clock
+    traffic: TrafficGenerator
+    projections: ProjectionAdmin
+
+    def health(self) -> dict[str, Any]: ...
+
+    def scheduler_runtime(self) -> dict[str, Any]: ...

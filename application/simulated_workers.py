@@ -1,0 +1,117 @@
+"""Simulated workers, as in the original: an assigned task runs for a latency drawn
+uniformly from [min, max] seconds, then completes, or fails with a set probability."""
+
+import heapq
+import itertools
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+import structlog
+
+from application.commands.finish_task import CompleteTask, FailTask
+from application.commit_signal import CommitSignal
+from application.errors import ConcurrencyConflict
+from application.messages import CommandResult, MessageContext, RecordedEvent
+from application.ports import CommandSender, EventStore, WorkerStateSource
+from application.reactor import Reactor
+from domain.errors import DomainError
+from domain.events import WorkerAssigned
+
+log = structlog.get_logger(__name__)
+
+ACTOR = "simulated-worker"
+SIMULATED_FAILURE = "simulated worker failure"
+
+
+@dataclass(frozen=True)
+class SimulationSettings:
+    min_latency_s: float = 0.1
+    max_latency_s: float = 2.0
+    failure_rate: float = 0.05
+    seed: int | None = None
+
+
+@dataclass(frozen=True, order=True)
+class _Timer:
+    due: float
+    sequence: int
+    task_id: str
+    fails: bool
+    context: MessageContext
+
+
+class SimulatedWorkers(Reactor):
+    name = "simulated-workers"
+
+    def __init__(
+        self,
+        store: EventStore,
+        sender: CommandSender,
+        state_source: WorkerStateSource,
+        signal: CommitSignal,
+        settings: SimulationSettings,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(store, signal)
+        self._sender = sender
+        self._state_source = state_source
+        self._settings = settings
+        self._monotonic = monotonic
+        self._rng = random.Random(settings.seed)
+        self._timers: list[_Timer] = []
+        self._sequence = itertools.count()
+        self.completed = 0
+        self.failed = 0
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._timers)
+
+    def restore(self) -> None:
+        running = self._state_source.running_tasks()
+        self.position = running.position
+        self._timers = []
+        for task in running.tasks:
+            self._start(task.task_id, MessageContext(task.correlation_id, None, ACTOR))
+
+    def apply(self, recorded: RecordedEvent) -> None:
+        if isinstance(recorded.event, WorkerAssigned):
+            self._start(recorded.event.task_id, recorded.caused(ACTOR))
+
+    def act(self) -> float | None:
+        now = self._monotonic()
+        pending: list[tuple[_Timer, Future[CommandResult]]] = []
+        while self._timers and self._timers[0].due <= now:
+            timer = heapq.heappop(self._timers)
+            command = (
+                FailTask(timer.task_id, SIMULATED_FAILURE)
+                if timer.fails
+                else CompleteTask(timer.task_id)
+            )
+            pending.append((timer, self._sender.submit(command, timer.context)))
+        for timer, future in pending:
+            self._settle(timer, future)
+        if not self._timers:
+            return None
+        return max(self._timers[0].due - self._monotonic(), 0.0)
+
+    def _start(self, task_id: str, context: MessageContext) -> None:
+        settings = self._settings
+        latency = self._rng.uniform(settings.min_latency_s, settings.max_latency_s)
+        fails = self._rng.random() < settings.failure_rate
+        timer = _Timer(self._monotonic() + latency, next(self._sequence), task_id, fails, context)
+        heapq.heappush(self._timers, timer)
+
+    def _settle(self, timer: _Timer, future: "Future[CommandResult]") -> None:
+        try:
+            future.result()
+        except (DomainError, ConcurrencyConflict) as rejection:
+            log.info("simulator.rejected", task_id=timer.task_id, reason=str(rejection))
+            return
+        if timer.fails:
+            self.failed += 1
+        else:
+            self.completed += 1

@@ -1,0 +1,187 @@
+"""The composition root: builds the whole system from settings. Nothing runs until
+`start()`; tests override the clock, ids or settings."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from application.aggregates import Aggregates
+from application.bus import CommandBus
+from application.commit_signal import CommitSignal
+from application.demo_pools import register_demo_pools
+from application.ports import Clock, IdGenerator
+from application.scheduling.policy import SchedulingPolicy
+from application.simulated_workers import SimulatedWorkers, SimulationSettings
+from application.traffic import TrafficGenerator
+from infrastructure.clock import RandomIds, SystemClock
+from infrastructure.projection_admin import ProjectionAdmin
+from infrastructure.settings import Settings
+from infrastructure.single_writer import SingleWriter
+from infrastructure.sql import migrate
+from infrastructure.sql.engine import Engines, create_engines
+from infrastructure.sql.event_store import SqlEventStore
+from infrastructure.sql.projections.pool_load import PoolLoadProjection
+from infrastructure.sql.projections.runner import ProjectionRunner
+from infrastructure.sql.projections.stats import StatsProjection
+from infrastructure.sql.projections.tasks import TasksProjection
+from infrastructure.sql.queries import SqlReadModel
+from infrastructure.sql.state_sources import SqlStateSource
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class TaskRouter:
+    settings: Settings
+    clock: Clock
+    engines: Engines
+    signal: CommitSignal
+    store: SqlEventStore
+    runner: ProjectionRunner
+    read_model: SqlReadModel
+    bus: CommandBus
+    sender: SingleWriter
+    traffic: TrafficGenerator
+    projections: ProjectionAdmin
+    scheduler: SchedulingPolicy | None = None
+    workers: SimulatedWorkers | None = None
+    started: bool = field(default=False)
+
+    def start(self) -> None:
+        """Migrate, catch projections up, then start the writer and the reactors."""
+        revision = migrate.upgrade(self.engines.write)
+        caught_up = self.runner.catch_up_all()
+        self.sender.start()
+        registered = (
+            register_demo_pools(self.store, self.sender) if self.settings.demo_pools else 0
+        )
+        for reactor in (self.scheduler, self.workers):
+            if reactor is not None:
+                reactor.start()
+        self.started = True
+        log.info(
+            "taskrouterx.started",
+            revision=revision,
+            head=self.store.head(),
+            projections_caught_up=caught_up,
+            demo_pools_registered=registered,
+            scheduler=self.scheduler is not None,
+            simulator=self.workers is not None,
+        )
+
+    def stop(self) -> None:
+        self.traffic.stop()
+        for reactor in (self.workers, self.scheduler):
+            if reactor is not None:
+                reactor.stop()
+        self.sender.stop()
+        self.engines.dispose()
+        self.started = False
+        log.info("taskrouterx.stopped")
+
+    def scheduler_runtime(self) -> dict[str, Any]:
+        scheduler = self.scheduler
+        head = self.store.head()
+        if scheduler is None:
+            return {"status": "off"}
+        counters = scheduler.counters
+        return {
+            "status": "running" if scheduler.running else "stopped",
+            "position": scheduler.position,
+            "lag": max(head - scheduler.position, 0),
+            "waiting": scheduler.waiting,
+            "assigned": counters.assigned,
+            "deferred": counters.deferred,
+            "rejected": counters.rejected,
+            "last_error": scheduler.last_error,
+        }
+
+    def health(self) -> dict[str, Any]:
+        try:
+            self.read_model.ping()
+            queue_size = self.read_model.queue_size()
+            database = "connected"
+        except Exception as error:
+            log.warning("health.database_unreachable", error=str(error))
+            database, queue_size = "unreachable", None
+        scheduler = self.scheduler_runtime()
+        writer_ok = self.sender.running
+        reactors_ok = all(
+            reactor is None or reactor.running for reactor in (self.scheduler, self.workers)
+        )
+        healthy = database == "connected" and writer_ok and reactors_ok
+        return {
+            "status": "healthy" if healthy else "unhealthy",
+            "database": database,
+            "queue": {"size": queue_size, "writer_backlog": self.sender.backlog},
+            "scheduler": scheduler,
+            "simulator": "off" if self.workers is None else (
+                "running" if self.workers.running else "stopped"
+            ),
+        }
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    ids: IdGenerator | None = None,
+) -> TaskRouter:
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+    ids = ids or RandomIds(settings.id_seed)
+    engines = create_engines(
+        settings.database_url, settings.sqlite_synchronous, settings.busy_timeout_ms
+    )
+    signal = CommitSignal()
+    runner = ProjectionRunner(
+        [TasksProjection(), PoolLoadProjection(), StatsProjection()], engines.write
+    )
+    store = SqlEventStore(engines.write, engines.read, clock, ids, signal, runner)
+    read_model = SqlReadModel(engines.read)
+    bus = CommandBus(Aggregates(store), clock, ids)
+    writer = SingleWriter(bus)
+    state_source = SqlStateSource(engines.read)
+    scheduler = (
+        SchedulingPolicy(store, writer, state_source, signal)
+        if settings.scheduler == "on"
+        else None
+    )
+    workers = (
+        SimulatedWorkers(
+            store,
+            writer,
+            state_source,
+            signal,
+            SimulationSettings(
+                settings.sim_min_latency_s,
+                settings.sim_max_latency_s,
+                settings.sim_failure_rate,
+                settings.sim_seed,
+            ),
+        )
+        if settings.simulator == "on"
+        else None
+    )
+    traffic = TrafficGenerator(
+        writer,
+        clock,
+        ids,
+        lambda: sorted({pool["region"] for pool in read_model.list_pools()}),
+        settings.sim_seed,
+    )
+    return TaskRouter(
+        settings=settings,
+        clock=clock,
+        engines=engines,
+        signal=signal,
+        store=store,
+        runner=runner,
+        read_model=read_model,
+        bus=bus,
+        sender=writer,
+        traffic=traffic,
+        projections=ProjectionAdmin(runner, read_model),
+        scheduler=scheduler,
+        workers=workers,
+    )

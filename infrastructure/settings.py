@@ -1,0 +1,27 @@
+"""Settings from the environment (prefix TASKROUTERX_), with the embedded defaults."""
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TASKROUTERX_", extra="ignore")
+
+    database_url: str = "sqlite:///./taskrouterx.db"
+    sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
+    busy_timeout_ms: int = Field(default=5000, ge=0)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    cors_origins: list[str] = ["http://localhost:3000", "http://127.0.0.1:3000"]
+    demo_pools: bool = True
+    scheduler: Literal["on", "off"] = "on"
+    simulator: Literal["on", "off"] = "on"
+    sim_min_latency_s: float = Field(default=0.1, ge=0)
+    sim_max_latency_s: float = Field(default=2.0, ge=0)
+    sim_failure_rate: float = Field(default=0.05, ge=0, le=1)
+    sim_seed: int | None = None
+    id_seed: int | None = None
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "INFO"

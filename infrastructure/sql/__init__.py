@@ -1,0 +1,1 @@
+"""SQL adapters over SQLAlchemy Core: SQLite by default, portable SQL throughout."""

@@ -1,0 +1,50 @@
+"""Engines for the configured database. On SQLite: WAL, the configured `synchronous`
+level, a busy timeout, and BEGIN IMMEDIATE for write transactions."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+
+@dataclass(frozen=True)
+class Engines:
+    write: Engine
+    read: Engine
+
+    def dispose(self) -> None:
+        self.write.dispose()
+        self.read.dispose()
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_engines(url: str, synchronous: str = "FULL", busy_timeout_ms: int = 5000) -> Engines:
+    if not is_sqlite(url):
+        return Engines(create_engine(url), create_engine(url))
+    return Engines(
+        _sqlite_engine(url, "BEGIN IMMEDIATE", synchronous, busy_timeout_ms),
+        _sqlite_engine(url, "BEGIN", synchronous, busy_timeout_ms),
+    )
+
+
+def _sqlite_engine(url: str, begin: str, synchronous: str, busy_timeout_ms: int) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine

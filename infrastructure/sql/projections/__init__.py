@@ -1,0 +1,1 @@
+"""Read models built from the log, each with a checkpoint committed alongside its rows."""

@@ -1,0 +1,260 @@
+"""The read side: queries over the projections and the log, returning plain views."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, Select, desc, func, select
+
+from domain.events import AlgorithmSwitched
+from domain.scheduler_config import SCHEDULER_STREAM
+from domain.task import task_stream
+from domain.values import Algorithm, TaskStatus
+from infrastructure.codec import decode, payload_dict
+from infrastructure.sql import log
+from infrastructure.sql.projections.runner import read_checkpoints
+from infrastructure.sql.schema import (
+    events,
+    pool_load,
+    stats_counters,
+    stats_throughput,
+    task_counts,
+    tasks,
+)
+
+THROUGHPUT_WINDOW_S = 60
+
+
+class SqlReadModel:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def get_task(self, task_id: str) -> dict[str, Any] | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(select(tasks).where(tasks.c.id == task_id)).first()
+        return None if row is None else task_view(row._mapping)
+
+    def list_tasks(
+        self,
+        status: str | None,
+        type: str | None,
+        region: str | None,
+        page: int,
+        page_size: int,
+    ) -> tuple[list[dict[str, Any]], int]:
+        filters = {"status": status, "type": type, "region": region}
+        query = select(tasks).order_by(desc(tasks.c.queued_position))
+        total_query = select(func.coalesce(func.sum(task_counts.c.count), 0))
+        for column, value in filters.items():
+            if value is not None:
+                query = query.where(tasks.c[column] == value)
+                total_query = total_query.where(task_counts.c[column] == value)
+        query = query.limit(page_size).offset((page - 1) * page_size)
+        with self._engine.connect() as connection, connection.begin():
+            rows = connection.execute(query).all()
+            total = int(connection.execute(total_query).scalar_one())
+        return [task_view(row._mapping) for row in rows], total
+
+    def list_pools(self) -> list[dict[str, Any]]:
+        with self._engine.connect() as connection:
+            rows = connection.execute(select(pool_load).order_by(pool_load.c.registration))
+            return [pool_view(row._mapping) for row in rows]
+
+    def get_pool(self, pool_id: str) -> dict[str, Any] | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(pool_load).where(pool_load.c.pool_id == pool_id)
+            ).first()
+        return None if row is None else pool_view(row._mapping)
+
+    def queue_size(self) -> int:
+        with self._engine.connect() as connection:
+            return _status_counts(connection).get(TaskStatus.QUEUED, 0)
+
+    def stats(self, now: datetime) -> dict[str, Any]:
+        since = int((now - timedelta(seconds=THROUGHPUT_WINDOW_S)).timestamp())
+        with self._engine.connect() as connection, connection.begin():
+            counts = _status_counts(connection)
+            counters = dict(connection.execute(select(stats_counters.c.name, stats_counters.c.value)).all())
+            finished = connection.execute(
+                select(func.coalesce(func.sum(stats_throughput.c.finished), 0)).where(
+                    stats_throughput.c.second > since
+                )
+            ).scalar_one()
+            pools = connection.execute(select(pool_load).order_by(pool_load.c.registration)).all()
+            algorithm = active_algorithm(connection)
+        latency_count = counters.get("latency_count", 0)
+        completed = counts.get(TaskStatus.COMPLETED, 0)
+        failed = counts.get(TaskStatus.FAILED, 0)
+        return {
+            "tasks_processed": completed + failed,
+            "tasks_pending": counts.get(TaskStatus.QUEUED, 0),
+            "tasks_processing": counts.get(TaskStatus.PROCESSING, 0),
+            "tasks_completed": completed,
+            "tasks_failed": failed,
+            "tasks_cancelled": counts.get(TaskStatus.CANCELLED, 0),
+            "average_latency": (counters.get("latency_sum_s", 0.0) / latency_count)
+            if latency_count
+            else 0.0,
+            "throughput": float(finished) / THROUGHPUT_WINDOW_S,
+            "worker_utilization": {
+                row.name: pool_view(row._mapping)["utilization"] for row in pools
+            },
+            "queue_size": counts.get(TaskStatus.QUEUED, 0),
+            "scheduler_stats": {
+                "algorithm": str(algorithm),
+                "tasks_assigned": int(counters.get("assigned", 0)),
+                "tasks_deferred": int(counters.get("deferred", 0)),
+                "assigned_by_algorithm": {
+                    str(name): int(counters.get(f"assigned.{name}", 0)) for name in Algorithm
+                },
+                "algorithm_switches": int(counters.get("algorithm_switches", 0)),
+            },
+        }
+
+    def active_algorithm(self) -> Algorithm:
+        with self._engine.connect() as connection:
+            return active_algorithm(connection)
+
+    def events_page(
+        self, after: int, limit: int, stream: str | None, type: str | None
+    ) -> list[dict[str, Any]]:
+        query = select(*log.COLUMNS).where(events.c.position > after)
+        if stream is not None:
+            query = query.where(events.c.stream_id == stream)
+        if type is not None:
+            query = query.where(events.c.type == type)
+        query = query.order_by(events.c.position).limit(limit)
+        with self._engine.connect() as connection:
+            return [event_view(row._mapping) for row in connection.execute(query)]
+
+    def stream_events(self, stream_id: str) -> list[dict[str, Any]]:
+        query = (
+            select(*log.COLUMNS)
+            .where(events.c.stream_id == stream_id)
+            .order_by(events.c.version)
+        )
+        with self._engine.connect() as connection:
+            return [event_view(row._mapping) for row in connection.execute(query)]
+
+    def logs(
+        self, task_id: str | None, event_type: str | None, page: int, page_size: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        query: Select[Any] = select(*log.COLUMNS)
+        count = select(func.count()).select_from(events)
+        if task_id is not None:
+            query = query.where(events.c.stream_id == task_stream(task_id))
+            count = count.where(events.c.stream_id == task_stream(task_id))
+        if event_type is not None:
+            query = query.where(events.c.type == event_type)
+            count = count.where(events.c.type == event_type)
+        query = query.order_by(desc(events.c.position)).limit(page_size)
+        query = query.offset((page - 1) * page_size)
+        with self._engine.connect() as connection, connection.begin():
+            rows = connection.execute(query).all()
+            if task_id is None and event_type is None:
+                total = log.head(connection)
+            else:
+                total = int(connection.execute(count).scalar_one())
+        return [log_view(row._mapping) for row in rows], total
+
+    def projection_positions(self) -> dict[str, int]:
+        with self._engine.connect() as connection:
+            return read_checkpoints(connection)
+
+    def head(self) -> int:
+        with self._engine.connect() as connection:
+            return log.head(connection)
+
+    def ping(self) -> None:
+        with self._engine.connect() as connection:
+            connection.execute(select(1)).scalar_one()
+
+
+def _status_counts(connection: Connection) -> dict[str, int]:
+    rows = connection.execute(
+        select(task_counts.c.status, func.sum(task_counts.c.count)).group_by(task_counts.c.status)
+    )
+    return {status: int(total) for status, total in rows}
+
+
+def active_algorithm(connection: Connection) -> Algorithm:
+    row = connection.execute(
+        select(events.c.type, events.c.schema_version, events.c.payload)
+        .where(events.c.stream_id == SCHEDULER_STREAM)
+        .order_by(desc(events.c.version))
+        .limit(1)
+    ).first()
+    if row is None:
+        return Algorithm.FIFO
+    event = decode(row.type, row.schema_version, row.payload)
+    assert isinstance(event, AlgorithmSwitched)
+    return event.algorithm
+
+
+def task_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "type": row["type"],
+        "priority": row["priority"],
+        "cost": row["cost"],
+        "region": row["region"],
+        "resource_type": row["resource_type"],
+        "status": row["status"],
+        "enqueued_at": row["enqueued_at"],
+        "started_at": row["started_at"],
+        "completed_at": row["completed_at"],
+        "worker_id": row["worker_id"],
+        "pool_id": row["pool_id"],
+        "algorithm_used": row["algorithm_used"],
+        "decision_summary": row["decision_summary"],
+        "deferral_reason": row["deferral_reason"],
+        "error": row["error"],
+        "task_metadata": orjson.loads(row["metadata"]),
+        "position": row["position"],
+    }
+
+
+def pool_view(row: Any) -> dict[str, Any]:
+    capacity = row["capacity"]
+    load = row["current_load"]
+    return {
+        "id": row["pool_id"],
+        "name": row["name"],
+        "region": row["region"],
+        "resource_type": row["resource_type"],
+        "cost_per_unit": row["cost_per_unit"],
+        "capacity": capacity,
+        "current_load": load,
+        "utilization": round(100.0 * load / capacity, 2) if capacity else 0.0,
+    }
+
+
+def event_view(row: Any) -> dict[str, Any]:
+    return {
+        "position": row["position"],
+        "stream_id": row["stream_id"],
+        "version": row["version"],
+        "type": row["type"],
+        "schema_version": row["schema_version"],
+        "payload": payload_dict(row["payload"]),
+        "metadata": {
+            "event_id": row["event_id"],
+            "correlation_id": row["correlation_id"],
+            "causation_id": row["causation_id"],
+            "actor": row["actor"],
+            "recorded_at": row["recorded_at"],
+        },
+    }
+
+
+def log_view(row: Any) -> dict[str, Any]:
+    stream_id: str = row["stream_id"]
+    return {
+        "id": row["position"],
+        "task_id": stream_id.removeprefix("task-") if stream_id.startswith("task-") else None,
+        "timestamp": row["recorded_at"],
+        "event_type": row["type"],
+        "details": payload_dict(row["payload"]),
+    }
+

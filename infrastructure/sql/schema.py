@@ -1,0 +1,109 @@
+"""Table definitions for queries. Alembic migrations own the schema; a test checks that
+the migrated database matches these definitions."""
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+Position = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData()
+
+events = Table(
+    "events",
+    metadata,
+    Column("position", Position, primary_key=True, autoincrement=False),
+    Column("stream_id", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("type", String(100), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("correlation_id", String(100), nullable=False),
+    Column("causation_id", String(100), nullable=True),
+    Column("actor", String(100), nullable=False),
+    Column("recorded_at", String(40), nullable=False),
+    UniqueConstraint("stream_id", "version", name="uq_events_stream_version"),
+    Index("ix_events_type_position", "type", "position"),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("type", String(20), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("cost", Float, nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("resource_type", String(10), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("metadata", Text, nullable=False),
+    Column("enqueued_at", String(40), nullable=False),
+    Column("started_at", String(40), nullable=True),
+    Column("completed_at", String(40), nullable=True),
+    Column("pool_id", String(36), nullable=True),
+    Column("worker_id", String(100), nullable=True),
+    Column("algorithm_used", String(20), nullable=True),
+    Column("decision_summary", Text, nullable=True),
+    Column("deferral_reason", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("correlation_id", String(100), nullable=False),
+    Column("queued_position", BigInteger, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Index("ix_tasks_queued_position", "queued_position"),
+    Index("ix_tasks_status_queued_position", "status", "queued_position"),
+    Index("ix_tasks_type_queued_position", "type", "queued_position"),
+    Index("ix_tasks_region_queued_position", "region", "queued_position"),
+)
+
+task_counts = Table(
+    "task_counts",
+    metadata,
+    Column("status", String(20), primary_key=True),
+    Column("type", String(20), primary_key=True),
+    Column("region", String(64), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
+pool_load = Table(
+    "pool_load",
+    metadata,
+    Column("pool_id", String(36), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("resource_type", String(10), nullable=False),
+    Column("cost_per_unit", Float, nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("current_load", Integer, nullable=False),
+    Column("registration", BigInteger, nullable=False),
+)
+
+stats_counters = Table(
+    "stats_counters",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("value", Float, nullable=False),
+)
+
+stats_throughput = Table(
+    "stats_throughput",
+    metadata,
+    Column("second", BigInteger, primary_key=True, autoincrement=False),
+    Column("finished", BigInteger, nullable=False),
+)
