@@ -21,3 +21,8 @@ class UnknownProjection(Exception):
 
 class ServiceStopping(Exception):
     """The command was not run because the service is shutting down."""
+
+
+class RebuildRunning(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"projection {name} is already being rebuilt")

@@ -6,16 +6,11 @@ from typing import Any
 
 import structlog
 
-from application.errors import UnknownProjection
+from application.errors import RebuildRunning, UnknownProjection
 from application.ports import ReadModel
 from infrastructure.sql.projections.runner import ProjectionRunner
 
 log = structlog.get_logger(__name__)
-
-
-class RebuildRunning(Exception):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"projection {name} is already being rebuilt")
 
 
 class ProjectionAdmin:

@@ -1,0 +1,161 @@
+"""The `taskrouterx` command line."""
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+import orjson
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from application.errors import UnknownProjection
+from infrastructure.bootstrap import TaskRouter, bootstrap
+from infrastructure.settings import Settings
+from infrastructure.sql import migrate
+from infrastructure.structured_logging import configure_logging
+
+app = typer.Typer(help="TaskRouterX: event-sourced task routing.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+projections_app = typer.Typer(help="Read models built from the event log.", no_args_is_help=True)
+events_app = typer.Typer(help="The event log.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(projections_app, name="projections")
+app.add_typer(events_app, name="events")
+
+T = TypeVar("T")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
+
+
+def _with_router(action: Callable[[TaskRouter], T]) -> T:
+    """Build the system (nothing started), run one action, report errors in one line."""
+    try:
+        settings = Settings()
+    except Exception as error:
+        raise _fail(f"invalid settings: {error}".splitlines()[0]) from None
+    configure_logging(settings.log_format, "WARNING")
+    router = bootstrap(settings)
+    try:
+        return action(router)
+    except UnknownProjection as error:
+        raise _fail(str(error)) from None
+    except Exception as error:
+        raise _fail(f"{type(error).__name__}: {error}".splitlines()[0]) from None
+    finally:
+        router.engines.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    demo_pools: Annotated[
+        bool, typer.Option("--demo-pools/--no-demo-pools", help="Register the 8 demo pools.")
+    ] = True,
+) -> None:
+    """Run the HTTP API, the scheduler and the simulated workers."""
+    import uvicorn
+
+    from interfaces.http.asgi import create
+
+    try:
+        settings = Settings()
+    except Exception as error:
+        raise _fail(f"invalid settings: {error}".splitlines()[0]) from None
+    overrides: dict[str, object] = {"demo_pools": demo_pools and settings.demo_pools}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    settings = settings.model_copy(update=overrides)
+    uvicorn.run(create(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Upgrade the schema to the latest revision."""
+    revision = _with_router(lambda router: migrate.upgrade(router.engines.write))
+    typer.echo(f"database at revision {revision}")
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    name: Annotated[str | None, typer.Argument(help="One projection; all when omitted.")] = None,
+) -> None:
+    """Empty projections and replay the whole event log into them."""
+
+    def rebuild(router: TaskRouter) -> None:
+        migrate.upgrade(router.engines.write)
+        names = [name] if name is not None else router.runner.names
+        for projection in names:
+            if projection not in router.runner.names:
+                raise UnknownProjection(projection, router.runner.names)
+        head = router.store.head()
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, transient=False) as progress:
+            for projection in names:
+                task = progress.add_task(projection, total=head or 1)
+                started = time.perf_counter()
+                applied = router.runner.rebuild(
+                    projection,
+                    lambda done, total, task=task: progress.update(task, completed=done, total=total or 1),
+                )
+                progress.update(task, completed=head or 1)
+                seconds = time.perf_counter() - started
+                progress.console.print(
+                    f"{projection}: {applied} events in {seconds:.2f}s"
+                    + (f" ({applied / seconds:,.0f} events/s)" if seconds and applied else "")
+                )
+
+    _with_router(rebuild)
+
+
+@projections_app.command("status")
+def projections_status() -> None:
+    """Each projection's checkpoint and lag behind the log head."""
+
+    def status(router: TaskRouter) -> None:
+        for item in router.projections.status():
+            typer.echo(f"{item['name']:<10} checkpoint {item['checkpoint']:>10}  lag {item['lag']}")
+
+    _with_router(status)
+
+
+@events_app.command("tail")
+def events_tail(
+    after: Annotated[int | None, typer.Option(help="Start after this position.")] = None,
+    last: Annotated[int, typer.Option(help="Without --after, show the last N events.")] = 20,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new events.")] = False,
+) -> None:
+    """Print events as JSON lines."""
+
+    def tail(router: TaskRouter) -> None:
+        position = after if after is not None else max(router.store.head() - last, 0)
+        while True:
+            page = router.read_model.events_page(position, 500, None, None)
+            for event in page:
+                sys.stdout.write(orjson.dumps(event).decode() + "\n")
+                position = event["position"]
+            sys.stdout.flush()
+            if not follow:
+                return
+            if not page:
+                time.sleep(0.5)
+
+    try:
+        _with_router(tail)
+    except KeyboardInterrupt:
+        pass
+
+
+def main() -> None:
+    app()

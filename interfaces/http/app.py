@@ -1,0 +1,50 @@
+"""The FastAPI application: routers, error mapping, CORS, request ids, and a lifespan
+that starts and stops the service."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
+
+from application.service import TaskRouterService
+from interfaces.http import problems
+from interfaces.http.request_id import RequestIdMiddleware
+from interfaces.http.routes import algorithms, events, projections, simulate, system, tasks, workers
+
+
+def create_app(service: TaskRouterService, cors_origins: list[str] | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service.start()
+        try:
+            yield
+        finally:
+            service.stop()
+
+    app = FastAPI(
+        title="TaskRouterX",
+        version="1.0.0",
+        description="Event-sourced task routing: every scheduling decision is recorded, "
+        "replayable and explained.",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    problems.install(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=cors_origins or [],
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["X-Request-ID"],
+    )
+    app.add_middleware(RequestIdMiddleware)
+    for module in (tasks, workers, algorithms, system, events, simulate, projections):
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

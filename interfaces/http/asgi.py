@@ -1,0 +1,14 @@
+"""The ASGI entry point: `uvicorn interfaces.http.asgi:create --factory`."""
+
+from fastapi import FastAPI
+
+from infrastructure.bootstrap import bootstrap
+from infrastructure.settings import Settings
+from infrastructure.structured_logging import configure_logging
+from interfaces.http.app import create_app
+
+
+def create(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(bootstrap(settings), settings.cors_origins)

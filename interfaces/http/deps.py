@@ -1,0 +1,27 @@
+"""Dependencies shared by the routes."""
+
+import asyncio
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from application.messages import Command, CommandResult, MessageContext
+from application.service import TaskRouterService
+
+
+def get_service(request: Request) -> TaskRouterService:
+    service: TaskRouterService = request.app.state.service
+    return service
+
+
+def get_context(request: Request) -> MessageContext:
+    return MessageContext(correlation_id=request.state.request_id, actor="api")
+
+
+Service = Annotated[TaskRouterService, Depends(get_service)]
+Context = Annotated[MessageContext, Depends(get_context)]
+
+
+async def send(service: TaskRouterService, command: Command, context: MessageContext) -> CommandResult:
+    """Hand the command to the single writer and wait for its commit."""
+    return await asyncio.wrap_future(service.sender.submit(command, context))

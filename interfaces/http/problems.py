@@ -1,0 +1,85 @@
+"""Every error as RFC 9457 problem details (application/problem+json), mapped once here."""
+
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from application.errors import (
+    ConcurrencyConflict,
+    RebuildRunning,
+    ServiceStopping,
+    UnknownProjection,
+)
+from domain.errors import DomainError, Invalid, NotFound
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://taskrouterx.dev/problems/"
+
+
+def problem(
+    status: int, detail: str, kind: str | None = None, **extra: Any
+) -> JSONResponse:
+    phrase = HTTPStatus(status).phrase
+    body = {
+        "type": TYPE_BASE + (kind or phrase.lower().replace(" ", "-")),
+        "title": phrase,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    return JSONResponse(jsonable_encoder(body), status_code=status, media_type=PROBLEM_JSON)
+
+
+def _status_of(error: Exception) -> int:
+    if isinstance(error, NotFound | UnknownProjection):
+        return 404
+    if isinstance(error, Invalid):
+        return 422
+    if isinstance(error, ServiceStopping):
+        return 503
+    return 409
+
+
+def install(app: FastAPI) -> None:
+    async def on_validation(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        errors = [
+            {"location": list(item.get("loc", ())), "message": item.get("msg", "")}
+            for item in error.errors()
+        ]
+        first = errors[0] if errors else {"location": [], "message": "invalid request"}
+        where = ".".join(str(part) for part in first["location"])
+        detail = f"{where}: {first['message']}" if where else str(first["message"])
+        return problem(422, detail, "validation-error", errors=errors)
+
+    async def on_http(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, HTTPException)
+        return problem(error.status_code, str(error.detail))
+
+    async def on_known(request: Request, error: Exception) -> JSONResponse:
+        return problem(_status_of(error), str(error), type(error).__name__)
+
+    async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("http.unhandled", path=request.url.path)
+        return problem(500, "an unexpected error occurred; it has been logged")
+
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(HTTPException, on_http)
+    for known in (
+        DomainError,
+        ConcurrencyConflict,
+        UnknownProjection,
+        ServiceStopping,
+        RebuildRunning,
+    ):
+        app.add_exception_handler(known, on_known)
+    app.add_exception_handler(Exception, on_unexpected)
+

@@ -1,0 +1,22 @@
+from typing import Any
+
+from fastapi import APIRouter
+
+from application.commands.switch_algorithm import SwitchAlgorithm
+from domain.values import Algorithm
+from interfaces.http.deps import Context, Service, send
+from interfaces.http.schemas import Algorithms, AlgorithmSwitch, AlgorithmSwitched
+
+router = APIRouter(prefix="/api/v1/algorithms", tags=["algorithms"])
+
+
+@router.get("", response_model=Algorithms)
+def algorithms(service: Service) -> dict[str, Any]:
+    active = service.read_model.active_algorithm()
+    return {"active": str(active), "available": [str(algorithm) for algorithm in Algorithm]}
+
+
+@router.post("/switch", response_model=AlgorithmSwitched)
+async def switch(body: AlgorithmSwitch, service: Service, context: Context) -> dict[str, Any]:
+    await send(service, SwitchAlgorithm(body.algorithm), context)
+    return {"status": "success", "algorithm": str(body.algorithm)}

@@ -1,0 +1,20 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+
+from interfaces.http.deps import Service
+
+router = APIRouter(prefix="/api/v1/projections", tags=["projections"])
+
+
+@router.get("")
+def projections(service: Service) -> dict[str, Any]:
+    return {"projections": service.projections.status()}
+
+
+@router.post("/{name}/rebuild", status_code=202)
+def rebuild(
+    name: Annotated[str, Path(min_length=1, max_length=100)], service: Service
+) -> dict[str, Any]:
+    """Empty the projection and replay the whole log into it, in the background."""
+    return service.projections.start_rebuild(name)

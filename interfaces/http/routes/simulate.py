@@ -1,0 +1,38 @@
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+
+from application.traffic import TrafficPlan, TrafficRun
+from interfaces.http.deps import Context, Service
+from interfaces.http.schemas import SimulationCreate, SimulationOut
+
+router = APIRouter(prefix="/api/v1/simulate", tags=["simulate"])
+
+
+@router.post("", status_code=202, response_model=SimulationOut)
+def simulate(body: SimulationCreate, service: Service, context: Context) -> dict[str, Any]:
+    plan = TrafficPlan(
+        body.task_count, body.distribution, body.priority_range, body.cost_range, body.region_bias
+    )
+    return _view(service.traffic.start(plan, context))
+
+
+@router.get("/{run_id}", response_model=SimulationOut)
+def simulation(run_id: uuid.UUID, service: Service) -> dict[str, Any]:
+    run = service.traffic.get(str(run_id))
+    if run is None:
+        raise HTTPException(404, f"simulation {run_id} does not exist")
+    return _view(run)
+
+
+def _view(run: TrafficRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "task_count": run.plan.task_count,
+        "tasks_created": run.tasks_created,
+        "start_time": run.start_time.isoformat(),
+        "status": run.status,
+        "distribution": str(run.plan.distribution),
+        "error": run.error,
+    }

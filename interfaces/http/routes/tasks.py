@@ -1,0 +1,92 @@
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from application.commands.cancel_task import CancelTask
+from application.commands.finish_task import CompleteTask, FailTask
+from application.commands.submit_task import SubmitTask
+from application.views import queued_task_view
+from domain.errors import TaskNotFound
+from domain.task import task_stream
+from domain.values import TaskStatus, TaskType
+from interfaces.http.deps import Context, Service, send
+from interfaces.http.schemas import ReasonIn, Region, TaskCreate, TaskEvents, TaskOut, TaskPage
+
+router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+
+
+
+@router.post("", status_code=201, response_model=TaskOut)
+async def submit_task(body: TaskCreate, service: Service, context: Context) -> dict[str, Any]:
+    command = SubmitTask(
+        body.type, body.priority, body.cost, body.region, body.resource_type, body.metadata
+    )
+    result = await send(service, command, context)
+    assert result.aggregate_id is not None
+    return service.read_model.get_task(result.aggregate_id) or queued_task_view(
+        result.recorded[0]
+    )
+
+
+@router.get("", response_model=TaskPage)
+def list_tasks(
+    service: Service,
+    status: TaskStatus | None = None,
+    type: TaskType | None = None,
+    region: Region | None = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
+    tasks, total = service.read_model.list_tasks(status, type, region, page, page_size)
+    return {"tasks": tasks, "total": total, "page": page, "page_size": page_size}
+
+
+@router.get("/{task_id}", response_model=TaskOut)
+def get_task(task_id: uuid.UUID, service: Service) -> dict[str, Any]:
+    return _task(service, task_id)
+
+
+@router.get("/{task_id}/events", response_model=TaskEvents)
+def task_events(task_id: uuid.UUID, service: Service) -> dict[str, Any]:
+    events = service.read_model.stream_events(task_stream(str(task_id)))
+    if not events:
+        raise TaskNotFound(str(task_id))
+    return {"task_id": str(task_id), "events": events}
+
+
+@router.delete("/{task_id}", status_code=204)
+async def delete_task(task_id: uuid.UUID, service: Service, context: Context) -> Response:
+    await send(service, CancelTask(str(task_id)), context)
+    return Response(status_code=204)
+
+
+@router.post("/{task_id}/cancel", response_model=TaskOut)
+async def cancel_task(
+    task_id: uuid.UUID, service: Service, context: Context, body: ReasonIn | None = None
+) -> dict[str, Any]:
+    reason = body.reason if body and body.reason else "cancelled by request"
+    await send(service, CancelTask(str(task_id), reason), context)
+    return _task(service, task_id)
+
+
+@router.post("/{task_id}/complete", response_model=TaskOut)
+async def complete_task(task_id: uuid.UUID, service: Service, context: Context) -> dict[str, Any]:
+    await send(service, CompleteTask(str(task_id)), context)
+    return _task(service, task_id)
+
+
+@router.post("/{task_id}/fail", response_model=TaskOut)
+async def fail_task(
+    task_id: uuid.UUID, service: Service, context: Context, body: ReasonIn | None = None
+) -> dict[str, Any]:
+    reason = body.reason if body and body.reason else "failed by request"
+    await send(service, FailTask(str(task_id), reason), context)
+    return _task(service, task_id)
+
+
+def _task(service: Service, task_id: uuid.UUID) -> dict[str, Any]:
+    task = service.read_model.get_task(str(task_id))
+    if task is None:
+        raise TaskNotFound(str(task_id))
+    return task

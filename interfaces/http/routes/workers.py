@@ -1,0 +1,47 @@
+import uuid
+from typing import Any
+
+from fastapi import APIRouter
+
+from application.commands.change_pool_capacity import ChangePoolCapacity
+from application.commands.register_worker_pool import RegisterWorkerPool
+from domain.errors import PoolNotFound
+from interfaces.http.deps import Context, Service, send
+from interfaces.http.schemas import PoolCreate, PoolList, PoolOut, PoolPatch
+
+router = APIRouter(prefix="/api/v1/workers", tags=["workers"])
+
+
+@router.get("", response_model=PoolList)
+def list_pools(service: Service) -> dict[str, Any]:
+    return {"worker_pools": service.read_model.list_pools()}
+
+
+@router.post("", status_code=201, response_model=PoolOut)
+async def register_pool(body: PoolCreate, service: Service, context: Context) -> dict[str, Any]:
+    command = RegisterWorkerPool(
+        body.name, body.region, body.resource_type, body.cost_per_unit, body.capacity
+    )
+    result = await send(service, command, context)
+    assert result.aggregate_id is not None
+    return _pool(service, result.aggregate_id)
+
+
+@router.get("/{pool_id}", response_model=PoolOut)
+def get_pool(pool_id: uuid.UUID, service: Service) -> dict[str, Any]:
+    return _pool(service, str(pool_id))
+
+
+@router.patch("/{pool_id}", response_model=PoolOut)
+async def change_capacity(
+    pool_id: uuid.UUID, body: PoolPatch, service: Service, context: Context
+) -> dict[str, Any]:
+    await send(service, ChangePoolCapacity(str(pool_id), body.capacity), context)
+    return _pool(service, str(pool_id))
+
+
+def _pool(service: Service, pool_id: str) -> dict[str, Any]:
+    pool = service.read_model.get_pool(pool_id)
+    if pool is None:
+        raise PoolNotFound(pool_id)
+    return pool

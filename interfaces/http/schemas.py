@@ -1,0 +1,179 @@
+"""Request and response bodies of the v1 API (compatible with the original's)."""
+
+from typing import Annotated, Any
+
+import orjson
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from application.traffic import Distribution
+from domain.values import Algorithm, ResourceType, TaskType
+
+MAX_METADATA_BYTES = 16 * 1024
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
+
+
+def _json_object(value: dict[str, Any]) -> dict[str, Any]:
+    try:
+        encoded = orjson.dumps(value)
+    except TypeError as error:
+        raise ValueError(f"metadata is not storable JSON ({error})") from None
+    if len(encoded) > MAX_METADATA_BYTES:
+        raise ValueError(f"metadata must encode to at most {MAX_METADATA_BYTES} bytes")
+    return value
+
+
+Region = Annotated[str, Field(min_length=1, max_length=64, pattern=NAME_PATTERN)]
+Metadata = Annotated[dict[str, Any], AfterValidator(_json_object)]
+Cost = Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)]
+Reason = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaskCreate(Strict):
+    type: TaskType
+    priority: int = Field(ge=1, le=10)
+    cost: Cost
+    region: Region
+    metadata: Metadata = Field(default_factory=dict)
+    resource_type: ResourceType | None = None
+
+
+class TaskOut(BaseModel):
+    id: str
+    type: str
+    priority: int
+    cost: float
+    region: str
+    resource_type: str | None
+    status: str
+    enqueued_at: str
+    started_at: str | None
+    completed_at: str | None
+    worker_id: str | None = Field(description="name of the worker pool running the task")
+    pool_id: str | None
+    algorithm_used: str | None
+    decision_summary: str | None
+    deferral_reason: str | None
+    error: str | None
+    task_metadata: dict[str, Any]
+    position: int = Field(description="global log position of the task's latest event")
+
+
+class TaskPage(BaseModel):
+    tasks: list[TaskOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class ReasonIn(Strict):
+    reason: Reason | None = None
+
+
+class EventOut(BaseModel):
+    position: int
+    stream_id: str
+    version: int
+    type: str
+    schema_version: int
+    payload: dict[str, Any]
+    metadata: dict[str, Any]
+
+
+class TaskEvents(BaseModel):
+    task_id: str
+    events: list[EventOut]
+
+
+class EventPage(BaseModel):
+    events: list[EventOut]
+    next_after: int
+    head: int
+
+
+class LogEntry(BaseModel):
+    id: int
+    task_id: str | None
+    timestamp: str
+    event_type: str
+    details: dict[str, Any]
+
+
+class LogPage(BaseModel):
+    logs: list[LogEntry]
+    total: int
+    page: int
+    page_size: int
+
+
+class PoolCreate(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=NAME_PATTERN)]
+    region: Region
+    resource_type: ResourceType
+    cost_per_unit: Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
+    capacity: int = Field(ge=0, le=1_000_000)
+
+
+class PoolPatch(Strict):
+    capacity: int = Field(ge=0, le=1_000_000)
+
+
+class PoolOut(BaseModel):
+    id: str
+    name: str
+    region: str
+    resource_type: str
+    cost_per_unit: float
+    capacity: int
+    current_load: int
+    utilization: float
+
+
+class PoolList(BaseModel):
+    worker_pools: list[PoolOut]
+
+
+class AlgorithmSwitch(Strict):
+    algorithm: Algorithm
+
+
+class AlgorithmSwitched(BaseModel):
+    status: str
+    algorithm: str
+
+
+class Algorithms(BaseModel):
+    active: str
+    available: list[str]
+
+
+class SimulationCreate(Strict):
+    task_count: int = Field(ge=1, le=10_000)
+    distribution: Distribution = Distribution.RANDOM
+    region_bias: Region | None = None
+    priority_range: tuple[Annotated[int, Field(ge=1, le=10)], Annotated[int, Field(ge=1, le=10)]] = (
+        1,
+        10,
+    )
+    cost_range: tuple[Cost, Cost] = (0.1, 10.0)
+
+    @model_validator(mode="after")
+    def _ordered_ranges(self) -> "SimulationCreate":
+        if self.priority_range[0] > self.priority_range[1]:
+            raise ValueError("priority_range must be [low, high] with low <= high")
+        if self.cost_range[0] > self.cost_range[1]:
+            raise ValueError("cost_range must be [low, high] with low <= high")
+        return self
+
+
+class SimulationOut(BaseModel):
+    id: str
+    task_count: int
+    tasks_created: int
+    start_time: str
+    status: str
+    distribution: str
+    error: str | None = None
