@@ -1,0 +1,31 @@
+import pytest
+
+from application.aggregates import Aggregates
+from application.bus import CommandBus, InlineSender
+from application.commit_signal import CommitSignal
+from tests.fakes import FakeClock, InMemoryEventStore, SequentialIds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def signal() -> CommitSignal:
+    return CommitSignal()
+
+
+@pytest.fixture
+def memory_store(clock: FakeClock, signal: CommitSignal) -> InMemoryEventStore:
+    return InMemoryEventStore(clock, signal)
+
+
+@pytest.fixture
+def bus(memory_store: InMemoryEventStore, clock: FakeClock) -> CommandBus:
+    return CommandBus(Aggregates(memory_store), clock, SequentialIds())
+
+
+@pytest.fixture
+def sender(bus: CommandBus) -> InlineSender:
+    return InlineSender(bus)

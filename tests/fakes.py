@@ -1,0 +1,102 @@
+"""Fakes that implement the application's ports, for unit tests."""
+
+import itertools
+import threading
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from application.commit_signal import CommitSignal
+from application.errors import ConcurrencyConflict
+from application.messages import EventMetadata, MessageContext, RecordedEvent, StreamWrite
+from application.snapshots import RunningTasks, SchedulerState
+from domain.values import Algorithm
+
+
+class FakeClock:
+    def __init__(self, start: datetime = datetime(2026, 1, 1, tzinfo=UTC)) -> None:
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+class SequentialIds:
+    def __init__(self) -> None:
+        self._counter = itertools.count(1)
+
+    def new_id(self) -> str:
+        return str(uuid.UUID(int=next(self._counter)))
+
+
+class InMemoryEventStore:
+    def __init__(self, clock: FakeClock | None = None, signal: CommitSignal | None = None) -> None:
+        self._clock = clock or FakeClock()
+        self._ids = SequentialIds()
+        self._signal = signal or CommitSignal()
+        self._log: list[RecordedEvent] = []
+        self._versions: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def append(
+        self, writes: Sequence[StreamWrite], context: MessageContext
+    ) -> list[RecordedEvent]:
+        with self._lock:
+            for write in writes:
+                actual = self._versions.get(write.stream_id, 0)
+                if actual != write.expected_version:
+                    raise ConcurrencyConflict(write.stream_id, write.expected_version, actual)
+            recorded = []
+            for write in writes:
+                for offset, event in enumerate(write.events, start=1):
+                    metadata = EventMetadata(
+                        self._ids.new_id(),
+                        context.correlation_id,
+                        context.causation_id,
+                        context.actor,
+                        self._clock.now(),
+                    )
+                    recorded.append(
+                        RecordedEvent(
+                            len(self._log) + len(recorded) + 1,
+                            write.stream_id,
+                            write.expected_version + offset,
+                            event,
+                            metadata,
+                        )
+                    )
+            for write in writes:
+                self._versions[write.stream_id] = write.expected_version + len(write.events)
+            self._log.extend(recorded)
+        if recorded:
+            self._signal.publish(recorded[-1].position)
+        return recorded
+
+    def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
+        with self._lock:
+            return [
+                event
+                for event in self._log
+                if event.stream_id == stream_id and event.version > after_version
+            ]
+
+    def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        with self._lock:
+            return self._log[after_position : after_position + limit]
+
+    def head(self) -> int:
+        with self._lock:
+            return len(self._log)
+
+
+class EmptyStateSource:
+    """Start-up state of a fresh log: reactors then learn everything from the events."""
+
+    def scheduler_state(self) -> SchedulerState:
+        return SchedulerState(0, Algorithm.FIFO, [], [])
+
+    def running_tasks(self) -> RunningTasks:
+        return RunningTasks(0, [])

@@ -1,0 +1,193 @@
+"""The scheduler policy over the in-memory store, driven step by step with run_once."""
+
+import threading
+
+from application.bus import CommandBus, InlineSender
+from application.commands.cancel_task import CancelTask
+from application.commands.change_pool_capacity import ChangePoolCapacity
+from application.commands.finish_task import CompleteTask
+from application.commands.register_worker_pool import RegisterWorkerPool
+from application.commands.submit_task import SubmitTask
+from application.commands.switch_algorithm import SwitchAlgorithm
+from application.commit_signal import CommitSignal
+from application.messages import MessageContext
+from application.scheduling.policy import SchedulingPolicy
+from application.snapshots import RunningTasks, SchedulerState, WaitingTask
+from domain.events import TaskDeferred, WorkerAssigned
+from domain.scheduling import PoolSnapshot
+from domain.values import Algorithm, ResourceType, TaskType
+from tests.fakes import EmptyStateSource, InMemoryEventStore
+
+CTX = MessageContext("req", None, "test")
+
+
+def make_policy(store: InMemoryEventStore, sender: InlineSender, signal: CommitSignal) -> SchedulingPolicy:
+    policy = SchedulingPolicy(store, sender, EmptyStateSource(), signal)
+    policy.restore()
+    return policy
+
+
+def pool(bus: CommandBus, name: str, capacity: int, kind: ResourceType = ResourceType.CPU, cost: float = 1.0, region: str = "us") -> str:
+    pool_id = bus.handle(RegisterWorkerPool(name, region, kind, cost, capacity), CTX).aggregate_id
+    assert pool_id is not None
+    return pool_id
+
+
+def submit(bus: CommandBus, task_id: str, priority: int = 5, kind: ResourceType | None = None, region: str = "us") -> str:
+    bus.handle(SubmitTask(TaskType.ORDER, priority, 1.0, region, kind, task_id=task_id), MessageContext(f"req-{task_id}"))
+    return task_id
+
+
+def assignments(store: InMemoryEventStore) -> list[tuple[str, str]]:
+    return [
+        (r.event.task_id, r.event.pool_name)
+        for r in store.read_all(0, 10_000)
+        if isinstance(r.event, WorkerAssigned)
+    ]
+
+
+def deferrals(store: InMemoryEventStore) -> list[tuple[str, str]]:
+    return [
+        (r.event.task_id, r.event.decision.summary)
+        for r in store.read_all(0, 10_000)
+        if isinstance(r.event, TaskDeferred)
+    ]
+
+
+def test_places_queued_tasks_in_submission_order(bus, sender, memory_store, signal) -> None:  # type: ignore[no-untyped-def]
+    pool(bus, "a", 2)
+    pool(bus, "b", 1)
+    for task_id in ("t1", "t2", "t3"):
+        submit(bus, task_id)
+    make_policy(memory_store, sender, signal).run_once()
+    assert assignments(memory_store) == [("t1", "a"), ("t2", "a"), ("t3", "b")]
+
+
+def test_defers_once_per_wait_and_places_when_capacity_frees(bus, sender, memory_store, signal) -> None:  # type: ignore[no-untyped-def]
+    pool(bus, "a", 1)
+    for task_id in ("t1", "t2", "t3"):
+        submit(bus, task_id)
+    policy = make_policy(memory_store, sender, signal)
+    policy.run_once()
+    assert assignments(memory_store) == [("t1", "a")]
+    assert deferrals(memory_store) == [
+        ("t2", "0/1 pools available: 1 at capacity"),
+        ("t3", "0/1 pools available: 1 at capacity"),
+    ]
+    policy.run_once()
+    assert len(deferrals(memory_store)) == 2
+
+    bus.handle(CompleteTask("t1"), CTX)
+    policy.run_once()
+    assert assignments(memory_store) == [("t1", "a"), ("t2", "a")]
+    assert len(deferrals(memory_store)) == 2
+    assert policy.waiting == 1
+
+
+def test_priority_takes_highest_priority_first_ties_by_submission(bus, sender, memory_store, signal) -> None:  # type: ignore[no-untyped-def]
+    pool_id = pool(bus, "a", 0)
+    bus.handle(SwitchAlgorithm(Algorithm.PRIORITY), CTX)
+    submit(bus, "low", priority=2)
+    submit(bus, "high-1", priority=9)
+    submit(bus, "mid", priority=5)
+    submit(bus, "high-2", priority=9)
+    policy = make_policy(memory_store, sender, signal)
+    policy.run_once()
+    bus.handle(ChangePoolCapacity(pool_id, 4), CTX)
+    policy.run_once()
+    assert [task for task, _ in assignments(memory_store)] == ["high-1", "high-2", "mid", "low"]
+
+
+def test_switching_back_to_fifo_restores_submission_order(bus, sender, memory_store, signal) -> None:  # type: ignore[no-untyped-def]
+    pool_id = pool(bus, "a", 0)
+    bus.handle(SwitchAlgorithm(Algorithm.PRIORITY), CTX)
+    submit(bus, "first", priority=1)
+    submit(bus, "second", priority=10)
+    policy = make_policy(memory_store, sender, signal)
+    policy.run_once()
+    bus.handle(SwitchAlgorithm(Algorithm.FIFO), CTX)
+    bus.handle(ChangePoolCapacity(pool_id, 1), CTX)
+    policy.run_once()
+    assert assignments(memory_store) == [("first", "a")]
+
+
+def test_a_waiting_gpu_task_does_not_block_cpu_tasks(bus, sender, memory_store, signal) -> None:  # type: ignore[no-untyped-def]
+    pool(bus, "cpu", 2)
+    pool(bus, "gpu", 0, ResourceType.GPU)
+    submit(bus, "g1", kind=ResourceType.GPU)
+    submit(bus, "c1", kind=ResourceType.CPU)
+    submit(bus, "any")
+    make_policy(memory_store, sender, signal).run_once()
+    assert assignments(memory_store) == [("c1", "cpu"), ("any", "cpu")]
+    assert deferrals(memory_store) == [("g1", "0/2 pools available: 1 at capacity, 1 wrong resource type")]
+
+
+def test_a_cancelled_waiting_task_is_never_placed(bus, sender, memory_store, signal) -> None:  # type: ignore[no-untyped-def]
+    pool_id = pool(bus, "a", 0)
+    submit(bus, "t1")
+    submit(bus, "t2")
+    policy = make_policy(memory_store, sender, signal)
+    policy.run_once()
+    bus.handle(CancelTask("t1"), CTX)
+    bus.handle(ChangePoolCapacity(pool_id, 5), CTX)
+    policy.run_once()
+    assert assignments(memory_store) == [("t2", "a")]
+
+
+def test_assignment_carries_the_requests_correlation_id(bus, sender, memory_store, signal) -> None:  # type: ignore[no-untyped-def]
+    pool(bus, "a", 1)
+    submit(bus, "t1")
+    make_policy(memory_store, sender, signal).run_once()
+    (assigned,) = [r for r in memory_store.read_all() if isinstance(r.event, WorkerAssigned)]
+    assert assigned.metadata.correlation_id == "req-t1"
+    assert assigned.metadata.actor == "scheduler"
+    assert assigned.metadata.causation_id is not None
+    decision = assigned.event.decision
+    assert decision.chosen_pool_id == assigned.event.pool_id
+    assert decision.summary == "fifo v1 chose a: first registered of 1 in us with free capacity"
+
+
+def test_resumes_from_restored_state_after_a_restart(bus, sender, memory_store, signal) -> None:  # type: ignore[no-untyped-def]
+    """Tasks queued before a crash are in the start-up state and still get placed."""
+    pool_id = pool(bus, "a", 3)
+    submit(bus, "t1")
+    submit(bus, "t2")
+    head = memory_store.head()
+
+    class Restored(EmptyStateSource):
+        def scheduler_state(self) -> SchedulerState:
+            snapshot = PoolSnapshot(pool_id, "a", "us", ResourceType.CPU, 1.0, 3, 0, 1)
+            waiting = [WaitingTask(t, 5, "us", None, p, f"req-{t}", False) for t, p in (("t1", 2), ("t2", 3))]
+            return SchedulerState(head, Algorithm.FIFO, [snapshot], waiting)
+
+        def running_tasks(self) -> RunningTasks:
+            return RunningTasks(head, [])
+
+    policy = SchedulingPolicy(memory_store, sender, Restored(), signal)
+    policy.restore()
+    assert policy.position == head
+    policy.run_once()
+    assert assignments(memory_store) == [("t1", "a"), ("t2", "a")]
+
+
+def test_the_running_policy_is_woken_by_new_events(bus, sender, memory_store, signal) -> None:  # type: ignore[no-untyped-def]
+    pool(bus, "a", 5)
+    policy = SchedulingPolicy(memory_store, sender, EmptyStateSource(), signal)
+    placed = threading.Event()
+
+    original = policy.apply
+
+    def watch(recorded):  # type: ignore[no-untyped-def]
+        original(recorded)
+        if isinstance(recorded.event, WorkerAssigned):
+            placed.set()
+
+    policy.apply = watch  # type: ignore[method-assign]
+    policy.start()
+    try:
+        submit(bus, "t1")
+        assert placed.wait(5), "the scheduler did not react to TaskQueued"
+    finally:
+        policy.stop()
+    assert not policy.running
+    assert assignments(memory_store) == [("t1", "a")]
