@@ -1,0 +1,66 @@
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from infrastructure.bootstrap import bootstrap
+from infrastructure.settings import Settings
+from interfaces.http.app import create_app
+from tests.sqlite_support import sqlite_url
+
+ClientFactory = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_client(tmp_path: Path) -> Iterator[ClientFactory]:
+    """The real app on a real SQLite file; the lifespan starts writer and reactors."""
+    clients: list[TestClient] = []
+
+    def make(**overrides: Any) -> TestClient:
+        settings = Settings(
+            database_url=sqlite_url(tmp_path),
+            simulator="off",
+            sim_seed=1,
+            **overrides,
+        )
+        client = TestClient(create_app(bootstrap(settings), settings.cors_origins))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: ClientFactory) -> TestClient:
+    """Scheduler on, simulator off: assigned tasks stay processing until told otherwise."""
+    return make_client()
+
+
+@pytest.fixture
+def idle_client(make_client: ClientFactory) -> TestClient:
+    """Scheduler and simulator off: submitted tasks stay queued."""
+    return make_client(scheduler="off")
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.02)
+
+
+def head(client: TestClient) -> int:
+    return int(client.get("/api/v1/events", params={"limit": 1}).json()["head"])
+
+
+TASK = {"type": "order", "priority": 5, "cost": 1.5, "region": "us-east"}

@@ -1,0 +1,120 @@
+"""Bad input gets RFC 9457 problem details and writes nothing; nothing produces a 500."""
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.api.conftest import TASK, head
+
+BAD_TASKS = [
+    ({**TASK, "priority": 0}, "body.priority"),
+    ({**TASK, "priority": 11}, "body.priority"),
+    ({**TASK, "priority": "high"}, "body.priority"),
+    ({**TASK, "cost": 0}, "body.cost"),
+    ({**TASK, "cost": -3}, "body.cost"),
+    ({**TASK, "type": "batch"}, "body.type"),
+    ({**TASK, "region": ""}, "body.region"),
+    ({**TASK, "region": "x" * 65}, "body.region"),
+    ({**TASK, "resource_type": "tpu"}, "body.resource_type"),
+    ({**TASK, "metadata": [1, 2]}, "body.metadata"),
+    ({**TASK, "metadata": {"big": 10**30}}, "body.metadata"),
+    ({**TASK, "metadata": {"blob": "x" * 20000}}, "body.metadata"),
+    ({**TASK, "unexpected": 1}, "body.unexpected"),
+    ({k: v for k, v in TASK.items() if k != "cost"}, "body.cost"),
+]
+
+
+@pytest.mark.parametrize(("body", "where"), BAD_TASKS, ids=[w + str(i) for i, (_, w) in enumerate(BAD_TASKS)])
+def test_invalid_task_is_a_problem_and_writes_nothing(idle_client: TestClient, body: dict, where: str) -> None:  # type: ignore[type-arg]
+    before = head(idle_client)
+    response = idle_client.post("/api/v1/tasks", json=body)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert {"type", "title", "status", "detail"} <= set(problem)
+    assert problem["status"] == 422
+    assert problem["detail"].startswith(where)
+    assert head(idle_client) == before
+
+
+def test_malformed_json_is_a_problem(idle_client: TestClient) -> None:
+    response = idle_client.post("/api/v1/tasks", content=b"{not json", headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_lone_surrogates_in_metadata_are_rejected(idle_client: TestClient) -> None:
+    body = b'{"type":"order","priority":5,"cost":1,"region":"us-east","metadata":{"k":"\\ud800"}}'
+    response = idle_client.post("/api/v1/tasks", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params"),
+    [
+        ("get", "/api/v1/tasks", {"page": 0}),
+        ("get", "/api/v1/tasks", {"page_size": 101}),
+        ("get", "/api/v1/tasks", {"status": "sleeping"}),
+        ("get", "/api/v1/events", {"after": -1}),
+        ("get", "/api/v1/events", {"limit": 0}),
+        ("get", "/api/v1/logs", {"task_id": "nope"}),
+        ("get", "/api/v1/simulate/not-a-uuid", {}),
+    ],
+)
+def test_invalid_queries_are_problems(client: TestClient, method: str, path: str, params: dict) -> None:  # type: ignore[type-arg]
+    response = getattr(client, method)(path, params=params)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_unknown_route_is_a_problem(client: TestClient) -> None:
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+task_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["order", "simulation", "query", "other", 3]),
+        "priority": st.one_of(st.integers(-5, 15), st.text(max_size=3), st.floats()),
+        "cost": st.one_of(st.floats(), st.integers(-10, 10**12), st.text(max_size=3)),
+        "region": st.one_of(st.text(max_size=70), st.sampled_from(["us-east", "eu-west"])),
+        "metadata": json_values,
+        "resource_type": st.sampled_from(["cpu", "gpu", "tpu", None, 1]),
+        "extra": json_values,
+    },
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=task_like)
+def test_fuzzed_task_bodies_never_fail_the_server(idle_client: TestClient, body: dict) -> None:  # type: ignore[type-arg]
+    before = head(idle_client)
+    response = idle_client.post("/api/v1/tasks", json=body)
+    assert response.status_code in (201, 422), response.text
+    if response.status_code == 422:
+        assert response.headers["content-type"] == "application/problem+json"
+        assert head(idle_client) == before
+    else:
+        assert head(idle_client) == before + 1
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    path=st.sampled_from(["/api/v1/tasks", "/api/v1/logs", "/api/v1/events"]),
+    params=st.dictionaries(
+        st.sampled_from(["page", "page_size", "status", "type", "region", "after", "limit", "stream", "task_id", "event_type"]),
+        st.one_of(st.integers(-(2**70), 2**70).map(str), st.text(max_size=30)),
+        max_size=4,
+    ),
+)
+def test_fuzzed_queries_never_fail_the_server(client: TestClient, path: str, params: dict) -> None:  # type: ignore[type-arg]
+    response = client.get(path, params=params)
+    assert response.status_code in (200, 422), response.text
