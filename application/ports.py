@@ -19,9 +19,7 @@ from domain.values import Algorithm
 class EventStore(Protocol):
     """An append-only log of events in streams, with a gap-free global position."""
 
-    def append(
-        self, writes: Sequence[StreamWrite], context: MessageContext
-    ) -> list[RecordedEvent]:
+    def append(self, writes: Sequence[StreamWrite], context: MessageContext) -> list[RecordedEvent]:
         """Write every stream atomically, or raise ConcurrencyConflict and write nothing."""
         ...
 
@@ -109,4 +107,3 @@ class ReadModel(Protocol):
     def ping(self) -> None:
         """Raise if the database cannot be reached."""
         ...
-

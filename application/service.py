@@ -18,11 +18,20 @@ class ProjectionAdmin(Protocol):
 
 
 class TaskRouterService(Protocol):
-    sender: CommandSender
-    read_model: ReadModel
-    clock: Clock
-    traffic: TrafficGenerator
-    projections: ProjectionAdmin
+    @property
+    def sender(self) -> CommandSender: ...
+
+    @property
+    def read_model(self) -> ReadModel: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def traffic(self) -> TrafficGenerator: ...
+
+    @property
+    def projections(self) -> ProjectionAdmin: ...
 
     def start(self) -> None: ...
 

@@ -63,9 +63,7 @@ class Task:
         check_priority(priority)
         check_cost(cost)
         check_region(region)
-        return TaskQueued(
-            task_id, type, priority, cost, region, resource_type, dict(metadata), now
-        )
+        return TaskQueued(task_id, type, priority, cost, region, resource_type, dict(metadata), now)
 
     @property
     def snapshot(self) -> TaskSnapshot:

@@ -53,9 +53,7 @@ class TaskRouter:
         revision = migrate.upgrade(self.engines.write)
         caught_up = self.runner.catch_up_all()
         self.sender.start()
-        registered = (
-            register_demo_pools(self.store, self.sender) if self.settings.demo_pools else 0
-        )
+        registered = register_demo_pools(self.store, self.sender) if self.settings.demo_pools else 0
         for reactor in (self.scheduler, self.workers):
             if reactor is not None:
                 reactor.start()
@@ -116,9 +114,9 @@ class TaskRouter:
             "database": database,
             "queue": {"size": queue_size, "writer_backlog": self.sender.backlog},
             "scheduler": scheduler,
-            "simulator": "off" if self.workers is None else (
-                "running" if self.workers.running else "stopped"
-            ),
+            "simulator": "off"
+            if self.workers is None
+            else ("running" if self.workers.running else "stopped"),
         }
 
 

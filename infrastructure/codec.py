@@ -15,7 +15,14 @@ from domain.events import EVENT_TYPES, DomainEvent, upcast
 
 
 def encode(event: DomainEvent) -> str:
-    return orjson.dumps(event).decode()
+    return orjson.dumps(event, default=_datetime_subclass).decode()
+
+
+def _datetime_subclass(value: object) -> str:
+    """orjson encodes datetime natively but not its subclasses (freezegun's FakeDatetime)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot encode {type(value).__name__}")
 
 
 def decode(type_name: str, schema_version: int, payload: str | bytes) -> DomainEvent:
@@ -51,7 +58,7 @@ def _build(tp: Any, data: Any) -> Any:
         return tuple(_build(inner, item) for item in data)
     if origin is not None and issubclass(origin, Mapping):
         return dict(data)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         hints = _hints(tp)
         return tp(**{f.name: _build(hints[f.name], data[f.name]) for f in dataclasses.fields(tp)})
     if isinstance(tp, type) and issubclass(tp, Enum):

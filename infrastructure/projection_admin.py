@@ -46,8 +46,15 @@ class ProjectionAdmin:
             job = self._jobs.get(name)
             if job is not None and job["status"] == "running":
                 raise RebuildRunning(name)
-            job = {"name": name, "status": "running", "checkpoint": 0, "head": None,
-                   "events_applied": 0, "seconds": None, "error": None}
+            job = {
+                "name": name,
+                "status": "running",
+                "checkpoint": 0,
+                "head": None,
+                "events_applied": 0,
+                "seconds": None,
+                "error": None,
+            }
             self._jobs[name] = job
         threading.Thread(target=self._rebuild, args=(name,), daemon=True).start()
         return dict(job)

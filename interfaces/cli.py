@@ -1,5 +1,6 @@
 """The `taskrouterx` command line."""
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -7,7 +8,14 @@ from typing import Annotated, TypeVar
 
 import orjson
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from application.errors import UnknownProjection
 from infrastructure.bootstrap import TaskRouter, bootstrap
@@ -104,11 +112,12 @@ def projections_rebuild(
         with Progress(*columns, transient=False) as progress:
             for projection in names:
                 task = progress.add_task(projection, total=head or 1)
+
+                def advance(done: int, total: int, task: TaskID = task) -> None:
+                    progress.update(task, completed=done, total=total or 1)
+
                 started = time.perf_counter()
-                applied = router.runner.rebuild(
-                    projection,
-                    lambda done, total, task=task: progress.update(task, completed=done, total=total or 1),
-                )
+                applied = router.runner.rebuild(projection, advance)
                 progress.update(task, completed=head or 1)
                 seconds = time.perf_counter() - started
                 progress.console.print(
@@ -134,7 +143,9 @@ def projections_status() -> None:
 def events_tail(
     after: Annotated[int | None, typer.Option(help="Start after this position.")] = None,
     last: Annotated[int, typer.Option(help="Without --after, show the last N events.")] = 20,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new events.")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new events.")
+    ] = False,
 ) -> None:
     """Print events as JSON lines."""
 
@@ -151,10 +162,8 @@ def events_tail(
             if not page:
                 time.sleep(0.5)
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         _with_router(tail)
-    except KeyboardInterrupt:
-        pass
 
 
 def main() -> None:

@@ -41,9 +41,7 @@ class InMemoryEventStore:
         self._versions: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def append(
-        self, writes: Sequence[StreamWrite], context: MessageContext
-    ) -> list[RecordedEvent]:
+    def append(self, writes: Sequence[StreamWrite], context: MessageContext) -> list[RecordedEvent]:
         with self._lock:
             for write in writes:
                 actual = self._versions.get(write.stream_id, 0)

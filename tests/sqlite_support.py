@@ -24,5 +24,10 @@ def sqlite_store(
     engines: Engines, runner: ProjectionRunner | None = None, clock: object | None = None
 ) -> SqlEventStore:
     return SqlEventStore(
-        engines.write, engines.read, clock or SystemClock(), RandomIds(7), CommitSignal(), runner  # type: ignore[arg-type]
+        engines.write,
+        engines.read,
+        clock or SystemClock(),
+        RandomIds(7),
+        CommitSignal(),
+        runner,  # type: ignore[arg-type]
     )

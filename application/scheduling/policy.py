@@ -138,7 +138,9 @@ class SchedulingPolicy(Reactor):
             decision = self._decide(task)
             if decision.chosen_pool_id is None:
                 return progressed
-            outcome = self._send(AssignWorker(task.task_id, decision.chosen_pool_id, decision), task)
+            outcome = self._send(
+                AssignWorker(task.task_id, decision.chosen_pool_id, decision), task
+            )
             if outcome is Outcome.STUCK:
                 return progressed
             if outcome is Outcome.DONE:

@@ -29,9 +29,7 @@ MEDIUM_PRIORITY = 4
 RankKey = tuple[float, ...]
 
 
-def decide(
-    algorithm: Algorithm, task: TaskSnapshot, pools: Sequence[PoolSnapshot]
-) -> Decision:
+def decide(algorithm: Algorithm, task: TaskSnapshot, pools: Sequence[PoolSnapshot]) -> Decision:
     """Choose a pool for the task, or explain why none can take it."""
     verdicts = _filter(task, pools)
     open_pools = [pool for pool in pools if pool.pool_id not in verdicts]
@@ -62,9 +60,7 @@ def decide(
         return Decision(algorithm, version, task, candidates, None, summary)
     chosen = ranked[0]
     scope = (
-        f"in {task.region}"
-        if in_region
-        else f"outside {task.region} (none free in {task.region})"
+        f"in {task.region}" if in_region else f"outside {task.region} (none free in {task.region})"
     )
     summary = (
         f"{algorithm} v{version} chose {chosen.name}: "

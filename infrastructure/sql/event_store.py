@@ -26,7 +26,6 @@ class InlineProjections(Protocol):
     ) -> None: ...
 
 
-
 class SqlEventStore:
     def __init__(
         self,
@@ -44,9 +43,7 @@ class SqlEventStore:
         self._signal = signal
         self._projections = projections
 
-    def append(
-        self, writes: Sequence[StreamWrite], context: MessageContext
-    ) -> list[RecordedEvent]:
+    def append(self, writes: Sequence[StreamWrite], context: MessageContext) -> list[RecordedEvent]:
         with self._write.begin() as connection:
             for write in writes:
                 actual = current_version(connection, write.stream_id)

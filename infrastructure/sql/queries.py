@@ -75,7 +75,9 @@ class SqlReadModel:
         since = int((now - timedelta(seconds=THROUGHPUT_WINDOW_S)).timestamp())
         with self._engine.connect() as connection, connection.begin():
             counts = _status_counts(connection)
-            counters = dict(connection.execute(select(stats_counters.c.name, stats_counters.c.value)).all())
+            counters = dict(
+                connection.execute(select(stats_counters.c.name, stats_counters.c.value)).all()
+            )
             finished = connection.execute(
                 select(func.coalesce(func.sum(stats_throughput.c.finished), 0)).where(
                     stats_throughput.c.second > since
@@ -130,9 +132,7 @@ class SqlReadModel:
 
     def stream_events(self, stream_id: str) -> list[dict[str, Any]]:
         query = (
-            select(*log.COLUMNS)
-            .where(events.c.stream_id == stream_id)
-            .order_by(events.c.version)
+            select(*log.COLUMNS).where(events.c.stream_id == stream_id).order_by(events.c.version)
         )
         with self._engine.connect() as connection:
             return [event_view(row._mapping) for row in connection.execute(query)]
@@ -257,4 +257,3 @@ def log_view(row: Any) -> dict[str, Any]:
         "event_type": row["type"],
         "details": payload_dict(row["payload"]),
     }
-

@@ -22,6 +22,8 @@ Service = Annotated[TaskRouterService, Depends(get_service)]
 Context = Annotated[MessageContext, Depends(get_context)]
 
 
-async def send(service: TaskRouterService, command: Command, context: MessageContext) -> CommandResult:
+async def send(
+    service: TaskRouterService, command: Command, context: MessageContext
+) -> CommandResult:
     """Hand the command to the single writer and wait for its commit."""
     return await asyncio.wrap_future(service.sender.submit(command, context))

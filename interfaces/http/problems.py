@@ -24,9 +24,7 @@ PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://taskrouterx.dev/problems/"
 
 
-def problem(
-    status: int, detail: str, kind: str | None = None, **extra: Any
-) -> JSONResponse:
+def problem(status: int, detail: str, kind: str | None = None, **extra: Any) -> JSONResponse:
     phrase = HTTPStatus(status).phrase
     body = {
         "type": TYPE_BASE + (kind or phrase.lower().replace(" ", "-")),
@@ -82,4 +80,3 @@ def install(app: FastAPI) -> None:
     ):
         app.add_exception_handler(known, on_known)
     app.add_exception_handler(Exception, on_unexpected)
-

@@ -1,5 +1,6 @@
 """Request and response bodies of the v1 API (compatible with the original's)."""
 
+import math
 from typing import Annotated, Any
 
 import orjson
@@ -12,7 +13,19 @@ MAX_METADATA_BYTES = 16 * 1024
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 
 
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_finite(item) for item in value)
+    return True
+
+
 def _json_object(value: dict[str, Any]) -> dict[str, Any]:
+    if not _finite(value):
+        raise ValueError("metadata must not contain NaN or Infinity")
     try:
         encoded = orjson.dumps(value)
     except TypeError as error:
@@ -154,7 +167,9 @@ class SimulationCreate(Strict):
     task_count: int = Field(ge=1, le=10_000)
     distribution: Distribution = Distribution.RANDOM
     region_bias: Region | None = None
-    priority_range: tuple[Annotated[int, Field(ge=1, le=10)], Annotated[int, Field(ge=1, le=10)]] = (
+    priority_range: tuple[
+        Annotated[int, Field(ge=1, le=10)], Annotated[int, Field(ge=1, le=10)]
+    ] = (
         1,
         10,
     )

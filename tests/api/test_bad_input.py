@@ -25,8 +25,12 @@ BAD_TASKS = [
 ]
 
 
-@pytest.mark.parametrize(("body", "where"), BAD_TASKS, ids=[w + str(i) for i, (_, w) in enumerate(BAD_TASKS)])
-def test_invalid_task_is_a_problem_and_writes_nothing(idle_client: TestClient, body: dict, where: str) -> None:  # type: ignore[type-arg]
+@pytest.mark.parametrize(
+    ("body", "where"), BAD_TASKS, ids=[w + str(i) for i, (_, w) in enumerate(BAD_TASKS)]
+)
+def test_invalid_task_is_a_problem_and_writes_nothing(
+    idle_client: TestClient, body: dict, where: str
+) -> None:  # type: ignore[type-arg]
     before = head(idle_client)
     response = idle_client.post("/api/v1/tasks", json=body)
     assert response.status_code == 422
@@ -39,14 +43,35 @@ def test_invalid_task_is_a_problem_and_writes_nothing(idle_client: TestClient, b
 
 
 def test_malformed_json_is_a_problem(idle_client: TestClient) -> None:
-    response = idle_client.post("/api/v1/tasks", content=b"{not json", headers={"content-type": "application/json"})
+    response = idle_client.post(
+        "/api/v1/tasks", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"type":"order","priority":5,"cost":NaN,"region":"us-east"}',
+        b'{"type":"order","priority":5,"cost":Infinity,"region":"us-east"}',
+        b'{"type":"order","priority":5,"cost":1,"region":"us-east","metadata":{"x":[NaN]}}',
+    ],
+)
+def test_non_finite_numbers_are_rejected(idle_client: TestClient, body: bytes) -> None:
+    before = head(idle_client)
+    response = idle_client.post(
+        "/api/v1/tasks", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert head(idle_client) == before
+
+
 def test_lone_surrogates_in_metadata_are_rejected(idle_client: TestClient) -> None:
     body = b'{"type":"order","priority":5,"cost":1,"region":"us-east","metadata":{"k":"\\ud800"}}'
-    response = idle_client.post("/api/v1/tasks", content=body, headers={"content-type": "application/json"})
+    response = idle_client.post(
+        "/api/v1/tasks", content=body, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 422
 
 
@@ -62,7 +87,9 @@ def test_lone_surrogates_in_metadata_are_rejected(idle_client: TestClient) -> No
         ("get", "/api/v1/simulate/not-a-uuid", {}),
     ],
 )
-def test_invalid_queries_are_problems(client: TestClient, method: str, path: str, params: dict) -> None:  # type: ignore[type-arg]
+def test_invalid_queries_are_problems(
+    client: TestClient, method: str, path: str, params: dict
+) -> None:  # type: ignore[type-arg]
     response = getattr(client, method)(path, params=params)
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
@@ -75,16 +102,30 @@ def test_unknown_route_is_a_problem(client: TestClient) -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 task_like = st.fixed_dictionaries(
     {},
     optional={
         "type": st.sampled_from(["order", "simulation", "query", "other", 3]),
-        "priority": st.one_of(st.integers(-5, 15), st.text(max_size=3), st.floats()),
-        "cost": st.one_of(st.floats(), st.integers(-10, 10**12), st.text(max_size=3)),
+        "priority": st.one_of(
+            st.integers(-5, 15),
+            st.text(max_size=3),
+            st.floats(allow_nan=False, allow_infinity=False),
+        ),
+        "cost": st.one_of(
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.integers(-10, 10**12),
+            st.text(max_size=3),
+        ),
         "region": st.one_of(st.text(max_size=70), st.sampled_from(["us-east", "eu-west"])),
         "metadata": json_values,
         "resource_type": st.sampled_from(["cpu", "gpu", "tpu", None, 1]),
@@ -93,7 +134,9 @@ task_like = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(body=task_like)
 def test_fuzzed_task_bodies_never_fail_the_server(idle_client: TestClient, body: dict) -> None:  # type: ignore[type-arg]
     before = head(idle_client)
@@ -106,11 +149,26 @@ def test_fuzzed_task_bodies_never_fail_the_server(idle_client: TestClient, body:
         assert head(idle_client) == before + 1
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     path=st.sampled_from(["/api/v1/tasks", "/api/v1/logs", "/api/v1/events"]),
     params=st.dictionaries(
-        st.sampled_from(["page", "page_size", "status", "type", "region", "after", "limit", "stream", "task_id", "event_type"]),
+        st.sampled_from(
+            [
+                "page",
+                "page_size",
+                "status",
+                "type",
+                "region",
+                "after",
+                "limit",
+                "stream",
+                "task_id",
+                "event_type",
+            ]
+        ),
         st.one_of(st.integers(-(2**70), 2**70).map(str), st.text(max_size=30)),
         max_size=4,
     ),

@@ -4,16 +4,26 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import TASK, ClientFactory, head, wait_until
 
-DEMO_NAMES = [f"{region}-{kind}-pool" for region in ("us-east", "us-west", "eu-west", "ap-east") for kind in ("cpu", "gpu")]
+DEMO_NAMES = [
+    f"{region}-{kind}-pool"
+    for region in ("us-east", "us-west", "eu-west", "ap-east")
+    for kind in ("cpu", "gpu")
+]
 
 
 def test_demo_pools_are_registered_as_events(client: TestClient) -> None:
     pools = client.get("/api/v1/workers").json()["worker_pools"]
     assert [p["name"] for p in pools] == DEMO_NAMES
     us_east_cpu = pools[0]
-    assert (us_east_cpu["cost_per_unit"], us_east_cpu["capacity"], us_east_cpu["current_load"]) == (0.5, 10, 0)
+    assert (us_east_cpu["cost_per_unit"], us_east_cpu["capacity"], us_east_cpu["current_load"]) == (
+        0.5,
+        10,
+        0,
+    )
     assert [p["capacity"] for p in pools] == [10, 5, 8, 4, 10, 5, 6, 3]
-    registered = client.get("/api/v1/events", params={"type": "WorkerPoolRegistered"}).json()["events"]
+    registered = client.get("/api/v1/events", params={"type": "WorkerPoolRegistered"}).json()[
+        "events"
+    ]
     assert len(registered) == 8
 
 
@@ -23,7 +33,13 @@ def test_no_demo_pools(make_client: ClientFactory) -> None:
 
 
 def test_register_and_resize_pools(client: TestClient) -> None:
-    body = {"name": "sa-east-gpu-pool", "region": "sa-east", "resource_type": "gpu", "cost_per_unit": 1.9, "capacity": 2}
+    body = {
+        "name": "sa-east-gpu-pool",
+        "region": "sa-east",
+        "resource_type": "gpu",
+        "cost_per_unit": 1.9,
+        "capacity": 2,
+    }
     created = client.post("/api/v1/workers", json=body)
     assert created.status_code == 201
     pool = created.json()
@@ -36,11 +52,18 @@ def test_register_and_resize_pools(client: TestClient) -> None:
     assert resized.json()["capacity"] == 7
     assert client.get(f"/api/v1/workers/{pool['id']}").json()["capacity"] == 7
     assert client.patch(f"/api/v1/workers/{pool['id']}", json={"capacity": -1}).status_code == 422
-    assert client.patch("/api/v1/workers/00000000-0000-4000-8000-000000000000", json={"capacity": 1}).status_code == 404
+    assert (
+        client.patch(
+            "/api/v1/workers/00000000-0000-4000-8000-000000000000", json={"capacity": 1}
+        ).status_code
+        == 404
+    )
 
 
 def test_capacity_cannot_drop_below_load(client: TestClient) -> None:
-    task = client.post("/api/v1/tasks", json={**TASK, "region": "ap-east", "resource_type": "gpu"}).json()
+    task = client.post(
+        "/api/v1/tasks", json={**TASK, "region": "ap-east", "resource_type": "gpu"}
+    ).json()
     wait_until(lambda: client.get(f"/api/v1/tasks/{task['id']}").json()["status"] == "processing")
     pool_id = client.get(f"/api/v1/tasks/{task['id']}").json()["pool_id"]
     response = client.patch(f"/api/v1/workers/{pool_id}", json={"capacity": 0})
@@ -49,13 +72,21 @@ def test_capacity_cannot_drop_below_load(client: TestClient) -> None:
 
 
 def test_switch_algorithm(client: TestClient) -> None:
-    assert client.get("/api/v1/algorithms").json() == {"active": "fifo", "available": ["fifo", "priority", "min_cost"]}
-    assert client.post("/api/v1/algorithms/switch", json={"algorithm": "min_cost"}).json() == {"status": "success", "algorithm": "min_cost"}
+    assert client.get("/api/v1/algorithms").json() == {
+        "active": "fifo",
+        "available": ["fifo", "priority", "min_cost"],
+    }
+    assert client.post("/api/v1/algorithms/switch", json={"algorithm": "min_cost"}).json() == {
+        "status": "success",
+        "algorithm": "min_cost",
+    }
     assert client.get("/api/v1/algorithms").json()["active"] == "min_cost"
     assert client.post("/api/v1/algorithms/switch", json={"algorithm": "random"}).status_code == 422
 
     task = client.post("/api/v1/tasks", json={**TASK, "region": "mars"}).json()
-    placed = wait_until(lambda: (t := client.get(f"/api/v1/tasks/{task['id']}").json())["worker_id"] and t)
+    placed = wait_until(
+        lambda: (t := client.get(f"/api/v1/tasks/{task['id']}").json())["worker_id"] and t
+    )
     assert placed["algorithm_used"] == "min_cost"
     assert placed["worker_id"] == "us-east-cpu-pool"
 
@@ -65,12 +96,22 @@ def test_deferred_task_records_why_and_waits(client: TestClient) -> None:
         if pool["resource_type"] == "gpu":
             client.patch(f"/api/v1/workers/{pool['id']}", json={"capacity": 0})
     task = client.post("/api/v1/tasks", json={**TASK, "resource_type": "gpu"}).json()
-    waiting = wait_until(lambda: (t := client.get(f"/api/v1/tasks/{task['id']}").json())["deferral_reason"] and t)
+    waiting = wait_until(
+        lambda: (t := client.get(f"/api/v1/tasks/{task['id']}").json())["deferral_reason"] and t
+    )
     assert waiting["status"] == "queued"
     assert waiting["deferral_reason"] == "0/8 pools available: 4 at capacity, 4 wrong resource type"
-    gpu = next(p for p in client.get("/api/v1/workers").json()["worker_pools"] if p["name"] == "eu-west-gpu-pool")
+    gpu = next(
+        p
+        for p in client.get("/api/v1/workers").json()["worker_pools"]
+        if p["name"] == "eu-west-gpu-pool"
+    )
     client.patch(f"/api/v1/workers/{gpu['id']}", json={"capacity": 1})
-    placed = wait_until(lambda: (t := client.get(f"/api/v1/tasks/{task['id']}").json())["status"] == "processing" and t)
+    placed = wait_until(
+        lambda: (
+            (t := client.get(f"/api/v1/tasks/{task['id']}").json())["status"] == "processing" and t
+        )
+    )
     assert placed["worker_id"] == "eu-west-gpu-pool"
     types = [e["type"] for e in client.get(f"/api/v1/tasks/{task['id']}/events").json()["events"]]
     assert types == ["TaskQueued", "TaskDeferred", "WorkerAssigned"]
@@ -79,7 +120,11 @@ def test_deferred_task_records_why_and_waits(client: TestClient) -> None:
 def test_stats_and_health(client: TestClient) -> None:
     ids = [client.post("/api/v1/tasks", json=TASK).json()["id"] for _ in range(3)]
     for task_id in ids:
-        wait_until(lambda task_id=task_id: client.get(f"/api/v1/tasks/{task_id}").json()["status"] == "processing")
+        wait_until(
+            lambda task_id=task_id: (
+                client.get(f"/api/v1/tasks/{task_id}").json()["status"] == "processing"
+            )
+        )
     client.post(f"/api/v1/tasks/{ids[0]}/complete")
     client.post(f"/api/v1/tasks/{ids[1]}/fail")
     stats = client.get("/api/v1/system/stats").json()
@@ -117,25 +162,45 @@ def test_event_log_pages_and_logs(client: TestClient) -> None:
     assert logs["total"] == 2
     assert [entry["event_type"] for entry in logs["logs"]] == ["WorkerAssigned", "TaskQueued"]
     assert logs["logs"][0]["task_id"] == task["id"]
-    by_type = client.get("/api/v1/logs", params={"event_type": "WorkerPoolRegistered", "page_size": 3}).json()
-    assert by_type["total"] == 8 and len(by_type["logs"]) == 3
+    by_type = client.get(
+        "/api/v1/logs", params={"event_type": "WorkerPoolRegistered", "page_size": 3}
+    ).json()
+    assert by_type["total"] == 8
+    assert len(by_type["logs"]) == 3
     assert client.get("/api/v1/logs").json()["total"] == head(client)
 
 
 def test_simulate_generates_traffic(make_client: ClientFactory) -> None:
     client = make_client(scheduler="off")
-    response = client.post("/api/v1/simulate", json={"task_count": 25, "distribution": "burst", "region_bias": "eu-west",
-                                                     "priority_range": [3, 6], "cost_range": [1, 2]})
+    response = client.post(
+        "/api/v1/simulate",
+        json={
+            "task_count": 25,
+            "distribution": "burst",
+            "region_bias": "eu-west",
+            "priority_range": [3, 6],
+            "cost_range": [1, 2],
+        },
+    )
     assert response.status_code == 202
     run = response.json()
     assert (run["task_count"], run["status"]) == (25, "running")
-    done = wait_until(lambda: (r := client.get(f"/api/v1/simulate/{run['id']}").json())["status"] == "completed" and r)
+    done = wait_until(
+        lambda: (
+            (r := client.get(f"/api/v1/simulate/{run['id']}").json())["status"] == "completed" and r
+        )
+    )
     assert done["tasks_created"] == 25
     tasks = client.get("/api/v1/tasks", params={"page_size": 100}).json()
     assert tasks["total"] == 25
     assert all(3 <= t["priority"] <= 6 and 1 <= t["cost"] <= 2 for t in tasks["tasks"])
     assert sum(t["region"] == "eu-west" for t in tasks["tasks"]) >= 10
-    assert client.post("/api/v1/simulate", json={"task_count": 5, "priority_range": [6, 3]}).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/simulate", json={"task_count": 5, "priority_range": [6, 3]}
+        ).status_code
+        == 422
+    )
     assert client.get("/api/v1/simulate/00000000-0000-4000-8000-000000000000").status_code == 404
 
 
@@ -155,20 +220,38 @@ def test_rebuild_a_projection_over_http(client: TestClient) -> None:
     status = wait_until(finished)
     assert status["rebuild"]["events_applied"] >= 8 + 5
     after = client.get("/api/v1/tasks", params={"page_size": 100}).json()
-    assert {t["id"]: t["status"] for t in after["tasks"]}.keys() == {t["id"] for t in before["tasks"]}
+    assert {t["id"]: t["status"] for t in after["tasks"]}.keys() == {
+        t["id"] for t in before["tasks"]
+    }
     assert client.post("/api/v1/projections/nope/rebuild").status_code == 404
 
 
 def test_cors(client: TestClient) -> None:
-    allowed = client.options("/api/v1/tasks", headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"})
+    allowed = client.options(
+        "/api/v1/tasks",
+        headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"},
+    )
     assert allowed.headers["access-control-allow-origin"] == "http://localhost:3000"
-    denied = client.options("/api/v1/tasks", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+    denied = client.options(
+        "/api/v1/tasks",
+        headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
+    )
     assert "access-control-allow-origin" not in denied.headers
 
 
 def test_openapi_documents_the_api(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
-    for path in ["/api/v1/tasks", "/api/v1/tasks/{task_id}", "/api/v1/workers", "/api/v1/algorithms/switch",
-                 "/api/v1/system/stats", "/api/v1/health", "/api/v1/simulate", "/api/v1/logs", "/api/v1/events",
-                 "/api/v1/tasks/{task_id}/events", "/api/v1/projections/{name}/rebuild"]:
+    for path in [
+        "/api/v1/tasks",
+        "/api/v1/tasks/{task_id}",
+        "/api/v1/workers",
+        "/api/v1/algorithms/switch",
+        "/api/v1/system/stats",
+        "/api/v1/health",
+        "/api/v1/simulate",
+        "/api/v1/logs",
+        "/api/v1/events",
+        "/api/v1/tasks/{task_id}/events",
+        "/api/v1/projections/{name}/rebuild",
+    ]:
         assert path in paths

@@ -6,24 +6,47 @@ from tests.api.conftest import TASK, head, wait_until
 
 
 def test_submit_returns_the_task_and_a_get_sees_it_at_once(idle_client: TestClient) -> None:
-    response = idle_client.post("/api/v1/tasks", json={**TASK, "metadata": {"customer": "acme"}, "resource_type": "gpu"})
+    response = idle_client.post(
+        "/api/v1/tasks", json={**TASK, "metadata": {"customer": "acme"}, "resource_type": "gpu"}
+    )
     assert response.status_code == 201
     task = response.json()
     assert task["status"] == "queued"
     assert task["task_metadata"] == {"customer": "acme"}
     assert task["resource_type"] == "gpu"
     assert task["position"] == head(idle_client)
-    assert set(task) >= {"id", "type", "priority", "cost", "region", "status", "enqueued_at", "started_at",
-                         "completed_at", "worker_id", "algorithm_used", "task_metadata", "pool_id", "position"}
+    assert set(task) >= {
+        "id",
+        "type",
+        "priority",
+        "cost",
+        "region",
+        "status",
+        "enqueued_at",
+        "started_at",
+        "completed_at",
+        "worker_id",
+        "algorithm_used",
+        "task_metadata",
+        "pool_id",
+        "position",
+    }
     assert idle_client.get(f"/api/v1/tasks/{task['id']}").json() == task
 
 
 def test_scheduler_places_a_task_and_records_the_decision(client: TestClient) -> None:
     task = client.post("/api/v1/tasks", json={**TASK, "region": "eu-west"}).json()
-    placed = wait_until(lambda: (t := client.get(f"/api/v1/tasks/{task['id']}").json())["status"] == "processing" and t)
+    placed = wait_until(
+        lambda: (
+            (t := client.get(f"/api/v1/tasks/{task['id']}").json())["status"] == "processing" and t
+        )
+    )
     assert placed["worker_id"] == "eu-west-cpu-pool"
     assert placed["algorithm_used"] == "fifo"
-    assert placed["decision_summary"] == "fifo v1 chose eu-west-cpu-pool: first registered of 2 in eu-west with free capacity"
+    assert (
+        placed["decision_summary"]
+        == "fifo v1 chose eu-west-cpu-pool: first registered of 2 in eu-west with free capacity"
+    )
     history = client.get(f"/api/v1/tasks/{task['id']}/events").json()["events"]
     assert [e["type"] for e in history] == ["TaskQueued", "WorkerAssigned"]
     decision = history[1]["payload"]["decision"]
@@ -55,7 +78,9 @@ def test_cancel_only_while_queued(idle_client: TestClient) -> None:
     assert again.json()["detail"].startswith("only a queued task can be cancelled")
 
     other = idle_client.post("/api/v1/tasks", json=TASK).json()
-    cancelled = idle_client.post(f"/api/v1/tasks/{other['id']}/cancel", json={"reason": "duplicate"})
+    cancelled = idle_client.post(
+        f"/api/v1/tasks/{other['id']}/cancel", json={"reason": "duplicate"}
+    )
     assert cancelled.json()["status"] == "cancelled"
     assert idle_client.post(f"/api/v1/tasks/{other['id']}/complete").status_code == 409
 
@@ -70,28 +95,44 @@ def test_complete_a_queued_task_is_a_conflict(idle_client: TestClient) -> None:
 def test_list_filters_pages_and_totals(idle_client: TestClient) -> None:
     created = []
     for index in range(7):
-        body = {**TASK, "type": "query" if index % 2 else "order", "region": "eu-west" if index < 3 else "us-east"}
+        body = {
+            **TASK,
+            "type": "query" if index % 2 else "order",
+            "region": "eu-west" if index < 3 else "us-east",
+        }
         created.append(idle_client.post("/api/v1/tasks", json=body).json()["id"])
     idle_client.delete(f"/api/v1/tasks/{created[0]}")
 
     page = idle_client.get("/api/v1/tasks", params={"page_size": 3}).json()
     assert page["total"] == 7
     assert [t["id"] for t in page["tasks"]] == created[::-1][:3]
-    assert idle_client.get("/api/v1/tasks", params={"page": 3, "page_size": 3}).json()["tasks"][0]["id"] == created[0]
+    assert (
+        idle_client.get("/api/v1/tasks", params={"page": 3, "page_size": 3}).json()["tasks"][0][
+            "id"
+        ]
+        == created[0]
+    )
 
     queued = idle_client.get("/api/v1/tasks", params={"status": "queued"}).json()
     assert queued["total"] == 6
     mixed = idle_client.get("/api/v1/tasks", params={"type": "order", "region": "eu-west"}).json()
     assert {t["id"] for t in mixed["tasks"]} == {created[0], created[2]}
     assert mixed["total"] == 2
-    assert idle_client.get("/api/v1/tasks", params={"status": "cancelled", "type": "query"}).json()["total"] == 0
+    assert (
+        idle_client.get("/api/v1/tasks", params={"status": "cancelled", "type": "query"}).json()[
+            "total"
+        ]
+        == 0
+    )
 
 
 def test_unknown_and_malformed_ids(client: TestClient) -> None:
     missing = client.get("/api/v1/tasks/00000000-0000-4000-8000-000000000000")
     assert missing.status_code == 404
     assert missing.json()["title"] == "Not Found"
-    assert client.get("/api/v1/tasks/00000000-0000-4000-8000-000000000000/events").status_code == 404
+    assert (
+        client.get("/api/v1/tasks/00000000-0000-4000-8000-000000000000/events").status_code == 404
+    )
     assert client.delete("/api/v1/tasks/00000000-0000-4000-8000-000000000000").status_code == 404
     assert client.get("/api/v1/tasks/not-a-uuid").status_code == 422
 

@@ -38,8 +38,13 @@ def claimed(task_id: str) -> PoolSlotClaimed:
 def test_append_numbers_positions_and_versions(store: EventStore) -> None:
     recorded = store.append([StreamWrite("s-1", 0, [claimed("a"), claimed("b")])], CTX)
     assert [(r.position, r.version) for r in recorded] == [(1, 1), (2, 2)]
-    recorded = store.append([StreamWrite("s-2", 0, [claimed("c")]), StreamWrite("s-1", 2, [claimed("d")])], CTX)
-    assert [(r.stream_id, r.position, r.version) for r in recorded] == [("s-2", 3, 1), ("s-1", 4, 3)]
+    recorded = store.append(
+        [StreamWrite("s-2", 0, [claimed("c")]), StreamWrite("s-1", 2, [claimed("d")])], CTX
+    )
+    assert [(r.stream_id, r.position, r.version) for r in recorded] == [
+        ("s-2", 3, 1),
+        ("s-1", 4, 3),
+    ]
     assert store.head() == 4
 
 
@@ -76,14 +81,27 @@ def test_metadata_and_payload_round_trip(store: EventStore) -> None:
     pools = [PoolSnapshot("p1", "us-cpu", "us", ResourceType.CPU, 0.5, 4, 1, 1)]
     decision = decide(Algorithm.MIN_COST, TaskSnapshot("t1", 7, "us", ResourceType.CPU), pools)
     events = [
-        TaskQueued("t1", TaskType.SIMULATION, 7, 2.5, "us", ResourceType.CPU, {"nested": {"k": [1, "two", None]}}, NOW),
+        TaskQueued(
+            "t1",
+            TaskType.SIMULATION,
+            7,
+            2.5,
+            "us",
+            ResourceType.CPU,
+            {"nested": {"k": [1, "two", None]}},
+            NOW,
+        ),
         WorkerAssigned("t1", "p1", "us-cpu", decision, NOW),
     ]
     store.append([StreamWrite("task-t1", 0, events)], CTX)
     stored = store.read_stream("task-t1")
     assert [r.event for r in stored] == events
     metadata = stored[0].metadata
-    assert (metadata.correlation_id, metadata.causation_id, metadata.actor) == ("corr-1", "cause-1", "tester")
+    assert (metadata.correlation_id, metadata.causation_id, metadata.actor) == (
+        "corr-1",
+        "cause-1",
+        "tester",
+    )
     assert metadata.recorded_at.tzinfo is not None
     assert stored[0].metadata.event_id != stored[1].metadata.event_id
 
@@ -128,5 +146,6 @@ def test_racing_writers_on_one_stream_one_wins_each_version(store: EventStore) -
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(wins) == 1 and len(conflicts) == writers - 1
+    assert len(wins) == 1
+    assert len(conflicts) == writers - 1
     assert len(store.read_stream("contested")) == 1

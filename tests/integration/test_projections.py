@@ -26,7 +26,14 @@ from infrastructure.sql.state_sources import SqlStateSource
 from tests.fakes import FakeClock
 
 CTX = MessageContext("random-history", None, "test")
-PROJECTION_TABLES = ["tasks", "task_counts", "pool_load", "stats_counters", "stats_throughput", "checkpoints"]
+PROJECTION_TABLES = [
+    "tasks",
+    "task_counts",
+    "pool_load",
+    "stats_counters",
+    "stats_throughput",
+    "checkpoints",
+]
 
 
 def snapshot(router: TaskRouter) -> dict[str, list[Any]]:
@@ -35,7 +42,9 @@ def snapshot(router: TaskRouter) -> dict[str, list[Any]]:
         for name in PROJECTION_TABLES:
             table = metadata.tables[name]
             order = list(table.primary_key.columns)
-            result[name] = [tuple(row) for row in connection.execute(select(table).order_by(*order))]
+            result[name] = [
+                tuple(row) for row in connection.execute(select(table).order_by(*order))
+            ]
         return result
 
 
@@ -48,7 +57,10 @@ def ids_with_status(router: TaskRouter, status: TaskStatus) -> list[str]:
     for stream_id, type_name in rows:
         if stream_id.startswith("task-"):
             latest[stream_id.removeprefix("task-")] = type_name
-    wanted = {TaskStatus.QUEUED: {"TaskQueued", "TaskDeferred"}, TaskStatus.PROCESSING: {"WorkerAssigned"}}
+    wanted = {
+        TaskStatus.QUEUED: {"TaskQueued", "TaskDeferred"},
+        TaskStatus.PROCESSING: {"WorkerAssigned"},
+    }
     return [task_id for task_id, type_name in latest.items() if type_name in wanted[status]][:100]
 
 
@@ -63,7 +75,9 @@ def random_history(
     sender = InlineSender(router.bus)
     if policy is None:
         register_demo_pools(router.store, sender)
-        policy = SchedulingPolicy(router.store, sender, SqlStateSource(router.engines.read), router.signal)
+        policy = SchedulingPolicy(
+            router.store, sender, SqlStateSource(router.engines.read), router.signal
+        )
         policy.restore()
     extra_pools = 0
     while router.store.head() < events:
@@ -98,7 +112,13 @@ def random_history(
             else:
                 extra_pools += 1
                 sender.submit(
-                    RegisterWorkerPool(f"extra-{extra_pools}", "mars", rng.choice(list(ResourceType)), rng.uniform(0.1, 3), rng.randint(0, 6)),
+                    RegisterWorkerPool(
+                        f"extra-{extra_pools}",
+                        "mars",
+                        rng.choice(list(ResourceType)),
+                        rng.uniform(0.1, 3),
+                        rng.randint(0, 6),
+                    ),
                     CTX,
                 ).result()
         except DomainError:
@@ -106,7 +126,9 @@ def random_history(
     return policy
 
 
-def test_rebuild_equals_incremental_on_random_history(quiet_router: TaskRouter, clock: FakeClock) -> None:
+def test_rebuild_equals_incremental_on_random_history(
+    quiet_router: TaskRouter, clock: FakeClock
+) -> None:
     random_history(quiet_router, clock, events=3000)
     incremental = snapshot(quiet_router)
     statuses = {row[6] for row in incremental["tasks"]}
@@ -118,7 +140,9 @@ def test_rebuild_equals_incremental_on_random_history(quiet_router: TaskRouter, 
     assert snapshot(quiet_router) == incremental
 
 
-def test_a_projection_behind_the_log_is_skipped_inline_then_caught_up(quiet_router: TaskRouter, clock: FakeClock) -> None:
+def test_a_projection_behind_the_log_is_skipped_inline_then_caught_up(
+    quiet_router: TaskRouter, clock: FakeClock
+) -> None:
     policy = random_history(quiet_router, clock, events=400, seed=5)
     with quiet_router.engines.write.begin() as connection:
         connection.execute(text("DELETE FROM tasks"))
@@ -135,7 +159,9 @@ def test_a_projection_behind_the_log_is_skipped_inline_then_caught_up(quiet_rout
     assert snapshot(quiet_router) == caught_up
 
 
-def test_an_interrupted_rebuild_resumes_from_its_checkpoint(quiet_router: TaskRouter, clock: FakeClock) -> None:
+def test_an_interrupted_rebuild_resumes_from_its_checkpoint(
+    quiet_router: TaskRouter, clock: FakeClock
+) -> None:
     random_history(quiet_router, clock, events=500, seed=9)
     expected = snapshot(quiet_router)
     quiet_router.runner._batch_size = 100  # type: ignore[attr-defined]

@@ -39,8 +39,15 @@ def processing_task() -> Task:
 
 @pytest.mark.parametrize(
     ("priority", "cost", "region"),
-    [(0, 1.0, "us"), (11, 1.0, "us"), (5, 0.0, "us"), (5, -1.0, "us"), (5, float("nan"), "us"),
-     (5, float("inf"), "us"), (5, 1.0, "  ")],
+    [
+        (0, 1.0, "us"),
+        (11, 1.0, "us"),
+        (5, 0.0, "us"),
+        (5, -1.0, "us"),
+        (5, float("nan"), "us"),
+        (5, float("inf"), "us"),
+        (5, 1.0, "  "),
+    ],
 )
 def test_submit_rejects_out_of_range_values(priority: int, cost: float, region: str) -> None:
     with pytest.raises(InvalidValue):

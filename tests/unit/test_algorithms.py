@@ -19,7 +19,9 @@ DEMO = [
 ]
 
 
-def demo_pools(full: tuple[str, ...] = (), load: dict[str, int] | None = None) -> list[PoolSnapshot]:
+def demo_pools(
+    full: tuple[str, ...] = (), load: dict[str, int] | None = None
+) -> list[PoolSnapshot]:
     pools = []
     for index, (region, kind, cost, capacity) in enumerate(DEMO):
         name = f"{region}-{kind}-pool"
@@ -28,7 +30,9 @@ def demo_pools(full: tuple[str, ...] = (), load: dict[str, int] | None = None) -
     return pools
 
 
-def pool(name: str, region: str, kind: ResourceType, cost: float, capacity: int, load: int, order: int) -> PoolSnapshot:
+def pool(
+    name: str, region: str, kind: ResourceType, cost: float, capacity: int, load: int, order: int
+) -> PoolSnapshot:
     return PoolSnapshot(name, name, region, kind, cost, capacity, load, order)
 
 
@@ -41,14 +45,22 @@ MIXED = [
 ]
 
 
-def task(priority: int = 5, region: str = "us-east", kind: ResourceType | None = None) -> TaskSnapshot:
+def task(
+    priority: int = 5, region: str = "us-east", kind: ResourceType | None = None
+) -> TaskSnapshot:
     return TaskSnapshot("t1", priority, region, kind)
 
 
 CASES = [
     # fifo: first registered pool with room in the task's region, else first anywhere
     ("fifo in region", Algorithm.FIFO, task(), demo_pools(), "us-east-cpu-pool"),
-    ("fifo skips a full pool", Algorithm.FIFO, task(), demo_pools(("us-east-cpu-pool",)), "us-east-gpu-pool"),
+    (
+        "fifo skips a full pool",
+        Algorithm.FIFO,
+        task(),
+        demo_pools(("us-east-cpu-pool",)),
+        "us-east-gpu-pool",
+    ),
     (
         "fifo falls back to the first anywhere",
         Algorithm.FIFO,
@@ -65,7 +77,13 @@ CASES = [
         demo_pools(("us-east-gpu-pool",)),
         "us-west-gpu-pool",
     ),
-    ("fifo cpu requirement in eu-west", Algorithm.FIFO, task(region="eu-west", kind=CPU), demo_pools(), "eu-west-cpu-pool"),
+    (
+        "fifo cpu requirement in eu-west",
+        Algorithm.FIFO,
+        task(region="eu-west", kind=CPU),
+        demo_pools(),
+        "eu-west-cpu-pool",
+    ),
     # priority >= 7: lowest cost, ties in registration order
     ("priority high takes the cheapest", Algorithm.PRIORITY, task(8, "r1"), MIXED, "b"),
     ("priority 7 is high", Algorithm.PRIORITY, task(7, "r1"), MIXED, "b"),
@@ -78,9 +96,21 @@ CASES = [
     ("priority 1 is low", Algorithm.PRIORITY, task(1, "r1"), MIXED, "d"),
     ("priority respects the resource filter", Algorithm.PRIORITY, task(8, "r1", CPU), MIXED, "b"),
     ("priority falls back anywhere", Algorithm.PRIORITY, task(3, "r9"), MIXED, "e"),
-    ("priority on the demo pools", Algorithm.PRIORITY, task(9, "us-west"), demo_pools(), "us-west-cpu-pool"),
+    (
+        "priority on the demo pools",
+        Algorithm.PRIORITY,
+        task(9, "us-west"),
+        demo_pools(),
+        "us-west-cpu-pool",
+    ),
     # min_cost: cheapest with room in region, else cheapest anywhere
-    ("min_cost in region", Algorithm.MIN_COST, task(region="eu-west"), demo_pools(), "eu-west-cpu-pool"),
+    (
+        "min_cost in region",
+        Algorithm.MIN_COST,
+        task(region="eu-west"),
+        demo_pools(),
+        "eu-west-cpu-pool",
+    ),
     (
         "min_cost region full falls back to cheapest anywhere",
         Algorithm.MIN_COST,
@@ -89,9 +119,27 @@ CASES = [
         "us-east-cpu-pool",
     ),
     ("min_cost ties in registration order", Algorithm.MIN_COST, task(region="r1"), MIXED, "b"),
-    ("min_cost prefers region over a cheaper pool elsewhere", Algorithm.MIN_COST, task(region="r1"), MIXED, "b"),
-    ("min_cost gpu", Algorithm.MIN_COST, task(region="ap-east", kind=GPU), demo_pools(), "ap-east-gpu-pool"),
-    ("min_cost unknown region takes the global cheapest", Algorithm.MIN_COST, task(region="mars"), MIXED, "e"),
+    (
+        "min_cost prefers region over a cheaper pool elsewhere",
+        Algorithm.MIN_COST,
+        task(region="r1"),
+        MIXED,
+        "b",
+    ),
+    (
+        "min_cost gpu",
+        Algorithm.MIN_COST,
+        task(region="ap-east", kind=GPU),
+        demo_pools(),
+        "ap-east-gpu-pool",
+    ),
+    (
+        "min_cost unknown region takes the global cheapest",
+        Algorithm.MIN_COST,
+        task(region="mars"),
+        MIXED,
+        "e",
+    ),
 ]
 
 
@@ -100,7 +148,9 @@ CASES = [
     [case[1:] for case in CASES],
     ids=[case[0] for case in CASES],
 )
-def test_chooses(algorithm: Algorithm, task_: TaskSnapshot, pools: list[PoolSnapshot], expected: str) -> None:
+def test_chooses(
+    algorithm: Algorithm, task_: TaskSnapshot, pools: list[PoolSnapshot], expected: str
+) -> None:
     decision = decide(algorithm, task_, pools)
     assert decision.chosen_pool_id == expected
     assert decision.summary.startswith(f"{algorithm} v1 chose {expected}: ")
@@ -116,7 +166,7 @@ def test_no_pool_when_all_full(algorithm: Algorithm) -> None:
 
 def test_deferral_summary_counts_each_reason() -> None:
     full_gpus = tuple(f"{region}-gpu-pool" for region in ("us-east", "us-west"))
-    pools = demo_pools(full_gpus + ("eu-west-gpu-pool", "ap-east-gpu-pool", "us-east-cpu-pool"))
+    pools = demo_pools((*full_gpus, "eu-west-gpu-pool", "ap-east-gpu-pool", "us-east-cpu-pool"))
     decision = decide(Algorithm.FIFO, task(kind=GPU), pools)
     assert decision.chosen_pool_id is None
     assert decision.summary == "0/8 pools available: 4 at capacity, 4 wrong resource type"
@@ -145,7 +195,9 @@ def test_decision_records_every_candidate_and_why() -> None:
 
 
 def test_fallback_summary_says_the_region_had_no_room() -> None:
-    decision = decide(Algorithm.FIFO, task(region="eu-west"), demo_pools(("eu-west-cpu-pool", "eu-west-gpu-pool")))
+    decision = decide(
+        Algorithm.FIFO, task(region="eu-west"), demo_pools(("eu-west-cpu-pool", "eu-west-gpu-pool"))
+    )
     assert decision.summary == (
         "fifo v1 chose us-east-cpu-pool: first registered of 6 outside eu-west "
         "(none free in eu-west) with free capacity"

@@ -46,7 +46,9 @@ def submit(bus: CommandBus) -> str:
     return result.aggregate_id
 
 
-def test_submit_records_task_queued_with_context(bus: CommandBus, memory_store: InMemoryEventStore) -> None:
+def test_submit_records_task_queued_with_context(
+    bus: CommandBus, memory_store: InMemoryEventStore
+) -> None:
     task_id = submit(bus)
     (recorded,) = memory_store.read_stream(f"task-{task_id}")
     assert isinstance(recorded.event, TaskQueued)
@@ -55,7 +57,9 @@ def test_submit_records_task_queued_with_context(bus: CommandBus, memory_store: 
     assert recorded.metadata.actor == "test"
 
 
-def test_assign_writes_task_and_pool_together(bus: CommandBus, memory_store: InMemoryEventStore) -> None:
+def test_assign_writes_task_and_pool_together(
+    bus: CommandBus, memory_store: InMemoryEventStore
+) -> None:
     pool_id = register(bus)
     task_id = submit(bus)
     result = bus.handle(AssignWorker(task_id, pool_id, decision(pool_id)), CTX)
@@ -64,7 +68,9 @@ def test_assign_writes_task_and_pool_together(bus: CommandBus, memory_store: InM
     assert result.recorded[1].position == result.recorded[0].position + 1
 
 
-def test_a_full_pool_rejects_and_writes_nothing(bus: CommandBus, memory_store: InMemoryEventStore) -> None:
+def test_a_full_pool_rejects_and_writes_nothing(
+    bus: CommandBus, memory_store: InMemoryEventStore
+) -> None:
     pool_id = register(bus, capacity=1)
     first, second = submit(bus), submit(bus)
     bus.handle(AssignWorker(first, pool_id, decision(pool_id)), CTX)
@@ -121,7 +127,10 @@ def test_a_conflict_is_retried_on_fresh_state(clock: FakeClock) -> None:
                 self.interfered = True
                 pool_write = next(w for w in writes if w.stream_id.startswith("pool-"))
                 other = PoolSlotClaimed(pool_write.stream_id.removeprefix("pool-"), "other")
-                super().append([StreamWrite(pool_write.stream_id, pool_write.expected_version, [other])], context)
+                super().append(
+                    [StreamWrite(pool_write.stream_id, pool_write.expected_version, [other])],
+                    context,
+                )
             return super().append(writes, context)
 
     store = InterferingStore(clock)
@@ -131,7 +140,9 @@ def test_a_conflict_is_retried_on_fresh_state(clock: FakeClock) -> None:
     bus.handle(AssignWorker(task_id, pool_id, decision(pool_id)), CTX)
     pool_events = [r.event for r in store.read_stream(f"pool-{pool_id}")]
     assert [type(e).__name__ for e in pool_events] == [
-        "WorkerPoolRegistered", "PoolSlotClaimed", "PoolSlotClaimed"
+        "WorkerPoolRegistered",
+        "PoolSlotClaimed",
+        "PoolSlotClaimed",
     ]
 
 
@@ -140,7 +151,10 @@ def test_two_writers_never_overfill_a_pool(clock: FakeClock) -> None:
     store = InMemoryEventStore(clock)
     buses = [CommandBus(Aggregates(store), clock, SequentialIds()) for _ in range(2)]
     pool_id = register(buses[0], capacity=1)
-    tasks = [buses[0].handle(SubmitTask(TaskType.ORDER, 5, 1.0, "us", task_id=f"t{i}"), CTX).aggregate_id for i in range(2)]
+    tasks = [
+        buses[0].handle(SubmitTask(TaskType.ORDER, 5, 1.0, "us", task_id=f"t{i}"), CTX).aggregate_id
+        for i in range(2)
+    ]
     outcomes: list[str] = []
     barrier = threading.Barrier(2)
 
@@ -152,11 +166,15 @@ def test_two_writers_never_overfill_a_pool(clock: FakeClock) -> None:
         except (PoolAtCapacity, ConcurrencyConflict):
             outcomes.append("rejected")
 
-    threads = [threading.Thread(target=race, args=(b, t)) for b, t in zip(buses, tasks, strict=True)]
+    threads = [
+        threading.Thread(target=race, args=(b, t)) for b, t in zip(buses, tasks, strict=True)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["assigned", "rejected"]
-    claims = [r for r in store.read_stream(f"pool-{pool_id}") if isinstance(r.event, PoolSlotClaimed)]
+    claims = [
+        r for r in store.read_stream(f"pool-{pool_id}") if isinstance(r.event, PoolSlotClaimed)
+    ]
     assert len(claims) == 1

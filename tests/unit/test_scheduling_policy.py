@@ -21,20 +21,38 @@ from tests.fakes import EmptyStateSource, InMemoryEventStore
 CTX = MessageContext("req", None, "test")
 
 
-def make_policy(store: InMemoryEventStore, sender: InlineSender, signal: CommitSignal) -> SchedulingPolicy:
+def make_policy(
+    store: InMemoryEventStore, sender: InlineSender, signal: CommitSignal
+) -> SchedulingPolicy:
     policy = SchedulingPolicy(store, sender, EmptyStateSource(), signal)
     policy.restore()
     return policy
 
 
-def pool(bus: CommandBus, name: str, capacity: int, kind: ResourceType = ResourceType.CPU, cost: float = 1.0, region: str = "us") -> str:
+def pool(
+    bus: CommandBus,
+    name: str,
+    capacity: int,
+    kind: ResourceType = ResourceType.CPU,
+    cost: float = 1.0,
+    region: str = "us",
+) -> str:
     pool_id = bus.handle(RegisterWorkerPool(name, region, kind, cost, capacity), CTX).aggregate_id
     assert pool_id is not None
     return pool_id
 
 
-def submit(bus: CommandBus, task_id: str, priority: int = 5, kind: ResourceType | None = None, region: str = "us") -> str:
-    bus.handle(SubmitTask(TaskType.ORDER, priority, 1.0, region, kind, task_id=task_id), MessageContext(f"req-{task_id}"))
+def submit(
+    bus: CommandBus,
+    task_id: str,
+    priority: int = 5,
+    kind: ResourceType | None = None,
+    region: str = "us",
+) -> str:
+    bus.handle(
+        SubmitTask(TaskType.ORDER, priority, 1.0, region, kind, task_id=task_id),
+        MessageContext(f"req-{task_id}"),
+    )
     return task_id
 
 
@@ -63,7 +81,9 @@ def test_places_queued_tasks_in_submission_order(bus, sender, memory_store, sign
     assert assignments(memory_store) == [("t1", "a"), ("t2", "a"), ("t3", "b")]
 
 
-def test_defers_once_per_wait_and_places_when_capacity_frees(bus, sender, memory_store, signal) -> None:  # type: ignore[no-untyped-def]
+def test_defers_once_per_wait_and_places_when_capacity_frees(
+    bus, sender, memory_store, signal
+) -> None:  # type: ignore[no-untyped-def]
     pool(bus, "a", 1)
     for task_id in ("t1", "t2", "t3"):
         submit(bus, task_id)
@@ -84,7 +104,9 @@ def test_defers_once_per_wait_and_places_when_capacity_frees(bus, sender, memory
     assert policy.waiting == 1
 
 
-def test_priority_takes_highest_priority_first_ties_by_submission(bus, sender, memory_store, signal) -> None:  # type: ignore[no-untyped-def]
+def test_priority_takes_highest_priority_first_ties_by_submission(
+    bus, sender, memory_store, signal
+) -> None:  # type: ignore[no-untyped-def]
     pool_id = pool(bus, "a", 0)
     bus.handle(SwitchAlgorithm(Algorithm.PRIORITY), CTX)
     submit(bus, "low", priority=2)
@@ -98,7 +120,9 @@ def test_priority_takes_highest_priority_first_ties_by_submission(bus, sender, m
     assert [task for task, _ in assignments(memory_store)] == ["high-1", "high-2", "mid", "low"]
 
 
-def test_switching_back_to_fifo_restores_submission_order(bus, sender, memory_store, signal) -> None:  # type: ignore[no-untyped-def]
+def test_switching_back_to_fifo_restores_submission_order(
+    bus, sender, memory_store, signal
+) -> None:  # type: ignore[no-untyped-def]
     pool_id = pool(bus, "a", 0)
     bus.handle(SwitchAlgorithm(Algorithm.PRIORITY), CTX)
     submit(bus, "first", priority=1)
@@ -119,7 +143,9 @@ def test_a_waiting_gpu_task_does_not_block_cpu_tasks(bus, sender, memory_store, 
     submit(bus, "any")
     make_policy(memory_store, sender, signal).run_once()
     assert assignments(memory_store) == [("c1", "cpu"), ("any", "cpu")]
-    assert deferrals(memory_store) == [("g1", "0/2 pools available: 1 at capacity, 1 wrong resource type")]
+    assert deferrals(memory_store) == [
+        ("g1", "0/2 pools available: 1 at capacity, 1 wrong resource type")
+    ]
 
 
 def test_a_cancelled_waiting_task_is_never_placed(bus, sender, memory_store, signal) -> None:  # type: ignore[no-untyped-def]
@@ -157,7 +183,10 @@ def test_resumes_from_restored_state_after_a_restart(bus, sender, memory_store, 
     class Restored(EmptyStateSource):
         def scheduler_state(self) -> SchedulerState:
             snapshot = PoolSnapshot(pool_id, "a", "us", ResourceType.CPU, 1.0, 3, 0, 1)
-            waiting = [WaitingTask(t, 5, "us", None, p, f"req-{t}", False) for t, p in (("t1", 2), ("t2", 3))]
+            waiting = [
+                WaitingTask(t, 5, "us", None, p, f"req-{t}", False)
+                for t, p in (("t1", 2), ("t2", 3))
+            ]
             return SchedulerState(head, Algorithm.FIFO, [snapshot], waiting)
 
         def running_tasks(self) -> RunningTasks:

@@ -24,33 +24,62 @@ class Monotonic:
 
 
 def assign(bus: CommandBus, count: int) -> None:
-    pool_id = bus.handle(RegisterWorkerPool("a", "us", ResourceType.CPU, 1.0, count), CTX).aggregate_id
+    pool_id = bus.handle(
+        RegisterWorkerPool("a", "us", ResourceType.CPU, 1.0, count), CTX
+    ).aggregate_id
     assert pool_id is not None
     for index in range(count):
         task_id = f"t{index}"
         bus.handle(SubmitTask(TaskType.QUERY, 5, 1.0, "us", task_id=task_id), CTX)
-        decision = Decision(Algorithm.FIFO, 1, TaskSnapshot(task_id, 5, "us", None), (), pool_id, "s")
+        decision = Decision(
+            Algorithm.FIFO, 1, TaskSnapshot(task_id, 5, "us", None), (), pool_id, "s"
+        )
         bus.handle(AssignWorker(task_id, pool_id, decision), CTX)
 
 
-def workers(store: InMemoryEventStore, sender: InlineSender, signal: CommitSignal, clock: Monotonic, **settings: float) -> SimulatedWorkers:
+def workers(
+    store: InMemoryEventStore,
+    sender: InlineSender,
+    signal: CommitSignal,
+    clock: Monotonic,
+    **settings: float,
+) -> SimulatedWorkers:
     simulated = SimulatedWorkers(
-        store, sender, EmptyStateSource(), signal, SimulationSettings(**settings), clock  # type: ignore[arg-type]
+        store,
+        sender,
+        EmptyStateSource(),
+        signal,
+        SimulationSettings(**settings),
+        clock,  # type: ignore[arg-type]
     )
     simulated.restore()
     return simulated
 
 
 def outcomes(store: InMemoryEventStore) -> list[str]:
-    return [type(r.event).__name__ for r in store.read_all(0, 10_000) if isinstance(r.event, TaskCompleted | TaskFailed)]
+    return [
+        type(r.event).__name__
+        for r in store.read_all(0, 10_000)
+        if isinstance(r.event, TaskCompleted | TaskFailed)
+    ]
 
 
 def test_tasks_finish_only_after_their_latency(bus, sender, memory_store, signal) -> None:  # type: ignore[no-untyped-def]
     clock = Monotonic()
-    simulated = workers(memory_store, sender, signal, clock, min_latency_s=0.5, max_latency_s=1.0, failure_rate=0.0, seed=1)
+    simulated = workers(
+        memory_store,
+        sender,
+        signal,
+        clock,
+        min_latency_s=0.5,
+        max_latency_s=1.0,
+        failure_rate=0.0,
+        seed=1,
+    )
     assign(bus, 5)
     deadline = simulated.run_once()
-    assert deadline is not None and 0.5 <= deadline <= 1.0
+    assert deadline is not None
+    assert 0.5 <= deadline <= 1.0
     assert outcomes(memory_store) == []
     clock.now += 0.49
     simulated.run_once()
@@ -63,7 +92,16 @@ def test_tasks_finish_only_after_their_latency(bus, sender, memory_store, signal
 
 def test_failure_rate_one_fails_every_task(bus, sender, memory_store, signal) -> None:  # type: ignore[no-untyped-def]
     clock = Monotonic()
-    simulated = workers(memory_store, sender, signal, clock, min_latency_s=0.0, max_latency_s=0.0, failure_rate=1.0, seed=1)
+    simulated = workers(
+        memory_store,
+        sender,
+        signal,
+        clock,
+        min_latency_s=0.0,
+        max_latency_s=0.0,
+        failure_rate=1.0,
+        seed=1,
+    )
     assign(bus, 3)
     simulated.run_once()
     assert outcomes(memory_store) == ["TaskFailed"] * 3
@@ -79,7 +117,16 @@ def test_same_seed_same_outcomes(clock) -> None:  # type: ignore[no-untyped-def]
 
         bus = CommandBus(Aggregates(store), clock, SequentialIds())
         monotonic = Monotonic()
-        simulated = workers(store, InlineSender(bus), signal, monotonic, min_latency_s=0.0, max_latency_s=0.0, failure_rate=0.3, seed=42)
+        simulated = workers(
+            store,
+            InlineSender(bus),
+            signal,
+            monotonic,
+            min_latency_s=0.0,
+            max_latency_s=0.0,
+            failure_rate=0.3,
+            seed=42,
+        )
         assign(bus, 40)
         simulated.run_once()
         runs.append(outcomes(store))
@@ -91,7 +138,16 @@ def test_a_task_finished_by_hand_is_skipped(bus, sender, memory_store, signal) -
     from application.commands.finish_task import CompleteTask
 
     clock = Monotonic()
-    simulated = workers(memory_store, sender, signal, clock, min_latency_s=1.0, max_latency_s=1.0, failure_rate=0.0, seed=1)
+    simulated = workers(
+        memory_store,
+        sender,
+        signal,
+        clock,
+        min_latency_s=1.0,
+        max_latency_s=1.0,
+        failure_rate=0.0,
+        seed=1,
+    )
     assign(bus, 1)
     simulated.run_once()
     bus.handle(CompleteTask("t0"), CTX)

@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, Table, insert, update
 
 from application.messages import RecordedEvent
 from domain.events import (
@@ -16,7 +16,7 @@ from infrastructure.sql.schema import pool_load
 
 class PoolLoadProjection:
     name = "pool_load"
-    tables = (pool_load,)
+    tables: tuple[Table, ...] = (pool_load,)
 
     def apply(self, connection: Connection, recorded: Sequence[RecordedEvent]) -> None:
         for item in recorded:

@@ -4,7 +4,7 @@ import math
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
 
 from application.messages import RecordedEvent
 from domain.events import AlgorithmSwitched, TaskCompleted, TaskDeferred, TaskFailed, WorkerAssigned
@@ -14,7 +14,7 @@ from infrastructure.sql.schema import stats_counters, stats_throughput
 
 class StatsProjection:
     name = "stats"
-    tables = (stats_counters, stats_throughput)
+    tables: tuple[Table, ...] = (stats_counters, stats_throughput)
 
     def apply(self, connection: Connection, recorded: Sequence[RecordedEvent]) -> None:
         for item in recorded:

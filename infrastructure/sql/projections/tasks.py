@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Table, insert, select, update
 
 from application.messages import RecordedEvent
 from domain.events import (
@@ -24,7 +24,7 @@ from infrastructure.sql.timestamps import iso
 
 class TasksProjection:
     name = "tasks"
-    tables = (tasks, task_counts)
+    tables: tuple[Table, ...] = (tasks, task_counts)
 
     def apply(self, connection: Connection, recorded: Sequence[RecordedEvent]) -> None:
         for item in recorded:
@@ -68,7 +68,11 @@ class TasksProjection:
                     )
                 case TaskCancelled() as cancelled:
                     self._move(
-                        connection, item, cancelled.task_id, TaskStatus.CANCELLED, error=cancelled.reason
+                        connection,
+                        item,
+                        cancelled.task_id,
+                        TaskStatus.CANCELLED,
+                        error=cancelled.reason,
                     )
 
     def _queued(self, connection: Connection, item: RecordedEvent, queued: TaskQueued) -> None:

@@ -16,7 +16,6 @@ from interfaces.http.schemas import ReasonIn, Region, TaskCreate, TaskEvents, Ta
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
 
-
 @router.post("", status_code=201, response_model=TaskOut)
 async def submit_task(body: TaskCreate, service: Service, context: Context) -> dict[str, Any]:
     command = SubmitTask(
@@ -24,9 +23,7 @@ async def submit_task(body: TaskCreate, service: Service, context: Context) -> d
     )
     result = await send(service, command, context)
     assert result.aggregate_id is not None
-    return service.read_model.get_task(result.aggregate_id) or queued_task_view(
-        result.recorded[0]
-    )
+    return service.read_model.get_task(result.aggregate_id) or queued_task_view(result.recorded[0])
 
 
 @router.get("", response_model=TaskPage)

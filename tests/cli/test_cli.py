@@ -1,0 +1,96 @@
+"""The taskrouterx command line, run as a user would run it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from application.bus import InlineSender
+from application.commands.submit_task import SubmitTask
+from application.demo_pools import register_demo_pools
+from application.messages import MessageContext
+from domain.values import TaskType
+from infrastructure.bootstrap import bootstrap
+from infrastructure.settings import Settings
+from infrastructure.sql import migrate
+from tests.sqlite_support import sqlite_url
+
+
+def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "TASKROUTERX_DATABASE_URL": sqlite_url(tmp_path), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "interfaces", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def populate(tmp_path: Path, tasks: int) -> None:
+    router = bootstrap(Settings(database_url=sqlite_url(tmp_path)))
+    migrate.upgrade(router.engines.write)
+    sender = InlineSender(router.bus)
+    register_demo_pools(router.store, sender)
+    for index in range(tasks):
+        sender.submit(
+            SubmitTask(TaskType.ORDER, index % 10 + 1, 1.0, "us-east"), MessageContext("cli-test")
+        ).result()
+    router.engines.dispose()
+
+
+def test_db_upgrade(tmp_path: Path) -> None:
+    result = run(tmp_path, "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "database at revision 0001"
+    assert (tmp_path / "taskrouterx.db").exists()
+
+
+def test_projections_rebuild_reports_each_projection(tmp_path: Path) -> None:
+    populate(tmp_path, 30)
+    before = run(tmp_path, "events", "tail", "--last", "100")
+    result = run(tmp_path, "projections", "rebuild")
+    assert result.returncode == 0, result.stderr
+    for name in ("tasks", "pool_load", "stats"):
+        assert f"{name}: 38 events in" in result.stdout
+    status = run(tmp_path, "projections", "status")
+    assert [line.split()[-1] for line in status.stdout.splitlines()] == ["0", "0", "0"]
+    one = run(tmp_path, "projections", "rebuild", "pool_load")
+    assert "pool_load: 38 events" in one.stdout
+    assert "tasks:" not in one.stdout
+    assert run(tmp_path, "events", "tail", "--last", "100").stdout == before.stdout
+
+
+def test_unknown_projection_is_a_one_line_error(tmp_path: Path) -> None:
+    result = run(tmp_path, "projections", "rebuild", "nope")
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip() == "error: no projection named 'nope'; known: tasks, pool_load, stats"
+    )
+
+
+def test_events_tail_prints_json_lines(tmp_path: Path) -> None:
+    populate(tmp_path, 3)
+    result = run(tmp_path, "events", "tail", "--last", "2")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [event["position"] for event in lines] == [10, 11]
+    assert lines[-1]["type"] == "TaskQueued"
+    after = run(tmp_path, "events", "tail", "--after", "9")
+    assert len(after.stdout.splitlines()) == 2
+
+
+def test_bad_settings_are_a_one_line_error(tmp_path: Path) -> None:
+    result = run(tmp_path, "db", "upgrade", TASKROUTERX_SQLITE_SYNCHRONOUS="SOMETIMES")
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("error: invalid settings")
+
+
+def test_unreachable_database_is_a_one_line_error(tmp_path: Path) -> None:
+    result = run(
+        tmp_path, "db", "upgrade", TASKROUTERX_DATABASE_URL="sqlite:////nonexistent-dir/x/y.db"
+    )
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("error: ")
