@@ -26,3 +26,7 @@ class ServiceStopping(Exception):
 class RebuildRunning(Exception):
     def __init__(self, name: str) -> None:
         super().__init__(f"projection {name} is already being rebuilt")
+
+
+class StoreUnavailable(Exception):
+    """The database could not be reached or stayed locked past the busy timeout."""

@@ -15,6 +15,7 @@ from application.errors import ConcurrencyConflict
 from application.messages import EventMetadata, MessageContext, RecordedEvent, StreamWrite
 from application.ports import Clock, IdGenerator
 from infrastructure.codec import encode
+from infrastructure.sql.errors import connect, unavailable_on_failure
 from infrastructure.sql.log import COLUMNS, current_version, head, read_all, to_recorded
 from infrastructure.sql.schema import events
 from infrastructure.sql.timestamps import iso
@@ -44,7 +45,7 @@ class SqlEventStore:
         self._projections = projections
 
     def append(self, writes: Sequence[StreamWrite], context: MessageContext) -> list[RecordedEvent]:
-        with self._write.begin() as connection:
+        with unavailable_on_failure(), self._write.begin() as connection:
             for write in writes:
                 actual = current_version(connection, write.stream_id)
                 if actual != write.expected_version:
@@ -64,15 +65,15 @@ class SqlEventStore:
             .where(events.c.stream_id == stream_id, events.c.version > after_version)
             .order_by(events.c.version)
         )
-        with self._read.connect() as connection:
+        with connect(self._read) as connection:
             return [to_recorded(row) for row in connection.execute(query)]
 
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        with self._read.connect() as connection:
+        with connect(self._read) as connection:
             return read_all(connection, after_position, limit)
 
     def head(self) -> int:
-        with self._read.connect() as connection:
+        with connect(self._read) as connection:
             return head(connection)
 
     def _number(

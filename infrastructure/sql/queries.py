@@ -12,6 +12,7 @@ from domain.task import task_stream
 from domain.values import Algorithm, TaskStatus
 from infrastructure.codec import decode, payload_dict
 from infrastructure.sql import log
+from infrastructure.sql.errors import connect
 from infrastructure.sql.projections.runner import read_checkpoints
 from infrastructure.sql.schema import (
     events,
@@ -30,7 +31,7 @@ class SqlReadModel:
         self._engine = engine
 
     def get_task(self, task_id: str) -> dict[str, Any] | None:
-        with self._engine.connect() as connection:
+        with connect(self._engine) as connection:
             row = connection.execute(select(tasks).where(tasks.c.id == task_id)).first()
         return None if row is None else task_view(row._mapping)
 
@@ -50,30 +51,30 @@ class SqlReadModel:
                 query = query.where(tasks.c[column] == value)
                 total_query = total_query.where(task_counts.c[column] == value)
         query = query.limit(page_size).offset((page - 1) * page_size)
-        with self._engine.connect() as connection, connection.begin():
+        with connect(self._engine, transaction=True) as connection:
             rows = connection.execute(query).all()
             total = int(connection.execute(total_query).scalar_one())
         return [task_view(row._mapping) for row in rows], total
 
     def list_pools(self) -> list[dict[str, Any]]:
-        with self._engine.connect() as connection:
+        with connect(self._engine) as connection:
             rows = connection.execute(select(pool_load).order_by(pool_load.c.registration))
             return [pool_view(row._mapping) for row in rows]
 
     def get_pool(self, pool_id: str) -> dict[str, Any] | None:
-        with self._engine.connect() as connection:
+        with connect(self._engine) as connection:
             row = connection.execute(
                 select(pool_load).where(pool_load.c.pool_id == pool_id)
             ).first()
         return None if row is None else pool_view(row._mapping)
 
     def queue_size(self) -> int:
-        with self._engine.connect() as connection:
+        with connect(self._engine) as connection:
             return _status_counts(connection).get(TaskStatus.QUEUED, 0)
 
     def stats(self, now: datetime) -> dict[str, Any]:
         since = int((now - timedelta(seconds=THROUGHPUT_WINDOW_S)).timestamp())
-        with self._engine.connect() as connection, connection.begin():
+        with connect(self._engine, transaction=True) as connection:
             counts = _status_counts(connection)
             counters = dict(
                 connection.execute(select(stats_counters.c.name, stats_counters.c.value)).all()
@@ -115,7 +116,7 @@ class SqlReadModel:
         }
 
     def active_algorithm(self) -> Algorithm:
-        with self._engine.connect() as connection:
+        with connect(self._engine) as connection:
             return active_algorithm(connection)
 
     def events_page(
@@ -127,14 +128,14 @@ class SqlReadModel:
         if type is not None:
             query = query.where(events.c.type == type)
         query = query.order_by(events.c.position).limit(limit)
-        with self._engine.connect() as connection:
+        with connect(self._engine) as connection:
             return [event_view(row._mapping) for row in connection.execute(query)]
 
     def stream_events(self, stream_id: str) -> list[dict[str, Any]]:
         query = (
             select(*log.COLUMNS).where(events.c.stream_id == stream_id).order_by(events.c.version)
         )
-        with self._engine.connect() as connection:
+        with connect(self._engine) as connection:
             return [event_view(row._mapping) for row in connection.execute(query)]
 
     def logs(
@@ -150,7 +151,7 @@ class SqlReadModel:
             count = count.where(events.c.type == event_type)
         query = query.order_by(desc(events.c.position)).limit(page_size)
         query = query.offset((page - 1) * page_size)
-        with self._engine.connect() as connection, connection.begin():
+        with connect(self._engine, transaction=True) as connection:
             rows = connection.execute(query).all()
             if task_id is None and event_type is None:
                 total = log.head(connection)
@@ -159,15 +160,15 @@ class SqlReadModel:
         return [log_view(row._mapping) for row in rows], total
 
     def projection_positions(self) -> dict[str, int]:
-        with self._engine.connect() as connection:
+        with connect(self._engine) as connection:
             return read_checkpoints(connection)
 
     def head(self) -> int:
-        with self._engine.connect() as connection:
+        with connect(self._engine) as connection:
             return log.head(connection)
 
     def ping(self) -> None:
-        with self._engine.connect() as connection:
+        with connect(self._engine) as connection:
             connection.execute(select(1)).scalar_one()
 
 

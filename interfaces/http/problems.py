@@ -14,6 +14,7 @@ from application.errors import (
     ConcurrencyConflict,
     RebuildRunning,
     ServiceStopping,
+    StoreUnavailable,
     UnknownProjection,
 )
 from domain.errors import DomainError, Invalid, NotFound
@@ -41,7 +42,7 @@ def _status_of(error: Exception) -> int:
         return 404
     if isinstance(error, Invalid):
         return 422
-    if isinstance(error, ServiceStopping):
+    if isinstance(error, ServiceStopping | StoreUnavailable):
         return 503
     return 409
 
@@ -76,6 +77,7 @@ def install(app: FastAPI) -> None:
         ConcurrencyConflict,
         UnknownProjection,
         ServiceStopping,
+        StoreUnavailable,
         RebuildRunning,
     ):
         app.add_exception_handler(known, on_known)

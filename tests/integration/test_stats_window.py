@@ -23,15 +23,23 @@ CTX = MessageContext("stats", None, "test")
 
 def test_latency_and_the_sixty_second_throughput_window(tmp_path: Path) -> None:
     with freeze_time("2026-06-01 12:00:00") as frozen:
-        router = bootstrap(Settings(database_url=sqlite_url(tmp_path), scheduler="off", simulator="off"))
+        router = bootstrap(
+            Settings(database_url=sqlite_url(tmp_path), scheduler="off", simulator="off")
+        )
         migrate.upgrade(router.engines.write)
         sender = InlineSender(router.bus)
-        pool_id = sender.submit(RegisterWorkerPool("p", "us", ResourceType.CPU, 1.0, 10), CTX).result().aggregate_id
+        pool_id = (
+            sender.submit(RegisterWorkerPool("p", "us", ResourceType.CPU, 1.0, 10), CTX)
+            .result()
+            .aggregate_id
+        )
         assert pool_id is not None
         snapshot = PoolSnapshot(pool_id, "p", "us", ResourceType.CPU, 1.0, 10, 0, 1)
         task_ids = []
         for index in range(3):
-            task_id = sender.submit(SubmitTask(TaskType.ORDER, 5, 1.0, "us"), CTX).result().aggregate_id
+            task_id = (
+                sender.submit(SubmitTask(TaskType.ORDER, 5, 1.0, "us"), CTX).result().aggregate_id
+            )
             assert task_id is not None
             decision = decide(Algorithm.FIFO, TaskSnapshot(task_id, 5, "us", None), [snapshot])
             sender.submit(AssignWorker(task_id, pool_id, decision), CTX).result()
@@ -44,7 +52,9 @@ def test_latency_and_the_sixty_second_throughput_window(tmp_path: Path) -> None:
         stats = router.read_model.stats(router.clock.now())
         assert stats["average_latency"] == (6.0 + 5.0) / 2
         assert stats["throughput"] == 3 / 60
-        assert router.read_model.get_task(task_ids[0])["completed_at"] == "2026-06-01T12:00:06.000000+00:00"  # type: ignore[index]
+        first = router.read_model.get_task(task_ids[0])
+        assert first is not None
+        assert first["completed_at"] == "2026-06-01T12:00:06.000000+00:00"
 
         frozen.tick(59)
         assert router.read_model.stats(router.clock.now())["throughput"] == 3 / 60

@@ -41,8 +41,15 @@ def test_an_old_payload_is_upcast_on_read(monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.setitem(UPCASTERS, ("TaskQueued", 0), v0_to_v1)
     stored = orjson.dumps(
-        {"task_id": "t", "type": "order", "priority": 4, "cost": 1, "region": "us", "meta": {"k": 1},
-         "enqueued_at": NOW.isoformat()}
+        {
+            "task_id": "t",
+            "type": "order",
+            "priority": 4,
+            "cost": 1,
+            "region": "us",
+            "meta": {"k": 1},
+            "enqueued_at": NOW.isoformat(),
+        }
     )
     event = decode("TaskQueued", 0, stored)
     assert event == TaskQueued("t", TaskType.ORDER, 4, 1.0, "us", None, {"k": 1}, NOW)
