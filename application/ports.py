@@ -90,7 +90,9 @@ class ReadModel(Protocol):
 
     def events_page(
         self, after: int, limit: int, stream: str | None, type: str | None
-    ) -> list[dict[str, Any]]: ...
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Events after a position (optionally one stream or type), and the log head."""
+        ...
 
     def stream_events(self, stream_id: str) -> list[dict[str, Any]]: ...
 

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,3 +25,9 @@ class Settings(BaseSettings):
     id_seed: int | None = None
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _latency_range(self) -> "Settings":
+        if self.sim_min_latency_s > self.sim_max_latency_s:
+            raise ValueError("sim_min_latency_s must not exceed sim_max_latency_s")
+        return self

@@ -8,6 +8,7 @@ from typing import Annotated, TypeVar
 
 import orjson
 import typer
+from pydantic import ValidationError
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -39,12 +40,20 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc']) or 'settings'}: {item['msg']}"
+            for item in error.errors()
+        )
+        raise _fail(f"invalid settings: {problems}") from None
+
+
 def _with_router(action: Callable[[TaskRouter], T]) -> T:
     """Build the system (nothing started), run one action, report errors in one line."""
-    try:
-        settings = Settings()
-    except Exception as error:
-        raise _fail(f"invalid settings: {error}".splitlines()[0]) from None
+    settings = _settings()
     configure_logging(settings.log_format, "WARNING")
     router = bootstrap(settings)
     try:
@@ -70,16 +79,17 @@ def serve(
 
     from interfaces.http.asgi import create
 
-    try:
-        settings = Settings()
-    except Exception as error:
-        raise _fail(f"invalid settings: {error}".splitlines()[0]) from None
+    settings = _settings()
     overrides: dict[str, object] = {"demo_pools": demo_pools and settings.demo_pools}
     if host is not None:
         overrides["host"] = host
     if port is not None:
         overrides["port"] = port
     settings = settings.model_copy(update=overrides)
+    typer.echo(
+        f"TaskRouterX on http://{settings.host}:{settings.port} (docs at /docs), "
+        f"database {settings.database_url}"
+    )
     uvicorn.run(create(settings), host=settings.host, port=settings.port, log_level="warning")
 
 
@@ -152,7 +162,7 @@ def events_tail(
     def tail(router: TaskRouter) -> None:
         position = after if after is not None else max(router.store.head() - last, 0)
         while True:
-            page = router.read_model.events_page(position, 500, None, None)
+            page, _ = router.read_model.events_page(position, 500, None, None)
             for event in page:
                 sys.stdout.write(orjson.dumps(event).decode() + "\n")
                 position = event["position"]

@@ -3,6 +3,7 @@ import pytest
 from application.aggregates import Aggregates
 from application.bus import CommandBus, InlineSender
 from application.commit_signal import CommitSignal
+from infrastructure.structured_logging import configure_logging
 from tests.fakes import FakeClock, InMemoryEventStore, SequentialIds
 
 
@@ -29,3 +30,9 @@ def bus(memory_store: InMemoryEventStore, clock: FakeClock) -> CommandBus:
 @pytest.fixture
 def sender(bus: CommandBus) -> InlineSender:
     return InlineSender(bus)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quiet_logs() -> None:
+    """Only warnings and errors from the system under test reach the test output."""
+    configure_logging("console", "WARNING")

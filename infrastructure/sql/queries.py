@@ -121,15 +121,16 @@ class SqlReadModel:
 
     def events_page(
         self, after: int, limit: int, stream: str | None, type: str | None
-    ) -> list[dict[str, Any]]:
+    ) -> tuple[list[dict[str, Any]], int]:
         query = select(*log.COLUMNS).where(events.c.position > after)
         if stream is not None:
             query = query.where(events.c.stream_id == stream)
         if type is not None:
             query = query.where(events.c.type == type)
         query = query.order_by(events.c.position).limit(limit)
-        with connect(self._engine) as connection:
-            return [event_view(row._mapping) for row in connection.execute(query)]
+        with connect(self._engine, transaction=True) as connection:
+            head = log.head(connection)
+            return [event_view(row._mapping) for row in connection.execute(query)], head
 
     def stream_events(self, stream_id: str) -> list[dict[str, Any]]:
         query = (

@@ -155,8 +155,9 @@ def test_event_log_pages_and_logs(client: TestClient) -> None:
     rest = client.get("/api/v1/events", params={"after": first["next_after"], "limit": 1000}).json()
     assert rest["events"][0]["position"] == 6
     assert rest["events"][-1]["position"] == rest["head"] == head(client)
-    streams = client.get("/api/v1/events", params={"stream": f"task-{task['id']}"}).json()["events"]
-    assert [e["version"] for e in streams] == [1, 2]
+    streams = client.get("/api/v1/events", params={"stream": f"task-{task['id']}"}).json()
+    assert [e["version"] for e in streams["events"]] == [1, 2]
+    assert streams["next_after"] == streams["head"], "a partial page has scanned to the head"
 
     logs = client.get("/api/v1/logs", params={"task_id": task["id"]}).json()
     assert logs["total"] == 2

@@ -94,3 +94,16 @@ def test_unreachable_database_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith("error: ")
+
+
+def test_inconsistent_latency_settings_are_rejected(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        "db",
+        "upgrade",
+        TASKROUTERX_SIM_MIN_LATENCY_S="3",
+        TASKROUTERX_SIM_MAX_LATENCY_S="1",
+    )
+    assert result.returncode == 1
+    assert "sim_min_latency_s must not exceed sim_max_latency_s" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -19,9 +19,8 @@ def events(
     stream: Name | None = None,
     type: Name | None = None,
 ) -> dict[str, Any]:
-    page = service.read_model.events_page(after, limit, stream, type)
-    head = service.read_model.head()
-    next_after = page[-1]["position"] if page else (after if stream or type else max(after, head))
+    page, head = service.read_model.events_page(after, limit, stream, type)
+    next_after = page[-1]["position"] if len(page) == limit else max(after, head)
     return {"events": page, "next_after": next_after, "head": head}
 
 
