@@ -30,3 +30,7 @@ class RebuildRunning(Exception):
 
 class StoreUnavailable(Exception):
     """The database could not be reached or stayed locked past the busy timeout."""
+
+
+class ServiceOverloaded(Exception):
+    """Too many commands are waiting for the writer: refused now rather than queued."""

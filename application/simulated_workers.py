@@ -7,7 +7,7 @@ import random
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 
@@ -24,6 +24,8 @@ log = structlog.get_logger(__name__)
 
 ACTOR = "simulated-worker"
 SIMULATED_FAILURE = "simulated worker failure"
+RETRY_AFTER_S = 0.5
+"""When finishing a task fails for a reason other than a rule (database busy), try again."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,13 @@ class SimulatedWorkers(Reactor):
             future.result()
         except (DomainError, ConcurrencyConflict) as rejection:
             log.info("simulator.rejected", task_id=timer.task_id, reason=str(rejection))
+            return
+        except Exception as error:
+            log.warning("simulator.retrying", task_id=timer.task_id, error=str(error))
+            retry = replace(
+                timer, due=self._monotonic() + RETRY_AFTER_S, sequence=next(self._sequence)
+            )
+            heapq.heappush(self._timers, retry)
             return
         if timer.fails:
             self.failed += 1

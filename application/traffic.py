@@ -23,8 +23,16 @@ from domain.values import TaskType
 log = structlog.get_logger(__name__)
 
 MAX_GAP_S = 0.02
+MAX_IN_FLIGHT = 256
+"""Submissions awaiting their commit at once: backpressure instead of flooding the writer."""
+MAX_RUNNING = 4
 REGION_BIAS_SHARE = 0.7
 DEFAULT_REGIONS = ("us-east", "us-west", "eu-west", "ap-east")
+
+
+class TooManySimulations(Exception):
+    def __init__(self, running: int) -> None:
+        super().__init__(f"{running} simulations are running; wait for one to finish")
 
 
 class Distribution(StrEnum):
@@ -71,10 +79,14 @@ class TrafficGenerator:
         self._stop = threading.Event()
 
     def start(self, plan: TrafficPlan, context: MessageContext) -> TrafficRun:
+        """Start a run in the background; at most MAX_RUNNING run at once."""
         run = TrafficRun(self._ids.new_id(), plan, self._clock.now())
-        commands = self._draw(plan)
         with self._lock:
+            running = sum(other.status == "running" for other in self._runs.values())
+            if running >= MAX_RUNNING:
+                raise TooManySimulations(running)
             self._runs[run.id] = run
+            commands = self._draw(plan)
         thread = threading.Thread(
             target=self._submit_all, args=(run.id, commands, context), daemon=True
         )
@@ -119,6 +131,8 @@ class TrafficGenerator:
         for gap, command in commands:
             if self._stop.wait(gap) if gap else self._stop.is_set():
                 break
+            if len(futures) >= MAX_IN_FLIGHT:
+                futures[-MAX_IN_FLIGHT].exception()
             future = self._sender.submit(command, context)
             future.add_done_callback(lambda done: self._count(run_id, done))
             futures.append(future)

@@ -30,6 +30,10 @@ from infrastructure.sql.state_sources import SqlStateSource
 
 log = structlog.get_logger(__name__)
 
+REBUILD_BATCH = 500
+"""Events per rebuild transaction: small enough that commands queued behind one wait
+milliseconds, large enough to amortise the transaction."""
+
 
 @dataclass
 class TaskRouter:
@@ -133,22 +137,25 @@ def bootstrap(
     )
     signal = CommitSignal()
     runner = ProjectionRunner(
-        [TasksProjection(), PoolLoadProjection(), StatsProjection()], engines.write
+        [TasksProjection(), PoolLoadProjection(), StatsProjection()],
+        engines.write,
+        batch_size=REBUILD_BATCH,
     )
     store = SqlEventStore(engines.write, engines.read, clock, ids, signal, runner)
     read_model = SqlReadModel(engines.read)
     bus = CommandBus(Aggregates(store), clock, ids)
     writer = SingleWriter(bus)
+    system_lane = writer.system()
     state_source = SqlStateSource(engines.read)
     scheduler = (
-        SchedulingPolicy(store, writer, state_source, signal)
+        SchedulingPolicy(store, system_lane, state_source, signal)
         if settings.scheduler == "on"
         else None
     )
     workers = (
         SimulatedWorkers(
             store,
-            writer,
+            system_lane,
             state_source,
             signal,
             SimulationSettings(
@@ -179,7 +186,7 @@ def bootstrap(
         bus=bus,
         sender=writer,
         traffic=traffic,
-        projections=ProjectionAdmin(runner, read_model),
+        projections=ProjectionAdmin(runner, read_model, writer),
         scheduler=scheduler,
         workers=workers,
     )

@@ -2,21 +2,28 @@
 
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import structlog
 
 from application.errors import RebuildRunning, UnknownProjection
 from application.ports import ReadModel
+from infrastructure.single_writer import SingleWriter
 from infrastructure.sql.projections.runner import ProjectionRunner
+
+T = TypeVar("T")
 
 log = structlog.get_logger(__name__)
 
 
 class ProjectionAdmin:
-    def __init__(self, runner: ProjectionRunner, read_model: ReadModel) -> None:
+    def __init__(
+        self, runner: ProjectionRunner, read_model: ReadModel, writer: SingleWriter
+    ) -> None:
         self._runner = runner
         self._read_model = read_model
+        self._writer = writer
         self._jobs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
@@ -24,8 +31,7 @@ class ProjectionAdmin:
         return self._runner.names
 
     def status(self) -> list[dict[str, Any]]:
-        head = self._read_model.head()
-        positions = self._read_model.projection_positions()
+        positions, head = self._read_model.projection_positions()
         with self._lock:
             jobs = {name: dict(job) for name, job in self._jobs.items()}
         return [
@@ -59,6 +65,10 @@ class ProjectionAdmin:
         threading.Thread(target=self._rebuild, args=(name,), daemon=True).start()
         return dict(job)
 
+    def _on_writer(self, job: Callable[[], T]) -> T:
+        """Each batch is one job on the single writer, in turn with the commands."""
+        return self._writer.run(job).result()
+
     def _rebuild(self, name: str) -> None:
         started = time.perf_counter()
 
@@ -67,7 +77,7 @@ class ProjectionAdmin:
                 self._jobs[name].update(checkpoint=checkpoint, head=head)
 
         try:
-            applied = self._runner.rebuild(name, progress)
+            applied = self._runner.rebuild(name, progress, self._on_writer)
             outcome: dict[str, Any] = {"status": "completed", "events_applied": applied}
         except Exception as error:
             log.exception("projection.rebuild_failed", projection=name)

@@ -29,6 +29,11 @@ def current_version(connection: Connection, stream_id: str) -> int:
     return int(connection.execute(query).scalar() or 0)
 
 
+def read_stream(connection: Connection, stream_id: str) -> list[RecordedEvent]:
+    query = select(*COLUMNS).where(events.c.stream_id == stream_id).order_by(events.c.version)
+    return [to_recorded(row) for row in connection.execute(query)]
+
+
 def head(connection: Connection) -> int:
     return int(connection.execute(select(func.max(events.c.position))).scalar() or 0)
 

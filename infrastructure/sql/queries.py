@@ -6,15 +6,18 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, Select, desc, func, select
 
+from application import views
 from domain.events import AlgorithmSwitched
 from domain.scheduler_config import SCHEDULER_STREAM
 from domain.task import task_stream
 from domain.values import Algorithm, TaskStatus
+from domain.worker_pool import pool_stream
 from infrastructure.codec import decode, payload_dict
 from infrastructure.sql import log
 from infrastructure.sql.errors import connect
 from infrastructure.sql.projections.runner import read_checkpoints
 from infrastructure.sql.schema import (
+    checkpoints,
     events,
     pool_load,
     stats_counters,
@@ -31,7 +34,10 @@ class SqlReadModel:
         self._engine = engine
 
     def get_task(self, task_id: str) -> dict[str, Any] | None:
-        with connect(self._engine) as connection:
+        """From the projection, or folded from the task's stream while it is behind."""
+        with connect(self._engine, transaction=True) as connection:
+            if not _is_current(connection, "tasks"):
+                return views.task_view(log.read_stream(connection, task_stream(task_id)))
             row = connection.execute(select(tasks).where(tasks.c.id == task_id)).first()
         return None if row is None else task_view(row._mapping)
 
@@ -62,7 +68,10 @@ class SqlReadModel:
             return [pool_view(row._mapping) for row in rows]
 
     def get_pool(self, pool_id: str) -> dict[str, Any] | None:
-        with connect(self._engine) as connection:
+        """From the projection, or folded from the pool's stream while it is behind."""
+        with connect(self._engine, transaction=True) as connection:
+            if not _is_current(connection, "pool_load"):
+                return views.pool_view(log.read_stream(connection, pool_stream(pool_id)))
             row = connection.execute(
                 select(pool_load).where(pool_load.c.pool_id == pool_id)
             ).first()
@@ -160,9 +169,9 @@ class SqlReadModel:
                 total = int(connection.execute(count).scalar_one())
         return [log_view(row._mapping) for row in rows], total
 
-    def projection_positions(self) -> dict[str, int]:
-        with connect(self._engine) as connection:
-            return read_checkpoints(connection)
+    def projection_positions(self) -> tuple[dict[str, int], int]:
+        with connect(self._engine, transaction=True) as connection:
+            return read_checkpoints(connection), log.head(connection)
 
     def head(self) -> int:
         with connect(self._engine) as connection:
@@ -171,6 +180,13 @@ class SqlReadModel:
     def ping(self) -> None:
         with connect(self._engine) as connection:
             connection.execute(select(1)).scalar_one()
+
+
+def _is_current(connection: Connection, projection: str) -> bool:
+    checkpoint = connection.execute(
+        select(checkpoints.c.position).where(checkpoints.c.name == projection)
+    ).scalar()
+    return checkpoint == log.head(connection)
 
 
 def _status_counts(connection: Connection) -> dict[str, int]:
@@ -228,7 +244,7 @@ def pool_view(row: Any) -> dict[str, Any]:
         "cost_per_unit": row["cost_per_unit"],
         "capacity": capacity,
         "current_load": load,
-        "utilization": round(100.0 * load / capacity, 2) if capacity else 0.0,
+        "utilization": views.utilization(load, capacity),
     }
 
 

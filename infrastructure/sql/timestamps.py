@@ -1,10 +1,10 @@
 """Timestamps as fixed-width ISO 8601 UTC text, so text order is time order."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
+from application.views import iso_timestamp
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+iso = iso_timestamp
 
 
 def parse(text: str) -> datetime:

@@ -13,10 +13,12 @@ from starlette.exceptions import HTTPException
 from application.errors import (
     ConcurrencyConflict,
     RebuildRunning,
+    ServiceOverloaded,
     ServiceStopping,
     StoreUnavailable,
     UnknownProjection,
 )
+from application.traffic import TooManySimulations
 from domain.errors import DomainError, Invalid, NotFound
 
 log = structlog.get_logger(__name__)
@@ -42,8 +44,10 @@ def _status_of(error: Exception) -> int:
         return 404
     if isinstance(error, Invalid):
         return 422
-    if isinstance(error, ServiceStopping | StoreUnavailable):
+    if isinstance(error, ServiceStopping | StoreUnavailable | ServiceOverloaded):
         return 503
+    if isinstance(error, TooManySimulations):
+        return 429
     return 409
 
 
@@ -78,6 +82,8 @@ def install(app: FastAPI) -> None:
         UnknownProjection,
         ServiceStopping,
         StoreUnavailable,
+        ServiceOverloaded,
+        TooManySimulations,
         RebuildRunning,
     ):
         app.add_exception_handler(known, on_known)

@@ -37,8 +37,9 @@ def _json_object(value: dict[str, Any]) -> dict[str, Any]:
 
 Region = Annotated[str, Field(min_length=1, max_length=64, pattern=NAME_PATTERN)]
 Metadata = Annotated[dict[str, Any], AfterValidator(_json_object)]
-Cost = Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)]
+Cost = Annotated[float, Field(strict=True, gt=0, le=1e9, allow_inf_nan=False)]
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
+Priority = Annotated[int, Field(strict=True, ge=1, le=10)]
 
 
 class Strict(BaseModel):
@@ -47,7 +48,7 @@ class Strict(BaseModel):
 
 class TaskCreate(Strict):
     type: TaskType
-    priority: int = Field(ge=1, le=10)
+    priority: Priority
     cost: Cost
     region: Region
     metadata: Metadata = Field(default_factory=dict)
@@ -126,12 +127,12 @@ class PoolCreate(Strict):
     name: Annotated[str, Field(min_length=1, max_length=100, pattern=NAME_PATTERN)]
     region: Region
     resource_type: ResourceType
-    cost_per_unit: Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
-    capacity: int = Field(ge=0, le=1_000_000)
+    cost_per_unit: Annotated[float, Field(strict=True, ge=0, le=1e9, allow_inf_nan=False)]
+    capacity: int = Field(strict=True, ge=0, le=1_000_000)
 
 
 class PoolPatch(Strict):
-    capacity: int = Field(ge=0, le=1_000_000)
+    capacity: int = Field(strict=True, ge=0, le=1_000_000)
 
 
 class PoolOut(BaseModel):
@@ -164,15 +165,10 @@ class Algorithms(BaseModel):
 
 
 class SimulationCreate(Strict):
-    task_count: int = Field(ge=1, le=10_000)
+    task_count: int = Field(strict=True, ge=1, le=10_000)
     distribution: Distribution = Distribution.RANDOM
     region_bias: Region | None = None
-    priority_range: tuple[
-        Annotated[int, Field(ge=1, le=10)], Annotated[int, Field(ge=1, le=10)]
-    ] = (
-        1,
-        10,
-    )
+    priority_range: tuple[Priority, Priority] = (1, 10)
     cost_range: tuple[Cost, Cost] = (0.1, 10.0)
 
     @model_validator(mode="after")

@@ -11,6 +11,11 @@ BAD_TASKS = [
     ({**TASK, "priority": 0}, "body.priority"),
     ({**TASK, "priority": 11}, "body.priority"),
     ({**TASK, "priority": "high"}, "body.priority"),
+    ({**TASK, "priority": True}, "body.priority"),
+    ({**TASK, "priority": "5"}, "body.priority"),
+    ({**TASK, "priority": 5.0}, "body.priority"),
+    ({**TASK, "cost": True}, "body.cost"),
+    ({**TASK, "cost": "1.5"}, "body.cost"),
     ({**TASK, "cost": 0}, "body.cost"),
     ({**TASK, "cost": -3}, "body.cost"),
     ({**TASK, "type": "batch"}, "body.type"),
@@ -176,3 +181,36 @@ def test_fuzzed_task_bodies_never_fail_the_server(idle_client: TestClient, body:
 def test_fuzzed_queries_never_fail_the_server(client: TestClient, path: str, params: dict) -> None:  # type: ignore[type-arg]
     response = client.get(path, params=params)
     assert response.status_code in (200, 422), response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "/api/v1/workers",
+            {
+                "name": "n",
+                "region": "r",
+                "resource_type": "cpu",
+                "cost_per_unit": 1,
+                "capacity": True,
+            },
+        ),
+        (
+            "/api/v1/workers",
+            {
+                "name": "n",
+                "region": "r",
+                "resource_type": "cpu",
+                "cost_per_unit": "1",
+                "capacity": 2,
+            },
+        ),
+        ("/api/v1/simulate", {"task_count": True}),
+        ("/api/v1/simulate", {"task_count": 5, "priority_range": [1, "9"]}),
+    ],
+)
+def test_wrongly_typed_numbers_are_rejected(idle_client: TestClient, path: str, body: dict) -> None:  # type: ignore[type-arg]
+    before = head(idle_client)
+    assert idle_client.post(path, json=body).status_code == 422
+    assert head(idle_client) == before

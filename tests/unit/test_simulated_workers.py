@@ -155,3 +155,44 @@ def test_a_task_finished_by_hand_is_skipped(bus, sender, memory_store, signal) -
     simulated.run_once()
     assert outcomes(memory_store) == ["TaskCompleted"]
     assert simulated.completed == 0
+
+
+def test_a_finish_that_fails_for_an_outside_reason_is_retried(
+    bus, sender, memory_store, signal
+) -> None:  # type: ignore[no-untyped-def]
+    """A busy database must not lose the task: it stays timed and completes later."""
+    from concurrent.futures import Future
+
+    from application.errors import StoreUnavailable
+
+    class FlakySender:
+        failures = 1
+
+        def submit(self, command, context):  # type: ignore[no-untyped-def]
+            if self.failures:
+                self.failures -= 1
+                future: Future = Future()  # type: ignore[type-arg]
+                future.set_exception(StoreUnavailable("database is locked"))
+                return future
+            return sender.submit(command, context)
+
+    clock = Monotonic()
+    simulated = SimulatedWorkers(
+        memory_store,
+        FlakySender(),
+        EmptyStateSource(),
+        signal,  # type: ignore[arg-type]
+        SimulationSettings(0.1, 0.1, 0.0, 1),
+        clock,
+    )
+    simulated.restore()
+    assign(bus, 1)
+    simulated.run_once()
+    clock.now += 0.2
+    deadline = simulated.run_once()
+    assert outcomes(memory_store) == []
+    assert deadline is not None, "the task is timed again"
+    assert deadline > 0
+    clock.now += deadline
+    simulated.run_once()
+    assert outcomes(memory_store) == ["TaskCompleted"]

@@ -2,6 +2,7 @@
 current, and in batches (catch-up, rebuild) while it is behind."""
 
 from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
@@ -13,6 +14,18 @@ from infrastructure.sql.schema import checkpoints
 
 Progress = Callable[[int, int], None]
 """Called with (checkpoint, head) after every batch."""
+
+T = TypeVar("T")
+
+
+class Execute(Protocol):
+    """Runs one write job: directly, or on the single writer in turn with commands."""
+
+    def __call__(self, job: Callable[[], T]) -> T: ...
+
+
+def _direct(job: Callable[[], T]) -> T:
+    return job()
 
 
 class ProjectionRunner:
@@ -39,33 +52,48 @@ class ProjectionRunner:
                 projection.apply(connection, recorded)
                 save_checkpoint(connection, name, recorded[-1].position)
 
-    def catch_up(self, name: str, progress: Progress | None = None) -> int:
-        """Apply the events after the projection's checkpoint, one batch per transaction."""
-        projection = self._get(name)
+    def catch_up(
+        self, name: str, progress: Progress | None = None, execute: Execute = _direct
+    ) -> int:
+        """Apply the events after the projection's checkpoint, one batch per transaction.
+
+        `execute` runs each batch: directly, or on the single writer in turn with commands.
+        """
         applied = 0
         while True:
-            with self._write.begin() as connection:
-                checkpoint = read_checkpoints(connection).get(name, 0)
-                head = log.head(connection)
-                batch = log.read_all(connection, checkpoint, self._batch_size)
-                if batch:
-                    projection.apply(connection, batch)
-                    save_checkpoint(connection, name, batch[-1].position)
-                    checkpoint = batch[-1].position
-            applied += len(batch)
+            checkpoint, head, count = execute(lambda: self.apply_batch(name))
+            applied += count
             if progress is not None:
                 progress(checkpoint, head)
-            if not batch or checkpoint >= head:
+            if count == 0 or checkpoint >= head:
                 return applied
 
-    def rebuild(self, name: str, progress: Progress | None = None) -> int:
+    def apply_batch(self, name: str) -> tuple[int, int, int]:
+        """One catch-up transaction; returns (checkpoint, head, events applied)."""
+        projection = self._get(name)
+        with self._write.begin() as connection:
+            checkpoint = read_checkpoints(connection).get(name, 0)
+            head = log.head(connection)
+            batch = log.read_all(connection, checkpoint, self._batch_size)
+            if batch:
+                projection.apply(connection, batch)
+                checkpoint = batch[-1].position
+                save_checkpoint(connection, name, checkpoint)
+        return checkpoint, head, len(batch)
+
+    def rebuild(
+        self, name: str, progress: Progress | None = None, execute: Execute = _direct
+    ) -> int:
         """Empty the projection's tables and replay the whole log into them."""
+        execute(lambda: self.reset(name))
+        return self.catch_up(name, progress, execute)
+
+    def reset(self, name: str) -> None:
         projection = self._get(name)
         with self._write.begin() as connection:
             for table in projection.tables:
                 connection.execute(delete(table))
             save_checkpoint(connection, name, 0)
-        return self.catch_up(name, progress)
 
     def catch_up_all(self) -> int:
         return sum(self.catch_up(name) for name in self._projections)

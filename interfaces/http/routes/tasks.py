@@ -6,7 +6,6 @@ from fastapi import APIRouter, Query, Response
 from application.commands.cancel_task import CancelTask
 from application.commands.finish_task import CompleteTask, FailTask
 from application.commands.submit_task import SubmitTask
-from application.views import queued_task_view
 from domain.errors import TaskNotFound
 from domain.task import task_stream
 from domain.values import TaskStatus, TaskType
@@ -23,7 +22,7 @@ async def submit_task(body: TaskCreate, service: Service, context: Context) -> d
     )
     result = await send(service, command, context)
     assert result.aggregate_id is not None
-    return service.read_model.get_task(result.aggregate_id) or queued_task_view(result.recorded[0])
+    return _task(service, uuid.UUID(result.aggregate_id))
 
 
 @router.get("", response_model=TaskPage)
