@@ -1,0 +1,1 @@
+"""The benchmark suite: `python -m tests.benchmarks` (see README, Performance)."""

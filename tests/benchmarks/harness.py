@@ -1,0 +1,146 @@
+"""Shared pieces: sizes, medians, the report (terminal table and JSON), progress bars."""
+
+import json
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big each benchmark runs; `quick` is the smoke run inside the test suite."""
+
+    runs: int = 3
+    store_events: int = 3000
+    store_writers: int = 32
+    replay_events: int = 1_000_000
+    decision_pools: tuple[int, ...] = (10, 100, 1_000, 10_000)
+    decisions: int = 2000
+    query_tasks: int = 1_000_000
+    queries: int = 300
+    http_seconds: int = 10
+    http_connections: tuple[int, ...] = (1, 8, 32, 64)
+    e2e_tasks: int = 20_000
+
+    @staticmethod
+    def quick() -> "Scale":
+        return Scale(
+            runs=1,
+            store_events=200,
+            store_writers=8,
+            replay_events=5_000,
+            decision_pools=(10, 100),
+            decisions=100,
+            query_tasks=3_000,
+            queries=30,
+            http_seconds=1,
+            http_connections=(1, 8),
+            e2e_tasks=300,
+        )
+
+
+@dataclass
+class Row:
+    benchmark: str
+    case: str
+    metric: str
+    value: float
+    unit: str
+    baseline: str | None = None
+    baseline_value: float | None = None
+    target: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline_value in (None, 0):
+            return None
+        assert self.baseline_value is not None
+        return self.value / self.baseline_value
+
+
+class Report:
+    def __init__(self, console: Console | None = None) -> None:
+        self.rows: list[Row] = []
+        self.console = console or Console(stderr=True)
+
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+
+    def table(self) -> Table:
+        table = Table(title="TaskRouterX benchmarks (medians)")
+        for header in ("benchmark", "case", "metric", "value", "baseline", "ratio", "target"):
+            table.add_column(header, justify="right" if header in ("value", "ratio") else "left")
+        for row in self.rows:
+            baseline = (
+                f"{row.baseline}: {fmt(row.baseline_value)}" if row.baseline is not None else ""
+            )
+            ratio = f"{row.ratio:.2f}x" if row.ratio is not None else ""
+            table.add_row(
+                row.benchmark,
+                row.case,
+                row.metric,
+                f"{fmt(row.value)} {row.unit}",
+                baseline,
+                ratio,
+                row.target or "",
+            )
+        return table
+
+    def write_json(self, path: Path, meta: dict[str, Any]) -> None:
+        rows = [{**asdict(row), "ratio": row.ratio} for row in self.rows]
+        path.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+
+
+def fmt(value: float | None) -> str:
+    if value is None:
+        return ""
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 1:
+        return f"{value:,.2f}"
+    return f"{value:.4f}"
+
+
+def median_rate(runs: int, measure: Callable[[], tuple[int, float]]) -> float:
+    """Median of `runs` rates, each measure() returning (operations, seconds)."""
+    rates = []
+    for _ in range(runs):
+        operations, seconds = measure()
+        rates.append(operations / seconds)
+    return statistics.median(rates)
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    index = min(int(fraction * len(ordered)), len(ordered) - 1)
+    return ordered[index]
+
+
+def timed(action: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )

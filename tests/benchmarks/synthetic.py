@@ -1,0 +1,229 @@
+"""Large synthetic logs and read models for the replay and query benchmarks, written
+straight into SQLite (going through the command path would take hours)."""
+
+import random
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from application.commands.register_worker_pool import pool_id_for
+from application.demo_pools import demo_pool_commands
+from domain.events import (
+    DomainEvent,
+    PoolSlotClaimed,
+    PoolSlotReleased,
+    TaskCompleted,
+    TaskQueued,
+    WorkerAssigned,
+    WorkerPoolRegistered,
+)
+from domain.scheduling import PoolSnapshot, TaskSnapshot, decide
+from domain.values import Algorithm, ResourceType, TaskStatus, TaskType
+from infrastructure.codec import encode
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+EVENTS_PER_TASK = 5
+
+Row = tuple[object, ...]
+
+
+def demo_pools() -> list[PoolSnapshot]:
+    return [
+        PoolSnapshot(
+            pool_id_for(c.name),
+            c.name,
+            c.region,
+            c.resource_type,
+            c.cost_per_unit,
+            c.capacity,
+            0,
+            i + 1,
+        )
+        for i, c in enumerate(demo_pool_commands())
+    ]
+
+
+def event_log(total: int, seed: int = 1) -> Iterator[tuple[str, int, DomainEvent, datetime]]:
+    """(stream, version, event, time): the demo pools, then tasks living their whole life."""
+    rng = random.Random(seed)
+    pools = demo_pools()
+    pool_versions = {pool.pool_id: 1 for pool in pools}
+    for pool in pools:
+        yield (
+            f"pool-{pool.pool_id}",
+            1,
+            WorkerPoolRegistered(
+                pool.pool_id,
+                pool.name,
+                pool.region,
+                pool.resource_type,
+                pool.cost_per_unit,
+                pool.capacity,
+                START,
+            ),
+            START,
+        )
+    produced = len(pools)
+    moment = START
+    while produced + EVENTS_PER_TASK <= total:
+        moment += timedelta(milliseconds=rng.randint(1, 20))
+        task_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        region = rng.choice(["us-east", "us-west", "eu-west", "ap-east"])
+        kind = rng.choice([None, ResourceType.CPU, ResourceType.GPU])
+        priority = rng.randint(1, 10)
+        queued = TaskQueued(
+            task_id,
+            rng.choice(list(TaskType)),
+            priority,
+            round(rng.uniform(0.1, 50), 2),
+            region,
+            kind,
+            {"customer": f"c{rng.randint(1, 500)}"},
+            moment,
+        )
+        decision = decide(
+            rng.choice(list(Algorithm)), TaskSnapshot(task_id, priority, region, kind), pools
+        )
+        assert decision.chosen is not None
+        pool = decision.chosen
+        stream = f"task-{task_id}"
+        pool_stream = f"pool-{pool.pool_id}"
+        done = moment + timedelta(milliseconds=rng.randint(100, 2000))
+        yield stream, 1, queued, moment
+        yield stream, 2, WorkerAssigned(task_id, pool.pool_id, pool.name, decision, moment), moment
+        pool_versions[pool.pool_id] += 1
+        yield (
+            pool_stream,
+            pool_versions[pool.pool_id],
+            PoolSlotClaimed(pool.pool_id, task_id),
+            moment,
+        )
+        yield stream, 3, TaskCompleted(task_id, pool.pool_id, moment, done), done
+        pool_versions[pool.pool_id] += 1
+        yield (
+            pool_stream,
+            pool_versions[pool.pool_id],
+            PoolSlotReleased(pool.pool_id, task_id, "completed"),
+            done,
+        )
+        produced += EVENTS_PER_TASK
+
+
+def write_log(path: Path, total: int, tick: Callable[[int], None] | None = None) -> int:
+    """Write about `total` events to an already migrated database; return how many."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA synchronous=OFF")
+    batch: list[Row] = []
+    position = 0
+    for stream, version, event, moment in event_log(total):
+        position += 1
+        batch.append(
+            (
+                position,
+                stream,
+                version,
+                event.type_name(),
+                event.schema_version,
+                encode(event),
+                str(uuid.UUID(int=position)),
+                "synthetic",
+                None,
+                "bench",
+                moment.isoformat(timespec="microseconds"),
+            )
+        )
+        if len(batch) == 20_000:
+            _insert(db, batch)
+            if tick:
+                tick(len(batch))
+            batch = []
+    _insert(db, batch)
+    if tick:
+        tick(len(batch))
+    db.close()
+    return position
+
+
+def _insert(db: sqlite3.Connection, rows: list[Row]) -> None:
+    db.execute("BEGIN")
+    db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+    db.execute("COMMIT")
+
+
+def write_read_model(path: Path, tasks: int, seed: int = 2) -> list[str]:
+    """Fill the projections with `tasks` tasks directly; return some task ids to look up."""
+    rng = random.Random(seed)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA synchronous=OFF")
+    pools = demo_pools()
+    db.execute("BEGIN")
+    db.executemany(
+        "INSERT INTO pool_load VALUES (?,?,?,?,?,?,?,?)",
+        [
+            (
+                p.pool_id,
+                p.name,
+                p.region,
+                str(p.resource_type),
+                p.cost_per_unit,
+                p.capacity,
+                0,
+                p.registration,
+            )
+            for p in pools
+        ],
+    )
+    counts: dict[tuple[str, str, str], int] = {}
+    sample: list[str] = []
+    rows: list[Row] = []
+    statuses = [TaskStatus.COMPLETED] * 8 + [TaskStatus.FAILED, TaskStatus.QUEUED]
+    for index in range(tasks):
+        task_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        status, kind = rng.choice(statuses), str(rng.choice(list(TaskType)))
+        region, pool = rng.choice(["us-east", "us-west", "eu-west", "ap-east"]), rng.choice(pools)
+        at = (START + timedelta(milliseconds=index * 5)).isoformat(timespec="microseconds")
+        finished = status is not TaskStatus.QUEUED
+        rows.append(
+            (
+                task_id,
+                kind,
+                rng.randint(1, 10),
+                3.5,
+                region,
+                None,
+                str(status),
+                '{"customer":"c1"}',
+                at,
+                at if finished else None,
+                at if finished else None,
+                pool.pool_id if finished else None,
+                pool.name if finished else None,
+                "fifo" if finished else None,
+                "fifo v1 chose a pool" if finished else None,
+                None,
+                None,
+                "synthetic",
+                index + 1,
+                index + 1,
+            )
+        )
+        counts[(str(status), kind, region)] = counts.get((str(status), kind, region), 0) + 1
+        if index % max(tasks // 1000, 1) == 0:
+            sample.append(task_id)
+        if len(rows) == 50_000:
+            db.executemany(f"INSERT INTO tasks VALUES ({','.join('?' * 20)})", rows)
+            rows = []
+    db.executemany(f"INSERT INTO tasks VALUES ({','.join('?' * 20)})", rows)
+    db.executemany(
+        "INSERT INTO task_counts VALUES (?,?,?,?)", [(*key, n) for key, n in counts.items()]
+    )
+    db.executemany(
+        "INSERT INTO stats_counters VALUES (?,?)",
+        [("assigned", tasks), ("latency_sum_s", tasks * 0.8), ("latency_count", tasks)],
+    )
+    db.executemany("INSERT INTO checkpoints VALUES (?,0)", [("tasks",), ("pool_load",), ("stats",)])
+    db.execute("COMMIT")
+    db.close()
+    return sample
