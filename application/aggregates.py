@@ -84,6 +84,11 @@ class Aggregates:
             for stream_id in stream_ids:
                 self._cache.pop(stream_id, None)
 
+    def clear(self) -> None:
+        """Forget every cached state (after a transaction that did not commit)."""
+        with self._lock:
+            self._cache.clear()
+
     def _remember(self, loaded: Loaded[Any]) -> None:
         with self._lock:
             self._cache[loaded.stream_id] = loaded

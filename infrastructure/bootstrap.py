@@ -143,8 +143,9 @@ def bootstrap(
     )
     store = SqlEventStore(engines.write, engines.read, clock, ids, signal, runner)
     read_model = SqlReadModel(engines.read)
-    bus = CommandBus(Aggregates(store), clock, ids)
-    writer = SingleWriter(bus)
+    aggregates = Aggregates(store)
+    bus = CommandBus(aggregates, clock, ids)
+    writer = SingleWriter(bus, transactions=store, on_abort=aggregates.clear)
     system_lane = writer.system()
     state_source = SqlStateSource(engines.read)
     scheduler = (

@@ -1,6 +1,10 @@
 """The single writer: one thread runs every command, so writes never queue on the
-database lock and each command sees the effects of the ones before it. A command's future
-resolves only after its transaction has committed.
+database lock and each command sees the effects of the ones before it.
+
+Group commit: the commands waiting when the writer comes round run together in one
+transaction, each in its own savepoint, and share one commit (one fsync). Every future
+resolves only after that commit, so nothing is acknowledged before it is durable. Jobs
+that are not commands (a projection rebuild batch) run alone, between transactions.
 
 Two lanes: the scheduler and the workers (`Lane.SYSTEM`) go before clients
 (`Lane.CLIENT`), so a burst of submissions cannot starve the assignments and completions
@@ -13,8 +17,12 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
+
+import structlog
 
 from application.bus import CommandBus
 from application.errors import ServiceOverloaded, ServiceStopping
@@ -22,7 +30,37 @@ from application.messages import Command, CommandResult, MessageContext
 
 T = TypeVar("T")
 
-_Job = tuple[int, int, Callable[[], Any] | None, "Future[Any] | None"]
+log = structlog.get_logger(__name__)
+
+MAX_BATCH = 512
+"""Commands committed together at most: bounds how long the first one waits."""
+
+
+class Transactions(Protocol):
+    """What group commit needs from the store (SqlEventStore provides it)."""
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def savepoint(self) -> AbstractContextManager[None]: ...
+
+
+class NoTransactions:
+    """For stores without group commit: every command commits on its own."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
+
+@dataclass(order=True)
+class _Job:
+    lane: int
+    sequence: int
+    action: Callable[[], Any] | None = None
+    future: "Future[Any] | None" = None
+    batchable: bool = False
 
 
 class Lane(IntEnum):
@@ -31,9 +69,19 @@ class Lane(IntEnum):
 
 
 class SingleWriter:
-    def __init__(self, bus: CommandBus, max_backlog: int = 10_000) -> None:
+    def __init__(
+        self,
+        bus: CommandBus,
+        max_backlog: int = 10_000,
+        transactions: Transactions | None = None,
+        on_abort: Callable[[], None] = lambda: None,
+    ) -> None:
         self._bus = bus
         self._max_backlog = max_backlog
+        self._transactions = transactions or NoTransactions()
+        self._on_abort = on_abort
+        self.batches = 0
+        self.batched_commands = 0
         self._jobs: queue.PriorityQueue[_Job] = queue.PriorityQueue()
         self._sequence = itertools.count()
         self._client_backlog = 0
@@ -53,7 +101,7 @@ class SingleWriter:
             self._accepting = False
             thread, self._thread = self._thread, None
         if thread is not None:
-            self._jobs.put((len(Lane), next(self._sequence), None, None))
+            self._jobs.put(_Job(len(Lane), next(self._sequence)))
             thread.join(timeout)
 
     @property
@@ -67,10 +115,16 @@ class SingleWriter:
     def submit(
         self, command: Command, context: MessageContext, lane: Lane = Lane.CLIENT
     ) -> "Future[CommandResult]":
-        return self.run(lambda: self._bus.handle(command, context), lane)
+        return self._enqueue(lambda: self._bus.handle(command, context), lane, batchable=True)
 
-    def run(self, job: Callable[[], T], lane: Lane = Lane.SYSTEM) -> "Future[T]":
-        """Run any write job on the writer thread, in turn with the commands."""
+    def run(
+        self, job: Callable[[], T], lane: Lane = Lane.SYSTEM, batchable: bool = False
+    ) -> "Future[T]":
+        """Run a write job on the writer thread, in turn with the commands: alone, or, if
+        `batchable` (it only appends through the store), inside the group transaction."""
+        return self._enqueue(job, lane, batchable)
+
+    def _enqueue(self, job: Callable[[], T], lane: Lane, batchable: bool) -> "Future[T]":
         future: Future[T] = Future()
         with self._lock:
             if not self._accepting:
@@ -83,7 +137,7 @@ class SingleWriter:
                     )
                     return future
                 self._client_backlog += 1
-            self._jobs.put((lane, next(self._sequence), job, future))
+            self._jobs.put(_Job(lane, next(self._sequence), job, future, batchable))
         return future
 
     def system(self) -> "SystemLane":
@@ -91,19 +145,72 @@ class SingleWriter:
         return SystemLane(self)
 
     def _run(self) -> None:
+        held: _Job | None = None
         while True:
-            lane, _, job, future = self._jobs.get()
-            if job is None or future is None:
+            job = held or self._jobs.get()
+            held = None
+            if job.action is None:
                 return
-            if lane == Lane.CLIENT:
-                with self._lock:
-                    self._client_backlog -= 1
-            if not future.set_running_or_notify_cancel():
+            if not job.batchable:
+                self._run_alone(job)
                 continue
-            try:
-                future.set_result(job())
-            except Exception as error:
-                future.set_exception(error)
+            batch = [job]
+            while len(batch) < MAX_BATCH:
+                try:
+                    following = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if following.action is None or not following.batchable:
+                    held = following
+                    break
+                batch.append(following)
+            self._run_batch(batch)
+
+    def _run_alone(self, job: _Job) -> None:
+        self._started(job)
+        action, future = job.action, job.future
+        assert action is not None
+        assert future is not None
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(action())
+        except Exception as error:
+            future.set_exception(error)
+
+    def _run_batch(self, batch: list[_Job]) -> None:
+        runnable: list[tuple[Callable[[], Any], Future[Any]]] = []
+        for job in batch:
+            self._started(job)
+            assert job.action is not None
+            assert job.future is not None
+            if job.future.set_running_or_notify_cancel():
+                runnable.append((job.action, job.future))
+        outcomes: list[tuple[Future[Any], BaseException | None, Any]] = []
+        try:
+            with self._transactions.transaction():
+                for action, future in runnable:
+                    try:
+                        with self._transactions.savepoint():
+                            outcomes.append((future, None, action()))
+                    except Exception as error:
+                        outcomes.append((future, error, None))
+        except Exception as error:
+            log.error("writer.commit_failed", commands=len(runnable), error=str(error))
+            self._on_abort()
+            outcomes = [(future, error, None) for _, future in runnable]
+        self.batches += 1
+        self.batched_commands += len(runnable)
+        for future, failure, value in outcomes:
+            if failure is None:
+                future.set_result(value)
+            else:
+                future.set_exception(failure)
+
+    def _started(self, job: _Job) -> None:
+        if job.lane == Lane.CLIENT:
+            with self._lock:
+                self._client_backlog -= 1
 
 
 class SystemLane:

@@ -46,7 +46,9 @@ def ours(events: int, writers: int) -> tuple[int, float]:
         migrate.upgrade(engines.write)
         clock = SystemClock()
         store = SqlEventStore(engines.write, engines.read, clock, RandomIds(1), CommitSignal())
-        writer = SingleWriter(CommandBus(Aggregates(store), clock, RandomIds(2)))
+        writer = SingleWriter(
+            CommandBus(Aggregates(store), clock, RandomIds(2)), transactions=store
+        )
         writer.start()
         per_writer = events // writers
 
@@ -54,7 +56,8 @@ def ours(events: int, writers: int) -> tuple[int, float]:
             for _ in range(per_writer):
                 event = sample_event()
                 write = StreamWrite(f"task-{event.task_id}", 0, [event])
-                writer.run(lambda write=write: store.append([write], CONTEXT)).result()
+                job = lambda write=write: store.append([write], CONTEXT)  # noqa: E731
+                writer.run(job, batchable=True).result()
 
         elapsed = _in_threads(work, writers)
         writer.stop()
