@@ -9,10 +9,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from tests.benchmarks import decisions, queries, replay, store
+from tests.benchmarks import decisions, end_to_end, http_load, queries, replay, store
 from tests.benchmarks.harness import Report, Scale
 
 SUITES = {
+    "http": http_load.run,
+    "end_to_end": end_to_end.run,
     "store": store.run,
     "replay": replay.run,
     "decisions": decisions.run,
