@@ -50,7 +50,7 @@ def wrk(url: str, connections: int, seconds: int, script: Path | None = None) ->
     ]
     if script is not None:
         command += ["-s", str(script)]
-    output = subprocess.run(command + [url], check=True, capture_output=True, text=True).stdout
+    output = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
     return parse(output)
 
 
