@@ -28,7 +28,8 @@ def test_the_quick_suite_runs_and_reports_sane_figures(tmp_path: Path) -> None:
         if row["unit"] in ("events/s", "req/s", "tasks/s"):
             assert row["value"] > 0, row
         if row["baseline"] is not None:
-            assert row["baseline_value"] is not None and row["baseline_value"] >= 0, row
+            assert row["baseline_value"] is not None, row
+            assert row["baseline_value"] >= 0, row
     by_case = {(r["benchmark"], r["case"], r["metric"]): r for r in rows}
     assert by_case[("http", "8 connections", "POST /tasks errors")]["value"] == 0
     assert (
