@@ -30,10 +30,6 @@ from infrastructure.sql.state_sources import SqlStateSource
 
 log = structlog.get_logger(__name__)
 
-REBUILD_BATCH = 500
-"""Events per rebuild transaction: small enough that commands queued behind one wait
-milliseconds, large enough to amortise the transaction."""
-
 
 @dataclass
 class TaskRouter:
@@ -139,7 +135,6 @@ def bootstrap(
     runner = ProjectionRunner(
         [TasksProjection(), PoolLoadProjection(), StatsProjection()],
         engines.write,
-        batch_size=REBUILD_BATCH,
     )
     store = SqlEventStore(engines.write, engines.read, clock, ids, signal, runner)
     read_model = SqlReadModel(engines.read)

@@ -11,17 +11,19 @@ from typing import Any
 
 import orjson
 
+from application.views import iso_timestamp
 from domain.events import EVENT_TYPES, DomainEvent, upcast
 
 
 def encode(event: DomainEvent) -> str:
-    return orjson.dumps(event, default=_datetime_subclass).decode()
+    """JSON text; every timestamp in fixed-width UTC ISO 8601 with microseconds, so the
+    projections can store payload timestamps as they are."""
+    return orjson.dumps(event, default=_timestamp, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
 
 
-def _datetime_subclass(value: object) -> str:
-    """orjson encodes datetime natively but not its subclasses (freezegun's FakeDatetime)."""
+def _timestamp(value: object) -> str:
     if isinstance(value, datetime):
-        return value.isoformat()
+        return iso_timestamp(value)
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 

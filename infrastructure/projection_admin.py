@@ -14,6 +14,10 @@ from infrastructure.sql.projections.runner import ProjectionRunner
 
 T = TypeVar("T")
 
+REBUILD_BATCH = 500
+"""Events per rebuild transaction on a running server: commands queued behind one batch
+wait milliseconds, and the transaction is still amortised."""
+
 log = structlog.get_logger(__name__)
 
 
@@ -77,7 +81,7 @@ class ProjectionAdmin:
                 self._jobs[name].update(checkpoint=checkpoint, head=head)
 
         try:
-            applied = self._runner.rebuild(name, progress, self._on_writer)
+            applied = self._runner.rebuild([name], progress, self._on_writer, REBUILD_BATCH)
             outcome: dict[str, Any] = {"status": "completed", "events_applied": applied}
         except Exception as error:
             log.exception("projection.rebuild_failed", projection=name)

@@ -13,7 +13,6 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
-    TaskID,
     TextColumn,
     TimeRemainingColumn,
 )
@@ -120,20 +119,17 @@ def projections_rebuild(
             TimeRemainingColumn(),
         )
         with Progress(*columns, transient=False) as progress:
-            for projection in names:
-                task = progress.add_task(projection, total=head or 1)
+            task = progress.add_task(", ".join(names), total=head or 1)
 
-                def advance(done: int, total: int, task: TaskID = task) -> None:
-                    progress.update(task, completed=done, total=total or 1)
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total or 1)
 
-                started = time.perf_counter()
-                applied = router.runner.rebuild(projection, advance)
-                progress.update(task, completed=head or 1)
-                seconds = time.perf_counter() - started
-                progress.console.print(
-                    f"{projection}: {applied} events in {seconds:.2f}s"
-                    + (f" ({applied / seconds:,.0f} events/s)" if seconds and applied else "")
-                )
+            started = time.perf_counter()
+            applied = router.runner.rebuild(names, advance)
+            progress.update(task, completed=head or 1)
+            seconds = time.perf_counter() - started
+            rate = f" ({applied / seconds:,.0f} events/s)" if seconds and applied else ""
+            progress.console.print(f"{', '.join(names)}: {applied} events in {seconds:.2f}s{rate}")
 
     _with_router(rebuild)
 

@@ -6,39 +6,51 @@ and commit, all in one transaction. Only then are readers woken.
 
 Group commit: inside `transaction()` (the single writer opens one around a batch of
 commands), appends from that thread share one transaction and one commit (one fsync),
-each command isolated in a `savepoint()` so a rejected one leaves no trace. Nothing is
-published, and no command is acknowledged, before that commit.
+each command isolated in a `savepoint()` so a rejected one leaves no trace; the inline
+projections fold the whole batch just before the commit. Nothing is published, and no
+command is acknowledged, before that commit.
+
+The write path speaks DB-API SQL on the connection SQLAlchemy opened: it runs for every
+command, and SQLAlchemy's statement layer would cost more than the work itself.
 """
 
+import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, insert, select
+import orjson
+from sqlalchemy import Engine
 
 from application.commit_signal import CommitSignal
 from application.errors import ConcurrencyConflict
 from application.messages import EventMetadata, MessageContext, RecordedEvent, StreamWrite
 from application.ports import Clock, IdGenerator
 from infrastructure.codec import encode
+from infrastructure.sql import log
 from infrastructure.sql.errors import connect, unavailable_on_failure
-from infrastructure.sql.log import COLUMNS, current_version, head, read_all, to_recorded
-from infrastructure.sql.schema import events
+from infrastructure.sql.projections.base import Db, EventRecord, raw
 from infrastructure.sql.timestamps import iso
+
+INSERT = (
+    "INSERT INTO events (position, stream_id, version, type, schema_version, payload, "
+    "event_id, correlation_id, causation_id, actor, recorded_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 class InlineProjections(Protocol):
-    def apply_inline(
-        self, connection: Connection, recorded: Sequence[RecordedEvent], head_before: int
-    ) -> None: ...
+    def apply_inline(self, db: Db, records: Sequence[EventRecord], head_before: int) -> None: ...
 
 
 @dataclass
 class _Batch:
-    connection: Connection
+    db: Db
+    start: int
     head: int
+    records: list[EventRecord] = field(default_factory=list)
 
 
 class SqlEventStore:
@@ -62,12 +74,17 @@ class SqlEventStore:
     def append(self, writes: Sequence[StreamWrite], context: MessageContext) -> list[RecordedEvent]:
         batch: _Batch | None = getattr(self._local, "batch", None)
         if batch is not None:
-            recorded = self._write_events(batch.connection, writes, context, batch.head)
+            recorded, records = self._write_events(batch.db, writes, context, batch.head)
             if recorded:
                 batch.head = recorded[-1].position
+                batch.records.extend(records)
             return recorded
         with unavailable_on_failure(), self._write.begin() as connection:
-            recorded = self._write_events(connection, writes, context, head(connection))
+            db = raw(connection)
+            head_before = log.head(db)
+            recorded, records = self._write_events(db, writes, context, head_before)
+            if records and self._projections is not None:
+                self._projections.apply_inline(db, records, head_before)
         if recorded:
             self._signal.publish(recorded[-1].position)
         return recorded
@@ -76,11 +93,14 @@ class SqlEventStore:
     def transaction(self) -> Iterator[None]:
         """Appends from this thread share one transaction, committed on exit."""
         with unavailable_on_failure(), self._write.begin() as connection:
-            batch = _Batch(connection, head(connection))
-            start = batch.head
+            db = raw(connection)
+            start = log.head(db)
+            batch = _Batch(db, start, start)
             self._local.batch = batch
             try:
                 yield
+                if batch.records and self._projections is not None:
+                    self._projections.apply_inline(db, batch.records, start)
             finally:
                 self._local.batch = None
         if batch.head > start:
@@ -90,54 +110,64 @@ class SqlEventStore:
     def savepoint(self) -> Iterator[None]:
         """Inside `transaction()`: undo this block's appends if it raises."""
         batch: _Batch = self._local.batch
-        head_before = batch.head
+        head, recorded = batch.head, len(batch.records)
         with unavailable_on_failure():
-            savepoint = batch.connection.begin_nested()
+            batch.db.execute("SAVEPOINT command")
             try:
                 yield
             except BaseException:
-                savepoint.rollback()
-                batch.head = head_before
+                batch.db.execute("ROLLBACK TO command")
+                batch.db.execute("RELEASE command")
+                batch.head = head
+                del batch.records[recorded:]
                 raise
-            savepoint.commit()
+            batch.db.execute("RELEASE command")
 
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
-        query = (
-            select(*COLUMNS)
-            .where(events.c.stream_id == stream_id, events.c.version > after_version)
-            .order_by(events.c.version)
-        )
         batch: _Batch | None = getattr(self._local, "batch", None)
         if batch is not None:
-            return [to_recorded(row) for row in batch.connection.execute(query)]
+            return log.read_stream(batch.db, stream_id, after_version)
         with connect(self._read) as connection:
-            return [to_recorded(row) for row in connection.execute(query)]
-
-    def _write_events(
-        self,
-        connection: Connection,
-        writes: Sequence[StreamWrite],
-        context: MessageContext,
-        head_before: int,
-    ) -> list[RecordedEvent]:
-        for write in writes:
-            actual = current_version(connection, write.stream_id)
-            if actual != write.expected_version:
-                raise ConcurrencyConflict(write.stream_id, write.expected_version, actual)
-        recorded = self._number(writes, context, head_before)
-        if recorded:
-            connection.execute(insert(events), [_row(event) for event in recorded])
-            if self._projections is not None:
-                self._projections.apply_inline(connection, recorded, head_before)
-        return recorded
+            return log.read_stream(raw(connection), stream_id, after_version)
 
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         with connect(self._read) as connection:
-            return read_all(connection, after_position, limit)
+            return log.read_all(raw(connection), after_position, limit)
 
     def head(self) -> int:
         with connect(self._read) as connection:
-            return head(connection)
+            return log.head(raw(connection))
+
+    def _write_events(
+        self, db: Db, writes: Sequence[StreamWrite], context: MessageContext, head_before: int
+    ) -> tuple[list[RecordedEvent], list[EventRecord]]:
+        for write in writes:
+            actual = log.current_version(db, write.stream_id)
+            if actual != write.expected_version:
+                raise ConcurrencyConflict(write.stream_id, write.expected_version, actual)
+        recorded = self._number(writes, context, head_before)
+        rows: list[tuple[Any, ...]] = []
+        records: list[EventRecord] = []
+        for event in recorded:
+            payload = encode(event.event)
+            metadata = event.metadata
+            at = iso(metadata.recorded_at)
+            rows.append(
+                (event.position, event.stream_id, event.version, event.type,
+                 event.schema_version, payload, metadata.event_id, metadata.correlation_id,
+                 metadata.causation_id, metadata.actor, at)
+            )  # fmt: skip
+            records.append(
+                EventRecord(event.position, event.stream_id, event.type, orjson.loads(payload),
+                            metadata.correlation_id, at)
+            )  # fmt: skip
+        try:
+            db.executemany(INSERT, rows)
+        except sqlite3.IntegrityError as error:
+            raise ConcurrencyConflict(
+                writes[0].stream_id, writes[0].expected_version, -1
+            ) from error
+        return recorded, records
 
     def _number(
         self, writes: Sequence[StreamWrite], context: MessageContext, head_before: int
@@ -161,19 +191,3 @@ class SqlEventStore:
                     )
                 )
         return recorded
-
-
-def _row(recorded: RecordedEvent) -> dict[str, Any]:
-    return {
-        "position": recorded.position,
-        "stream_id": recorded.stream_id,
-        "version": recorded.version,
-        "type": recorded.type,
-        "schema_version": recorded.schema_version,
-        "payload": encode(recorded.event),
-        "event_id": recorded.metadata.event_id,
-        "correlation_id": recorded.metadata.correlation_id,
-        "causation_id": recorded.metadata.causation_id,
-        "actor": recorded.metadata.actor,
-        "recorded_at": iso(recorded.metadata.recorded_at),
-    }

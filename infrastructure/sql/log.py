@@ -1,11 +1,10 @@
-"""Reading the events table on a caller's connection (inside its transaction)."""
+"""Reading the events table on a caller's DB-API connection (inside its transaction)."""
 
 from typing import Any
 
-from sqlalchemy import Connection, func, select
-
 from application.messages import EventMetadata, RecordedEvent
 from infrastructure.codec import decode
+from infrastructure.sql.projections.base import Db
 from infrastructure.sql.schema import events
 from infrastructure.sql.timestamps import parse
 
@@ -22,30 +21,27 @@ COLUMNS = (
     events.c.actor,
     events.c.recorded_at,
 )
+SELECT = f"SELECT {', '.join(column.name for column in COLUMNS)} FROM events"
+STREAM = f"{SELECT} WHERE stream_id = ? AND version > ? ORDER BY version"
+AFTER = f"{SELECT} WHERE position > ? ORDER BY position LIMIT ?"
+HEAD = "SELECT COALESCE(MAX(position), 0) FROM events"
+VERSION = "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?"
 
 
-def current_version(connection: Connection, stream_id: str) -> int:
-    query = select(func.max(events.c.version)).where(events.c.stream_id == stream_id)
-    return int(connection.execute(query).scalar() or 0)
+def current_version(db: Db, stream_id: str) -> int:
+    return int(db.execute(VERSION, (stream_id,)).fetchone()[0])
 
 
-def read_stream(connection: Connection, stream_id: str) -> list[RecordedEvent]:
-    query = select(*COLUMNS).where(events.c.stream_id == stream_id).order_by(events.c.version)
-    return [to_recorded(row) for row in connection.execute(query)]
+def read_stream(db: Db, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
+    return [to_recorded(row) for row in db.execute(STREAM, (stream_id, after_version))]
 
 
-def head(connection: Connection) -> int:
-    return int(connection.execute(select(func.max(events.c.position))).scalar() or 0)
+def head(db: Db) -> int:
+    return int(db.execute(HEAD).fetchone()[0])
 
 
-def read_all(connection: Connection, after_position: int, limit: int) -> list[RecordedEvent]:
-    query = (
-        select(*COLUMNS)
-        .where(events.c.position > after_position)
-        .order_by(events.c.position)
-        .limit(limit)
-    )
-    return [to_recorded(row) for row in connection.execute(query)]
+def read_all(db: Db, after_position: int, limit: int) -> list[RecordedEvent]:
+    return [to_recorded(row) for row in db.execute(AFTER, (after_position, limit))]
 
 
 def to_recorded(row: Any) -> RecordedEvent:

@@ -15,6 +15,7 @@ from domain.worker_pool import pool_stream
 from infrastructure.codec import decode, payload_dict
 from infrastructure.sql import log
 from infrastructure.sql.errors import connect
+from infrastructure.sql.projections.base import raw
 from infrastructure.sql.projections.runner import read_checkpoints
 from infrastructure.sql.schema import (
     checkpoints,
@@ -37,7 +38,7 @@ class SqlReadModel:
         """From the projection, or folded from the task's stream while it is behind."""
         with connect(self._engine, transaction=True) as connection:
             if not _is_current(connection, "tasks"):
-                return views.task_view(log.read_stream(connection, task_stream(task_id)))
+                return views.task_view(log.read_stream(raw(connection), task_stream(task_id)))
             row = connection.execute(select(tasks).where(tasks.c.id == task_id)).first()
         return None if row is None else task_view(row._mapping)
 
@@ -71,7 +72,7 @@ class SqlReadModel:
         """From the projection, or folded from the pool's stream while it is behind."""
         with connect(self._engine, transaction=True) as connection:
             if not _is_current(connection, "pool_load"):
-                return views.pool_view(log.read_stream(connection, pool_stream(pool_id)))
+                return views.pool_view(log.read_stream(raw(connection), pool_stream(pool_id)))
             row = connection.execute(
                 select(pool_load).where(pool_load.c.pool_id == pool_id)
             ).first()
@@ -105,7 +106,7 @@ class SqlReadModel:
             "tasks_completed": completed,
             "tasks_failed": failed,
             "tasks_cancelled": counts.get(TaskStatus.CANCELLED, 0),
-            "average_latency": (counters.get("latency_sum_s", 0.0) / latency_count)
+            "average_latency": (counters.get("latency_sum_us", 0) / 1e6 / latency_count)
             if latency_count
             else 0.0,
             "throughput": float(finished) / THROUGHPUT_WINDOW_S,
@@ -138,7 +139,7 @@ class SqlReadModel:
             query = query.where(events.c.type == type)
         query = query.order_by(events.c.position).limit(limit)
         with connect(self._engine, transaction=True) as connection:
-            head = log.head(connection)
+            head = log.head(raw(connection))
             return [event_view(row._mapping) for row in connection.execute(query)], head
 
     def stream_events(self, stream_id: str) -> list[dict[str, Any]]:
@@ -164,18 +165,18 @@ class SqlReadModel:
         with connect(self._engine, transaction=True) as connection:
             rows = connection.execute(query).all()
             if task_id is None and event_type is None:
-                total = log.head(connection)
+                total = log.head(raw(connection))
             else:
                 total = int(connection.execute(count).scalar_one())
         return [log_view(row._mapping) for row in rows], total
 
     def projection_positions(self) -> tuple[dict[str, int], int]:
         with connect(self._engine, transaction=True) as connection:
-            return read_checkpoints(connection), log.head(connection)
+            return read_checkpoints(raw(connection)), log.head(raw(connection))
 
     def head(self) -> int:
         with connect(self._engine) as connection:
-            return log.head(connection)
+            return log.head(raw(connection))
 
     def ping(self) -> None:
         with connect(self._engine) as connection:
@@ -186,7 +187,7 @@ def _is_current(connection: Connection, projection: str) -> bool:
     checkpoint = connection.execute(
         select(checkpoints.c.position).where(checkpoints.c.name == projection)
     ).scalar()
-    return checkpoint == log.head(connection)
+    return checkpoint == log.head(raw(connection))
 
 
 def _status_counts(connection: Connection) -> dict[str, int]:

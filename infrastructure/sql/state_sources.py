@@ -7,6 +7,7 @@ from application.snapshots import RunningTask, RunningTasks, SchedulerState, Wai
 from domain.scheduling import PoolSnapshot
 from domain.values import ResourceType, TaskStatus
 from infrastructure.sql import log
+from infrastructure.sql.projections.base import raw
 from infrastructure.sql.projections.runner import read_checkpoints
 from infrastructure.sql.queries import active_algorithm
 from infrastructure.sql.schema import pool_load, tasks
@@ -71,8 +72,8 @@ class SqlStateSource:
         return RunningTasks(position, running)
 
     def _current_position(self, connection: Connection) -> int:
-        head = log.head(connection)
-        checkpoints = read_checkpoints(connection)
+        head = log.head(raw(connection))
+        checkpoints = read_checkpoints(raw(connection))
         behind = {
             name: checkpoints.get(name, 0)
             for name in self._needed

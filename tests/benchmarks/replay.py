@@ -52,8 +52,7 @@ def child(kind: str, path: Path) -> dict[str, float]:
         router = bootstrap(
             Settings(database_url=f"sqlite:///{path}", scheduler="off", simulator="off")
         )
-        for name in router.runner.names:
-            router.runner.rebuild(name)
+        router.runner.rebuild(router.runner.names)
         events = router.store.head()
         router.engines.dispose()
     else:

@@ -221,7 +221,7 @@ def write_read_model(path: Path, tasks: int, seed: int = 2) -> list[str]:
     )
     db.executemany(
         "INSERT INTO stats_counters VALUES (?,?)",
-        [("assigned", tasks), ("latency_sum_s", tasks * 0.8), ("latency_count", tasks)],
+        [("assigned", tasks), ("latency_sum_us", tasks * 800_000), ("latency_count", tasks)],
     )
     db.executemany("INSERT INTO checkpoints VALUES (?,0)", [("tasks",), ("pool_load",), ("stats",)])
     db.execute("COMMIT")

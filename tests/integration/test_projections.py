@@ -136,9 +136,11 @@ def test_rebuild_equals_incremental_on_random_history(
     assert statuses == {str(s) for s in TaskStatus}, "the history should reach every status"
     assert quiet_router.read_model.stats(clock.now())["scheduler_stats"]["tasks_deferred"] > 0
 
-    for name in quiet_router.runner.names:
-        quiet_router.runner.rebuild(name)
+    quiet_router.runner.rebuild(quiet_router.runner.names)
     assert snapshot(quiet_router) == incremental
+    for name in quiet_router.runner.names:
+        quiet_router.runner.rebuild([name], batch_size=97)
+        assert snapshot(quiet_router) == incremental
 
 
 def test_views_folded_from_streams_equal_the_projections(
@@ -170,9 +172,9 @@ def test_a_projection_behind_the_log_is_skipped_inline_then_caught_up(
     assert positions["tasks"] == 0, "inline application must skip a projection that is behind"
     assert positions["stats"] == quiet_router.store.head()
 
-    quiet_router.runner.catch_up("tasks")
+    quiet_router.runner.catch_up(["tasks"])
     caught_up = snapshot(quiet_router)
-    quiet_router.runner.rebuild("tasks")
+    quiet_router.runner.rebuild(["tasks"])
     assert snapshot(quiet_router) == caught_up
 
 
@@ -181,7 +183,7 @@ def test_an_interrupted_rebuild_resumes_from_its_checkpoint(
 ) -> None:
     random_history(quiet_router, clock, events=500, seed=9)
     expected = snapshot(quiet_router)
-    quiet_router.runner._batch_size = 100  # type: ignore[attr-defined]
+    quiet_router.runner.batch_size = 100
     batches = []
 
     def crash_after_two(checkpoint: int, head: int) -> None:
@@ -190,7 +192,7 @@ def test_an_interrupted_rebuild_resumes_from_its_checkpoint(
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        quiet_router.runner.rebuild("tasks", crash_after_two)
+        quiet_router.runner.rebuild(["tasks"], crash_after_two)
     assert quiet_router.read_model.projection_positions()[0]["tasks"] == 200
-    quiet_router.runner.catch_up("tasks")
+    quiet_router.runner.catch_up(["tasks"])
     assert snapshot(quiet_router) == expected

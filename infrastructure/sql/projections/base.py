@@ -1,29 +1,86 @@
-"""The shape of a projection, and the small portable SQL helpers they share."""
+"""The shape of a projection, the event records it folds, and the SQL helpers it shares.
 
-from collections.abc import Sequence
-from typing import Any, Protocol
+Projections fold `EventRecord`s (payloads as plain dicts, never decoded into domain
+objects) through a DB-API connection, batch by batch: an insert per new row, one update per
+changed row, and counters upserted with their net change. The same code runs inline (a
+command batch) and in a rebuild (thousands of events), so both build identical tables.
+"""
 
-from sqlalchemy import Connection, Table, insert, update
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Any, NamedTuple, Protocol
+
+import orjson
+from sqlalchemy import Connection
 
 from application.messages import RecordedEvent
+from infrastructure.codec import encode
+
+
+class Db(Protocol):
+    """The DB-API calls the projections use (sqlite3.Connection and cursors provide them)."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Any: ...
+
+
+class EventRecord(NamedTuple):
+    position: int
+    stream_id: str
+    type: str
+    data: dict[str, Any]
+    correlation_id: str
+    recorded_at: str
 
 
 class SqlProjection(Protocol):
     name: str
-    tables: tuple[Table, ...]
+    tables: tuple[str, ...]
 
-    def apply(self, connection: Connection, recorded: Sequence[RecordedEvent]) -> None:
+    def apply(self, db: Db, records: Sequence[EventRecord]) -> None:
         """Fold events into the projection's tables, inside the caller's transaction."""
         ...
 
 
-def add_to(
-    connection: Connection, table: Table, key: dict[str, Any], column: str, delta: float
-) -> None:
-    """Add `delta` to one counter row, creating the row on first use (portable upsert)."""
-    conditions = [table.c[name] == value for name, value in key.items()]
-    result = connection.execute(
-        update(table).where(*conditions).values({column: table.c[column] + delta})
+def raw(connection: Connection) -> Db:
+    """The DB-API connection under a SQLAlchemy one, inside its open transaction."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    return driver  # type: ignore[no-any-return]
+
+
+def record_of(recorded: RecordedEvent) -> EventRecord:
+    return EventRecord(
+        recorded.position,
+        recorded.stream_id,
+        recorded.type,
+        orjson.loads(encode(recorded.event)),
+        recorded.metadata.correlation_id,
+        recorded.metadata.recorded_at.isoformat(timespec="microseconds"),
     )
-    if result.rowcount == 0:
-        connection.execute(insert(table).values({**key, column: delta}))
+
+
+class Deltas:
+    """Net changes to counter rows, applied with one upsert per row."""
+
+    def __init__(self) -> None:
+        self._deltas: defaultdict[tuple[Hashable, ...], int] = defaultdict(int)
+
+    def add(self, key: tuple[Hashable, ...], delta: int) -> None:
+        self._deltas[key] += delta
+
+    def upsert(self, db: Db, table: str, keys: Sequence[str], column: str) -> None:
+        if not self._deltas:
+            return
+        placeholders = ", ".join("?" * (len(keys) + 1))
+        key = ", ".join(keys)
+        db.executemany(
+            f"INSERT INTO {table} ({key}, {column}) VALUES ({placeholders}) "
+            f"ON CONFLICT ({key}) DO UPDATE SET {column} = {column} + excluded.{column}",
+            [(*key, delta) for key, delta in self._deltas.items()],
+        )
+
+    def apply_to(self, db: Db, update: str) -> None:
+        """Run `update` (parameters: delta, then the key) once per changed row."""
+        db.executemany(update, [(delta, *key) for key, delta in self._deltas.items()])

@@ -2,52 +2,41 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Table, insert, update
+from infrastructure.sql.projections.base import Db, Deltas, EventRecord
 
-from application.messages import RecordedEvent
-from domain.events import (
-    PoolCapacityChanged,
-    PoolSlotClaimed,
-    PoolSlotReleased,
-    WorkerPoolRegistered,
+INSERT = (
+    "INSERT INTO pool_load (pool_id, name, region, resource_type, cost_per_unit, capacity, "
+    "current_load, registration) VALUES (?, ?, ?, ?, ?, ?, 0, ?)"
 )
-from infrastructure.sql.schema import pool_load
 
 
 class PoolLoadProjection:
     name = "pool_load"
-    tables: tuple[Table, ...] = (pool_load,)
+    tables: tuple[str, ...] = ("pool_load",)
 
-    def apply(self, connection: Connection, recorded: Sequence[RecordedEvent]) -> None:
-        for item in recorded:
-            match item.event:
-                case WorkerPoolRegistered() as registered:
-                    connection.execute(
-                        insert(pool_load).values(
-                            pool_id=registered.pool_id,
-                            name=registered.name,
-                            region=registered.region,
-                            resource_type=str(registered.resource_type),
-                            cost_per_unit=registered.cost_per_unit,
-                            capacity=registered.capacity,
-                            current_load=0,
-                            registration=item.position,
-                        )
-                    )
-                case PoolCapacityChanged(pool_id=pool_id, capacity=capacity):
-                    connection.execute(
-                        update(pool_load)
-                        .where(pool_load.c.pool_id == pool_id)
-                        .values(capacity=capacity)
-                    )
-                case PoolSlotClaimed(pool_id=pool_id):
-                    self._load(connection, pool_id, 1)
-                case PoolSlotReleased(pool_id=pool_id):
-                    self._load(connection, pool_id, -1)
-
-    def _load(self, connection: Connection, pool_id: str, delta: int) -> None:
-        connection.execute(
-            update(pool_load)
-            .where(pool_load.c.pool_id == pool_id)
-            .values(current_load=pool_load.c.current_load + delta)
-        )
+    def apply(self, db: Db, records: Sequence[EventRecord]) -> None:
+        registered = []
+        capacities: dict[str, int] = {}
+        loads = Deltas()
+        for record in records:
+            data = record.data
+            match record.type:
+                case "WorkerPoolRegistered":
+                    registered.append(
+                        (data["pool_id"], data["name"], data["region"], data["resource_type"],
+                         float(data["cost_per_unit"]), data["capacity"], record.position)
+                    )  # fmt: skip
+                case "PoolCapacityChanged":
+                    capacities[data["pool_id"]] = data["capacity"]
+                case "PoolSlotClaimed":
+                    loads.add((data["pool_id"],), 1)
+                case "PoolSlotReleased":
+                    loads.add((data["pool_id"],), -1)
+        if registered:
+            db.executemany(INSERT, registered)
+        if capacities:
+            db.executemany(
+                "UPDATE pool_load SET capacity = ? WHERE pool_id = ?",
+                [(capacity, pool_id) for pool_id, capacity in capacities.items()],
+            )
+        loads.apply_to(db, "UPDATE pool_load SET current_load = current_load + ? WHERE pool_id = ?")

@@ -1,21 +1,30 @@
 """Runs the projections: inline in the command's transaction while a projection is
-current, and in batches (catch-up, rebuild) while it is behind."""
+current, and in batches (catch-up, rebuild) while it is behind. Each batch moves the
+checkpoint in the same transaction as the rows: exactly once, resumable after a crash."""
 
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+import orjson
+from sqlalchemy import Engine
 
 from application.errors import UnknownProjection
-from application.messages import RecordedEvent
-from infrastructure.sql import log
-from infrastructure.sql.projections.base import SqlProjection
-from infrastructure.sql.schema import checkpoints
+from domain.events import EVENT_TYPES, upcast
+from infrastructure.sql.projections.base import Db, EventRecord, SqlProjection, raw
 
 Progress = Callable[[int, int], None]
 """Called with (checkpoint, head) after every batch."""
 
 T = TypeVar("T")
+
+READ_BATCH = (
+    "SELECT position, stream_id, type, schema_version, payload, correlation_id, recorded_at "
+    "FROM events WHERE position > ? ORDER BY position LIMIT ?"
+)
+SAVE_CHECKPOINT = (
+    "INSERT INTO checkpoints (name, position) VALUES (?, ?) "
+    "ON CONFLICT (name) DO UPDATE SET position = excluded.position"
+)
 
 
 class Execute(Protocol):
@@ -30,73 +39,88 @@ def _direct(job: Callable[[], T]) -> T:
 
 class ProjectionRunner:
     def __init__(
-        self, projections: Sequence[SqlProjection], write_engine: Engine, batch_size: int = 2000
+        self, projections: Sequence[SqlProjection], write_engine: Engine, batch_size: int = 5000
     ) -> None:
         self._projections = {projection.name: projection for projection in projections}
         self._write = write_engine
-        self._batch_size = batch_size
+        self.batch_size = batch_size
 
     @property
     def names(self) -> list[str]:
         return list(self._projections)
 
-    def apply_inline(
-        self, connection: Connection, recorded: Sequence[RecordedEvent], head_before: int
-    ) -> None:
+    def apply_inline(self, db: Db, records: Sequence[EventRecord], head_before: int) -> None:
         """Apply new events to every projection that is current; skip those catching up."""
-        if not recorded:
+        if not records:
             return
-        positions = read_checkpoints(connection)
-        for name, projection in self._projections.items():
-            if positions.get(name, 0) == head_before:
-                projection.apply(connection, recorded)
-                save_checkpoint(connection, name, recorded[-1].position)
+        positions = read_checkpoints(db)
+        current = [name for name in self._projections if positions.get(name, 0) == head_before]
+        for name in current:
+            self._projections[name].apply(db, records)
+        db.executemany(SAVE_CHECKPOINT, [(name, records[-1].position) for name in current])
 
     def catch_up(
-        self, name: str, progress: Progress | None = None, execute: Execute = _direct
+        self,
+        names: Sequence[str],
+        progress: Progress | None = None,
+        execute: Execute = _direct,
+        batch_size: int | None = None,
     ) -> int:
-        """Apply the events after the projection's checkpoint, one batch per transaction.
-
-        `execute` runs each batch: directly, or on the single writer in turn with commands.
-        """
+        """Apply the events after the projections' common checkpoint, one batch per
+        transaction, reading each batch once for all of them. Returns events applied."""
+        for name in names:
+            self._get(name)
         applied = 0
         while True:
-            checkpoint, head, count = execute(lambda: self.apply_batch(name))
+            checkpoint, head, count = execute(
+                lambda: self.apply_batch(names, batch_size or self.batch_size)
+            )
             applied += count
             if progress is not None:
                 progress(checkpoint, head)
             if count == 0 or checkpoint >= head:
                 return applied
 
-    def apply_batch(self, name: str) -> tuple[int, int, int]:
+    def apply_batch(self, names: Sequence[str], limit: int) -> tuple[int, int, int]:
         """One catch-up transaction; returns (checkpoint, head, events applied)."""
-        projection = self._get(name)
         with self._write.begin() as connection:
-            checkpoint = read_checkpoints(connection).get(name, 0)
-            head = log.head(connection)
-            batch = log.read_all(connection, checkpoint, self._batch_size)
-            if batch:
-                projection.apply(connection, batch)
-                checkpoint = batch[-1].position
-                save_checkpoint(connection, name, checkpoint)
-        return checkpoint, head, len(batch)
+            db = raw(connection)
+            positions = read_checkpoints(db)
+            checkpoint = min(positions.get(name, 0) for name in names)
+            behind = [name for name in names if positions.get(name, 0) == checkpoint]
+            head = db.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()[0]
+            records = [_record(row) for row in db.execute(READ_BATCH, (checkpoint, limit))]
+            if records:
+                for name in behind:
+                    self._projections[name].apply(db, records)
+                checkpoint = records[-1].position
+                db.executemany(SAVE_CHECKPOINT, [(name, checkpoint) for name in behind])
+        return checkpoint, head, len(records)
 
     def rebuild(
-        self, name: str, progress: Progress | None = None, execute: Execute = _direct
+        self,
+        names: Sequence[str],
+        progress: Progress | None = None,
+        execute: Execute = _direct,
+        batch_size: int | None = None,
     ) -> int:
-        """Empty the projection's tables and replay the whole log into them."""
-        execute(lambda: self.reset(name))
-        return self.catch_up(name, progress, execute)
+        """Empty the projections' tables and replay the whole log into them at once."""
+        for name in names:
+            self._get(name)
+        execute(lambda: self.reset(names))
+        return self.catch_up(names, progress, execute, batch_size)
 
-    def reset(self, name: str) -> None:
-        projection = self._get(name)
+    def reset(self, names: Sequence[str]) -> None:
+        """Empty the projections' tables and move their checkpoints back to 0, at once."""
         with self._write.begin() as connection:
-            for table in projection.tables:
-                connection.execute(delete(table))
-            save_checkpoint(connection, name, 0)
+            db = raw(connection)
+            for name in names:
+                for table in self._get(name).tables:
+                    db.execute(f"DELETE FROM {table}")
+                db.execute(SAVE_CHECKPOINT, (name, 0))
 
     def catch_up_all(self) -> int:
-        return sum(self.catch_up(name) for name in self._projections)
+        return sum(self.catch_up([name]) for name in self._projections)
 
     def _get(self, name: str) -> SqlProjection:
         if name not in self._projections:
@@ -104,14 +128,16 @@ class ProjectionRunner:
         return self._projections[name]
 
 
-def read_checkpoints(connection: Connection) -> dict[str, int]:
-    rows = connection.execute(select(checkpoints.c.name, checkpoints.c.position))
-    return {name: int(position) for name, position in rows}
+def read_checkpoints(db: Db) -> dict[str, int]:
+    return {
+        name: int(position)
+        for name, position in db.execute("SELECT name, position FROM checkpoints")
+    }
 
 
-def save_checkpoint(connection: Connection, name: str, position: int) -> None:
-    result = connection.execute(
-        update(checkpoints).where(checkpoints.c.name == name).values(position=position)
-    )
-    if result.rowcount == 0:
-        connection.execute(insert(checkpoints).values(name=name, position=position))
+def _record(row: tuple[int, str, str, int, str, str, str]) -> EventRecord:
+    position, stream_id, type_name, schema_version, payload, correlation_id, recorded_at = row
+    data = orjson.loads(payload)
+    if schema_version != EVENT_TYPES[type_name].schema_version:
+        data = upcast(type_name, schema_version, data)
+    return EventRecord(position, stream_id, type_name, data, correlation_id, recorded_at)

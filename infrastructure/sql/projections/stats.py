@@ -1,42 +1,38 @@
-"""The `stats` read model: scheduler and latency counters, and tasks finished per second."""
+"""The `stats` read model: scheduler and latency counters, and tasks finished per second.
+Every counter is an integer (latency in microseconds), so any batching sums exactly."""
 
-import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Table
+from infrastructure.sql.projections.base import Db, Deltas, EventRecord
 
-from application.messages import RecordedEvent
-from domain.events import AlgorithmSwitched, TaskCompleted, TaskDeferred, TaskFailed, WorkerAssigned
-from infrastructure.sql.projections.base import add_to
-from infrastructure.sql.schema import stats_counters, stats_throughput
+MICROSECOND = timedelta(microseconds=1)
 
 
 class StatsProjection:
     name = "stats"
-    tables: tuple[Table, ...] = (stats_counters, stats_throughput)
+    tables: tuple[str, ...] = ("stats_counters", "stats_throughput")
 
-    def apply(self, connection: Connection, recorded: Sequence[RecordedEvent]) -> None:
-        for item in recorded:
-            match item.event:
-                case WorkerAssigned(decision=decision):
-                    self._add(connection, "assigned", 1)
-                    self._add(connection, f"assigned.{decision.algorithm}", 1)
-                case TaskDeferred():
-                    self._add(connection, "deferred", 1)
-                case TaskCompleted(enqueued_at=enqueued_at, completed_at=completed_at):
-                    latency = (completed_at - enqueued_at).total_seconds()
-                    self._add(connection, "latency_sum_s", latency)
-                    self._add(connection, "latency_count", 1)
-                    self._finished(connection, completed_at)
-                case TaskFailed(failed_at=failed_at):
-                    self._finished(connection, failed_at)
-                case AlgorithmSwitched():
-                    self._add(connection, "algorithm_switches", 1)
-
-    def _add(self, connection: Connection, name: str, delta: float) -> None:
-        add_to(connection, stats_counters, {"name": name}, "value", delta)
-
-    def _finished(self, connection: Connection, moment: datetime) -> None:
-        second = math.floor(moment.timestamp())
-        add_to(connection, stats_throughput, {"second": second}, "finished", 1)
+    def apply(self, db: Db, records: Sequence[EventRecord]) -> None:
+        counters = Deltas()
+        finished = Deltas()
+        for record in records:
+            data = record.data
+            match record.type:
+                case "WorkerAssigned":
+                    counters.add(("assigned",), 1)
+                    counters.add((f"assigned.{data['decision']['algorithm']}",), 1)
+                case "TaskDeferred":
+                    counters.add(("deferred",), 1)
+                case "TaskCompleted":
+                    done = datetime.fromisoformat(data["completed_at"])
+                    latency = done - datetime.fromisoformat(data["enqueued_at"])
+                    counters.add(("latency_sum_us",), latency // MICROSECOND)
+                    counters.add(("latency_count",), 1)
+                    finished.add((int(done.timestamp()),), 1)
+                case "TaskFailed":
+                    finished.add((int(datetime.fromisoformat(data["failed_at"]).timestamp()),), 1)
+                case "AlgorithmSwitched":
+                    counters.add(("algorithm_switches",), 1)
+        counters.upsert(db, "stats_counters", ("name",), "value")
+        finished.upsert(db, "stats_throughput", ("second",), "finished")

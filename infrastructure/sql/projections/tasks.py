@@ -5,120 +5,153 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, insert, select, update
 
-from application.messages import RecordedEvent
-from domain.events import (
-    TaskCancelled,
-    TaskCompleted,
-    TaskDeferred,
-    TaskFailed,
-    TaskQueued,
-    WorkerAssigned,
-)
 from domain.values import TaskStatus
-from infrastructure.sql.projections.base import add_to
-from infrastructure.sql.schema import task_counts, tasks
-from infrastructure.sql.timestamps import iso
+from infrastructure.sql.projections.base import Db, Deltas, EventRecord
+
+QUEUED, PROCESSING = str(TaskStatus.QUEUED), str(TaskStatus.PROCESSING)
+COMPLETED, FAILED, CANCELLED = (
+    str(TaskStatus.COMPLETED),
+    str(TaskStatus.FAILED),
+    str(TaskStatus.CANCELLED),
+)
+
+COLUMNS = (
+    "id", "type", "priority", "cost", "region", "resource_type", "status", "metadata",
+    "enqueued_at", "started_at", "completed_at", "pool_id", "worker_id", "algorithm_used",
+    "decision_summary", "deferral_reason", "error", "correlation_id", "queued_position",
+    "position",
+)  # fmt: skip
+CHANGING = (
+    "status", "position", "started_at", "completed_at", "pool_id", "worker_id",
+    "algorithm_used", "decision_summary", "deferral_reason", "error",
+)  # fmt: skip
+INSERT = f"INSERT INTO tasks ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+UPDATE = (
+    "UPDATE tasks SET status = ?, position = ?, "
+    + ", ".join(f"{column} = COALESCE(?, {column})" for column in CHANGING[2:])
+    + " WHERE id = ?"
+)
+
+TRANSITIONS = {
+    "WorkerAssigned": (QUEUED, PROCESSING),
+    "TaskCompleted": (PROCESSING, COMPLETED),
+    "TaskFailed": (PROCESSING, FAILED),
+    "TaskCancelled": (QUEUED, CANCELLED),
+}
 
 
 class TasksProjection:
     name = "tasks"
-    tables: tuple[Table, ...] = (tasks, task_counts)
+    tables: tuple[str, ...] = ("tasks", "task_counts")
 
-    def apply(self, connection: Connection, recorded: Sequence[RecordedEvent]) -> None:
-        for item in recorded:
-            match item.event:
-                case TaskQueued() as queued:
-                    self._queued(connection, item, queued)
-                case WorkerAssigned() as assigned:
-                    self._move(
-                        connection,
-                        item,
-                        assigned.task_id,
-                        TaskStatus.PROCESSING,
-                        started_at=iso(assigned.assigned_at),
-                        pool_id=assigned.pool_id,
-                        worker_id=assigned.pool_name,
-                        algorithm_used=str(assigned.decision.algorithm),
-                        decision_summary=assigned.decision.summary,
-                    )
-                case TaskDeferred() as deferred:
-                    connection.execute(
-                        update(tasks)
-                        .where(tasks.c.id == deferred.task_id)
-                        .values(deferral_reason=deferred.decision.summary, position=item.position)
-                    )
-                case TaskCompleted() as completed:
-                    self._move(
-                        connection,
-                        item,
-                        completed.task_id,
-                        TaskStatus.COMPLETED,
-                        completed_at=iso(completed.completed_at),
-                    )
-                case TaskFailed() as failed:
-                    self._move(
-                        connection,
-                        item,
-                        failed.task_id,
-                        TaskStatus.FAILED,
-                        completed_at=iso(failed.failed_at),
-                        error=failed.reason,
-                    )
-                case TaskCancelled() as cancelled:
-                    self._move(
-                        connection,
-                        item,
-                        cancelled.task_id,
-                        TaskStatus.CANCELLED,
-                        error=cancelled.reason,
-                    )
-
-    def _queued(self, connection: Connection, item: RecordedEvent, queued: TaskQueued) -> None:
-        connection.execute(
-            insert(tasks).values(
-                id=queued.task_id,
-                type=str(queued.type),
-                priority=queued.priority,
-                cost=queued.cost,
-                region=queued.region,
-                resource_type=None if queued.resource_type is None else str(queued.resource_type),
-                status=str(TaskStatus.QUEUED),
-                metadata=orjson.dumps(queued.metadata).decode(),
-                enqueued_at=iso(queued.enqueued_at),
-                correlation_id=item.metadata.correlation_id,
-                queued_position=item.position,
-                position=item.position,
+    def apply(self, db: Db, records: Sequence[EventRecord]) -> None:
+        created: dict[str, dict[str, Any]] = {}
+        changed: dict[str, dict[str, Any]] = {}
+        known: dict[str, tuple[str, str]] = {}
+        counts = Deltas()
+        for record in records:
+            data = record.data
+            if record.type == "TaskQueued":
+                created[data["task_id"]] = _row(record)
+                counts.add((QUEUED, data["type"], data["region"]), 1)
+                continue
+            changes = _changes(record)
+            if changes is None:
+                continue
+            task_id = data["task_id"]
+            row = created.get(task_id)
+            if row is None:
+                row = changed.setdefault(task_id, {})
+            row.update(changes)
+            if record.type in TRANSITIONS:
+                before, after = TRANSITIONS[record.type]
+                kind, region = _kind_and_region(db, task_id, created, known)
+                counts.add((before, kind, region), -1)
+                counts.add((after, kind, region), 1)
+        if created:
+            db.executemany(INSERT, [tuple(row[c] for c in COLUMNS) for row in created.values()])
+        if changed:
+            db.executemany(
+                UPDATE,
+                [(*(row.get(c) for c in CHANGING), task_id) for task_id, row in changed.items()],
             )
-        )
-        _count(connection, str(TaskStatus.QUEUED), str(queued.type), queued.region, 1)
-
-    def _move(
-        self,
-        connection: Connection,
-        item: RecordedEvent,
-        task_id: str,
-        status: TaskStatus,
-        **values: Any,
-    ) -> None:
-        row = connection.execute(
-            select(tasks.c.status, tasks.c.type, tasks.c.region).where(tasks.c.id == task_id)
-        ).one()
-        connection.execute(
-            update(tasks)
-            .where(tasks.c.id == task_id)
-            .values(status=str(status), position=item.position, **values)
-        )
-        _count(connection, row.status, row.type, row.region, -1)
-        _count(connection, str(status), row.type, row.region, 1)
+        counts.upsert(db, "task_counts", ("status", "type", "region"), "count")
 
 
-def _count(connection: Connection, status: str, type: str, region: str, delta: int) -> None:
-    add_to(
-        connection,
-        task_counts,
-        {"status": status, "type": type, "region": region},
-        "count",
-        delta,
-    )
+def _kind_and_region(
+    db: Db, task_id: str, created: dict[str, dict[str, Any]], known: dict[str, tuple[str, str]]
+) -> tuple[str, str]:
+    row = created.get(task_id)
+    if row is not None:
+        return row["type"], row["region"]
+    if task_id not in known:
+        kind, region = db.execute(
+            "SELECT type, region FROM tasks WHERE id = ?", (task_id,)
+        ).fetchone()
+        known[task_id] = (kind, region)
+    return known[task_id]
+
+
+def _row(record: EventRecord) -> dict[str, Any]:
+    data = record.data
+    return {
+        "id": data["task_id"],
+        "type": data["type"],
+        "priority": data["priority"],
+        "cost": float(data["cost"]),
+        "region": data["region"],
+        "resource_type": data["resource_type"],
+        "status": QUEUED,
+        "metadata": orjson.dumps(data["metadata"]).decode(),
+        "enqueued_at": data["enqueued_at"],
+        "started_at": None,
+        "completed_at": None,
+        "pool_id": None,
+        "worker_id": None,
+        "algorithm_used": None,
+        "decision_summary": None,
+        "deferral_reason": None,
+        "error": None,
+        "correlation_id": record.correlation_id,
+        "queued_position": record.position,
+        "position": record.position,
+    }
+
+
+def _changes(record: EventRecord) -> dict[str, Any] | None:
+    data = record.data
+    match record.type:
+        case "WorkerAssigned":
+            decision = data["decision"]
+            return {
+                "status": PROCESSING,
+                "started_at": data["assigned_at"],
+                "pool_id": data["pool_id"],
+                "worker_id": data["pool_name"],
+                "algorithm_used": decision["algorithm"],
+                "decision_summary": decision["summary"],
+                "position": record.position,
+            }
+        case "TaskDeferred":
+            return {
+                "status": QUEUED,
+                "deferral_reason": data["decision"]["summary"],
+                "position": record.position,
+            }
+        case "TaskCompleted":
+            return {
+                "status": COMPLETED,
+                "completed_at": data["completed_at"],
+                "position": record.position,
+            }
+        case "TaskFailed":
+            return {
+                "status": FAILED,
+                "completed_at": data["failed_at"],
+                "error": data["reason"],
+                "position": record.position,
+            }
+        case "TaskCancelled":
+            return {"status": CANCELLED, "error": data["reason"], "position": record.position}
+    return None
