@@ -36,6 +36,10 @@ MAX_BATCH = 512
 """Commands committed together at most: bounds how long the first one waits."""
 
 
+class _RollBack(Exception):
+    """A lone command failed: roll its transaction back (no savepoint was needed)."""
+
+
 class Transactions(Protocol):
     """What group commit needs from the store (SqlEventStore provides it)."""
 
@@ -187,14 +191,19 @@ class SingleWriter:
             if job.future.set_running_or_notify_cancel():
                 runnable.append((job.action, job.future))
         outcomes: list[tuple[Future[Any], BaseException | None, Any]] = []
+        isolate = self._transactions.savepoint if len(runnable) > 1 else nullcontext
         try:
             with self._transactions.transaction():
                 for action, future in runnable:
                     try:
-                        with self._transactions.savepoint():
+                        with isolate():
                             outcomes.append((future, None, action()))
                     except Exception as error:
                         outcomes.append((future, error, None))
+                        if len(runnable) == 1:
+                            raise _RollBack from error
+        except _RollBack:
+            pass
         except Exception as error:
             log.error("writer.commit_failed", commands=len(runnable), error=str(error))
             self._on_abort()
