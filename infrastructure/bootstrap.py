@@ -113,6 +113,10 @@ class TaskRouter:
             "status": "healthy" if healthy else "unhealthy",
             "database": database,
             "queue": {"size": queue_size, "writer_backlog": self.sender.backlog},
+            "writer": {
+                "transactions": self.sender.batches,
+                "commands": self.sender.batched_commands,
+            },
             "scheduler": scheduler,
             "simulator": "off"
             if self.workers is None

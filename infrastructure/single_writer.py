@@ -12,9 +12,9 @@ that drain it. The client lane is bounded: past `max_backlog` a command is refus
 with ServiceOverloaded instead of waiting without limit.
 """
 
-import itertools
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
@@ -58,13 +58,12 @@ class NoTransactions:
         return nullcontext()
 
 
-@dataclass(order=True)
+@dataclass(frozen=True)
 class _Job:
+    action: Callable[[], Any]
+    future: "Future[Any]"
+    batchable: bool
     lane: int
-    sequence: int
-    action: Callable[[], Any] | None = None
-    future: "Future[Any] | None" = None
-    batchable: bool = False
 
 
 class Lane(IntEnum):
@@ -86,8 +85,9 @@ class SingleWriter:
         self._on_abort = on_abort
         self.batches = 0
         self.batched_commands = 0
-        self._jobs: queue.PriorityQueue[_Job] = queue.PriorityQueue()
-        self._sequence = itertools.count()
+        self._lanes: tuple[deque[_Job], deque[_Job]] = (deque(), deque())
+        self._wake: queue.SimpleQueue[None] = queue.SimpleQueue()
+        self._stopping = False
         self._client_backlog = 0
         self._thread: threading.Thread | None = None
         self._accepting = False
@@ -96,6 +96,7 @@ class SingleWriter:
     def start(self) -> None:
         with self._lock:
             self._accepting = True
+            self._stopping = False
             self._thread = threading.Thread(target=self._run, name="single-writer", daemon=True)
             self._thread.start()
 
@@ -105,7 +106,8 @@ class SingleWriter:
             self._accepting = False
             thread, self._thread = self._thread, None
         if thread is not None:
-            self._jobs.put(_Job(len(Lane), next(self._sequence)))
+            self._stopping = True
+            self._wake.put(None)
             thread.join(timeout)
 
     @property
@@ -114,7 +116,7 @@ class SingleWriter:
 
     @property
     def backlog(self) -> int:
-        return self._jobs.qsize()
+        return sum(len(lane) for lane in self._lanes)
 
     def submit(
         self, command: Command, context: MessageContext, lane: Lane = Lane.CLIENT
@@ -141,7 +143,8 @@ class SingleWriter:
                     )
                     return future
                 self._client_backlog += 1
-            self._jobs.put(_Job(lane, next(self._sequence), job, future, batchable))
+            self._lanes[lane].append(_Job(job, future, batchable, lane))
+        self._wake.put(None)
         return future
 
     def system(self) -> "SystemLane":
@@ -149,32 +152,34 @@ class SingleWriter:
         return SystemLane(self)
 
     def _run(self) -> None:
-        held: _Job | None = None
         while True:
-            job = held or self._jobs.get()
-            held = None
-            if job.action is None:
+            self._wake.get()
+            held: _Job | None = None
+            while (job := held or self._next()) is not None:
+                held = None
+                if not job.batchable:
+                    self._run_alone(job)
+                    continue
+                batch = [job]
+                while len(batch) < MAX_BATCH and (following := self._next()) is not None:
+                    if not following.batchable:
+                        held = following
+                        break
+                    batch.append(following)
+                self._run_batch(batch)
+            if self._stopping:
                 return
-            if not job.batchable:
-                self._run_alone(job)
-                continue
-            batch = [job]
-            while len(batch) < MAX_BATCH:
-                try:
-                    following = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if following.action is None or not following.batchable:
-                    held = following
-                    break
-                batch.append(following)
-            self._run_batch(batch)
+
+    def _next(self) -> _Job | None:
+        """The oldest job of the most urgent lane that has one."""
+        for lane in self._lanes:
+            if lane:
+                return lane.popleft()
+        return None
 
     def _run_alone(self, job: _Job) -> None:
         self._started(job)
         action, future = job.action, job.future
-        assert action is not None
-        assert future is not None
         if not future.set_running_or_notify_cancel():
             return
         try:
@@ -186,8 +191,6 @@ class SingleWriter:
         runnable: list[tuple[Callable[[], Any], Future[Any]]] = []
         for job in batch:
             self._started(job)
-            assert job.action is not None
-            assert job.future is not None
             if job.future.set_running_or_notify_cancel():
                 runnable.append((job.action, job.future))
         outcomes: list[tuple[Future[Any], BaseException | None, Any]] = []

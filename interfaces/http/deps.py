@@ -1,4 +1,4 @@
-"""Dependencies shared by the routes."""
+"""Dependencies shared by the routes (async: no thread-pool hop to read request state)."""
 
 import asyncio
 from typing import Annotated
@@ -9,12 +9,12 @@ from application.messages import Command, CommandResult, MessageContext
 from application.service import TaskRouterService
 
 
-def get_service(request: Request) -> TaskRouterService:
+async def get_service(request: Request) -> TaskRouterService:
     service: TaskRouterService = request.app.state.service
     return service
 
 
-def get_context(request: Request) -> MessageContext:
+async def get_context(request: Request) -> MessageContext:
     return MessageContext(correlation_id=request.state.request_id, actor="api")
 
 

@@ -20,7 +20,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         offered = dict(scope["headers"]).get(HEADER, b"").decode("latin-1")
-        request_id = offered if ACCEPTED.match(offered) else str(uuid.uuid4())
+        request_id = offered if offered and ACCEPTED.match(offered) else str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
 

@@ -15,7 +15,13 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-UVICORN = {"loop": "uvloop", "http": "httptools", "log_level": "warning", "access_log": False}
+UVICORN = {
+    "loop": "uvloop",
+    "http": "httptools",
+    "log_level": "warning",
+    "access_log": False,
+    "proxy_headers": False,
+}
 
 
 def ping_app() -> FastAPI:

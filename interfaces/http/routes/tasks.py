@@ -3,6 +3,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from application import views
 from application.commands.cancel_task import CancelTask
 from application.commands.finish_task import CompleteTask, FailTask
 from application.commands.submit_task import SubmitTask
@@ -10,19 +11,21 @@ from domain.errors import TaskNotFound
 from domain.task import task_stream
 from domain.values import TaskStatus, TaskType
 from interfaces.http.deps import Context, Service, send
+from interfaces.http.responses import json_response
 from interfaces.http.schemas import ReasonIn, Region, TaskCreate, TaskEvents, TaskOut, TaskPage
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
 
 @router.post("", status_code=201, response_model=TaskOut)
-async def submit_task(body: TaskCreate, service: Service, context: Context) -> dict[str, Any]:
+async def submit_task(body: TaskCreate, service: Service, context: Context) -> Response:
     command = SubmitTask(
         body.type, body.priority, body.cost, body.region, body.resource_type, body.metadata
     )
     result = await send(service, command, context)
-    assert result.aggregate_id is not None
-    return _task(service, uuid.UUID(result.aggregate_id))
+    task = views.task_view(result.recorded)
+    assert task is not None
+    return json_response(task, 201)
 
 
 @router.get("", response_model=TaskPage)
