@@ -2,7 +2,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from application.aggregates import Change
+from application.aggregates import Change, Loaded
 from application.messages import Command, CommandResult
 from application.unit_of_work import UnitOfWork
 from domain.errors import TaskAlreadyExists
@@ -22,10 +22,13 @@ class SubmitTask(Command):
 
 
 def submit_task(command: SubmitTask, uow: UnitOfWork) -> CommandResult:
-    task_id = command.task_id or uow.ids.new_id()
-    loaded = uow.aggregates.load(task_stream(task_id), Task.start)
-    if loaded.state is not None:
-        raise TaskAlreadyExists(task_id)
+    if command.task_id is None:
+        loaded = Loaded(task_stream(uow.ids.new_id()), None, 0, Task.start)
+    else:
+        loaded = uow.aggregates.load(task_stream(command.task_id), Task.start)
+        if loaded.state is not None:
+            raise TaskAlreadyExists(command.task_id)
+    task_id = loaded.stream_id.removeprefix("task-")
     queued = Task.submit(
         task_id,
         command.type,

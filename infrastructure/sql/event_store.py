@@ -12,6 +12,11 @@ command is acknowledged, before that commit.
 
 The write path speaks DB-API SQL on the connection SQLAlchemy opened: it runs for every
 command, and SQLAlchemy's statement layer would cost more than the work itself.
+
+Optimistic concurrency rests on UNIQUE (stream_id, version): stream versions are dense, so a
+stream that moved past the expected version already holds version expected + 1, and the
+insert fails. The rows inserted before the failing one are deleted at once (nothing else
+writes inside the transaction), and ConcurrencyConflict says which stream moved.
 """
 
 import sqlite3
@@ -141,10 +146,6 @@ class SqlEventStore:
     def _write_events(
         self, db: Db, writes: Sequence[StreamWrite], context: MessageContext, head_before: int
     ) -> tuple[list[RecordedEvent], list[EventRecord]]:
-        for write in writes:
-            actual = log.current_version(db, write.stream_id)
-            if actual != write.expected_version:
-                raise ConcurrencyConflict(write.stream_id, write.expected_version, actual)
         recorded = self._number(writes, context, head_before)
         rows: list[tuple[Any, ...]] = []
         records: list[EventRecord] = []
@@ -163,11 +164,17 @@ class SqlEventStore:
             )  # fmt: skip
         try:
             db.executemany(INSERT, rows)
-        except sqlite3.IntegrityError as error:
-            raise ConcurrencyConflict(
-                writes[0].stream_id, writes[0].expected_version, -1
-            ) from error
+        except sqlite3.IntegrityError:
+            db.execute("DELETE FROM events WHERE position > ?", (head_before,))
+            raise self._conflict(db, writes) from None
         return recorded, records
+
+    def _conflict(self, db: Db, writes: Sequence[StreamWrite]) -> ConcurrencyConflict:
+        for write in writes:
+            actual = log.current_version(db, write.stream_id)
+            if actual != write.expected_version:
+                return ConcurrencyConflict(write.stream_id, write.expected_version, actual)
+        return ConcurrencyConflict(writes[0].stream_id, writes[0].expected_version, -1)
 
     def _number(
         self, writes: Sequence[StreamWrite], context: MessageContext, head_before: int
