@@ -9,13 +9,21 @@ from application.messages import Command, CommandResult, MessageContext
 from application.service import TaskRouterService
 
 
-async def get_service(request: Request) -> TaskRouterService:
+def service_of(request: Request) -> TaskRouterService:
     service: TaskRouterService = request.app.state.service
     return service
 
 
-async def get_context(request: Request) -> MessageContext:
+def context_of(request: Request) -> MessageContext:
     return MessageContext(correlation_id=request.state.request_id, actor="api")
+
+
+async def get_service(request: Request) -> TaskRouterService:
+    return service_of(request)
+
+
+async def get_context(request: Request) -> MessageContext:
+    return context_of(request)
 
 
 Service = Annotated[TaskRouterService, Depends(get_service)]

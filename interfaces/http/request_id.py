@@ -1,6 +1,7 @@
 """Gives every request an id (X-Request-ID, or a new one), binds it to the log context,
 and echoes it back; commands carry it as their correlation id."""
 
+import random
 import re
 import uuid
 
@@ -14,13 +15,18 @@ ACCEPTED = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 class RequestIdMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._random = random.Random()
+
+    def _new_id(self) -> str:
+        """A UUID4 from a fast generator: request ids need uniqueness, not secrecy."""
+        return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         offered = dict(scope["headers"]).get(HEADER, b"").decode("latin-1")
-        request_id = offered if offered and ACCEPTED.match(offered) else str(uuid.uuid4())
+        request_id = offered if offered and ACCEPTED.match(offered) else self._new_id()
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
 

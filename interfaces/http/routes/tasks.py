@@ -1,7 +1,7 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from application import views
 from application.commands.cancel_task import CancelTask
@@ -10,19 +10,29 @@ from application.commands.submit_task import SubmitTask
 from domain.errors import TaskNotFound
 from domain.task import task_stream
 from domain.values import TaskStatus, TaskType
-from interfaces.http.deps import Context, Service, send
+from interfaces.http.deps import Context, Service, context_of, send, service_of
+from interfaces.http.parsing import body_schema, parse_body
 from interfaces.http.responses import json_response
 from interfaces.http.schemas import ReasonIn, Region, TaskCreate, TaskEvents, TaskOut, TaskPage
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
 
-@router.post("", status_code=201, response_model=TaskOut)
-async def submit_task(body: TaskCreate, service: Service, context: Context) -> Response:
+@router.post(
+    "",
+    status_code=201,
+    response_model=TaskOut,
+    openapi_extra=body_schema(TaskCreate),
+    responses={422: {"description": "Invalid task (problem details)"}},
+)
+async def submit_task(request: Request) -> Response:
+    """Submit a task. The body is parsed here rather than by a dependency: this is the
+    busiest endpoint, and FastAPI's dependency solving would cost more than the write."""
+    body = await parse_body(request, TaskCreate)
     command = SubmitTask(
         body.type, body.priority, body.cost, body.region, body.resource_type, body.metadata
     )
-    result = await send(service, command, context)
+    result = await send(service_of(request), command, context_of(request))
     task = views.task_view(result.recorded)
     assert task is not None
     return json_response(task, 201)
