@@ -1,8 +1,8 @@
 """The scheduling policy: reacts to TaskQueued and to freed capacity by placing waiting
 tasks, and records one TaskDeferred per wait when no pool can take a task."""
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from enum import Enum
 
 import structlog
 
@@ -10,7 +10,7 @@ from application.commands.assign_worker import AssignWorker
 from application.commands.defer_task import DeferTask
 from application.commit_signal import CommitSignal
 from application.errors import ConcurrencyConflict
-from application.messages import Command, MessageContext, RecordedEvent
+from application.messages import Command, CommandResult, MessageContext, RecordedEvent
 from application.ports import CommandSender, EventStore, SchedulerStateSource
 from application.reactor import Reactor
 from application.scheduling.pool_board import PoolBoard
@@ -34,6 +34,8 @@ from domain.values import Algorithm
 log = structlog.get_logger(__name__)
 
 ACTOR = "scheduler"
+MAX_IN_FLIGHT = 256
+"""Commands sent before waiting for their answers: they share the writer's group commit."""
 
 
 @dataclass
@@ -61,6 +63,8 @@ class SchedulingPolicy(Reactor):
         self._queue = WaitingQueue()
         self._board = PoolBoard()
         self._last_event_id: str | None = None
+        self._claims: dict[str, str] = {}
+        """Slots this policy has claimed on its board before their events arrive."""
         self.counters = SchedulerCounters()
 
     @property
@@ -73,6 +77,7 @@ class SchedulingPolicy(Reactor):
         self.algorithm = state.algorithm
         self._queue = WaitingQueue(state.algorithm)
         self._board = PoolBoard()
+        self._claims = {}
         for pool in state.pools:
             self._board.put(pool)
         for task in state.waiting:
@@ -119,8 +124,9 @@ class SchedulingPolicy(Reactor):
                 )
             case PoolCapacityChanged(pool_id=pool_id, capacity=capacity):
                 self._board.set_capacity(pool_id, capacity)
-            case PoolSlotClaimed(pool_id=pool_id):
-                self._board.add_load(pool_id, 1)
+            case PoolSlotClaimed(pool_id=pool_id, task_id=task_id):
+                if self._claims.pop(task_id, None) is None:
+                    self._board.add_load(pool_id, 1)
             case PoolSlotReleased(pool_id=pool_id):
                 self._board.add_load(pool_id, -1)
             case AlgorithmSwitched(algorithm=algorithm):
@@ -132,63 +138,81 @@ class SchedulingPolicy(Reactor):
             pass
 
     def _place_all(self) -> bool:
-        """Place waiting tasks while some pool has room; True if anything changed."""
+        """Place waiting tasks while some pool has room; True if anything changed.
+
+        Assignments are pipelined: a round decides for up to MAX_IN_FLIGHT tasks, claiming
+        their slots on the board at once, sends them all, then settles the answers; a
+        rejected one gives its slot and its place in the queue back."""
         progressed = False
-        while (task := self._queue.next_placeable(self._board.has_room)) is not None:
-            decision = self._decide(task)
-            if decision.chosen_pool_id is None:
+        while True:
+            sent: list[tuple[WaitingTask, bool, str, Future[CommandResult]]] = []
+            while len(sent) < MAX_IN_FLIGHT and (
+                task := self._queue.next_placeable(self._board.has_room)
+            ):
+                decision = self._decide(task)
+                pool_id = decision.chosen_pool_id
+                if pool_id is None:
+                    break
+                undeferred = self._queue.take(task.task_id)
+                self._board.add_load(pool_id, 1)
+                self._claims[task.task_id] = pool_id
+                command = AssignWorker(task.task_id, pool_id, decision)
+                sent.append((task, undeferred, pool_id, self._submit(command, task)))
+            if not sent:
                 return progressed
-            outcome = self._send(
-                AssignWorker(task.task_id, decision.chosen_pool_id, decision), task
-            )
-            if outcome is Outcome.STUCK:
+            rejected = 0
+            for task, undeferred, pool_id, future in sent:
+                if self._accepted(future, task):
+                    self.counters.assigned += 1
+                    by_algorithm = self.counters.by_algorithm
+                    by_algorithm[self.algorithm] = by_algorithm.get(self.algorithm, 0) + 1
+                    continue
+                rejected += 1
+                self._claims.pop(task.task_id, None)
+                self._board.add_load(pool_id, -1)
+                self._queue.put_back(task, undeferred)
+            moved = self.catch_up()
+            if rejected == len(sent) and not moved:
                 return progressed
-            if outcome is Outcome.DONE:
-                self.counters.assigned += 1
-                by_algorithm = self.counters.by_algorithm
-                by_algorithm[self.algorithm] = by_algorithm.get(self.algorithm, 0) + 1
             progressed = True
-        return progressed
 
     def _defer_unplaceable(self) -> bool:
         """Record one TaskDeferred for each newly waiting task no pool can take."""
-        progressed = False
+        sent: list[tuple[WaitingTask, Future[CommandResult]]] = []
         for task in self._queue.undeferred():
+            if len(sent) >= MAX_IN_FLIGHT:
+                break
             decision = self._decide(task)
             if decision.chosen_pool_id is not None:
                 continue
-            outcome = self._send(DeferTask(task.task_id, decision), task)
-            if outcome is Outcome.STUCK:
-                return progressed
-            if outcome is Outcome.DONE:
+            self._queue.mark_deferred(task.task_id)
+            sent.append((task, self._submit(DeferTask(task.task_id, decision), task)))
+        if not sent:
+            return False
+        rejected = 0
+        for task, future in sent:
+            if self._accepted(future, task):
                 self.counters.deferred += 1
-            progressed = True
-        return progressed
+            else:
+                rejected += 1
+                self._queue.mark_undeferred(task.task_id)
+        moved = self.catch_up()
+        return rejected < len(sent) or moved
 
     def _decide(self, task: WaitingTask) -> Decision:
         snapshot = TaskSnapshot(task.task_id, task.priority, task.region, task.resource_type)
         return decide(self.algorithm, snapshot, self._board.snapshots())
 
-    def _send(self, command: Command, task: WaitingTask) -> "Outcome":
+    def _submit(self, command: Command, task: WaitingTask) -> "Future[CommandResult]":
         context = MessageContext(task.correlation_id, self._last_event_id, ACTOR)
+        return self._sender.submit(command, context)
+
+    def _accepted(self, future: "Future[CommandResult]", task: WaitingTask) -> bool:
+        """Wait for one command; False if a rule or a concurrent write rejected it."""
         try:
-            result = self._sender.submit(command, context).result()
+            future.result()
         except (DomainError, ConcurrencyConflict) as rejection:
             self.counters.rejected += 1
-            log.info(
-                "scheduler.rejected",
-                command=type(command).__name__,
-                task_id=task.task_id,
-                reason=str(rejection),
-            )
-            return Outcome.RESYNCED if self.catch_up() else Outcome.STUCK
-        self.absorb(result.recorded)
-        return Outcome.DONE
-
-
-class Outcome(Enum):
-    DONE = "done"
-    RESYNCED = "resynced"
-    """Rejected, and the log had moved on: the state is fresh, try again."""
-    STUCK = "stuck"
-    """Rejected with nothing new in the log: wait for the next event."""
+            log.info("scheduler.rejected", task_id=task.task_id, reason=str(rejection))
+            return False
+        return True

@@ -43,6 +43,26 @@ class WaitingQueue:
     def mark_deferred(self, task_id: str) -> None:
         self._undeferred.pop(task_id, None)
 
+    def mark_undeferred(self, task_id: str) -> None:
+        """A deferral we counted on was not recorded: the task still needs one."""
+        if task_id in self._tasks:
+            self._undeferred[task_id] = None
+
+    def take(self, task_id: str) -> bool:
+        """Remove a task about to be placed; return whether it still awaited a deferral."""
+        undeferred = task_id in self._undeferred
+        self.remove(task_id)
+        return undeferred
+
+    def put_back(self, task: WaitingTask, undeferred: bool) -> None:
+        """Undo `take` after the placement was rejected."""
+        self._tasks[task.task_id] = task
+        heapq.heappush(
+            self._heaps.setdefault(task.resource_type, []), (self._key(task), task.task_id)
+        )
+        if undeferred:
+            self._undeferred[task.task_id] = None
+
     def reorder(self, algorithm: Algorithm) -> None:
         self._algorithm = algorithm
         self._heaps = {}
