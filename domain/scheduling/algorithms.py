@@ -9,7 +9,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from domain.scheduling.decision import (
-    Candidate,
     Decision,
     FilterReason,
     PoolSnapshot,
@@ -23,6 +22,10 @@ ALGORITHM_VERSIONS: dict[Algorithm, int] = {
     Algorithm.MIN_COST: 1,
 }
 
+WRONG_TYPE = FilterReason.WRONG_RESOURCE_TYPE
+AT_CAPACITY = FilterReason.AT_CAPACITY
+OTHER_REGION = FilterReason.OTHER_REGION
+
 HIGH_PRIORITY = 7
 MEDIUM_PRIORITY = 4
 
@@ -30,53 +33,48 @@ RankKey = tuple[float, ...]
 
 
 def decide(algorithm: Algorithm, task: TaskSnapshot, pools: Sequence[PoolSnapshot]) -> Decision:
-    """Choose a pool for the task, or explain why none can take it."""
-    verdicts = _filter(task, pools)
-    open_pools = [pool for pool in pools if pool.pool_id not in verdicts]
-    in_region = [pool for pool in open_pools if pool.region == task.region]
-    if in_region:
-        for pool in open_pools:
-            if pool.region != task.region:
-                verdicts[pool.pool_id] = FilterReason.OTHER_REGION
-        contenders = in_region
-    else:
-        contenders = open_pools
-
+    """Choose a pool for the task, or explain why none can take it. One pass over the
+    pools records every verdict; ranking computes keys only for the pools in contention."""
+    required, region = task.resource_type, task.region
+    verdicts: list[FilterReason | None] = []
+    open_pools: list[int] = []
+    in_region: list[int] = []
+    for index, pool in enumerate(pools):
+        if required is not None and pool.resource_type != required:
+            verdicts.append(WRONG_TYPE)
+        elif pool.capacity <= pool.load:
+            verdicts.append(AT_CAPACITY)
+        else:
+            verdicts.append(None)
+            open_pools.append(index)
+            if pool.region == region:
+                in_region.append(index)
+    if in_region and len(in_region) < len(open_pools):
+        for index in open_pools:
+            if pools[index].region != region:
+                verdicts[index] = OTHER_REGION
+    contenders = in_region or open_pools
     rank_key = _ranking(algorithm, task)
-    ranked = sorted(contenders, key=rank_key)
-    ranks = {pool.pool_id: index + 1 for index, pool in enumerate(ranked)}
-    candidates = tuple(
-        Candidate(
-            pool=pool,
-            filtered=verdicts.get(pool.pool_id),
-            rank=ranks.get(pool.pool_id),
-            rank_key=rank_key(pool) if pool.pool_id in ranks else None,
-        )
-        for pool in pools
-    )
+    rank_keys: list[tuple[float, ...] | None] = [None] * len(pools)
+    for index in contenders:
+        rank_keys[index] = rank_key(pools[index])
     version = ALGORITHM_VERSIONS[algorithm]
-    if not ranked:
+    snapshot = tuple(pools)
+    if not contenders:
         summary = _no_pool_summary(len(pools), verdicts)
-        return Decision(algorithm, version, task, candidates, None, summary)
-    chosen = ranked[0]
+        return Decision(algorithm, version, task, snapshot, tuple(verdicts), tuple(rank_keys),
+                        None, summary)  # fmt: skip
+    best = min(contenders, key=lambda index: rank_keys[index] or ())
+    chosen = pools[best]
     scope = (
         f"in {task.region}" if in_region else f"outside {task.region} (none free in {task.region})"
     )
     summary = (
         f"{algorithm} v{version} chose {chosen.name}: "
-        f"{_reason(algorithm, task, chosen)} of {len(ranked)} {scope} with free capacity"
+        f"{_reason(algorithm, task, chosen)} of {len(contenders)} {scope} with free capacity"
     )
-    return Decision(algorithm, version, task, candidates, chosen.pool_id, summary)
-
-
-def _filter(task: TaskSnapshot, pools: Sequence[PoolSnapshot]) -> dict[str, FilterReason]:
-    verdicts: dict[str, FilterReason] = {}
-    for pool in pools:
-        if task.resource_type is not None and pool.resource_type != task.resource_type:
-            verdicts[pool.pool_id] = FilterReason.WRONG_RESOURCE_TYPE
-        elif pool.free <= 0:
-            verdicts[pool.pool_id] = FilterReason.AT_CAPACITY
-    return verdicts
+    return Decision(algorithm, version, task, snapshot, tuple(verdicts), tuple(rank_keys),
+                    chosen.pool_id, summary)  # fmt: skip
 
 
 def _ranking(algorithm: Algorithm, task: TaskSnapshot) -> Callable[[PoolSnapshot], RankKey]:
@@ -105,10 +103,10 @@ def _reason(algorithm: Algorithm, task: TaskSnapshot, chosen: PoolSnapshot) -> s
     return f"priority {task.priority} takes the most free capacity ({chosen.free} free)"
 
 
-def _no_pool_summary(total: int, verdicts: dict[str, FilterReason]) -> str:
+def _no_pool_summary(total: int, verdicts: Sequence[FilterReason | None]) -> str:
     if total == 0:
         return "0/0 pools available: no worker pools registered"
-    counts = Counter(verdicts.values())
+    counts = Counter(verdicts)
     parts = [
         f"{counts[reason]} {reason}"
         for reason in (FilterReason.AT_CAPACITY, FilterReason.WRONG_RESOURCE_TYPE)

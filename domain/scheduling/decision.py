@@ -52,16 +52,31 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Decision:
+    """Recorded column-wise: every pool as seen, and aligned with it, why it was filtered
+    out (`verdicts`) or the key it was ranked by (`rank_keys`, lowest ranks first)."""
+
     algorithm: Algorithm
     algorithm_version: int
     task: TaskSnapshot
-    candidates: tuple[Candidate, ...]
+    pools: tuple[PoolSnapshot, ...]
+    verdicts: tuple[FilterReason | None, ...]
+    rank_keys: tuple[tuple[float, ...] | None, ...]
     chosen_pool_id: str | None
     summary: str
 
     @property
+    def candidates(self) -> tuple[Candidate, ...]:
+        """Each pool's fate, with its rank among the pools that were ranked."""
+        ranked = sorted((key, index) for index, key in enumerate(self.rank_keys) if key is not None)
+        ranks = {index: rank for rank, (_, index) in enumerate(ranked, start=1)}
+        return tuple(
+            Candidate(pool, verdict, ranks.get(index), self.rank_keys[index])
+            for index, (pool, verdict) in enumerate(zip(self.pools, self.verdicts, strict=True))
+        )
+
+    @property
     def chosen(self) -> PoolSnapshot | None:
-        for candidate in self.candidates:
-            if candidate.pool.pool_id == self.chosen_pool_id:
-                return candidate.pool
+        for pool in self.pools:
+            if pool.pool_id == self.chosen_pool_id:
+                return pool
         return None

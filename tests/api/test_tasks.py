@@ -51,7 +51,7 @@ def test_scheduler_places_a_task_and_records_the_decision(client: TestClient) ->
     assert [e["type"] for e in history] == ["TaskQueued", "WorkerAssigned"]
     decision = history[1]["payload"]["decision"]
     assert decision["chosen_pool_id"] == placed["pool_id"]
-    assert len(decision["candidates"]) == 8
+    assert len(decision["pools"]) == len(decision["verdicts"]) == len(decision["rank_keys"]) == 8
 
     done = client.post(f"/api/v1/tasks/{task['id']}/complete")
     assert done.status_code == 200

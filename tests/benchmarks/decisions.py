@@ -45,7 +45,8 @@ def run(scale: Scale, report: Report) -> None:
             p50s, p99s = [], []
             for attempt in range(scale.runs):
                 rng = random.Random(attempt)
-                snapshot, work = pools(count, rng), tasks(scale.decisions, rng)
+                samples_wanted = max(min(scale.decisions, 2_000_000 // count), 100)
+                snapshot, work = pools(count, rng), tasks(samples_wanted, rng)
                 samples = []
                 for task in work:
                     started = time.perf_counter()

@@ -21,7 +21,7 @@ from domain.values import Algorithm, ResourceType, TaskStatus, TaskType
 from domain.worker_pool import WorkerPool
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-DECISION = Decision(Algorithm.FIFO, 1, TaskSnapshot("t", 5, "us", None), (), "p", "s")
+DECISION = Decision(Algorithm.FIFO, 1, TaskSnapshot("t", 5, "us", None), (), (), (), "p", "s")
 
 
 def new_task(resource_type: ResourceType | None = None) -> Task:

@@ -31,7 +31,9 @@ CTX = MessageContext("req-1", None, "test")
 
 
 def decision(pool_id: str) -> Decision:
-    return Decision(Algorithm.FIFO, 1, TaskSnapshot("t", 5, "us", None), (), pool_id, "chosen")
+    return Decision(
+        Algorithm.FIFO, 1, TaskSnapshot("t", 5, "us", None), (), (), (), pool_id, "chosen"
+    )
 
 
 def register(bus: CommandBus, name: str = "us-cpu", capacity: int = 1) -> str:

@@ -32,7 +32,7 @@ def assign(bus: CommandBus, count: int) -> None:
         task_id = f"t{index}"
         bus.handle(SubmitTask(TaskType.QUERY, 5, 1.0, "us", task_id=task_id), CTX)
         decision = Decision(
-            Algorithm.FIFO, 1, TaskSnapshot(task_id, 5, "us", None), (), pool_id, "s"
+            Algorithm.FIFO, 1, TaskSnapshot(task_id, 5, "us", None), (), (), (), pool_id, "s"
         )
         bus.handle(AssignWorker(task_id, pool_id, decision), CTX)
 
