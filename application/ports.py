@@ -31,6 +31,13 @@ class EventStore(Protocol):
         """The whole log after a position, in position order, at most `limit` events."""
         ...
 
+    def read_types(
+        self, after_position: int, types: frozenset[str], limit: int = 1000
+    ) -> tuple[list[RecordedEvent], int]:
+        """Events of the given types after a position, at most `limit`, and the position
+        read up to: the last one returned when the page is full, else the log head."""
+        ...
+
     def head(self) -> int:
         """The position of the last committed event (0 for an empty log)."""
         ...

@@ -18,6 +18,8 @@ RETRY_AFTER_ERROR_S = 1.0
 
 class Reactor(ABC):
     name = "reactor"
+    interests: frozenset[str] | None = None
+    """The event types the reactor folds; None for all of them."""
 
     def __init__(self, store: EventStore, signal: CommitSignal, page_size: int = 1000) -> None:
         self._store = store
@@ -41,14 +43,29 @@ class Reactor(ABC):
         """Do the work the state calls for; return seconds until a deadline, if any."""
 
     def catch_up(self) -> bool:
-        """Apply every event after `position`; True if there were any."""
+        """Apply every event after `position`; True if the log had moved on."""
+        if self.interests is not None:
+            return self._catch_up_on(self.interests)
         applied = False
         while batch := self._store.read_all(self.position, self._page_size):
             self.absorb(batch)
             applied = True
         return applied
 
+    def _catch_up_on(self, types: frozenset[str]) -> bool:
+        start = self.position
+        while True:
+            batch, reached = self._store.read_types(self.position, types, self._page_size)
+            for event in batch:
+                self.apply(event)
+            self.position = reached
+            if len(batch) < self._page_size:
+                return self.position > start
+
     def absorb(self, recorded: Sequence[RecordedEvent]) -> None:
+        if self.interests is not None:
+            self.catch_up()
+            return
         for event in recorded:
             if event.position <= self.position:
                 continue

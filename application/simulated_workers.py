@@ -47,6 +47,7 @@ class _Timer:
 
 class SimulatedWorkers(Reactor):
     name = "simulated-workers"
+    interests = frozenset({WorkerAssigned.type_name()})
 
     def __init__(
         self,

@@ -85,6 +85,14 @@ class InMemoryEventStore:
         with self._lock:
             return self._log[after_position : after_position + limit]
 
+    def read_types(
+        self, after_position: int, types: frozenset[str], limit: int = 1000
+    ) -> tuple[list[RecordedEvent], int]:
+        with self._lock:
+            matching = [e for e in self._log[after_position:] if e.type in types][:limit]
+            reached = matching[-1].position if len(matching) == limit else len(self._log)
+            return matching, max(reached, after_position)
+
     def head(self) -> int:
         with self._lock:
             return len(self._log)

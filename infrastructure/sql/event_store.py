@@ -139,6 +139,12 @@ class SqlEventStore:
         with connect(self._read) as connection:
             return log.read_all(raw(connection), after_position, limit)
 
+    def read_types(
+        self, after_position: int, types: frozenset[str], limit: int = 1000
+    ) -> tuple[list[RecordedEvent], int]:
+        with connect(self._read, transaction=True) as connection:
+            return log.read_types(raw(connection), after_position, types, limit)
+
     def head(self) -> int:
         with connect(self._read) as connection:
             return log.head(raw(connection))

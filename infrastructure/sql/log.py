@@ -44,6 +44,23 @@ def read_all(db: Db, after_position: int, limit: int) -> list[RecordedEvent]:
     return [to_recorded(row) for row in db.execute(AFTER, (after_position, limit))]
 
 
+def read_types(
+    db: Db, after_position: int, types: frozenset[str], limit: int
+) -> tuple[list[RecordedEvent], int]:
+    """Call inside one read transaction, so the head and the page agree."""
+    reached = head(db)
+    marks = ", ".join("?" * len(types))
+    rows = db.execute(
+        f"{SELECT} WHERE type IN ({marks}) AND position > ? AND position <= ? "
+        "ORDER BY position LIMIT ?",
+        (*sorted(types), after_position, reached, limit),
+    ).fetchall()
+    events = [to_recorded(row) for row in rows]
+    if len(events) == limit:
+        reached = events[-1].position
+    return events, max(reached, after_position)
+
+
 def to_recorded(row: Any) -> RecordedEvent:
     (position, stream_id, version, type_name, schema_version, payload, *meta) = row
     event_id, correlation_id, causation_id, actor, recorded_at = meta

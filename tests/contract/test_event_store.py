@@ -149,3 +149,19 @@ def test_racing_writers_on_one_stream_one_wins_each_version(store: EventStore) -
     assert len(wins) == 1
     assert len(conflicts) == writers - 1
     assert len(store.read_stream("contested")) == 1
+
+
+def test_read_types_filters_and_reports_how_far_it_read(store: EventStore) -> None:
+    from domain.events import PoolSlotReleased
+
+    for index in range(6):
+        event = claimed(str(index)) if index % 2 else PoolSlotReleased("p", str(index), "done")
+        store.append([StreamWrite(f"s-{index}", 0, [event])], CTX)
+    wanted = frozenset({"PoolSlotClaimed"})
+    events, reached = store.read_types(0, wanted, limit=10)
+    assert [e.position for e in events] == [2, 4, 6]
+    assert reached == 6
+    events, reached = store.read_types(0, wanted, limit=2)
+    assert ([e.position for e in events], reached) == ([2, 4], 4)
+    events, reached = store.read_types(0, frozenset({"TaskQueued"}), limit=2)
+    assert (events, reached) == ([], 6), "nothing matched, but the whole log was read"
