@@ -75,7 +75,8 @@ def decoder_for(tp: Any) -> Decoder:
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _dataclass_decoder(tp)
     if isinstance(tp, type) and issubclass(tp, Enum):
-        return tp
+        members: Decoder = tp._value2member_map_.__getitem__
+        return members
     if tp is datetime:
         return datetime.fromisoformat
     if tp is float:
@@ -84,15 +85,22 @@ def decoder_for(tp: Any) -> Decoder:
 
 
 def _dataclass_decoder(cls: type) -> Decoder:
+    """Fills the instance's fields directly: a frozen dataclass's __init__ assigns each
+    field through object.__setattr__, which would cost more than the decoding itself."""
     hints = typing.get_type_hints(cls)
     fields = [(field.name, decoder_for(hints[field.name])) for field in dataclasses.fields(cls)]
     plain = [name for name, decoder in fields if decoder is _identity]
     converted = [(name, decoder) for name, decoder in fields if decoder is not _identity]
 
+    new = object.__new__
+
     def build(data: dict[str, Any]) -> Any:
-        values = {name: data[name] for name in plain}
+        instance: Any = new(cls)
+        values = instance.__dict__
+        for name in plain:
+            values[name] = data[name]
         for name, decoder in converted:
             values[name] = decoder(data[name])
-        return cls(**values)
+        return instance
 
     return build
