@@ -10,11 +10,7 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, NamedTuple, Protocol
 
-import orjson
 from sqlalchemy import Connection
-
-from application.messages import RecordedEvent
-from infrastructure.codec import encode
 
 
 class Db(Protocol):
@@ -48,17 +44,6 @@ def raw(connection: Connection) -> Db:
     driver = connection.connection.driver_connection
     assert driver is not None
     return driver  # type: ignore[no-any-return]
-
-
-def record_of(recorded: RecordedEvent) -> EventRecord:
-    return EventRecord(
-        recorded.position,
-        recorded.stream_id,
-        recorded.type,
-        orjson.loads(encode(recorded.event)),
-        recorded.metadata.correlation_id,
-        recorded.metadata.recorded_at.isoformat(timespec="microseconds"),
-    )
 
 
 class Deltas:
