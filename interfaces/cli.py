@@ -103,7 +103,8 @@ def db_upgrade() -> None:
 def projections_rebuild(
     name: Annotated[str | None, typer.Argument(help="One projection; all when omitted.")] = None,
 ) -> None:
-    """Empty projections and replay the whole event log into them."""
+    """Empty projections and rebuild them from the whole event log, in one transaction of
+    set-based SQL. Meant for a stopped server; a running one rebuilds over HTTP."""
 
     def rebuild(router: TaskRouter) -> None:
         migrate.upgrade(router.engines.write)
@@ -125,7 +126,7 @@ def projections_rebuild(
                 progress.update(task, completed=done, total=total or 1)
 
             started = time.perf_counter()
-            applied = router.runner.rebuild(names, advance)
+            applied = router.runner.rebuild_at_once(names, advance)
             progress.update(task, completed=head or 1)
             seconds = time.perf_counter() - started
             rate = f" ({applied / seconds:,.0f} events/s)" if seconds and applied else ""

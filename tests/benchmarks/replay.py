@@ -52,7 +52,7 @@ def child(kind: str, path: Path) -> dict[str, float]:
         router = bootstrap(
             Settings(database_url=f"sqlite:///{path}", scheduler="off", simulator="off")
         )
-        router.runner.rebuild(router.runner.names)
+        router.runner.rebuild_at_once(router.runner.names)
         events = router.store.head()
         router.engines.dispose()
     else:

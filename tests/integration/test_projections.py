@@ -138,9 +138,32 @@ def test_rebuild_equals_incremental_on_random_history(
 
     quiet_router.runner.rebuild(quiet_router.runner.names)
     assert snapshot(quiet_router) == incremental
+    quiet_router.runner.rebuild_at_once(quiet_router.runner.names)
+    assert snapshot(quiet_router) == incremental
     for name in quiet_router.runner.names:
         quiet_router.runner.rebuild([name], batch_size=97)
         assert snapshot(quiet_router) == incremental
+
+
+def test_set_based_rebuild_keeps_metadata_and_numbers_exact(
+    quiet_router: TaskRouter, clock: FakeClock
+) -> None:
+    sender = InlineSender(quiet_router.bus)
+    register_demo_pools(quiet_router.store, sender)
+    metadata = {
+        "é": "ü\u2028",
+        "f": 0.1,
+        "tiny": 5e-324,
+        "big": 1e300,
+        "n": [1.5, {"x": None}],
+        "i": 2**62,
+    }
+    for cost in (0.1, 1.0, 3.0000000000000004, 7):
+        clock.advance(0.000001)
+        sender.submit(SubmitTask(TaskType.QUERY, 3, cost, "eu-west", None, metadata), CTX).result()
+    incremental = snapshot(quiet_router)
+    quiet_router.runner.rebuild_at_once(quiet_router.runner.names)
+    assert snapshot(quiet_router) == incremental
 
 
 def test_views_folded_from_streams_equal_the_projections(

@@ -7,7 +7,7 @@ command batch) and in a rebuild (thousands of events), so both build identical t
 """
 
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Connection
@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 class Db(Protocol):
     """The DB-API calls the projections use (sqlite3.Connection and cursors provide them)."""
 
-    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Any: ...
+    def execute(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] = ..., /) -> Any: ...
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Any: ...
 
@@ -36,6 +36,11 @@ class SqlProjection(Protocol):
 
     def apply(self, db: Db, records: Sequence[EventRecord]) -> None:
         """Fold events into the projection's tables, inside the caller's transaction."""
+        ...
+
+    def rebuild(self, db: Db, head: int, progress: Callable[[int], None] | None = None) -> None:
+        """Build the empty tables from the whole log up to `head` in set-based SQL: the
+        same rows `apply` would build, at the speed of SQLite's C code."""
         ...
 
 

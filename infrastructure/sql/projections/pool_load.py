@@ -1,6 +1,6 @@
 """The `pool_load` read model: each pool's capacity and current load."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from infrastructure.sql.projections.base import Db, Deltas, EventRecord
 
@@ -40,3 +40,32 @@ class PoolLoadProjection:
                 [(capacity, pool_id) for pool_id, capacity in capacities.items()],
             )
         loads.apply_to(db, "UPDATE pool_load SET current_load = current_load + ? WHERE pool_id = ?")
+
+    def rebuild(self, db: Db, head: int, progress: Callable[[int], None] | None = None) -> None:
+        """The whole projection from the log up to `head`, set-based, into an empty table."""
+        db.execute(BULK, {"head": head})
+
+
+BULK = """
+INSERT INTO pool_load (pool_id, name, region, resource_type, cost_per_unit, capacity,
+                       current_load, registration)
+SELECT
+    json_extract(r.payload, '$.pool_id'),
+    json_extract(r.payload, '$.name'),
+    json_extract(r.payload, '$.region'),
+    json_extract(r.payload, '$.resource_type'),
+    json_extract(r.payload, '$.cost_per_unit'),
+    COALESCE(
+        (SELECT json_extract(c.payload, '$.capacity') FROM events c
+         WHERE c.stream_id = r.stream_id AND +c.type = 'PoolCapacityChanged'
+           AND +c.position <= :head
+         ORDER BY c.position DESC LIMIT 1),
+        json_extract(r.payload, '$.capacity')),
+    COALESCE(
+        (SELECT SUM(CASE e.type WHEN 'PoolSlotClaimed' THEN 1 WHEN 'PoolSlotReleased' THEN -1
+                    ELSE 0 END)
+         FROM events e WHERE e.stream_id = r.stream_id AND +e.position <= :head), 0),
+    r.position
+FROM events r
+WHERE r.type = 'WorkerPoolRegistered' AND r.position <= :head
+"""
