@@ -1,7 +1,8 @@
 """The envelope every stored event travels in, and the context a command runs under."""
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.events import DomainEvent
@@ -27,19 +28,35 @@ class EventMetadata:
 
 @dataclass(frozen=True)
 class RecordedEvent:
+    """A stored event. Its domain event is decoded on first use, so a reader that needs
+    only the envelope (type, stream, metadata) never pays for decoding the payload."""
+
     position: int
     stream_id: str
     version: int
-    event: DomainEvent
+    type: str
+    schema_version: int
     metadata: EventMetadata
+    load: Callable[[], DomainEvent] = field(repr=False, compare=False)
 
-    @property
-    def type(self) -> str:
-        return self.event.type_name()
+    @staticmethod
+    def of(
+        position: int, stream_id: str, version: int, event: DomainEvent, metadata: EventMetadata
+    ) -> "RecordedEvent":
+        """An event already in hand (just appended)."""
+        return RecordedEvent(
+            position,
+            stream_id,
+            version,
+            event.type_name(),
+            event.schema_version,
+            metadata,
+            lambda: event,
+        )
 
-    @property
-    def schema_version(self) -> int:
-        return self.event.schema_version
+    @functools.cached_property
+    def event(self) -> DomainEvent:
+        return self.load()
 
     def caused(self, actor: str) -> MessageContext:
         """The context of a command issued in reaction to this event."""

@@ -19,6 +19,7 @@ from application.ports import CommandSender, EventStore, WorkerStateSource
 from application.reactor import Reactor
 from domain.errors import DomainError
 from domain.events import WorkerAssigned
+from domain.task import task_stream
 
 log = structlog.get_logger(__name__)
 
@@ -81,8 +82,9 @@ class SimulatedWorkers(Reactor):
             self._start(task.task_id, MessageContext(task.correlation_id, None, ACTOR))
 
     def apply(self, recorded: RecordedEvent) -> None:
-        if isinstance(recorded.event, WorkerAssigned):
-            self._start(recorded.event.task_id, recorded.caused(ACTOR))
+        if recorded.type == WorkerAssigned.type_name():
+            task_id = recorded.stream_id.removeprefix(task_stream(""))
+            self._start(task_id, recorded.caused(ACTOR))
 
     def act(self) -> float | None:
         now = self._monotonic()

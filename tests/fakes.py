@@ -58,7 +58,7 @@ class InMemoryEventStore:
                         self._clock.now(),
                     )
                     recorded.append(
-                        RecordedEvent(
+                        RecordedEvent.of(
                             len(self._log) + len(recorded) + 1,
                             write.stream_id,
                             write.expected_version + offset,

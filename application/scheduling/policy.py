@@ -29,11 +29,16 @@ from domain.events import (
     WorkerPoolRegistered,
 )
 from domain.scheduling import Decision, PoolSnapshot, TaskSnapshot, decide
+from domain.task import task_stream
 from domain.values import Algorithm
 
 log = structlog.get_logger(__name__)
 
 ACTOR = "scheduler"
+TASK_STREAM_PREFIX = task_stream("")
+_BY_STREAM_ALONE = frozenset({WorkerAssigned.type_name(), TaskDeferred.type_name()})
+"""Events the policy folds from their envelope alone: which task (the stream) and what
+happened (the type). Their payloads carry whole decisions, never decoded here."""
 MAX_IN_FLIGHT = 256
 """Commands sent before waiting for their answers: they share the writer's group commit."""
 
@@ -92,6 +97,13 @@ class SchedulingPolicy(Reactor):
 
     def apply(self, recorded: RecordedEvent) -> None:
         self._last_event_id = recorded.metadata.event_id
+        if recorded.type in _BY_STREAM_ALONE:
+            task_id = recorded.stream_id.removeprefix(TASK_STREAM_PREFIX)
+            if recorded.type == TaskDeferred.type_name():
+                self._queue.mark_deferred(task_id)
+            else:
+                self._queue.remove(task_id)
+            return
         match recorded.event:
             case TaskQueued() as queued:
                 self._queue.add(
@@ -105,10 +117,8 @@ class SchedulingPolicy(Reactor):
                         deferred=False,
                     )
                 )
-            case WorkerAssigned(task_id=task_id) | TaskCancelled(task_id=task_id):
+            case TaskCancelled(task_id=task_id):
                 self._queue.remove(task_id)
-            case TaskDeferred(task_id=task_id):
-                self._queue.mark_deferred(task_id)
             case WorkerPoolRegistered() as registered:
                 self._board.put(
                     PoolSnapshot(

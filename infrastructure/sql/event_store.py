@@ -199,7 +199,7 @@ class SqlEventStore:
                     now,
                 )
                 recorded.append(
-                    RecordedEvent(
+                    RecordedEvent.of(
                         position, write.stream_id, write.expected_version + offset, event, metadata
                     )
                 )

@@ -1,5 +1,6 @@
 """Reading the events table on a caller's DB-API connection (inside its transaction)."""
 
+import functools
 from typing import Any
 
 from application.messages import EventMetadata, RecordedEvent
@@ -68,6 +69,8 @@ def to_recorded(row: Any) -> RecordedEvent:
         position,
         stream_id,
         version,
-        decode(type_name, schema_version, payload),
+        type_name,
+        schema_version,
         EventMetadata(event_id, correlation_id, causation_id, actor, parse(recorded_at)),
+        functools.partial(decode, type_name, schema_version, payload),
     )
