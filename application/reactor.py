@@ -3,7 +3,6 @@ sleep on the commit signal until the log grows or a deadline comes."""
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
 
 import structlog
 
@@ -48,7 +47,9 @@ class Reactor(ABC):
             return self._catch_up_on(self.interests)
         applied = False
         while batch := self._store.read_all(self.position, self._page_size):
-            self.absorb(batch)
+            for event in batch:
+                self.apply(event)
+                self.position = event.position
             applied = True
         return applied
 
@@ -61,19 +62,6 @@ class Reactor(ABC):
             self.position = reached
             if len(batch) < self._page_size:
                 return self.position > start
-
-    def absorb(self, recorded: Sequence[RecordedEvent]) -> None:
-        if self.interests is not None:
-            self.catch_up()
-            return
-        for event in recorded:
-            if event.position <= self.position:
-                continue
-            if event.position != self.position + 1:
-                self.catch_up()
-                return
-            self.apply(event)
-            self.position = event.position
 
     def run_once(self) -> float | None:
         self.catch_up()
