@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from infrastructure.bootstrap import bootstrap
+from infrastructure.runtime import tune_garbage_collector
 from infrastructure.settings import Settings
 from infrastructure.structured_logging import configure_logging
 from interfaces.http.app import create_app
@@ -11,4 +12,6 @@ from interfaces.http.app import create_app
 def create(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_format, settings.log_level)
-    return create_app(bootstrap(settings), settings.cors_origins)
+    app = create_app(bootstrap(settings), settings.cors_origins)
+    tune_garbage_collector()
+    return app
