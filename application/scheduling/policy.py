@@ -2,7 +2,7 @@
 tasks, and records one TaskDeferred per wait when no pool can take a task."""
 
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import structlog
 
@@ -48,7 +48,6 @@ class SchedulerCounters:
     assigned: int = 0
     deferred: int = 0
     rejected: int = 0
-    by_algorithm: dict[str, int] = field(default_factory=dict)
 
 
 class SchedulingPolicy(Reactor):
@@ -174,8 +173,6 @@ class SchedulingPolicy(Reactor):
             for task, undeferred, pool_id, future in sent:
                 if self._accepted(future, task):
                     self.counters.assigned += 1
-                    by_algorithm = self.counters.by_algorithm
-                    by_algorithm[self.algorithm] = by_algorithm.get(self.algorithm, 0) + 1
                     continue
                 rejected += 1
                 self._claims.pop(task.task_id, None)

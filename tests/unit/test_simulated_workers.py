@@ -177,15 +177,16 @@ def test_a_finish_that_fails_for_an_outside_reason_is_retried(
             return sender.submit(command, context)
 
     clock = Monotonic()
-    simulated = SimulatedWorkers(
+    simulated = workers(
         memory_store,
-        FlakySender(),
-        EmptyStateSource(),
-        signal,  # type: ignore[arg-type]
-        SimulationSettings(0.1, 0.1, 0.0, 1),
+        FlakySender(),  # type: ignore[arg-type]
+        signal,
         clock,
+        min_latency_s=0.1,
+        max_latency_s=0.1,
+        failure_rate=0.0,
+        seed=1,
     )
-    simulated.restore()
     assign(bus, 1)
     simulated.run_once()
     clock.now += 0.2
