@@ -74,6 +74,7 @@ class TaskRouter:
             if reactor is not None:
                 reactor.stop()
         self.sender.stop()
+        self.store.close()
         self.engines.dispose()
         self.started = False
         log.info("taskrouterx.stopped")

@@ -1,5 +1,6 @@
 """Database failures a caller can do nothing about become StoreUnavailable (HTTP 503)."""
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,6 +16,8 @@ def unavailable_on_failure() -> Iterator[None]:
         yield
     except OperationalError as error:
         raise StoreUnavailable(f"database unavailable: {error.orig}") from error
+    except sqlite3.OperationalError as error:
+        raise StoreUnavailable(f"database unavailable: {error}") from error
 
 
 @contextmanager

@@ -38,6 +38,7 @@ from infrastructure.sql import log
 from infrastructure.sql.errors import connect, unavailable_on_failure
 from infrastructure.sql.projections.base import Db, EventRecord, raw
 from infrastructure.sql.timestamps import iso
+from infrastructure.sql.write_connection import WriteConnection
 
 INSERT = (
     "INSERT INTO events (position, stream_id, version, type, schema_version, payload, "
@@ -68,7 +69,7 @@ class SqlEventStore:
         signal: CommitSignal,
         projections: InlineProjections | None = None,
     ) -> None:
-        self._write = write_engine
+        self._writes = WriteConnection(write_engine)
         self._read = read_engine
         self._clock = clock
         self._ids = ids
@@ -84,8 +85,7 @@ class SqlEventStore:
                 batch.head = recorded[-1].position
                 batch.records.extend(records)
             return recorded
-        with unavailable_on_failure(), self._write.begin() as connection:
-            db = raw(connection)
+        with self._writes.transaction() as db:
             head_before = log.head(db)
             recorded, records = self._write_events(db, writes, context, head_before)
             if records and self._projections is not None:
@@ -97,8 +97,7 @@ class SqlEventStore:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Appends from this thread share one transaction, committed on exit."""
-        with unavailable_on_failure(), self._write.begin() as connection:
-            db = raw(connection)
+        with self._writes.transaction() as db:
             start = log.head(db)
             batch = _Batch(db, start, start)
             self._local.batch = batch
@@ -110,6 +109,9 @@ class SqlEventStore:
                 self._local.batch = None
         if batch.head > start:
             self._signal.publish(batch.head)
+
+    def close(self) -> None:
+        self._writes.close()
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

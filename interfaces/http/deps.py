@@ -1,12 +1,12 @@
 """Dependencies shared by the routes (async: no thread-pool hop to read request state)."""
 
-import asyncio
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from application.messages import Command, CommandResult, MessageContext
 from application.service import TaskRouterService
+from interfaces.http.completions import wait_for
 
 
 def service_of(request: Request) -> TaskRouterService:
@@ -34,4 +34,4 @@ async def send(
     service: TaskRouterService, command: Command, context: MessageContext
 ) -> CommandResult:
     """Hand the command to the single writer and wait for its commit."""
-    return await asyncio.wrap_future(service.sender.submit(command, context))
+    return await wait_for(service.sender.submit(command, context))

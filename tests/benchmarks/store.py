@@ -26,6 +26,7 @@ from infrastructure.single_writer import SingleWriter
 from infrastructure.sql import migrate
 from infrastructure.sql.engine import create_engines
 from infrastructure.sql.event_store import SqlEventStore
+from interfaces.http.completions import wait_for
 from tests.benchmarks.harness import Report, Row, Scale, median_rate
 
 CONTEXT = MessageContext("bench", None, "bench")
@@ -61,7 +62,7 @@ def ours(events: int, writers: int) -> tuple[int, float]:
                 event = sample_event()
                 write = StreamWrite(f"task-{event.task_id}", 0, [event])
                 job = lambda write=write: store.append([write], CONTEXT)  # noqa: E731
-                await asyncio.wrap_future(writer.run(job, batchable=True))
+                await wait_for(writer.run(job, batchable=True))
 
         async def all_writers() -> float:
             started = time.perf_counter()

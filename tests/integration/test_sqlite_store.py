@@ -3,14 +3,17 @@ write path is durable (WAL, synchronous=FULL) and takes the write lock up front.
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+from application.errors import StoreUnavailable
 from infrastructure.sql import migrate
 from infrastructure.sql.engine import create_engines
 from infrastructure.sql.schema import metadata
+from infrastructure.sql.write_connection import WriteConnection
 from tests.sqlite_support import migrated_engines, sqlite_url
 
 
@@ -57,3 +60,45 @@ def test_write_transactions_take_the_lock_immediately(tmp_path: Path) -> None:
         second.close()
         engines.dispose()
     assert raised
+
+
+def test_the_store_write_connection_is_durable_and_rolls_back_what_raised(
+    tmp_path: Path,
+) -> None:
+    engines = create_engines(sqlite_url(tmp_path), busy_timeout_ms=50)
+    migrate.upgrade(engines.write)
+    writes = WriteConnection(engines.write)
+    with writes.transaction() as db:
+        assert db.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+        db.execute("INSERT INTO checkpoints VALUES ('kept', 1)")
+
+    def rejected_command() -> None:
+        with writes.transaction() as db:
+            db.execute("INSERT INTO checkpoints VALUES ('undone', 2)")
+            raise ValueError("the command was rejected")
+
+    with pytest.raises(ValueError, match="rejected"):
+        rejected_command()
+    with engines.read.connect() as connection:
+        names = connection.execute(text("SELECT name FROM checkpoints")).scalars()
+        assert list(names) == ["kept"]
+    writes.close()
+    engines.dispose()
+
+
+def test_a_locked_database_is_reported_unavailable_and_the_connection_recovers(
+    tmp_path: Path,
+) -> None:
+    engines = create_engines(sqlite_url(tmp_path), busy_timeout_ms=50)
+    migrate.upgrade(engines.write)
+    writes = WriteConnection(engines.write)
+    other = engines.write.connect()
+    other.begin()
+    with pytest.raises(StoreUnavailable, match="locked"), writes.transaction():
+        pass
+    other.rollback()
+    other.close()
+    with writes.transaction() as db:
+        db.execute("INSERT INTO checkpoints VALUES ('after', 1)")
+    writes.close()
+    engines.dispose()
