@@ -52,13 +52,15 @@ def _micros(column: str) -> str:
 
 
 BULK_COUNTERS = f"""
+WITH assigned AS MATERIALIZED (
+    SELECT json_extract(payload, '$.decision.algorithm') AS algorithm FROM events
+    WHERE type = 'WorkerAssigned' AND position <= :head
+)
 INSERT INTO stats_counters (name, value)
-SELECT 'assigned', COUNT(*) FROM events WHERE type = 'WorkerAssigned' AND position <= :head
+SELECT 'assigned', COUNT(*) FROM assigned
 HAVING COUNT(*) > 0
 UNION ALL
-SELECT 'assigned.' || json_extract(payload, '$.decision.algorithm'), COUNT(*) FROM events
-WHERE type = 'WorkerAssigned' AND position <= :head
-GROUP BY json_extract(payload, '$.decision.algorithm')
+SELECT 'assigned.' || algorithm, COUNT(*) FROM assigned GROUP BY algorithm
 UNION ALL
 SELECT 'deferred', COUNT(*) FROM events WHERE type = 'TaskDeferred' AND position <= :head
 HAVING COUNT(*) > 0
