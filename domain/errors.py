@@ -78,3 +78,10 @@ class TaskNotInPool(Conflict):
 
 class InvalidValue(Invalid):
     """A field outside the range the domain accepts."""
+
+
+class UnknownAlgorithmVersion(Invalid):
+    def __init__(self, algorithm: str, version: int) -> None:
+        super().__init__(f"{algorithm} has no version {version}")
+        self.algorithm = algorithm
+        self.version = version

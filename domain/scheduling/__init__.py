@@ -1,6 +1,6 @@
 """Scheduling: pure functions from a task and pool snapshots to a recorded Decision."""
 
-from domain.scheduling.algorithms import ALGORITHM_VERSIONS, decide
+from domain.scheduling.algorithms import ALGORITHM_VERSIONS, decide, rank_key_names
 from domain.scheduling.decision import (
     Candidate,
     Decision,
@@ -17,4 +17,5 @@ __all__ = [
     "PoolSnapshot",
     "TaskSnapshot",
     "decide",
+    "rank_key_names",
 ]

@@ -2,7 +2,15 @@
 
 import pytest
 
-from domain.scheduling import FilterReason, PoolSnapshot, TaskSnapshot, decide
+from domain.errors import UnknownAlgorithmVersion
+from domain.scheduling import (
+    ALGORITHM_VERSIONS,
+    FilterReason,
+    PoolSnapshot,
+    TaskSnapshot,
+    decide,
+    rank_key_names,
+)
 from domain.values import Algorithm, ResourceType
 
 CPU, GPU = ResourceType.CPU, ResourceType.GPU
@@ -215,3 +223,35 @@ def test_pool_over_capacity_after_shrink_counts_as_full() -> None:
     decision = decide(Algorithm.FIFO, task(region="r1"), pools)
     assert decision.chosen_pool_id is None
     assert decision.candidates[0].filtered is FilterReason.AT_CAPACITY
+
+
+@pytest.mark.parametrize("algorithm", list(Algorithm))
+def test_a_recorded_version_recomputes_the_same_decision(algorithm: Algorithm) -> None:
+    task = TaskSnapshot("t", 5, "eu-west", CPU)
+    current = decide(algorithm, task, demo_pools(load={"eu-west-cpu-pool": 3}))
+    assert current.algorithm_version == ALGORITHM_VERSIONS[algorithm] == 1
+    assert decide(algorithm, task, current.pools, version=1) == current
+
+
+def test_an_unknown_version_is_refused_by_name() -> None:
+    with pytest.raises(UnknownAlgorithmVersion, match="min_cost has no version 9"):
+        decide(Algorithm.MIN_COST, TaskSnapshot("t", 5, "eu-west", CPU), demo_pools(), version=9)
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "priority", "names"),
+    [
+        (Algorithm.FIFO, 5, ("registration",)),
+        (Algorithm.MIN_COST, 1, ("cost_per_unit", "registration")),
+        (Algorithm.PRIORITY, 9, ("cost_per_unit", "registration")),
+        (Algorithm.PRIORITY, 5, ("cost_per_unit", "-capacity", "registration")),
+        (Algorithm.PRIORITY, 2, ("-free", "registration")),
+    ],
+)
+def test_rank_key_names_match_the_recorded_keys(
+    algorithm: Algorithm, priority: int, names: tuple[str, ...]
+) -> None:
+    task = TaskSnapshot("t", priority, "eu-west", None)
+    decision = decide(algorithm, task, demo_pools())
+    assert rank_key_names(algorithm, 1, task) == names
+    assert all(len(key) == len(names) for key in decision.rank_keys if key is not None)
