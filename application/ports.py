@@ -96,12 +96,22 @@ class ReadModel(Protocol):
     def queue_size(self) -> int: ...
 
     def events_page(
-        self, after: int, limit: int, stream: str | None, type: str | None
+        self,
+        after: int,
+        limit: int,
+        stream: str | None,
+        type: str | None,
+        correlation_id: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        """Events after a position (optionally one stream or type), and the log head."""
+        """Events after a position (optionally of one stream, type or correlation id), and
+        the log head."""
         ...
 
     def stream_events(self, stream_id: str) -> list[dict[str, Any]]: ...
+
+    def history(self, stream_id: str) -> list[RecordedEvent]:
+        """A stream's events, decoded on use, in version order."""
+        ...
 
     def logs(
         self, task_id: str | None, event_type: str | None, page: int, page_size: int

@@ -16,6 +16,11 @@ class TaskStatus(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
 
+    @property
+    def terminal(self) -> bool:
+        """No transition leaves this state."""
+        return self in (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED)
+
 
 class ResourceType(StrEnum):
     CPU = "cpu"

@@ -7,6 +7,7 @@ import orjson
 from sqlalchemy import Connection, Engine, Select, desc, func, select
 
 from application import views
+from application.messages import RecordedEvent
 from domain.events import AlgorithmSwitched
 from domain.scheduler_config import SCHEDULER_STREAM
 from domain.task import task_stream
@@ -130,13 +131,20 @@ class SqlReadModel:
             return active_algorithm(connection)
 
     def events_page(
-        self, after: int, limit: int, stream: str | None, type: str | None
+        self,
+        after: int,
+        limit: int,
+        stream: str | None,
+        type: str | None,
+        correlation_id: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
         query = select(*log.COLUMNS).where(events.c.position > after)
         if stream is not None:
             query = query.where(events.c.stream_id == stream)
         if type is not None:
             query = query.where(events.c.type == type)
+        if correlation_id is not None:
+            query = query.where(events.c.correlation_id == correlation_id)
         query = query.order_by(events.c.position).limit(limit)
         with connect(self._engine, transaction=True) as connection:
             head = log.head(raw(connection))
@@ -148,6 +156,10 @@ class SqlReadModel:
         )
         with connect(self._engine) as connection:
             return [event_view(row._mapping) for row in connection.execute(query)]
+
+    def history(self, stream_id: str) -> list[RecordedEvent]:
+        with connect(self._engine) as connection:
+            return log.read_stream(raw(connection), stream_id)
 
     def logs(
         self, task_id: str | None, event_type: str | None, page: int, page_size: int

@@ -34,6 +34,7 @@ events = Table(
     Column("recorded_at", String(40), nullable=False),
     UniqueConstraint("stream_id", "version", name="uq_events_stream_version"),
     Index("ix_events_type_position", "type", "position"),
+    Index("ix_events_correlation_position", "correlation_id", "position"),
 )
 
 checkpoints = Table(

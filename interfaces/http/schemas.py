@@ -102,6 +102,82 @@ class TaskEvents(BaseModel):
     events: list[EventOut]
 
 
+class Envelope(BaseModel):
+    position: int
+    event_id: str
+    recorded_at: str
+    correlation_id: str
+    causation_id: str | None
+    actor: str
+
+
+class CandidateOut(BaseModel):
+    pool_id: str
+    name: str
+    region: str
+    resource_type: str
+    cost_per_unit: float
+    capacity: int
+    load: int
+    registration: int
+    filtered_out: str | None = Field(
+        description="why the pool was not considered: wrong resource type, at capacity, "
+        "other region; null if it was ranked"
+    )
+    rank: int | None = Field(description="1 = best, among the ranked pools")
+    rank_key: list[float] | None = Field(description="the key it was ranked by (see ranked_by)")
+    chosen: bool
+
+
+class DecisionTaskOut(BaseModel):
+    priority: int
+    region: str
+    resource_type: str | None
+
+
+class DecisionOut(Envelope):
+    outcome: str = Field(description="assigned or deferred")
+    algorithm: str
+    algorithm_version: int
+    summary: str
+    task: DecisionTaskOut
+    chosen_pool_id: str | None
+    chosen_pool_name: str | None
+    ranked_by: list[str] | None = Field(
+        description="what each part of a rank key is; a leading - ranks highest first"
+    )
+    pools_seen: int
+    pools_ranked: int
+    candidates: list[CandidateOut]
+
+
+class TaskDecisions(BaseModel):
+    task_id: str
+    decisions: list[DecisionOut]
+
+
+class TimelineEvent(Envelope):
+    type: str
+    at: str = Field(description="when it happened, by the event's own clock")
+
+
+class TimelineState(BaseModel):
+    state: str
+    entered_at: str
+    left_at: str | None
+    seconds: float | None = Field(description="time spent; up to now if not yet left")
+
+
+class TaskTimeline(BaseModel):
+    task_id: str
+    status: str
+    events: list[TimelineEvent]
+    states: list[TimelineState]
+    queued_seconds: float
+    processing_seconds: float
+    total_seconds: float
+
+
 class EventPage(BaseModel):
     events: list[EventOut]
     next_after: int

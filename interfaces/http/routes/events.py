@@ -18,8 +18,10 @@ def events(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     stream: Name | None = None,
     type: Name | None = None,
+    correlation_id: Name | None = None,
 ) -> dict[str, Any]:
-    page, head = service.read_model.events_page(after, limit, stream, type)
+    """The log in position order; `correlation_id` finds everything one request caused."""
+    page, head = service.read_model.events_page(after, limit, stream, type, correlation_id)
     next_after = page[-1]["position"] if len(page) == limit else max(after, head)
     return {"events": page, "next_after": next_after, "head": head}
 

@@ -4,16 +4,27 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from application import views
+from application.audit import explain
 from application.commands.cancel_task import CancelTask
 from application.commands.finish_task import CompleteTask, FailTask
 from application.commands.submit_task import SubmitTask
+from application.messages import RecordedEvent
 from domain.errors import TaskNotFound
 from domain.task import task_stream
 from domain.values import TaskStatus, TaskType
 from interfaces.http.deps import Context, Service, context_of, send, service_of
 from interfaces.http.parsing import body_schema, parse_body
 from interfaces.http.responses import json_response
-from interfaces.http.schemas import ReasonIn, Region, TaskCreate, TaskEvents, TaskOut, TaskPage
+from interfaces.http.schemas import (
+    ReasonIn,
+    Region,
+    TaskCreate,
+    TaskDecisions,
+    TaskEvents,
+    TaskOut,
+    TaskPage,
+    TaskTimeline,
+)
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
@@ -64,6 +75,23 @@ def task_events(task_id: uuid.UUID, service: Service) -> dict[str, Any]:
     return {"task_id": str(task_id), "events": events}
 
 
+@router.get("/{task_id}/decisions", response_model=TaskDecisions)
+def task_decisions(task_id: uuid.UUID, service: Service) -> dict[str, Any]:
+    """Every scheduling decision for the task, deferrals included, as the scheduler saw it:
+    each candidate pool, why it was filtered out or how it ranked, and the choice."""
+    history = _history(service, task_id)
+    return {"task_id": str(task_id), "decisions": explain.decisions_view(history)}
+
+
+@router.get("/{task_id}/timeline", response_model=TaskTimeline)
+def task_timeline(task_id: uuid.UUID, service: Service) -> dict[str, Any]:
+    """The task's events and the time it spent in each state."""
+    timeline = explain.timeline_view(_history(service, task_id), service.clock.now())
+    if timeline is None:
+        raise TaskNotFound(str(task_id))
+    return timeline
+
+
 @router.delete("/{task_id}", status_code=204)
 async def delete_task(task_id: uuid.UUID, service: Service, context: Context) -> Response:
     await send(service, CancelTask(str(task_id)), context)
@@ -92,6 +120,13 @@ async def fail_task(
     reason = body.reason if body and body.reason else "failed by request"
     await send(service, FailTask(str(task_id), reason), context)
     return _task(service, task_id)
+
+
+def _history(service: Service, task_id: uuid.UUID) -> list[RecordedEvent]:
+    history = service.read_model.history(task_stream(str(task_id)))
+    if not history:
+        raise TaskNotFound(str(task_id))
+    return history
 
 
 def _task(service: Service, task_id: uuid.UUID) -> dict[str, Any]:

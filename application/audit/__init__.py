@@ -1,0 +1,1 @@
+"""Auditing: explaining, verifying and replaying what the scheduler decided."""

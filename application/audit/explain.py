@@ -1,0 +1,160 @@
+"""Why a task went where it went, read from its stream: every scheduling decision as the
+scheduler recorded it, and the time the task spent in each state."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from application.messages import RecordedEvent
+from application.views import iso_timestamp
+from domain.errors import UnknownAlgorithmVersion
+from domain.events import (
+    TaskCancelled,
+    TaskCompleted,
+    TaskDeferred,
+    TaskFailed,
+    TaskQueued,
+    WorkerAssigned,
+)
+from domain.scheduling import Decision, rank_key_names
+from domain.values import TaskStatus
+
+DECISION_TYPES = (WorkerAssigned.type_name(), TaskDeferred.type_name())
+
+
+def decisions_view(history: Sequence[RecordedEvent]) -> list[dict[str, Any]]:
+    """Every decision in the stream, in order: assignments and deferrals alike."""
+    views = []
+    for recorded in history:
+        if recorded.type not in DECISION_TYPES:
+            continue
+        event = recorded.event
+        assert isinstance(event, WorkerAssigned | TaskDeferred)
+        outcome = "assigned" if isinstance(event, WorkerAssigned) else "deferred"
+        views.append({**_envelope(recorded), "outcome": outcome, **decision_view(event.decision)})
+    return views
+
+
+def decision_view(decision: Decision) -> dict[str, Any]:
+    chosen = decision.chosen
+    candidates = decision.candidates
+    return {
+        "algorithm": str(decision.algorithm),
+        "algorithm_version": decision.algorithm_version,
+        "summary": decision.summary,
+        "task": {
+            "priority": decision.task.priority,
+            "region": decision.task.region,
+            "resource_type": _text(decision.task.resource_type),
+        },
+        "chosen_pool_id": decision.chosen_pool_id,
+        "chosen_pool_name": None if chosen is None else chosen.name,
+        "ranked_by": _ranked_by(decision),
+        "pools_seen": len(candidates),
+        "pools_ranked": sum(1 for candidate in candidates if candidate.rank is not None),
+        "candidates": [
+            {
+                "pool_id": candidate.pool.pool_id,
+                "name": candidate.pool.name,
+                "region": candidate.pool.region,
+                "resource_type": str(candidate.pool.resource_type),
+                "cost_per_unit": candidate.pool.cost_per_unit,
+                "capacity": candidate.pool.capacity,
+                "load": candidate.pool.load,
+                "registration": candidate.pool.registration,
+                "filtered_out": _text(candidate.filtered),
+                "rank": candidate.rank,
+                "rank_key": None if candidate.rank_key is None else list(candidate.rank_key),
+                "chosen": candidate.pool.pool_id == decision.chosen_pool_id,
+            }
+            for candidate in candidates
+        ],
+    }
+
+
+def timeline_view(history: Sequence[RecordedEvent], now: datetime) -> dict[str, Any] | None:
+    """The task's events, the states they moved it through with the time spent in each,
+    and the totals; a state not yet left is measured up to `now`."""
+    if not history or history[0].type != TaskQueued.type_name():
+        return None
+    entries: list[dict[str, Any]] = []
+    states: list[dict[str, Any]] = []
+    for recorded in history:
+        moment, state = _moment_and_state(recorded)
+        entries.append({**_envelope(recorded), "type": recorded.type, "at": iso_timestamp(moment)})
+        if state is not None:
+            if states:
+                _leave(states[-1], moment)
+            states.append({"state": str(state), "entered_at": moment, "left_at": None})
+    last = states[-1]
+    if TaskStatus(last["state"]).terminal:
+        last["seconds"] = None
+    else:
+        _leave(last, now, still_in=True)
+    return {
+        "task_id": history[0].stream_id.split("-", 1)[1],
+        "status": last["state"],
+        "events": entries,
+        "states": [
+            {
+                **state,
+                "entered_at": iso_timestamp(state["entered_at"]),
+                "left_at": None if state["left_at"] is None else iso_timestamp(state["left_at"]),
+            }
+            for state in states
+        ],
+        "queued_seconds": _total(states, TaskStatus.QUEUED),
+        "processing_seconds": _total(states, TaskStatus.PROCESSING),
+        "total_seconds": sum(state["seconds"] or 0.0 for state in states),
+    }
+
+
+def _moment_and_state(recorded: RecordedEvent) -> tuple[datetime, TaskStatus | None]:
+    match recorded.event:
+        case TaskQueued(enqueued_at=moment):
+            return moment, TaskStatus.QUEUED
+        case TaskDeferred(deferred_at=moment):
+            return moment, None
+        case WorkerAssigned(assigned_at=moment):
+            return moment, TaskStatus.PROCESSING
+        case TaskCompleted(completed_at=moment):
+            return moment, TaskStatus.COMPLETED
+        case TaskFailed(failed_at=moment):
+            return moment, TaskStatus.FAILED
+        case TaskCancelled(cancelled_at=moment):
+            return moment, TaskStatus.CANCELLED
+    return recorded.metadata.recorded_at, None
+
+
+def _leave(state: dict[str, Any], moment: datetime, still_in: bool = False) -> None:
+    if not still_in:
+        state["left_at"] = moment
+    state["seconds"] = max((moment - state["entered_at"]).total_seconds(), 0.0)
+
+
+def _total(states: Sequence[dict[str, Any]], status: TaskStatus) -> float:
+    return sum(state["seconds"] or 0.0 for state in states if state["state"] == str(status))
+
+
+def _envelope(recorded: RecordedEvent) -> dict[str, Any]:
+    metadata = recorded.metadata
+    return {
+        "position": recorded.position,
+        "event_id": metadata.event_id,
+        "recorded_at": iso_timestamp(metadata.recorded_at),
+        "correlation_id": metadata.correlation_id,
+        "causation_id": metadata.causation_id,
+        "actor": metadata.actor,
+    }
+
+
+def _ranked_by(decision: Decision) -> list[str] | None:
+    try:
+        names = rank_key_names(decision.algorithm, decision.algorithm_version, decision.task)
+    except UnknownAlgorithmVersion:
+        return None
+    return list(names)
+
+
+def _text(value: object | None) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,107 @@
+"""Explaining decisions through the real app: every decision with its candidates, the
+timeline of a task, and everything one request caused found by its correlation id."""
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import TASK, wait_until
+
+
+def pools_by_name(client: TestClient) -> dict[str, dict[str, Any]]:
+    return {p["name"]: p for p in client.get("/api/v1/workers").json()["worker_pools"]}
+
+
+def set_capacity(client: TestClient, name: str, capacity: int) -> None:
+    pool_id = pools_by_name(client)[name]["id"]
+    response = client.patch(f"/api/v1/workers/{pool_id}", json={"capacity": capacity})
+    assert response.status_code == 200
+
+
+def test_a_deferred_then_assigned_task_explains_both_decisions(client: TestClient) -> None:
+    switched = client.post("/api/v1/algorithms/switch", json={"algorithm": "min_cost"})
+    assert switched.status_code == 200
+    gpu_pools = [name for name in pools_by_name(client) if "-gpu-" in name]
+    for name in gpu_pools:
+        set_capacity(client, name, 0)
+    submitted = client.post(
+        "/api/v1/tasks",
+        json={**TASK, "region": "eu-west", "resource_type": "gpu"},
+        headers={"X-Request-ID": "req-audit-1"},
+    )
+    task_id = submitted.json()["id"]
+    url = f"/api/v1/tasks/{task_id}/decisions"
+    wait_until(lambda: client.get(url).json()["decisions"])
+    set_capacity(client, "eu-west-gpu-pool", 1)
+    decisions = wait_until(lambda: len(d := client.get(url).json()["decisions"]) == 2 and d)
+
+    deferred, assigned = decisions
+    assert deferred["outcome"] == "deferred"
+    assert deferred["summary"] == "0/8 pools available: 4 at capacity, 4 wrong resource type"
+    assert deferred["chosen_pool_id"] is None
+    assert deferred["pools_seen"] == 8
+    assert deferred["pools_ranked"] == 0
+    reasons = {c["name"]: c["filtered_out"] for c in deferred["candidates"]}
+    assert reasons["eu-west-gpu-pool"] == "at capacity"
+    assert reasons["eu-west-cpu-pool"] == "wrong resource type"
+
+    assert assigned["outcome"] == "assigned"
+    assert (assigned["algorithm"], assigned["algorithm_version"]) == ("min_cost", 1)
+    assert assigned["chosen_pool_name"] == "eu-west-gpu-pool"
+    assert assigned["summary"] == (
+        "min_cost v1 chose eu-west-gpu-pool: cheapest (2.1) of 1 in eu-west with free capacity"
+    )
+    assert assigned["ranked_by"] == ["cost_per_unit", "registration"]
+    assert assigned["task"] == {"priority": 5, "region": "eu-west", "resource_type": "gpu"}
+    candidates = {c["name"]: c for c in assigned["candidates"]}
+    chosen = candidates["eu-west-gpu-pool"]
+    assert chosen["chosen"] is True
+    assert chosen["rank"] == 1
+    assert chosen["rank_key"][0] == 2.1
+    assert chosen["filtered_out"] is None
+    assert candidates["us-west-gpu-pool"]["filtered_out"] == "at capacity"
+    assert candidates["us-west-cpu-pool"]["filtered_out"] == "wrong resource type"
+    assert candidates["ap-east-gpu-pool"]["filtered_out"] == "at capacity"
+    assert [c["chosen"] for c in assigned["candidates"]].count(True) == 1
+    assert deferred["position"] < assigned["position"]
+
+    caused = client.get("/api/v1/events", params={"correlation_id": "req-audit-1"}).json()
+    assert [e["type"] for e in caused["events"]] == [
+        "TaskQueued",
+        "TaskDeferred",
+        "WorkerAssigned",
+        "PoolSlotClaimed",
+    ]
+    assert caused["events"][2]["position"] == assigned["position"]
+
+
+def test_the_timeline_measures_each_state(client: TestClient) -> None:
+    task_id = client.post("/api/v1/tasks", json=TASK).json()["id"]
+    url = f"/api/v1/tasks/{task_id}/timeline"
+    wait_until(lambda: client.get(url).json()["status"] == "processing")
+    client.post(f"/api/v1/tasks/{task_id}/complete")
+
+    timeline = client.get(url).json()
+    assert timeline["task_id"] == task_id
+    assert timeline["status"] == "completed"
+    assert [e["type"] for e in timeline["events"]] == [
+        "TaskQueued",
+        "WorkerAssigned",
+        "TaskCompleted",
+    ]
+    queued, processing, completed = timeline["states"]
+    assert [s["state"] for s in timeline["states"]] == ["queued", "processing", "completed"]
+    assert queued["left_at"] == processing["entered_at"] == timeline["events"][1]["at"]
+    assert processing["left_at"] == completed["entered_at"]
+    assert completed["left_at"] is None
+    assert completed["seconds"] is None
+    assert timeline["queued_seconds"] == queued["seconds"] >= 0
+    assert timeline["processing_seconds"] == processing["seconds"] > 0
+    assert timeline["total_seconds"] == queued["seconds"] + processing["seconds"]
+
+
+def test_unknown_tasks_are_404_problems(client: TestClient) -> None:
+    for view in ("decisions", "timeline"):
+        response = client.get(f"/api/v1/tasks/00000000-0000-4000-8000-000000000000/{view}")
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
