@@ -3,6 +3,8 @@
 
 from typing import Any, Protocol
 
+from application.audit.verify import AuditReport
+from application.audit.verify import Progress as AuditProgress
 from application.ports import Clock, CommandSender, ReadModel
 from application.traffic import TrafficGenerator
 
@@ -38,5 +40,7 @@ class TaskRouterService(Protocol):
     def stop(self) -> None: ...
 
     def health(self) -> dict[str, Any]: ...
+
+    def audit(self, progress: AuditProgress | None = None) -> AuditReport: ...
 
     def scheduler_runtime(self) -> dict[str, Any]: ...

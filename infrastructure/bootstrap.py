@@ -7,6 +7,8 @@ from typing import Any
 import structlog
 
 from application.aggregates import Aggregates
+from application.audit.verify import AuditReport, verify_log
+from application.audit.verify import Progress as AuditProgress
 from application.bus import CommandBus
 from application.commit_signal import CommitSignal
 from application.demo_pools import register_demo_pools
@@ -67,6 +69,10 @@ class TaskRouter:
             scheduler=self.scheduler is not None,
             simulator=self.workers is not None,
         )
+
+    def audit(self, progress: AuditProgress | None = None) -> AuditReport:
+        """Recompute every decision, check the invariants and walk the hash chain."""
+        return verify_log(self.store, self.store, progress)
 
     def stop(self) -> None:
         self.traffic.stop()

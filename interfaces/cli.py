@@ -13,10 +13,12 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
 )
 
+from application.audit.verify import AuditReport
 from application.errors import UnknownProjection
 from infrastructure.bootstrap import TaskRouter, bootstrap
 from infrastructure.settings import Settings
@@ -30,6 +32,10 @@ events_app = typer.Typer(help="The event log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(projections_app, name="projections")
 app.add_typer(events_app, name="events")
+audit_app = typer.Typer(
+    help="Verify the log: decisions, invariants, tampering.", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
 
 T = TypeVar("T")
 
@@ -171,6 +177,40 @@ def events_tail(
 
     with contextlib.suppress(KeyboardInterrupt):
         _with_router(tail)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute every recorded decision, check the domain invariants from position 0 and
+    walk the hash chain. Exits 1 when anything is wrong."""
+
+    def verify(router: TaskRouter) -> AuditReport:
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, transient=True) as progress:
+            bars: dict[str, TaskID] = {}
+
+            def advance(phase: str, done: int, total: int) -> None:
+                if phase not in bars:
+                    bars[phase] = progress.add_task(phase, total=total or 1)
+                progress.update(bars[phase], completed=done)
+
+            return router.audit(advance)
+
+    report = _with_router(verify)
+    chain = report.chain
+    assert chain is not None
+    typer.echo(
+        f"{report.events_checked} events, {report.decisions_checked} decisions recomputed: "
+        f"{report.mismatch_count} mismatches, {report.violation_count} invariant violations"
+    )
+    if chain.first_broken is None:
+        typer.echo(f"hash chain intact over {chain.checked} events, head {chain.head_hash}")
+    else:
+        typer.echo(f"hash chain broken at position {chain.first_broken}: {chain.problem}")
+    for finding in [*report.mismatches, *report.violations]:
+        typer.echo(f"  position {finding.position} ({finding.stream_id}): {finding.detail}")
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ writes inside the transaction), and ConcurrencyConflict says which stream moved.
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -29,22 +29,19 @@ from typing import Any, Protocol
 import orjson
 from sqlalchemy import Engine
 
+from application.audit.verify import ChainReport
 from application.commit_signal import CommitSignal
 from application.errors import ConcurrencyConflict
 from application.messages import EventMetadata, MessageContext, RecordedEvent, StreamWrite
 from application.ports import Clock, IdGenerator
 from infrastructure.codec import encode
-from infrastructure.sql import log
+from infrastructure.sql import chain, log
 from infrastructure.sql.errors import connect, unavailable_on_failure
 from infrastructure.sql.projections.base import Db, EventRecord, raw
 from infrastructure.sql.timestamps import iso
 from infrastructure.sql.write_connection import WriteConnection
 
-INSERT = (
-    "INSERT INTO events (position, stream_id, version, type, schema_version, payload, "
-    "event_id, correlation_id, causation_id, actor, recorded_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+INSERT = f"INSERT INTO events ({chain.ROW}, hash) VALUES ({', '.join('?' * 12)})"
 
 
 class InlineProjections(Protocol):
@@ -56,6 +53,7 @@ class _Batch:
     db: Db
     start: int
     head: int
+    hash: str
     records: list[EventRecord] = field(default_factory=list)
 
 
@@ -80,14 +78,16 @@ class SqlEventStore:
     def append(self, writes: Sequence[StreamWrite], context: MessageContext) -> list[RecordedEvent]:
         batch: _Batch | None = getattr(self._local, "batch", None)
         if batch is not None:
-            recorded, records = self._write_events(batch.db, writes, context, batch.head)
+            recorded, records, last = self._write_events(
+                batch.db, writes, context, batch.head, batch.hash
+            )
             if recorded:
-                batch.head = recorded[-1].position
+                batch.head, batch.hash = recorded[-1].position, last
                 batch.records.extend(records)
             return recorded
         with self._writes.transaction() as db:
-            head_before = log.head(db)
-            recorded, records = self._write_events(db, writes, context, head_before)
+            head_before, previous = chain.tip(db)
+            recorded, records, _ = self._write_events(db, writes, context, head_before, previous)
             if records and self._projections is not None:
                 self._projections.apply_inline(db, records, head_before)
         if recorded:
@@ -98,8 +98,8 @@ class SqlEventStore:
     def transaction(self) -> Iterator[None]:
         """Appends from this thread share one transaction, committed on exit."""
         with self._writes.transaction() as db:
-            start = log.head(db)
-            batch = _Batch(db, start, start)
+            start, last = chain.tip(db)
+            batch = _Batch(db, start, start, last)
             self._local.batch = batch
             try:
                 yield
@@ -117,7 +117,7 @@ class SqlEventStore:
     def savepoint(self) -> Iterator[None]:
         """Inside `transaction()`: undo this block's appends if it raises."""
         batch: _Batch = self._local.batch
-        head, recorded = batch.head, len(batch.records)
+        head, last, recorded = batch.head, batch.hash, len(batch.records)
         with unavailable_on_failure():
             batch.db.execute("SAVEPOINT command")
             try:
@@ -125,7 +125,7 @@ class SqlEventStore:
             except BaseException:
                 batch.db.execute("ROLLBACK TO command")
                 batch.db.execute("RELEASE command")
-                batch.head = head
+                batch.head, batch.hash = head, last
                 del batch.records[recorded:]
                 raise
             batch.db.execute("RELEASE command")
@@ -151,9 +151,19 @@ class SqlEventStore:
         with connect(self._read) as connection:
             return log.head(raw(connection))
 
+    def verify_chain(self, progress: Callable[[int], None] | None = None) -> ChainReport:
+        """Walk the hash chain from position 1 in one read snapshot."""
+        with connect(self._read, transaction=True) as connection:
+            return chain.verify(raw(connection), progress)
+
     def _write_events(
-        self, db: Db, writes: Sequence[StreamWrite], context: MessageContext, head_before: int
-    ) -> tuple[list[RecordedEvent], list[EventRecord]]:
+        self,
+        db: Db,
+        writes: Sequence[StreamWrite],
+        context: MessageContext,
+        head_before: int,
+        previous: str,
+    ) -> tuple[list[RecordedEvent], list[EventRecord], str]:
         recorded = self._number(writes, context, head_before)
         rows: list[tuple[Any, ...]] = []
         records: list[EventRecord] = []
@@ -161,11 +171,11 @@ class SqlEventStore:
             payload = encode(event.event)
             metadata = event.metadata
             at = iso(metadata.recorded_at)
-            rows.append(
-                (event.position, event.stream_id, event.version, event.type,
-                 event.schema_version, payload, metadata.event_id, metadata.correlation_id,
-                 metadata.causation_id, metadata.actor, at)
-            )  # fmt: skip
+            row = (event.position, event.stream_id, event.version, event.type,
+                   event.schema_version, payload, metadata.event_id, metadata.correlation_id,
+                   metadata.causation_id, metadata.actor, at)  # fmt: skip
+            previous = chain.link(previous, row)
+            rows.append((*row, previous))
             records.append(
                 EventRecord(event.position, event.stream_id, event.type, orjson.loads(payload),
                             metadata.correlation_id, at)
@@ -175,7 +185,7 @@ class SqlEventStore:
         except sqlite3.IntegrityError:
             db.execute("DELETE FROM events WHERE position > ?", (head_before,))
             raise self._conflict(db, writes) from None
-        return recorded, records
+        return recorded, records, previous
 
     def _conflict(self, db: Db, writes: Sequence[StreamWrite]) -> ConcurrencyConflict:
         for write in writes:

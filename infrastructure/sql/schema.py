@@ -32,6 +32,7 @@ events = Table(
     Column("causation_id", String(100), nullable=True),
     Column("actor", String(100), nullable=False),
     Column("recorded_at", String(40), nullable=False),
+    Column("hash", String(64), nullable=False),
     UniqueConstraint("stream_id", "version", name="uq_events_stream_version"),
     Index("ix_events_type_position", "type", "position"),
     Index("ix_events_correlation_position", "correlation_id", "position"),

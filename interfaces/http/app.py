@@ -11,7 +11,16 @@ from fastapi.responses import RedirectResponse
 from application.service import TaskRouterService
 from interfaces.http import problems
 from interfaces.http.request_id import RequestIdMiddleware
-from interfaces.http.routes import algorithms, events, projections, simulate, system, tasks, workers
+from interfaces.http.routes import (
+    algorithms,
+    audit,
+    events,
+    projections,
+    simulate,
+    system,
+    tasks,
+    workers,
+)
 
 
 def create_app(service: TaskRouterService, cors_origins: list[str] | None = None) -> FastAPI:
@@ -40,7 +49,7 @@ def create_app(service: TaskRouterService, cors_origins: list[str] | None = None
         expose_headers=["X-Request-ID"],
     )
     app.add_middleware(RequestIdMiddleware)
-    for module in (tasks, workers, algorithms, system, events, simulate, projections):
+    for module in (tasks, workers, algorithms, system, events, simulate, projections, audit):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

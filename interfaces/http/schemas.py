@@ -178,6 +178,31 @@ class TaskTimeline(BaseModel):
     total_seconds: float
 
 
+class FindingOut(BaseModel):
+    position: int
+    stream_id: str
+    detail: str
+
+
+class ChainOut(BaseModel):
+    checked: int
+    head_hash: str = Field(description="keep it elsewhere to detect later rewrites or cuts")
+    first_broken: int | None = Field(description="first position altered, deleted or moved")
+    problem: str | None
+
+
+class AuditOut(BaseModel):
+    ok: bool
+    head: int
+    events_checked: int
+    decisions_checked: int
+    mismatch_count: int
+    violation_count: int
+    mismatches: list[FindingOut] = Field(description="decisions that recompute differently")
+    violations: list[FindingOut] = Field(description="domain invariants broken")
+    chain: ChainOut
+
+
 class EventPage(BaseModel):
     events: list[EventOut]
     next_after: int

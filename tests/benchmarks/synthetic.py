@@ -22,6 +22,7 @@ from domain.events import (
 from domain.scheduling import PoolSnapshot, TaskSnapshot, decide
 from domain.values import Algorithm, ResourceType, TaskStatus, TaskType
 from infrastructure.codec import encode
+from infrastructure.sql import chain
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 EVENTS_PER_TASK = 5
@@ -116,24 +117,24 @@ def write_log(path: Path, total: int, tick: Callable[[int], None] | None = None)
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA synchronous=OFF")
     batch: list[Row] = []
-    position = 0
+    position, previous = 0, chain.GENESIS
     for stream, version, event, moment in event_log(total):
         position += 1
-        batch.append(
-            (
-                position,
-                stream,
-                version,
-                event.type_name(),
-                event.schema_version,
-                encode(event),
-                str(uuid.UUID(int=position)),
-                "synthetic",
-                None,
-                "bench",
-                moment.isoformat(timespec="microseconds"),
-            )
+        row = (
+            position,
+            stream,
+            version,
+            event.type_name(),
+            event.schema_version,
+            encode(event),
+            str(uuid.UUID(int=position)),
+            "synthetic",
+            None,
+            "bench",
+            moment.isoformat(timespec="microseconds"),
         )
+        previous = chain.link(previous, row)
+        batch.append((*row, previous))
         if len(batch) == 20_000:
             _insert(db, batch)
             if tick:
@@ -148,7 +149,7 @@ def write_log(path: Path, total: int, tick: Callable[[int], None] | None = None)
 
 def _insert(db: sqlite3.Connection, rows: list[Row]) -> None:
     db.execute("BEGIN")
-    db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+    db.executemany(f"INSERT INTO events ({chain.ROW}, hash) VALUES ({','.join('?' * 12)})", rows)
     db.execute("COMMIT")
 
 

@@ -1,0 +1,206 @@
+"""Verifying the log: every recorded decision recomputed from its recorded inputs by the
+algorithm version that made it, the domain invariants checked at every step of a fold
+from position 0, and the hash chain walked for tampering."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from application.messages import RecordedEvent
+from application.ports import EventStore
+from domain.errors import UnknownAlgorithmVersion
+from domain.events import (
+    PoolCapacityChanged,
+    PoolSlotClaimed,
+    PoolSlotReleased,
+    TaskCancelled,
+    TaskCompleted,
+    TaskDeferred,
+    TaskFailed,
+    TaskQueued,
+    WorkerAssigned,
+    WorkerPoolRegistered,
+)
+from domain.scheduling import Decision, decide
+from domain.values import TaskStatus
+
+Progress = Callable[[str, int, int], None]
+"""(phase, done, total)"""
+
+PAGE = 5000
+MAX_LISTED = 100
+"""Findings listed in a report at most (all are counted)."""
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    checked: int
+    head_hash: str
+    first_broken: int | None
+    problem: str | None
+
+
+class ChainVerifier(Protocol):
+    def verify_chain(self, progress: Callable[[int], None] | None = None) -> ChainReport: ...
+
+
+@dataclass(frozen=True)
+class Finding:
+    position: int
+    stream_id: str
+    detail: str
+
+
+@dataclass
+class AuditReport:
+    head: int = 0
+    events_checked: int = 0
+    decisions_checked: int = 0
+    mismatch_count: int = 0
+    violation_count: int = 0
+    mismatches: list[Finding] = field(default_factory=list)
+    violations: list[Finding] = field(default_factory=list)
+    chain: ChainReport | None = None
+
+    @property
+    def ok(self) -> bool:
+        chain_ok = self.chain is None or self.chain.first_broken is None
+        return chain_ok and self.mismatch_count == 0 and self.violation_count == 0
+
+    def mismatch(self, recorded: RecordedEvent, detail: str) -> None:
+        self.mismatch_count += 1
+        if len(self.mismatches) < MAX_LISTED:
+            self.mismatches.append(Finding(recorded.position, recorded.stream_id, detail))
+
+    def violation(self, recorded: RecordedEvent, detail: str) -> None:
+        self.violation_count += 1
+        if len(self.violations) < MAX_LISTED:
+            self.violations.append(Finding(recorded.position, recorded.stream_id, detail))
+
+
+def verify_log(
+    store: EventStore, chain: ChainVerifier, progress: Progress | None = None
+) -> AuditReport:
+    head = store.head()
+    report = AuditReport(head=head)
+    report.chain = chain.verify_chain(
+        None if progress is None else lambda done: progress("hash chain", done, head)
+    )
+    invariants = Invariants(report)
+    after = 0
+    while page := store.read_all(after, PAGE):
+        for recorded in page:
+            if recorded.type in DECISIONS:
+                recompute(recorded, report)
+            invariants.apply(recorded)
+        report.events_checked += len(page)
+        after = page[-1].position
+        if progress is not None:
+            progress("decisions and invariants", report.events_checked, head)
+    return report
+
+
+DECISIONS = frozenset({WorkerAssigned.type_name(), TaskDeferred.type_name()})
+
+
+def recompute(recorded: RecordedEvent, report: AuditReport) -> None:
+    """The recorded decision must be exactly what its algorithm version computes again
+    from the recorded task and pool snapshots."""
+    event = recorded.event
+    assert isinstance(event, WorkerAssigned | TaskDeferred)
+    decision = event.decision
+    report.decisions_checked += 1
+    try:
+        again = decide(
+            decision.algorithm, decision.task, decision.pools, decision.algorithm_version
+        )
+    except UnknownAlgorithmVersion as error:
+        report.mismatch(recorded, str(error))
+        return
+    if again != decision:
+        report.mismatch(recorded, _difference(decision, again))
+    elif isinstance(event, WorkerAssigned) and event.pool_id != decision.chosen_pool_id:
+        report.mismatch(
+            recorded,
+            f"assigned to {event.pool_id} but the decision chose {decision.chosen_pool_id}",
+        )
+    elif isinstance(event, TaskDeferred) and decision.chosen_pool_id is not None:
+        report.mismatch(recorded, f"deferred although the decision chose {decision.chosen_pool_id}")
+
+
+def _difference(recorded: Decision, again: Decision) -> str:
+    for name in ("chosen_pool_id", "summary", "verdicts", "rank_keys"):
+        if getattr(recorded, name) != getattr(again, name):
+            return (
+                f"{name} recorded {getattr(recorded, name)!r}, recomputed {getattr(again, name)!r}"
+            )
+    return "the recomputed decision differs from the recorded one"
+
+
+class Invariants:
+    """Folds the log checking, at every event: no pool above capacity or below zero load,
+    no task assigned twice for one attempt, no transition out of a terminal state."""
+
+    def __init__(self, report: AuditReport) -> None:
+        self._report = report
+        self._capacity: dict[str, int] = {}
+        self._load: dict[str, int] = {}
+        self._status: dict[str, TaskStatus] = {}
+
+    def apply(self, recorded: RecordedEvent) -> None:
+        kind = recorded.type
+        if kind in TASK_MOVES:
+            self._task(recorded, *TASK_MOVES[kind])
+        elif kind in POOL_EVENTS:
+            self._pool(recorded)
+
+    def _task(self, recorded: RecordedEvent, allowed: frozenset[TaskStatus | None],
+              to: TaskStatus) -> None:  # fmt: skip
+        task_id = recorded.stream_id
+        status = self._status.get(task_id)
+        if status not in allowed:
+            if status is not None and status.terminal:
+                problem = f"{recorded.type} after the task was {status}"
+            elif recorded.type == WorkerAssigned.type_name():
+                problem = f"assigned again while {status}"
+            else:
+                problem = f"{recorded.type} while the task was {status or 'unknown'}"
+            self._report.violation(recorded, problem)
+        self._status[task_id] = to
+
+    def _pool(self, recorded: RecordedEvent) -> None:
+        pool = recorded.stream_id
+        match recorded.type:
+            case "WorkerPoolRegistered":
+                event = recorded.event
+                assert isinstance(event, WorkerPoolRegistered)
+                self._capacity[pool], self._load[pool] = event.capacity, 0
+                return
+            case "PoolCapacityChanged":
+                changed = recorded.event
+                assert isinstance(changed, PoolCapacityChanged)
+                self._capacity[pool] = changed.capacity
+            case "PoolSlotClaimed":
+                self._load[pool] = self._load.get(pool, 0) + 1
+            case "PoolSlotReleased":
+                self._load[pool] = self._load.get(pool, 0) - 1
+        load, capacity = self._load.get(pool, 0), self._capacity.get(pool, 0)
+        if load > capacity:
+            self._report.violation(recorded, f"pool load {load} above capacity {capacity}")
+        elif load < 0:
+            self._report.violation(recorded, f"pool load {load} below zero")
+
+
+QUEUED, PROCESSING = TaskStatus.QUEUED, TaskStatus.PROCESSING
+TASK_MOVES: dict[str, tuple[frozenset[TaskStatus | None], TaskStatus]] = {
+    TaskQueued.type_name(): (frozenset({None}), QUEUED),
+    TaskDeferred.type_name(): (frozenset({QUEUED}), QUEUED),
+    WorkerAssigned.type_name(): (frozenset({QUEUED}), PROCESSING),
+    TaskCompleted.type_name(): (frozenset({PROCESSING}), TaskStatus.COMPLETED),
+    TaskFailed.type_name(): (frozenset({PROCESSING}), TaskStatus.FAILED),
+    TaskCancelled.type_name(): (frozenset({QUEUED}), TaskStatus.CANCELLED),
+}
+POOL_EVENTS = frozenset(
+    cls.type_name()
+    for cls in (WorkerPoolRegistered, PoolCapacityChanged, PoolSlotClaimed, PoolSlotReleased)
+)
