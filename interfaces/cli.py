@@ -9,6 +9,7 @@ from typing import Annotated, TypeVar
 import orjson
 import typer
 from pydantic import ValidationError
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -186,7 +187,7 @@ def audit_verify() -> None:
 
     def verify(router: TaskRouter) -> AuditReport:
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-        with Progress(*columns, transient=True) as progress:
+        with Progress(*columns, transient=True, console=Console(stderr=True)) as progress:
             bars: dict[str, TaskID] = {}
 
             def advance(phase: str, done: int, total: int) -> None:

@@ -105,3 +105,16 @@ def test_unknown_tasks_are_404_problems(client: TestClient) -> None:
         response = client.get(f"/api/v1/tasks/00000000-0000-4000-8000-000000000000/{view}")
         assert response.status_code == 404
         assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_verify_over_http_recomputes_every_decision(client: TestClient) -> None:
+    task_ids = [client.post("/api/v1/tasks", json=TASK).json()["id"] for _ in range(5)]
+    for task_id in task_ids:
+        wait_until(lambda t=task_id: client.get(f"/api/v1/tasks/{t}").json()["worker_id"])
+    report = client.get("/api/v1/audit/verify").json()
+    assert report["ok"] is True
+    assert report["decisions_checked"] == 5
+    assert report["events_checked"] == report["head"] == report["chain"]["checked"]
+    assert report["chain"]["first_broken"] is None
+    assert len(report["chain"]["head_hash"]) == 64
+    assert (report["mismatches"], report["violations"]) == ([], [])

@@ -2,6 +2,7 @@
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,8 @@ from domain.values import TaskType
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
 from infrastructure.sql import migrate
+from tests.fakes import FakeClock
+from tests.histories import random_history
 from tests.sqlite_support import sqlite_url
 
 
@@ -106,3 +109,27 @@ def test_inconsistent_latency_settings_are_rejected(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "sim_min_latency_s must not exceed sim_max_latency_s" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_audit_verify_passes_a_clean_log_and_fails_a_tampered_one(tmp_path: Path) -> None:
+    clock = FakeClock()
+    router = bootstrap(Settings(database_url=sqlite_url(tmp_path)), clock=clock)
+    migrate.upgrade(router.engines.write)
+    random_history(router, clock, events=600, seed=4)
+    router.store.close()
+    router.engines.dispose()
+
+    clean = run(tmp_path, "audit", "verify")
+    assert clean.returncode == 0, clean.stderr
+    first, second = clean.stdout.splitlines()
+    assert first.startswith("600 events, ")
+    assert first.endswith(" decisions recomputed: 0 mismatches, 0 invariant violations")
+    assert second.startswith("hash chain intact over 600 events, head ")
+
+    with sqlite3.connect(tmp_path / "taskrouterx.db") as db:
+        db.execute("UPDATE events SET actor = 'mallory' WHERE position = 321")
+    tampered = run(tmp_path, "audit", "verify")
+    assert tampered.returncode == 1
+    assert "hash chain broken at position 321: event at position 321 does not match" in (
+        tampered.stdout
+    )

@@ -1,0 +1,123 @@
+"""Verification on a real SQLite file: an untouched random history verifies clean; a payload
+edited by hand, a deleted row and rows swapped are found at their position; a changed
+algorithm (same version, new logic) is found by recomputation; the migration chains events
+stored before it existed."""
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic import command
+
+from domain.scheduling import algorithms
+from domain.values import Algorithm
+from infrastructure.bootstrap import TaskRouter
+from infrastructure.sql import chain, migrate
+from infrastructure.sql.engine import create_engines
+from tests.fakes import FakeClock
+from tests.histories import random_history
+from tests.sqlite_support import sqlite_url
+
+
+@pytest.fixture
+def history(quiet_router: TaskRouter, clock: FakeClock) -> TaskRouter:
+    random_history(quiet_router, clock, events=2500, seed=31)
+    return quiet_router
+
+
+def database_file(router: TaskRouter) -> str:
+    database = router.engines.write.url.database
+    assert database is not None
+    return database
+
+
+def tamper(router: TaskRouter, statement: str, *parameters: object) -> None:
+    """Edit the SQLite file directly, as someone with the file (not the API) would."""
+    router.store.close()
+    with sqlite3.connect(database_file(router)) as db:
+        db.execute(statement, parameters)
+
+
+def decision_positions(router: TaskRouter) -> list[int]:
+    with sqlite3.connect(database_file(router)) as db:
+        rows = db.execute("SELECT position FROM events WHERE type = 'WorkerAssigned'")
+        return [row[0] for row in rows]
+
+
+def test_an_untouched_history_verifies_clean(history: TaskRouter) -> None:
+    report = history.audit()
+    assert report.ok
+    assert report.events_checked == report.head == history.store.head() >= 2500
+    assert report.decisions_checked >= 200
+    assert (report.mismatch_count, report.violation_count) == (0, 0)
+    assert report.chain is not None
+    assert report.chain.checked == report.head
+    assert report.chain.first_broken is None
+
+
+def test_a_hand_edited_payload_breaks_the_chain_there(history: TaskRouter) -> None:
+    position = decision_positions(history)[40]
+    tamper(
+        history,
+        "UPDATE events SET payload = replace(payload, '\"load\":0', '\"load\":1') "
+        "WHERE position = ?",
+        position,
+    )
+    report = history.audit()
+    assert not report.ok
+    assert report.chain is not None
+    assert report.chain.first_broken == position
+    assert report.chain.checked == position - 1
+
+
+def test_a_deleted_row_is_reported_missing(history: TaskRouter) -> None:
+    tamper(history, "DELETE FROM events WHERE position = 1234")
+    report = history.audit()
+    assert report.chain is not None
+    assert report.chain.first_broken == 1234
+    assert report.chain.problem == "position 1234 is missing"
+
+
+def test_rows_swapped_between_positions_are_found(history: TaskRouter) -> None:
+    tamper(history, "UPDATE events SET position = -1 WHERE position = 700")
+    tamper(history, "UPDATE events SET position = 700 WHERE position = 701")
+    tamper(history, "UPDATE events SET position = 701 WHERE position = -1")
+    report = history.audit()
+    assert report.chain is not None
+    assert report.chain.first_broken == 700
+
+
+def test_an_algorithm_changed_without_a_new_version_is_caught(
+    history: TaskRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    most_expensive = algorithms.Ranking(
+        lambda task: (("-cost_per_unit",), lambda pool: (-pool.cost_per_unit,)),
+        lambda task, chosen: "most expensive",
+    )
+    for algorithm in Algorithm:
+        monkeypatch.setitem(algorithms.RANKINGS, (algorithm, 1), most_expensive)
+    report = history.audit()
+    assert report.mismatch_count > 0
+    assert report.chain is not None
+    assert report.chain.first_broken is None, "the stored log itself is untouched"
+    assert "recorded" in report.mismatches[0].detail
+    assert "recomputed" in report.mismatches[0].detail
+
+
+def test_the_migration_chains_events_stored_before_it(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    engines = create_engines(url)
+    command.upgrade(migrate.alembic_config(url), "0002")
+    with sqlite3.connect(tmp_path / "taskrouterx.db") as db:
+        db.executemany(
+            f"INSERT INTO events ({chain.ROW}) VALUES ({', '.join('?' * 11)})",
+            [
+                (p, f"s-{p % 3}", p, "PoolSlotClaimed", 1, "{}", f"e{p}", "c", None, "t", "x")
+                for p in range(1, 25_001)
+            ],
+        )
+    migrate.upgrade(engines.write)
+    with engines.read.connect() as connection:
+        report = chain.verify(connection.connection.driver_connection)
+    engines.dispose()
+    assert (report.checked, report.first_broken) == (25_000, None)
