@@ -128,3 +128,19 @@ class ReadModel(Protocol):
     def ping(self) -> None:
         """Raise if the database cannot be reached."""
         ...
+
+
+class TimeTravel(Protocol):
+    """The read models as they were at a log position."""
+
+    def head(self) -> int: ...
+
+    def position_at(self, moment: datetime) -> int:
+        """The newest position recorded at or before `moment` (0 if none)."""
+        ...
+
+    def task(self, task_id: str, position: int) -> dict[str, Any] | None: ...
+
+    def pools(self, position: int) -> list[dict[str, Any]]: ...
+
+    def stats(self, position: int) -> dict[str, Any]: ...

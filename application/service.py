@@ -5,7 +5,7 @@ from typing import Any, Protocol
 
 from application.audit.verify import AuditReport
 from application.audit.verify import Progress as AuditProgress
-from application.ports import Clock, CommandSender, ReadModel
+from application.ports import Clock, CommandSender, ReadModel, TimeTravel
 from application.traffic import TrafficGenerator
 
 
@@ -28,6 +28,9 @@ class TaskRouterService(Protocol):
 
     @property
     def clock(self) -> Clock: ...
+
+    @property
+    def time_travel(self) -> TimeTravel: ...
 
     @property
     def traffic(self) -> TrafficGenerator: ...

@@ -1,6 +1,7 @@
 """The composition root: builds the whole system from settings. Nothing runs until
 `start()`; tests override the clock, ids or settings."""
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ from infrastructure.sql.projections.stats import StatsProjection
 from infrastructure.sql.projections.tasks import TasksProjection
 from infrastructure.sql.queries import SqlReadModel
 from infrastructure.sql.state_sources import SqlStateSource
+from infrastructure.sql.time_travel import SqlTimeTravel
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +48,7 @@ class TaskRouter:
     sender: SingleWriter
     traffic: TrafficGenerator
     projections: ProjectionAdmin
+    time_travel: SqlTimeTravel
     scheduler: SchedulingPolicy | None = None
     workers: SimulatedWorkers | None = None
     started: bool = field(default=False)
@@ -59,6 +62,9 @@ class TaskRouter:
         for reactor in (self.scheduler, self.workers):
             if reactor is not None:
                 reactor.start()
+        threading.Thread(
+            target=self._warm_time_travel, name="time-travel-warm", daemon=True
+        ).start()
         self.started = True
         log.info(
             "taskrouterx.started",
@@ -69,6 +75,12 @@ class TaskRouter:
             scheduler=self.scheduler is not None,
             simulator=self.workers is not None,
         )
+
+    def _warm_time_travel(self) -> None:
+        try:
+            self.time_travel.warm()
+        except Exception as error:  # an optimization only: queries summarize on demand
+            log.warning("time_travel.warm_failed", error=str(error))
 
     def audit(self, progress: AuditProgress | None = None) -> AuditReport:
         """Recompute every decision, check the invariants and walk the hash chain."""
@@ -194,6 +206,7 @@ def bootstrap(
         sender=writer,
         traffic=traffic,
         projections=ProjectionAdmin(runner, read_model, writer),
+        time_travel=SqlTimeTravel(engines.read),
         scheduler=scheduler,
         workers=workers,
     )

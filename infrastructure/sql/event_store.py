@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
@@ -38,7 +39,7 @@ from infrastructure.codec import encode
 from infrastructure.sql import chain, log
 from infrastructure.sql.errors import connect, unavailable_on_failure
 from infrastructure.sql.projections.base import Db, EventRecord, raw
-from infrastructure.sql.timestamps import iso
+from infrastructure.sql.timestamps import iso, parse
 from infrastructure.sql.write_connection import WriteConnection
 
 INSERT = f"INSERT INTO events ({chain.ROW}, hash) VALUES ({', '.join('?' * 12)})"
@@ -74,6 +75,7 @@ class SqlEventStore:
         self._signal = signal
         self._projections = projections
         self._local = threading.local()
+        self._last_stamp: datetime | None = None
 
     def append(self, writes: Sequence[StreamWrite], context: MessageContext) -> list[RecordedEvent]:
         batch: _Batch | None = getattr(self._local, "batch", None)
@@ -164,7 +166,7 @@ class SqlEventStore:
         head_before: int,
         previous: str,
     ) -> tuple[list[RecordedEvent], list[EventRecord], str]:
-        recorded = self._number(writes, context, head_before)
+        recorded = self._number(writes, context, head_before, self._stamp(db))
         rows: list[tuple[Any, ...]] = []
         records: list[EventRecord] = []
         for event in recorded:
@@ -194,10 +196,23 @@ class SqlEventStore:
                 return ConcurrencyConflict(write.stream_id, write.expected_version, actual)
         return ConcurrencyConflict(writes[0].stream_id, writes[0].expected_version, -1)
 
+    def _stamp(self, db: Db) -> datetime:
+        """Now, but never before the newest stored event: recorded_at follows position
+        order even if the wall clock steps back, so a time maps to a position by bisection."""
+        if self._last_stamp is None:
+            row = db.execute("SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1")
+            newest = row.fetchone()
+            self._last_stamp = parse(newest[0]) if newest else self._clock.now()
+        self._last_stamp = max(self._clock.now(), self._last_stamp)
+        return self._last_stamp
+
     def _number(
-        self, writes: Sequence[StreamWrite], context: MessageContext, head_before: int
+        self,
+        writes: Sequence[StreamWrite],
+        context: MessageContext,
+        head_before: int,
+        now: datetime,
     ) -> list[RecordedEvent]:
-        now = self._clock.now()
         recorded: list[RecordedEvent] = []
         position = head_before
         for write in writes:

@@ -97,34 +97,8 @@ class SqlReadModel:
             ).scalar_one()
             pools = connection.execute(select(pool_load).order_by(pool_load.c.registration)).all()
             algorithm = active_algorithm(connection)
-        latency_count = counters.get("latency_count", 0)
-        completed = counts.get(TaskStatus.COMPLETED, 0)
-        failed = counts.get(TaskStatus.FAILED, 0)
-        return {
-            "tasks_processed": completed + failed,
-            "tasks_pending": counts.get(TaskStatus.QUEUED, 0),
-            "tasks_processing": counts.get(TaskStatus.PROCESSING, 0),
-            "tasks_completed": completed,
-            "tasks_failed": failed,
-            "tasks_cancelled": counts.get(TaskStatus.CANCELLED, 0),
-            "average_latency": (counters.get("latency_sum_us", 0) / 1e6 / latency_count)
-            if latency_count
-            else 0.0,
-            "throughput": float(finished) / THROUGHPUT_WINDOW_S,
-            "worker_utilization": {
-                row.name: pool_view(row._mapping)["utilization"] for row in pools
-            },
-            "queue_size": counts.get(TaskStatus.QUEUED, 0),
-            "scheduler_stats": {
-                "algorithm": str(algorithm),
-                "tasks_assigned": int(counters.get("assigned", 0)),
-                "tasks_deferred": int(counters.get("deferred", 0)),
-                "assigned_by_algorithm": {
-                    str(name): int(counters.get(f"assigned.{name}", 0)) for name in Algorithm
-                },
-                "algorithm_switches": int(counters.get("algorithm_switches", 0)),
-            },
-        }
+        return stats_view(counts, counters, int(finished), [pool_view(r._mapping) for r in pools],
+                          algorithm)  # fmt: skip
 
     def active_algorithm(self) -> Algorithm:
         with connect(self._engine) as connection:
@@ -221,6 +195,43 @@ def active_algorithm(connection: Connection) -> Algorithm:
     event = decode(row.type, row.schema_version, row.payload)
     assert isinstance(event, AlgorithmSwitched)
     return event.algorithm
+
+
+def stats_view(
+    counts: dict[str, int],
+    counters: dict[str, int],
+    finished: int,
+    pools: list[dict[str, Any]],
+    algorithm: Algorithm,
+) -> dict[str, Any]:
+    """GET /system/stats from task counts by status, the scheduler and latency counters,
+    tasks finished in the throughput window, and the pools."""
+    latency_count = counters.get("latency_count", 0)
+    completed = counts.get(TaskStatus.COMPLETED, 0)
+    failed = counts.get(TaskStatus.FAILED, 0)
+    return {
+        "tasks_processed": completed + failed,
+        "tasks_pending": counts.get(TaskStatus.QUEUED, 0),
+        "tasks_processing": counts.get(TaskStatus.PROCESSING, 0),
+        "tasks_completed": completed,
+        "tasks_failed": failed,
+        "tasks_cancelled": counts.get(TaskStatus.CANCELLED, 0),
+        "average_latency": (counters.get("latency_sum_us", 0) / 1e6 / latency_count)
+        if latency_count
+        else 0.0,
+        "throughput": float(finished) / THROUGHPUT_WINDOW_S,
+        "worker_utilization": {pool["name"]: pool["utilization"] for pool in pools},
+        "queue_size": counts.get(TaskStatus.QUEUED, 0),
+        "scheduler_stats": {
+            "algorithm": str(algorithm),
+            "tasks_assigned": int(counters.get("assigned", 0)),
+            "tasks_deferred": int(counters.get("deferred", 0)),
+            "assigned_by_algorithm": {
+                str(name): int(counters.get(f"assigned.{name}", 0)) for name in Algorithm
+            },
+            "algorithm_switches": int(counters.get("algorithm_switches", 0)),
+        },
+    }
 
 
 def task_view(row: Any) -> dict[str, Any]:

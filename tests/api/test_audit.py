@@ -118,3 +118,38 @@ def test_verify_over_http_recomputes_every_decision(client: TestClient) -> None:
     assert report["chain"]["first_broken"] is None
     assert len(report["chain"]["head_hash"]) == 64
     assert (report["mismatches"], report["violations"]) == ([], [])
+
+
+def test_as_of_shows_the_task_pools_and_stats_as_they_were(client: TestClient) -> None:
+    task = client.post("/api/v1/tasks", json=TASK).json()
+    queued_at = task["position"]
+    url = f"/api/v1/tasks/{task['id']}"
+    wait_until(lambda: client.get(url).json()["status"] == "processing")
+    client.post(f"{url}/complete")
+
+    then = client.get(url, params={"as_of": queued_at}).json()
+    assert then["status"] == "queued"
+    assert then["position"] == queued_at
+    assert client.get(url).json()["status"] == "completed"
+    before = client.get(url, params={"as_of": queued_at - 1})
+    assert before.status_code == 404
+
+    queued_event = client.get(f"{url}/events").json()["events"][0]
+    by_time = client.get(url, params={"as_of": queued_event["metadata"]["recorded_at"]}).json()
+    assert by_time["status"] == "queued"
+
+    pools = client.get("/api/v1/workers", params={"as_of": queued_at}).json()["worker_pools"]
+    assert sum(pool["current_load"] for pool in pools) == 0
+    assert len(pools) == 8
+    stats = client.get("/api/v1/system/stats", params={"as_of": queued_at}).json()
+    assert (stats["tasks_pending"], stats["tasks_completed"]) == (1, 0)
+    assert client.get("/api/v1/system/stats").json()["tasks_completed"] == 1
+
+
+def test_a_bad_or_future_as_of_is_a_422_problem(client: TestClient) -> None:
+    for value in ("yesterday", "99999999", "-3"):
+        response = client.get("/api/v1/system/stats", params={"as_of": value})
+        assert response.status_code == 422, value
+        assert response.headers["content-type"] == "application/problem+json"
+    future = client.get("/api/v1/workers", params={"as_of": "99999999"}).json()
+    assert "after the log head" in future["detail"]

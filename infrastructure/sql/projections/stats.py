@@ -45,7 +45,8 @@ class StatsProjection:
         db.execute(BULK_THROUGHPUT, {"head": head})
 
 
-def _micros(column: str) -> str:
+def micros(column: str) -> str:
+    """SQL for a fixed-width UTC timestamp column as integer microseconds."""
     return (
         f"(unixepoch(substr({column}, 1, 19)) * 1000000 + CAST(substr({column}, 21, 6) AS INTEGER))"
     )
@@ -71,8 +72,8 @@ HAVING COUNT(*) > 0
 UNION ALL
 SELECT name, value FROM (
     SELECT 'latency_sum_us' AS name,
-           SUM({_micros("json_extract(payload, '$.completed_at')")}
-               - {_micros("json_extract(payload, '$.enqueued_at')")}) AS value,
+           SUM({micros("json_extract(payload, '$.completed_at')")}
+               - {micros("json_extract(payload, '$.enqueued_at')")}) AS value,
            COUNT(*) AS completed
     FROM events WHERE type = 'TaskCompleted' AND position <= :head
     UNION ALL

@@ -12,6 +12,7 @@ from application.messages import RecordedEvent
 from domain.errors import TaskNotFound
 from domain.task import task_stream
 from domain.values import TaskStatus, TaskType
+from interfaces.http.as_of import AsOf, position_of
 from interfaces.http.deps import Context, Service, context_of, send, service_of
 from interfaces.http.parsing import body_schema, parse_body
 from interfaces.http.responses import json_response
@@ -63,8 +64,14 @@ def list_tasks(
 
 
 @router.get("/{task_id}", response_model=TaskOut)
-def get_task(task_id: uuid.UUID, service: Service) -> dict[str, Any]:
-    return _task(service, task_id)
+def get_task(task_id: uuid.UUID, service: Service, as_of: AsOf = None) -> dict[str, Any]:
+    """The task now, or as it was at `as_of` (404 if it did not exist yet)."""
+    if as_of is None:
+        return _task(service, task_id)
+    task = service.time_travel.task(str(task_id), position_of(service, as_of))
+    if task is None:
+        raise TaskNotFound(str(task_id))
+    return task
 
 
 @router.get("/{task_id}/events", response_model=TaskEvents)

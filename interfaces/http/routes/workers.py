@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from application.commands.change_pool_capacity import ChangePoolCapacity
 from application.commands.register_worker_pool import RegisterWorkerPool
 from domain.errors import PoolNotFound
+from interfaces.http.as_of import AsOf, position_of
 from interfaces.http.deps import Context, Service, send
 from interfaces.http.schemas import PoolCreate, PoolList, PoolOut, PoolPatch
 
@@ -13,7 +14,9 @@ router = APIRouter(prefix="/api/v1/workers", tags=["workers"])
 
 
 @router.get("", response_model=PoolList)
-def list_pools(service: Service) -> dict[str, Any]:
+def list_pools(service: Service, as_of: AsOf = None) -> dict[str, Any]:
+    if as_of is not None:
+        return {"worker_pools": service.time_travel.pools(position_of(service, as_of))}
     return {"worker_pools": service.read_model.list_pools()}
 
 

@@ -1,0 +1,44 @@
+"""The `as_of` query parameter: a log position, or an ISO 8601 time (UTC when it has no
+offset) standing for the newest position recorded at or before it."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Query
+
+from application.service import TaskRouterService
+from domain.errors import Invalid
+
+AsOf = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=64,
+        description="the state as it was at this log position or ISO 8601 time",
+        examples=["1200", "2026-11-28T12:00:00Z"],
+    ),
+]
+
+
+class InvalidAsOf(Invalid):
+    pass
+
+
+def position_of(service: TaskRouterService, as_of: str) -> int:
+    history = service.time_travel
+    text = as_of.strip()
+    if text.isdigit() and len(text) <= 18:
+        position = int(text)
+        head = history.head()
+        if position > head:
+            raise InvalidAsOf(f"as_of position {position} is after the log head {head}")
+        return position
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidAsOf(
+            f"as_of must be a log position or an ISO 8601 time, not {as_of!r}"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return history.position_at(moment)
