@@ -3,7 +3,8 @@
 import contextlib
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import orjson
@@ -23,7 +24,9 @@ from application.audit.verify import AuditReport
 from application.errors import UnknownProjection
 from infrastructure.bootstrap import TaskRouter, bootstrap
 from infrastructure.settings import Settings
-from infrastructure.sql import migrate
+from infrastructure.sql import log, migrate, transfer
+from infrastructure.sql.errors import connect
+from infrastructure.sql.projections.base import raw
 from infrastructure.structured_logging import configure_logging
 
 app = typer.Typer(help="TaskRouterX: event-sourced task routing.", no_args_is_help=True)
@@ -37,6 +40,11 @@ audit_app = typer.Typer(
     help="Verify the log: decisions, invariants, tampering.", no_args_is_help=True
 )
 app.add_typer(audit_app, name="audit")
+replay_app = typer.Typer(
+    help="Reproduce history: copy a prefix of the log into a new database.",
+    invoke_without_command=True,
+)
+app.add_typer(replay_app, name="replay")
 
 T = TypeVar("T")
 
@@ -64,7 +72,7 @@ def _with_router(action: Callable[[TaskRouter], T]) -> T:
     router = bootstrap(settings)
     try:
         return action(router)
-    except UnknownProjection as error:
+    except (UnknownProjection, transfer.InvalidImport) as error:
         raise _fail(str(error)) from None
     except Exception as error:
         raise _fail(f"{type(error).__name__}: {error}".splitlines()[0]) from None
@@ -187,7 +195,10 @@ def audit_verify() -> None:
 
     def verify(router: TaskRouter) -> AuditReport:
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-        with Progress(*columns, transient=True, console=Console(stderr=True)) as progress:
+        console = Console(stderr=True)
+        with Progress(
+            *columns, transient=True, console=console, disable=not console.is_terminal
+        ) as progress:
             bars: dict[str, TaskID] = {}
 
             def advance(phase: str, done: int, total: int) -> None:
@@ -212,6 +223,110 @@ def audit_verify() -> None:
         typer.echo(f"  position {finding.position} ({finding.stream_id}): {finding.detail}")
     if not report.ok:
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _bar(description: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on standard error; yields the function that advances it."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    console = Console(stderr=True)
+    with Progress(
+        *columns, transient=True, console=console, disable=not console.is_terminal
+    ) as progress:
+        task = progress.add_task(description, total=total or 1)
+        yield lambda done: progress.update(task, completed=done)
+
+
+@events_app.command("export")
+def events_export(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="File to write; standard output if omitted.")
+    ] = None,
+    to: Annotated[int | None, typer.Option(min=0, help="Last position to export.")] = None,
+) -> None:
+    """Write the log as JSON Lines, one CloudEvents 1.0 event per line."""
+
+    def export(router: TaskRouter) -> int:
+        with connect(router.engines.read, transaction=True) as connection:
+            db = raw(connection)
+            head = log.head(db)
+            last = head if to is None else min(to, head)
+            sink = out.open("wb") if out is not None else sys.stdout.buffer
+            try:
+                with _bar("exporting", last) as advance:
+                    for line in transfer.export_lines(db, last, advance):
+                        sink.write(line)
+            finally:
+                if out is not None:
+                    sink.close()
+            return last
+
+    exported = _with_router(export)
+    if out is not None:
+        typer.echo(f"exported {exported} events to {out}")
+
+
+@events_app.command("import")
+def events_import(
+    source: Annotated[Path, typer.Argument(help="A file written by `events export`.")],
+) -> None:
+    """Load an exported log into an empty store, checking its hash chain line by line
+    (nothing is written if any line fails), then build the projections from it."""
+    if not source.is_file():
+        raise _fail(f"no such file: {source}")
+
+    def load(router: TaskRouter) -> int:
+        migrate.upgrade(router.engines.write)
+        if (held := router.store.head()) > 0:
+            raise transfer.InvalidImport(
+                f"the store already holds {held} events; import needs an empty one"
+            )
+        with source.open("rb") as counted:
+            lines = sum(1 for _ in counted)
+        with (
+            source.open("rb") as lines_in,
+            _bar("importing", lines) as advance,
+            router.engines.write.begin() as connection,
+        ):
+            count = transfer.import_lines(raw(connection), lines_in, advance)
+        router.runner.rebuild_at_once(router.runner.names)
+        return count
+
+    typer.echo(f"imported {_with_router(load)} events; projections rebuilt")
+
+
+@replay_app.callback()
+def replay(
+    context: typer.Context,
+    to: Annotated[int | None, typer.Option(min=0, help="Last position to copy.")] = None,
+    into: Annotated[
+        str | None, typer.Option(help="New database: a SQLite file path or a database URL.")
+    ] = None,
+) -> None:
+    """Copy the history up to a position into a new database and build its projections
+    there: a reproducible copy for debugging."""
+    if context.invoked_subcommand is not None:
+        return
+    if to is None or into is None:
+        raise _fail("replay needs --to POSITION and --into DATABASE")
+    target_url = into if "://" in into else f"sqlite:///{Path(into).resolve()}"
+
+    def copy(router: TaskRouter) -> int:
+        target = bootstrap(router.settings.model_copy(update={"database_url": target_url}))
+        try:
+            migrate.upgrade(target.engines.write)
+            with connect(router.engines.read, transaction=True) as connection:
+                db = raw(connection)
+                last = min(to, log.head(db))
+                with _bar("copying", last) as advance, target.engines.write.begin() as written:
+                    copied = transfer.copy_log(db, raw(written), last, advance)
+            target.runner.rebuild_at_once(target.runner.names)
+        finally:
+            target.engines.dispose()
+        return copied
+
+    copied = _with_router(copy)
+    typer.echo(f"copied {copied} events into {target_url}; projections rebuilt")
 
 
 def main() -> None:

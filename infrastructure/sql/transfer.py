@@ -1,0 +1,157 @@
+"""Moving a log between databases: export as JSON Lines in a CloudEvents 1.0 envelope,
+import such a file into an empty store, copy a prefix of one log into a new database.
+
+Every stored value travels: the envelope's standard attributes carry the event id,
+stream (subject), time (recorded_at, as stored) and payload (data, the stored JSON text
+verbatim); extension attributes carry the position, stream version, schema version,
+correlation and causation ids, actor and chain hash. An import recomputes every hash
+from what it read and refuses the whole file at the first line that does not match, so a
+history edited on the way cannot pass for the original.
+"""
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import orjson
+
+from infrastructure.sql import chain
+from infrastructure.sql.projections.base import Db
+
+SPEC_VERSION = "1.0"
+SOURCE = "/taskrouterx"
+TYPE_PREFIX = "dev.taskrouterx."
+INSERT = f"INSERT INTO events ({chain.ROW}, hash) VALUES ({', '.join('?' * 12)})"
+CHUNK = 5000
+
+Progress = Callable[[int], None]
+
+
+class InvalidImport(ValueError):
+    """The file cannot be imported; nothing was written."""
+
+
+def export_lines(
+    db: Db, to: int | None = None, progress: Progress | None = None
+) -> Iterator[bytes]:
+    """The log up to `to` (all of it if None), one CloudEvent per line, newline-terminated."""
+    limit = to if to is not None else 2**62
+    cursor = db.execute(
+        f"SELECT {chain.ROW}, hash FROM events WHERE position <= ? ORDER BY position", (limit,)
+    )
+    done = 0
+    while rows := cursor.fetchmany(CHUNK):
+        for row in rows:
+            yield orjson.dumps(_cloud_event(row), option=orjson.OPT_APPEND_NEWLINE)
+        done += len(rows)
+        if progress is not None:
+            progress(done)
+
+
+def import_lines(db: Db, lines: Iterable[bytes], progress: Progress | None = None) -> int:
+    """Append every event of the file to an empty log, checking the chain as it goes.
+    Call inside a transaction: on InvalidImport the caller's rollback writes nothing."""
+    head = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    if head:
+        raise InvalidImport(f"the store already holds {head} events; import needs an empty one")
+    previous, batch, count = chain.GENESIS, [], 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        row, claimed = _row(number, line)
+        if row[0] != count + 1:
+            raise InvalidImport(f"line {number}: position {row[0]}, expected {count + 1}")
+        previous = chain.link(previous, row)
+        if previous != claimed:
+            raise InvalidImport(
+                f"line {number}: the event does not match its hash (altered after export?)"
+            )
+        batch.append((*row, previous))
+        count += 1
+        if len(batch) == CHUNK:
+            db.executemany(INSERT, batch)
+            batch = []
+            if progress is not None:
+                progress(count)
+    db.executemany(INSERT, batch)
+    if progress is not None:
+        progress(count)
+    return count
+
+
+def copy_log(source: Db, target: Db, to: int, progress: Progress | None = None) -> int:
+    """Copy positions 1..to, rows and hashes as they are, into an empty log."""
+    if target.execute("SELECT COUNT(*) FROM events").fetchone()[0]:
+        raise InvalidImport("the target database already holds events")
+    cursor = source.execute(
+        f"SELECT {chain.ROW}, hash FROM events WHERE position <= ? ORDER BY position", (to,)
+    )
+    copied = 0
+    while rows := cursor.fetchmany(CHUNK):
+        target.executemany(INSERT, rows)
+        copied += len(rows)
+        if progress is not None:
+            progress(copied)
+    return copied
+
+
+def _cloud_event(row: tuple[Any, ...]) -> dict[str, Any]:
+    (position, stream_id, version, type_name, schema_version, payload, event_id,
+     correlation_id, causation_id, actor, recorded_at, hashed) = row  # fmt: skip
+    event = {
+        "specversion": SPEC_VERSION,
+        "id": event_id,
+        "source": SOURCE,
+        "type": TYPE_PREFIX + type_name,
+        "subject": stream_id,
+        "time": recorded_at,
+        "datacontenttype": "application/json",
+        "position": position,
+        "streamversion": version,
+        "schemaversion": schema_version,
+        "correlationid": correlation_id,
+        "actor": actor,
+        "hash": hashed,
+        "data": orjson.Fragment(payload),
+    }
+    if causation_id is not None:
+        event["causationid"] = causation_id
+    return event
+
+
+def _row(number: int, line: bytes) -> tuple[tuple[Any, ...], str]:
+    try:
+        event = orjson.loads(line)
+        if not isinstance(event, dict) or event.get("specversion") != SPEC_VERSION:
+            raise InvalidImport(f"line {number}: not a CloudEvents {SPEC_VERSION} event")
+        type_name = str(event["type"])
+        if not type_name.startswith(TYPE_PREFIX):
+            raise InvalidImport(f"line {number}: type {type_name!r} is not a TaskRouterX event")
+        causation = event.get("causationid")
+        row = (
+            _integer(event["position"]),
+            str(event["subject"]),
+            _integer(event["streamversion"]),
+            type_name.removeprefix(TYPE_PREFIX),
+            _integer(event["schemaversion"]),
+            orjson.dumps(event["data"]).decode(),
+            str(event["id"]),
+            str(event["correlationid"]),
+            None if causation is None else str(causation),
+            str(event["actor"]),
+            str(event["time"]),
+        )
+        return row, str(event["hash"])
+    except orjson.JSONDecodeError:
+        raise InvalidImport(f"line {number}: not JSON") from None
+    except KeyError as missing:
+        raise InvalidImport(f"line {number}: no {missing.args[0]!r} attribute") from None
+    except (TypeError, AttributeError, ValueError) as error:
+        if isinstance(error, InvalidImport):
+            raise
+        raise InvalidImport(f"line {number}: {error}") from None
+
+
+def _integer(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"{value!r} is not an integer")
+    return value
