@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from concurrent.futures import Future
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from application.messages import (
     Command,
@@ -13,6 +13,9 @@ from application.messages import (
     StreamWrite,
 )
 from application.snapshots import RunningTasks, SchedulerState
+
+if TYPE_CHECKING:
+    from application.audit.whatif import ReplayInputs
 from domain.values import Algorithm
 
 
@@ -144,3 +147,13 @@ class TimeTravel(Protocol):
     def pools(self, position: int) -> list[dict[str, Any]]: ...
 
     def stats(self, position: int) -> dict[str, Any]: ...
+
+
+class ReplaySource(Protocol):
+    """What a what-if replay reads from the log."""
+
+    def head(self) -> int: ...
+
+    def up_to(self, position: int) -> "ReplayInputs":
+        """Every task as it stood at `position`, and the pool changes until then."""
+        ...

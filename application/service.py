@@ -5,7 +5,7 @@ from typing import Any, Protocol
 
 from application.audit.verify import AuditReport
 from application.audit.verify import Progress as AuditProgress
-from application.ports import Clock, CommandSender, ReadModel, TimeTravel
+from application.ports import Clock, CommandSender, ReadModel, ReplaySource, TimeTravel
 from application.traffic import TrafficGenerator
 
 
@@ -31,6 +31,9 @@ class TaskRouterService(Protocol):
 
     @property
     def time_travel(self) -> TimeTravel: ...
+
+    @property
+    def replays(self) -> ReplaySource: ...
 
     @property
     def traffic(self) -> TrafficGenerator: ...

@@ -29,6 +29,7 @@ from infrastructure.sql.projections.runner import ProjectionRunner
 from infrastructure.sql.projections.stats import StatsProjection
 from infrastructure.sql.projections.tasks import TasksProjection
 from infrastructure.sql.queries import SqlReadModel
+from infrastructure.sql.replay_inputs import SqlReplayInputs
 from infrastructure.sql.state_sources import SqlStateSource
 from infrastructure.sql.time_travel import SqlTimeTravel
 
@@ -49,6 +50,7 @@ class TaskRouter:
     traffic: TrafficGenerator
     projections: ProjectionAdmin
     time_travel: SqlTimeTravel
+    replays: SqlReplayInputs
     scheduler: SchedulingPolicy | None = None
     workers: SimulatedWorkers | None = None
     started: bool = field(default=False)
@@ -207,6 +209,7 @@ def bootstrap(
         traffic=traffic,
         projections=ProjectionAdmin(runner, read_model, writer),
         time_travel=SqlTimeTravel(engines.read),
+        replays=SqlReplayInputs(engines.read),
         scheduler=scheduler,
         workers=workers,
     )

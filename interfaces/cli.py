@@ -5,7 +5,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import orjson
 import typer
@@ -19,9 +19,12 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 
 from application.audit.verify import AuditReport
+from application.audit.whatif import compare
 from application.errors import UnknownProjection
+from domain.values import Algorithm
 from infrastructure.bootstrap import TaskRouter, bootstrap
 from infrastructure.settings import Settings
 from infrastructure.sql import log, migrate, transfer
@@ -49,6 +52,10 @@ app.add_typer(replay_app, name="replay")
 T = TypeVar("T")
 
 
+class Refused(ValueError):
+    """A request the command cannot carry out; reported in one line."""
+
+
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(1)
@@ -72,7 +79,7 @@ def _with_router(action: Callable[[TaskRouter], T]) -> T:
     router = bootstrap(settings)
     try:
         return action(router)
-    except (UnknownProjection, transfer.InvalidImport) as error:
+    except (UnknownProjection, transfer.InvalidImport, Refused) as error:
         raise _fail(str(error)) from None
     except Exception as error:
         raise _fail(f"{type(error).__name__}: {error}".splitlines()[0]) from None
@@ -327,6 +334,52 @@ def replay(
 
     copied = _with_router(copy)
     typer.echo(f"copied {copied} events into {target_url}; projections rebuilt")
+
+
+@replay_app.command("whatif")
+def replay_whatif(
+    algorithm: Annotated[Algorithm, typer.Option(help="The algorithm to replay under.")],
+    start: Annotated[
+        int, typer.Option("--from", min=0, help="Compare tasks queued after this position.")
+    ] = 0,
+    to: Annotated[int | None, typer.Option(min=0, help="Replay up to this position.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Replay the recorded arrivals under another algorithm, side by side with what
+    actually happened (deterministic: same log, same answer)."""
+
+    def replay(router: TaskRouter) -> dict[str, Any]:
+        head = router.replays.head()
+        last = head if to is None else to
+        if last > head or start > last:
+            raise Refused(f"need --from <= --to <= the log head ({head})")
+        result = compare(router.replays.up_to(last), algorithm, reported_from=start)
+        return {**result, "window": {"from": start, "to": last}}
+
+    result = _with_router(replay)
+    if as_json:
+        typer.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+        return
+    table = Table(title=f"what if {algorithm} (positions {result['window']['from']}"
+                        f"..{result['window']['to']}, {result['tasks']} tasks)")  # fmt: skip
+    table.add_column("metric")
+    table.add_column("actual (" + ", ".join(result["algorithms_used"]) + ")", justify="right")
+    table.add_column(f"what if {algorithm}", justify="right")
+    actual, what_if = result["actual"], result["what_if"]
+    rows = [(label, actual[name], what_if[name]) for label, name in (
+        ("total cost", "total_cost"), ("cross-region placements", "cross_region"),
+        ("mean wait (s)", "mean_wait_s"), ("p95 wait (s)", "p95_wait_s"))]  # fmt: skip
+    bands, busy = "mean_wait_by_priority_band_s", "pool_utilization_pct"
+    rows += [(f"mean wait, {band} priority (s)", actual[bands][band], what_if[bands][band])
+             for band in actual[bands]]  # fmt: skip
+    rows += [(f"{pool} busy %", actual[busy][pool], what_if[busy][pool]) for pool in actual[busy]]
+    for label, was, would in rows:
+        table.add_row(label, f"{was:,.3f}", f"{would:,.3f}")
+    Console(width=max(Console().width, 100)).print(table)
+    typer.echo(
+        f"placements changed: {result['placements_changed']}; "
+        f"not replayed (never started): {result['not_replayed']}"
+    )
 
 
 def main() -> None:

@@ -101,3 +101,46 @@ def random_history(
         except DomainError:
             pass
     return policy
+
+
+def scheduled_history(
+    router: TaskRouter, clock: FakeClock, events: int, algorithm: Algorithm, seed: int = 3
+) -> None:
+    """Like `random_history`, but the scheduler acts after every command, as the server's
+    does, and the algorithm stays the one given."""
+    rng = random.Random(seed)
+    sender = InlineSender(router.bus)
+    register_demo_pools(router.store, sender)
+    sender.submit(SwitchAlgorithm(algorithm), CTX).result()
+    policy = SchedulingPolicy(
+        router.store, sender, SqlStateSource(router.engines.read), router.signal
+    )
+    policy.restore()
+    policy.run_once()
+    while router.store.head() < events:
+        clock.advance(rng.uniform(0.0, 2.0))
+        roll = rng.random()
+        try:
+            if roll < 0.5:
+                sender.submit(
+                    SubmitTask(
+                        rng.choice(list(TaskType)),
+                        rng.randint(1, 10),
+                        round(rng.uniform(0.1, 50), 3),
+                        rng.choice(["us-east", "us-west", "eu-west", "ap-east"]),
+                        rng.choice([None, ResourceType.CPU, ResourceType.GPU]),
+                    ),
+                    CTX,
+                ).result()
+            elif roll < 0.8 and (running := ids_with_status(router, TaskStatus.PROCESSING)):
+                sender.submit(CompleteTask(rng.choice(running)), CTX).result()
+            elif roll < 0.87 and (running := ids_with_status(router, TaskStatus.PROCESSING)):
+                sender.submit(FailTask(rng.choice(running), "random failure"), CTX).result()
+            elif roll < 0.92 and (queued := ids_with_status(router, TaskStatus.QUEUED)):
+                sender.submit(CancelTask(rng.choice(queued)), CTX).result()
+            else:
+                pool = rng.choice(router.read_model.list_pools())
+                sender.submit(ChangePoolCapacity(pool["id"], rng.randint(0, 8)), CTX).result()
+        except DomainError:
+            pass
+        policy.run_once()

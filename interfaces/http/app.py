@@ -16,6 +16,7 @@ from interfaces.http.routes import (
     audit,
     events,
     projections,
+    replays,
     simulate,
     system,
     tasks,
@@ -49,7 +50,17 @@ def create_app(service: TaskRouterService, cors_origins: list[str] | None = None
         expose_headers=["X-Request-ID"],
     )
     app.add_middleware(RequestIdMiddleware)
-    for module in (tasks, workers, algorithms, system, events, simulate, projections, audit):
+    for module in (
+        tasks,
+        workers,
+        algorithms,
+        system,
+        events,
+        simulate,
+        projections,
+        audit,
+        replays,
+    ):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

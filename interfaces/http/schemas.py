@@ -203,6 +203,45 @@ class AuditOut(BaseModel):
     chain: ChainOut
 
 
+LogPoint = Annotated[
+    int | str,
+    Field(
+        union_mode="left_to_right",
+        description="a log position, or an ISO 8601 time (the newest event at or before it)",
+    ),
+]
+
+
+class ReplayIn(Strict):
+    algorithm: Algorithm
+    from_: LogPoint | None = Field(
+        default=None, alias="from", description="report tasks queued after this point"
+    )
+    to: LogPoint | None = Field(default=None, description="replay the log up to here (head)")
+
+
+class ReplayMetrics(BaseModel):
+    total_cost: float = Field(description="sum of task cost x the pool's cost per unit")
+    cross_region: int = Field(description="tasks placed outside their preferred region")
+    mean_wait_s: float
+    p95_wait_s: float
+    mean_wait_by_priority_band_s: dict[str, float] = Field(
+        description="high 7-10, medium 4-6, low 1-3"
+    )
+    pool_utilization_pct: dict[str, float]
+
+
+class ReplayOut(BaseModel):
+    algorithm: str
+    algorithms_used: list[str] = Field(description="the algorithms of the recorded decisions")
+    window: dict[str, int]
+    tasks: int = Field(description="tasks compared (queued in the window and started)")
+    not_replayed: int = Field(description="tasks that never started: no time to reuse")
+    placements_changed: int
+    actual: ReplayMetrics
+    what_if: ReplayMetrics
+
+
 class EventPage(BaseModel):
     events: list[EventOut]
     next_after: int

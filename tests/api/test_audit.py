@@ -153,3 +153,35 @@ def test_a_bad_or_future_as_of_is_a_422_problem(client: TestClient) -> None:
         assert response.headers["content-type"] == "application/problem+json"
     future = client.get("/api/v1/workers", params={"as_of": "99999999"}).json()
     assert "after the log head" in future["detail"]
+
+
+def test_a_what_if_replay_compares_side_by_side(client: TestClient) -> None:
+    task_ids = [
+        client.post("/api/v1/tasks", json={**TASK, "priority": p}).json()["id"] for p in (1, 5, 9)
+    ]
+    for task_id in task_ids:
+        wait_until(lambda t=task_id: client.get(f"/api/v1/tasks/{t}").json()["worker_id"])
+        client.post(f"/api/v1/tasks/{task_id}/complete")
+    body = {"algorithm": "min_cost"}
+    replay = client.post("/api/v1/replays", json=body)
+    assert replay.status_code == 200, replay.text
+    result = replay.json()
+    assert result == client.post("/api/v1/replays", json=body).json()
+    assert result["algorithm"] == "min_cost"
+    assert result["algorithms_used"] == ["fifo"]
+    assert result["tasks"] == 3
+    assert result["window"]["from"] == 0
+    assert set(result["actual"]) == set(result["what_if"]) >= {"total_cost", "p95_wait_s"}
+    assert result["actual"]["total_cost"] == 3 * 1.5 * 0.5  # us-east-cpu-pool, cost 1.5 each
+
+
+def test_a_bad_replay_request_is_a_422_problem(client: TestClient) -> None:
+    for body in (
+        {"algorithm": "random"},
+        {"algorithm": "fifo", "from": 5, "to": 2},
+        {"algorithm": "fifo", "to": "not a time"},
+        {"algorithm": "fifo", "to": 10**9},
+    ):
+        response = client.post("/api/v1/replays", json=body)
+        assert response.status_code == 422, body
+        assert response.headers["content-type"] == "application/problem+json"

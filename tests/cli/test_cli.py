@@ -221,3 +221,18 @@ def test_replay_copies_a_prefix_into_a_new_database(tmp_path: Path) -> None:
     again = run(tmp_path, "replay", "--to", "250", "--into", str(target))
     assert again.returncode == 1
     assert again.stderr.strip() == "error: the target database already holds events"
+
+
+def test_replay_whatif_prints_both_sides(tmp_path: Path) -> None:
+    history_in(tmp_path, 300)
+    table = run(tmp_path, "replay", "whatif", "--algorithm", "priority")
+    assert table.returncode == 0, table.stderr
+    assert "what if priority" in table.stdout
+    assert "mean wait, high priority (s)" in table.stdout
+    as_json = run(tmp_path, "replay", "whatif", "--algorithm", "priority", "--json", "--to", "200")
+    result = json.loads(as_json.stdout)
+    assert result["window"] == {"from": 0, "to": 200}
+    assert result["algorithm"] == "priority"
+    bad = run(tmp_path, "replay", "whatif", "--algorithm", "priority", "--to", "5000")
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == "error: need --from <= --to <= the log head (300)"

@@ -166,8 +166,7 @@ def _of(kind: str, value: str) -> str:
     return f"MAX(CASE e.type WHEN '{kind}' THEN {value} END)"
 
 
-BULK_TASKS = f"""
-INSERT INTO tasks ({", ".join(COLUMNS)})
+TASKS_AT = f"""
 SELECT
     json_extract(s.queued, '$.task_id'),
     json_extract(s.queued, '$.type'),
@@ -214,6 +213,10 @@ FROM (
     GROUP BY q.position
 ) AS s
 """
+"""Every task queued at positions (:low, :high], as the log says it was at :head, in the
+tasks table's column order."""
+
+BULK_TASKS = f"INSERT INTO tasks ({', '.join(COLUMNS)})\n{TASKS_AT}"
 BULK_COUNTS = (
     "INSERT INTO task_counts (status, type, region, count) "
     "SELECT status, type, region, COUNT(*) FROM tasks GROUP BY status, type, region"
