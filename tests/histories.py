@@ -23,6 +23,15 @@ from infrastructure.sql.state_sources import SqlStateSource
 from tests.fakes import FakeClock
 
 CTX = MessageContext("random-history", None, "test")
+REGIONS = ["us-east", "us-west", "eu-west", "ap-east"]
+
+
+def random_task(rng: random.Random, regions: list[str], numbered: bool = False) -> SubmitTask:
+    kind, priority = rng.choice(list(TaskType)), rng.randint(1, 10)
+    cost, region = round(rng.uniform(0.1, 50), 3), rng.choice(regions)
+    resource = rng.choice([None, ResourceType.CPU, ResourceType.GPU])
+    metadata = {"n": rng.randint(0, 9)} if numbered else {}
+    return SubmitTask(kind, priority, cost, region, resource, metadata)
 
 
 def ids_with_status(router: TaskRouter, status: TaskStatus) -> list[str]:
@@ -62,17 +71,7 @@ def random_history(
         roll = rng.random()
         try:
             if roll < 0.45:
-                sender.submit(
-                    SubmitTask(
-                        rng.choice(list(TaskType)),
-                        rng.randint(1, 10),
-                        round(rng.uniform(0.1, 50), 3),
-                        rng.choice(["us-east", "us-west", "eu-west", "ap-east", "mars"]),
-                        rng.choice([None, ResourceType.CPU, ResourceType.GPU]),
-                        {"n": rng.randint(0, 9)},
-                    ),
-                    CTX,
-                ).result()
+                sender.submit(random_task(rng, [*REGIONS, "mars"], numbered=True), CTX).result()
             elif roll < 0.6:
                 policy.run_once()
             elif roll < 0.75 and (running := ids_with_status(router, TaskStatus.PROCESSING)):
@@ -122,16 +121,7 @@ def scheduled_history(
         roll = rng.random()
         try:
             if roll < 0.5:
-                sender.submit(
-                    SubmitTask(
-                        rng.choice(list(TaskType)),
-                        rng.randint(1, 10),
-                        round(rng.uniform(0.1, 50), 3),
-                        rng.choice(["us-east", "us-west", "eu-west", "ap-east"]),
-                        rng.choice([None, ResourceType.CPU, ResourceType.GPU]),
-                    ),
-                    CTX,
-                ).result()
+                sender.submit(random_task(rng, REGIONS), CTX).result()
             elif roll < 0.8 and (running := ids_with_status(router, TaskStatus.PROCESSING)):
                 sender.submit(CompleteTask(rng.choice(running)), CTX).result()
             elif roll < 0.87 and (running := ids_with_status(router, TaskStatus.PROCESSING)):
