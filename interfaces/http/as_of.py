@@ -27,7 +27,7 @@ class InvalidAsOf(Invalid):
 def position_of(service: TaskRouterService, as_of: str) -> int:
     history = service.time_travel
     text = as_of.strip()
-    if text.isdigit() and len(text) <= 18:
+    if text.isascii() and text.isdigit() and len(text) <= 18:
         position = int(text)
         head = history.head()
         if position > head:
@@ -35,10 +35,11 @@ def position_of(service: TaskRouterService, as_of: str) -> int:
         return position
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise InvalidAsOf(
             f"as_of must be a log position or an ISO 8601 time, not {as_of!r}"
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
     return history.position_at(moment)

@@ -147,7 +147,7 @@ def test_as_of_shows_the_task_pools_and_stats_as_they_were(client: TestClient) -
 
 
 def test_a_bad_or_future_as_of_is_a_422_problem(client: TestClient) -> None:
-    for value in ("yesterday", "99999999", "-3"):
+    for value in ("yesterday", "99999999", "-3", "\u00b2", "9999-12-31T23:59:59-23:59"):
         response = client.get("/api/v1/system/stats", params={"as_of": value})
         assert response.status_code == 422, value
         assert response.headers["content-type"] == "application/problem+json"

@@ -158,7 +158,15 @@ def test_fuzzed_task_bodies_never_fail_the_server(idle_client: TestClient, body:
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    path=st.sampled_from(["/api/v1/tasks", "/api/v1/logs", "/api/v1/events"]),
+    path=st.sampled_from(
+        [
+            "/api/v1/tasks",
+            "/api/v1/logs",
+            "/api/v1/events",
+            "/api/v1/workers",
+            "/api/v1/system/stats",
+        ]
+    ),
     params=st.dictionaries(
         st.sampled_from(
             [
@@ -172,9 +180,15 @@ def test_fuzzed_task_bodies_never_fail_the_server(idle_client: TestClient, body:
                 "stream",
                 "task_id",
                 "event_type",
+                "as_of",
+                "correlation_id",
             ]
         ),
-        st.one_of(st.integers(-(2**70), 2**70).map(str), st.text(max_size=30)),
+        st.one_of(
+            st.integers(-(2**70), 2**70).map(str),
+            st.text(max_size=30),
+            st.datetimes(timezones=st.timezones()).map(lambda moment: moment.isoformat()),
+        ),
         max_size=4,
     ),
 )
@@ -214,3 +228,26 @@ def test_wrongly_typed_numbers_are_rejected(idle_client: TestClient, path: str, 
     before = head(idle_client)
     assert idle_client.post(path, json=body).status_code == 422
     assert head(idle_client) == before
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.dictionaries(
+        st.sampled_from(["algorithm", "from", "to", "other"]),
+        st.one_of(
+            st.sampled_from(["fifo", "priority", "min_cost"]),
+            st.integers(-(2**70), 2**70),
+            st.text(max_size=30),
+            st.floats(),
+            st.booleans(),
+            st.none(),
+            st.datetimes(timezones=st.timezones()).map(lambda moment: moment.isoformat()),
+        ),
+        max_size=4,
+    )
+)
+def test_fuzzed_replay_requests_never_fail_the_server(client: TestClient, body: dict) -> None:  # type: ignore[type-arg]
+    response = client.post("/api/v1/replays", json=body)
+    assert response.status_code in (200, 422), response.text
