@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from application.service import TaskRouterService
 from interfaces.http import problems
+from interfaces.http.body_limit import BodyLimitMiddleware
 from interfaces.http.request_id import RequestIdMiddleware
 from interfaces.http.routes import (
     algorithms,
@@ -23,8 +24,14 @@ from interfaces.http.routes import (
     workers,
 )
 
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
-def create_app(service: TaskRouterService, cors_origins: list[str] | None = None) -> FastAPI:
+
+def create_app(
+    service: TaskRouterService,
+    cors_origins: list[str] | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service.start()
@@ -49,6 +56,7 @@ def create_app(service: TaskRouterService, cors_origins: list[str] | None = None
         allow_headers=["*"],
         expose_headers=["X-Request-ID"],
     )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     for module in (
         tasks,

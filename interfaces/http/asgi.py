@@ -12,6 +12,6 @@ from interfaces.http.app import create_app
 def create(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_format, settings.log_level)
-    app = create_app(bootstrap(settings), settings.cors_origins)
+    app = create_app(bootstrap(settings), settings.cors_origins, settings.max_body_bytes)
     tune_garbage_collector()
     return app

@@ -39,6 +39,11 @@ def problem(status: int, detail: str, kind: str | None = None, **extra: Any) -> 
     return JSONResponse(jsonable_encoder(body), status_code=status, media_type=PROBLEM_JSON)
 
 
+RETRY_AFTER_S = {503: 1, 429: 5}
+"""Seconds a client should wait before retrying: the writer's backlog and a busy database
+clear in about a second; a simulation run lasts longer."""
+
+
 def _status_of(error: Exception) -> int:
     if isinstance(error, NotFound | UnknownProjection):
         return 404
@@ -68,7 +73,11 @@ def install(app: FastAPI) -> None:
         return problem(error.status_code, str(error.detail))
 
     async def on_known(request: Request, error: Exception) -> JSONResponse:
-        return problem(_status_of(error), str(error), type(error).__name__)
+        status = _status_of(error)
+        response = problem(status, str(error), type(error).__name__)
+        if status in RETRY_AFTER_S:
+            response.headers["Retry-After"] = str(RETRY_AFTER_S[status])
+        return response
 
     async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("http.unhandled", path=request.url.path)

@@ -26,7 +26,9 @@ def make_client(tmp_path: Path) -> Iterator[ClientFactory]:
             sim_seed=1,
             **overrides,
         )
-        client = TestClient(create_app(bootstrap(settings), settings.cors_origins))
+        client = TestClient(
+            create_app(bootstrap(settings), settings.cors_origins, settings.max_body_bytes)
+        )
         client.__enter__()
         clients.append(client)
         return client

@@ -1,11 +1,13 @@
 """Bad input gets RFC 9457 problem details and writes nothing; nothing produces a 500."""
 
+from collections.abc import Iterator
+
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.api.conftest import TASK, head
+from tests.api.conftest import TASK, ClientFactory, head
 
 BAD_TASKS = [
     ({**TASK, "priority": 0}, "body.priority"),
@@ -251,3 +253,27 @@ def test_wrongly_typed_numbers_are_rejected(idle_client: TestClient, path: str, 
 def test_fuzzed_replay_requests_never_fail_the_server(client: TestClient, body: dict) -> None:  # type: ignore[type-arg]
     response = client.post("/api/v1/replays", json=body)
     assert response.status_code in (200, 422), response.text
+
+
+def test_bodies_over_the_limit_are_413_problems_and_write_nothing(
+    make_client: ClientFactory,
+) -> None:
+    client = make_client(scheduler="off", max_body_bytes=4096)
+    before = head(client)
+    padded = {**TASK, "metadata": {"note": "x" * 5000}}
+    declared = client.post("/api/v1/tasks", json=padded)
+    assert declared.status_code == 413
+    assert declared.headers["content-type"] == "application/problem+json"
+    assert declared.json()["detail"] == "request body larger than 4096 bytes"
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"type": "order", "priority": 5, "cost": 1.5, "region": "us-east", '
+        yield b'"metadata": {"note": "' + b"x" * 5000 + b'"}}'
+
+    streamed = client.post(
+        "/api/v1/tasks", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert streamed.status_code == 413
+    assert streamed.json()["status"] == 413
+    assert head(client) == before
+    assert client.post("/api/v1/tasks", json=TASK).status_code == 201

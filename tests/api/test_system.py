@@ -267,6 +267,7 @@ def test_at_most_four_simulations_run_at_once(make_client: ClientFactory) -> Non
     refused = client.post("/api/v1/simulate", json=slow)
     assert refused.status_code == 429
     assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.headers["retry-after"] == "5"
 
 
 def test_cors(client: TestClient) -> None:

@@ -16,6 +16,7 @@ def test_a_locked_database_is_a_503_problem_then_recovers(
         response = client.post("/api/v1/tasks", json=TASK)
         assert response.status_code == 503
         assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["retry-after"] == "1"
         assert "database unavailable" in response.json()["detail"]
     finally:
         holder.execute("ROLLBACK")
