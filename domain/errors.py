@@ -37,11 +37,15 @@ class TaskAlreadyExists(Conflict):
 class TaskNotQueued(Conflict):
     def __init__(self, task_id: str, status: str, action: str) -> None:
         super().__init__(f"only a queued task can be {action}; task {task_id} is {status}")
+        self.task_id = task_id
+        self.current_status = str(status)
 
 
 class TaskNotProcessing(Conflict):
     def __init__(self, task_id: str, status: str, action: str) -> None:
         super().__init__(f"only a processing task can be {action}; task {task_id} is {status}")
+        self.task_id = task_id
+        self.current_status = str(status)
 
 
 class TaskAlreadyDeferred(Conflict):

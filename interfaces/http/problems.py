@@ -74,7 +74,12 @@ def install(app: FastAPI) -> None:
 
     async def on_known(request: Request, error: Exception) -> JSONResponse:
         status = _status_of(error)
-        response = problem(status, str(error), type(error).__name__)
+        state = {
+            name: getattr(error, name)
+            for name in ("task_id", "current_status")
+            if isinstance(getattr(error, name, None), str)
+        }
+        response = problem(status, str(error), type(error).__name__, **state)
         if status in RETRY_AFTER_S:
             response.headers["Retry-After"] = str(RETRY_AFTER_S[status])
         return response
