@@ -2,78 +2,11 @@
 200 tasks go queued -> processing -> completed | failed, pools drain back to zero load,
 the stats agree with the task list, and a restart resumes where it stopped."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from tests.e2e.support import all_tasks, server, wait_until
 
 TASKS = 200
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def server(database: Path, **env: str) -> Iterator[httpx.Client]:
-    port = free_port()
-    environment = {
-        **os.environ,
-        "TASKROUTERX_DATABASE_URL": f"sqlite:///{database}",
-        "TASKROUTERX_SIM_MIN_LATENCY_S": "0.005",
-        "TASKROUTERX_SIM_MAX_LATENCY_S": "0.05",
-        "TASKROUTERX_SIM_SEED": "7",
-        "TASKROUTERX_LOG_FORMAT": "json",
-        **env,
-    }
-    command = [sys.executable, "-m", "interfaces", "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if client.get("/api/v1/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.stdout else ""
-                raise AssertionError(f"server did not start:\n{output}")
-            time.sleep(0.1)
-        yield client
-    finally:
-        client.close()
-        process.terminate()
-        process.wait(timeout=20)
-
-
-def wait_until(check, timeout: float = 60.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.1)
-    return result
-
-
-def all_tasks(client: httpx.Client) -> list[dict]:  # type: ignore[type-arg]
-    tasks, page = [], 1
-    while batch := client.get("/api/v1/tasks", params={"page": page, "page_size": 100}).json()[
-        "tasks"
-    ]:
-        tasks += batch
-        page += 1
-    return tasks
 
 
 def test_two_hundred_tasks_end_to_end(tmp_path: Path) -> None:
