@@ -34,3 +34,13 @@ class StoreUnavailable(Exception):
 
 class ServiceOverloaded(Exception):
     """Too many commands are waiting for the writer: refused now rather than queued."""
+
+
+class IdempotencyKeyReused(Exception):
+    """The Idempotency-Key was already used for a different request."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"Idempotency-Key {key!r} was already used for a different request; "
+            "use a new key for a new request"
+        )

@@ -1,10 +1,13 @@
 """What the interfaces (HTTP, CLI) may use of a running TaskRouterX: commands go through
 `sender`, queries through `read_model`, and the operational views below."""
 
+from concurrent.futures import Future
 from typing import Any, Protocol
 
 from application.audit.verify import AuditReport
 from application.audit.verify import Progress as AuditProgress
+from application.idempotency import Outcome, Render
+from application.messages import Command, MessageContext
 from application.ports import Clock, CommandSender, ReadModel, ReplaySource, TimeTravel
 from application.traffic import TrafficGenerator
 
@@ -46,6 +49,18 @@ class TaskRouterService(Protocol):
     def stop(self) -> None: ...
 
     def health(self) -> dict[str, Any]: ...
+
+    def submit_once(
+        self,
+        key: str,
+        fingerprint: str,
+        command: Command,
+        context: MessageContext,
+        render: Render,
+    ) -> "Future[Outcome]":
+        """Run the command unless the key already answered this request; the key, the
+        rendered response and the command's events commit together."""
+        ...
 
     def audit(self, progress: AuditProgress | None = None) -> AuditReport: ...
 

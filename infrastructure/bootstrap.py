@@ -2,7 +2,9 @@
 `start()`; tests override the clock, ids or settings."""
 
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -13,6 +15,8 @@ from application.audit.verify import Progress as AuditProgress
 from application.bus import CommandBus
 from application.commit_signal import CommitSignal
 from application.demo_pools import register_demo_pools
+from application.idempotency import Outcome, Render, Response, once
+from application.messages import Command, MessageContext
 from application.ports import Clock, IdGenerator
 from application.scheduling.policy import SchedulingPolicy
 from application.simulated_workers import SimulatedWorkers, SimulationSettings
@@ -20,10 +24,11 @@ from application.traffic import TrafficGenerator
 from infrastructure.clock import RandomIds, SystemClock
 from infrastructure.projection_admin import ProjectionAdmin
 from infrastructure.settings import Settings
-from infrastructure.single_writer import SingleWriter
+from infrastructure.single_writer import Lane, SingleWriter
 from infrastructure.sql import migrate
 from infrastructure.sql.engine import Engines, create_engines
 from infrastructure.sql.event_store import SqlEventStore
+from infrastructure.sql.idempotency import SqlIdempotencyRecords
 from infrastructure.sql.projections.pool_load import PoolLoadProjection
 from infrastructure.sql.projections.runner import ProjectionRunner
 from infrastructure.sql.projections.stats import StatsProjection
@@ -76,6 +81,26 @@ class TaskRouter:
             demo_pools_registered=registered,
             scheduler=self.scheduler is not None,
             simulator=self.workers is not None,
+        )
+
+    def submit_once(
+        self,
+        key: str,
+        fingerprint: str,
+        command: Command,
+        context: MessageContext,
+        render: Render,
+    ) -> "Future[Outcome]":
+        records = SqlIdempotencyRecords(self.store)
+        ttl = timedelta(seconds=self.settings.idempotency_ttl_s)
+
+        def act() -> Response:
+            return render(self.bus.handle(command, context), self.store.read_stream)
+
+        return self.sender.run(
+            lambda: once(records, self.clock, ttl, key, fingerprint, act),
+            Lane.CLIENT,
+            batchable=True,
         )
 
     def _warm_time_travel(self) -> None:

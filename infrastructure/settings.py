@@ -16,6 +16,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     cors_origins: list[str] = ["http://localhost:3000", "http://127.0.0.1:3000"]
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    idempotency_ttl_s: int = Field(default=24 * 3600, ge=1)
     demo_pools: bool = True
     scheduler: Literal["on", "off"] = "on"
     simulator: Literal["on", "off"] = "on"

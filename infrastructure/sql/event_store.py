@@ -115,6 +115,14 @@ class SqlEventStore:
     def close(self) -> None:
         self._writes.close()
 
+    def transaction_db(self) -> Db:
+        """The connection of the transaction open on this thread (inside `transaction()`),
+        for writes that must commit with the events."""
+        batch: _Batch | None = getattr(self._local, "batch", None)
+        if batch is None:
+            raise RuntimeError("no write transaction is open on this thread")
+        return batch.db
+
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """Inside `transaction()`: undo this block's appends if it raises."""

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 
 from application.errors import (
     ConcurrencyConflict,
+    IdempotencyKeyReused,
     RebuildRunning,
     ServiceOverloaded,
     ServiceStopping,
@@ -47,7 +48,7 @@ clear in about a second; a simulation run lasts longer."""
 def _status_of(error: Exception) -> int:
     if isinstance(error, NotFound | UnknownProjection):
         return 404
-    if isinstance(error, Invalid):
+    if isinstance(error, Invalid | IdempotencyKeyReused):
         return 422
     if isinstance(error, ServiceStopping | StoreUnavailable | ServiceOverloaded):
         return 503
@@ -93,6 +94,7 @@ def install(app: FastAPI) -> None:
     for known in (
         DomainError,
         ConcurrencyConflict,
+        IdempotencyKeyReused,
         UnknownProjection,
         ServiceStopping,
         StoreUnavailable,

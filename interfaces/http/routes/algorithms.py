@@ -1,10 +1,11 @@
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
 from application.commands.switch_algorithm import SwitchAlgorithm
 from domain.values import Algorithm
-from interfaces.http.deps import Context, Service, send
+from interfaces.http.deps import Service
+from interfaces.http.idempotent import execute, json_body
 from interfaces.http.schemas import Algorithms, AlgorithmSwitch, AlgorithmSwitched
 
 router = APIRouter(prefix="/api/v1/algorithms", tags=["algorithms"])
@@ -17,6 +18,6 @@ def algorithms(service: Service) -> dict[str, Any]:
 
 
 @router.post("/switch", response_model=AlgorithmSwitched)
-async def switch(body: AlgorithmSwitch, service: Service, context: Context) -> dict[str, Any]:
-    await send(service, SwitchAlgorithm(body.algorithm), context)
-    return {"status": "success", "algorithm": str(body.algorithm)}
+async def switch(body: AlgorithmSwitch, request: Request) -> Response:
+    answer = json_body(200, {"status": "success", "algorithm": str(body.algorithm)})
+    return await execute(request, SwitchAlgorithm(body.algorithm), lambda result, history: answer)

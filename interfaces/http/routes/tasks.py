@@ -8,14 +8,16 @@ from application.audit import explain
 from application.commands.cancel_task import CancelTask
 from application.commands.finish_task import CompleteTask, FailTask
 from application.commands.submit_task import SubmitTask
-from application.messages import RecordedEvent
+from application.idempotency import History, Render
+from application.idempotency import Response as IdempotentResponse
+from application.messages import CommandResult, RecordedEvent
 from domain.errors import TaskNotFound
 from domain.task import task_stream
 from domain.values import TaskStatus, TaskType
 from interfaces.http.as_of import AsOf, position_of
-from interfaces.http.deps import Context, Service, context_of, send, service_of
+from interfaces.http.deps import Context, Service, send
+from interfaces.http.idempotent import execute, json_body
 from interfaces.http.parsing import body_schema, parse_body
-from interfaces.http.responses import json_response
 from interfaces.http.schemas import (
     ReasonIn,
     Region,
@@ -44,10 +46,7 @@ async def submit_task(request: Request) -> Response:
     command = SubmitTask(
         body.type, body.priority, body.cost, body.region, body.resource_type, body.metadata
     )
-    result = await send(service_of(request), command, context_of(request))
-    task = views.task_view(result.recorded)
-    assert task is not None
-    return json_response(task, 201)
+    return await execute(request, command, _submitted)
 
 
 @router.get("", response_model=TaskPage)
@@ -107,26 +106,32 @@ async def delete_task(task_id: uuid.UUID, service: Service, context: Context) ->
 
 @router.post("/{task_id}/cancel", response_model=TaskOut)
 async def cancel_task(
-    task_id: uuid.UUID, service: Service, context: Context, body: ReasonIn | None = None
-) -> dict[str, Any]:
+    task_id: uuid.UUID, request: Request, body: ReasonIn | None = None
+) -> Response:
     reason = body.reason if body and body.reason else "cancelled by request"
-    await send(service, CancelTask(str(task_id), reason), context)
-    return _task(service, task_id)
+    return await execute(request, CancelTask(str(task_id), reason), _task_after(task_id))
 
 
 @router.post("/{task_id}/complete", response_model=TaskOut)
-async def complete_task(task_id: uuid.UUID, service: Service, context: Context) -> dict[str, Any]:
-    await send(service, CompleteTask(str(task_id)), context)
-    return _task(service, task_id)
+async def complete_task(task_id: uuid.UUID, request: Request) -> Response:
+    return await execute(request, CompleteTask(str(task_id)), _task_after(task_id))
 
 
 @router.post("/{task_id}/fail", response_model=TaskOut)
-async def fail_task(
-    task_id: uuid.UUID, service: Service, context: Context, body: ReasonIn | None = None
-) -> dict[str, Any]:
+async def fail_task(task_id: uuid.UUID, request: Request, body: ReasonIn | None = None) -> Response:
     reason = body.reason if body and body.reason else "failed by request"
-    await send(service, FailTask(str(task_id), reason), context)
-    return _task(service, task_id)
+    return await execute(request, FailTask(str(task_id), reason), _task_after(task_id))
+
+
+def _submitted(result: CommandResult, history: History) -> IdempotentResponse:
+    return json_body(201, views.task_view(result.recorded))
+
+
+def _task_after(task_id: uuid.UUID) -> Render:
+    """The task as the command left it, folded from its stream."""
+    return lambda result, history: json_body(
+        200, views.task_view(history(task_stream(str(task_id))))
+    )
 
 
 def _history(service: Service, task_id: uuid.UUID) -> list[RecordedEvent]:

@@ -1,13 +1,19 @@
 import uuid
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
+from application import views
 from application.commands.change_pool_capacity import ChangePoolCapacity
 from application.commands.register_worker_pool import RegisterWorkerPool
+from application.idempotency import History
+from application.idempotency import Response as IdempotentResponse
+from application.messages import CommandResult
 from domain.errors import PoolNotFound
+from domain.worker_pool import pool_stream
 from interfaces.http.as_of import AsOf, position_of
 from interfaces.http.deps import Context, Service, send
+from interfaces.http.idempotent import execute, json_body
 from interfaces.http.schemas import PoolCreate, PoolList, PoolOut, PoolPatch
 
 router = APIRouter(prefix="/api/v1/workers", tags=["workers"])
@@ -21,13 +27,16 @@ def list_pools(service: Service, as_of: AsOf = None) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, response_model=PoolOut)
-async def register_pool(body: PoolCreate, service: Service, context: Context) -> dict[str, Any]:
+async def register_pool(body: PoolCreate, request: Request) -> Response:
     command = RegisterWorkerPool(
         body.name, body.region, body.resource_type, body.cost_per_unit, body.capacity
     )
-    result = await send(service, command, context)
+    return await execute(request, command, _registered)
+
+
+def _registered(result: CommandResult, history: History) -> IdempotentResponse:
     assert result.aggregate_id is not None
-    return _pool(service, result.aggregate_id)
+    return json_body(201, views.pool_view(history(pool_stream(result.aggregate_id))))
 
 
 @router.get("/{pool_id}", response_model=PoolOut)
