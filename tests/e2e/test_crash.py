@@ -2,7 +2,11 @@
 submit and complete tasks concurrently, five times over one database. Afterwards every
 acknowledged command is in the log, positions run 1..head without a gap, the tasks queued
 or running at each crash are finished after the restart, the projections equal a rebuild
-from the log, and `audit verify` (hash chain, decisions, invariants) passes."""
+from the log, and `audit verify` (hash chain, decisions, invariants) passes.
+
+Every submission carries an Idempotency-Key; those whose response was lost in a crash are
+retried with the same key after the restart, and the log must hold exactly one task per
+key: every task in it was acknowledged once, none twice."""
 
 import random
 import sqlite3
@@ -37,6 +41,8 @@ class Load:
         self.seed = seed
         self.submitted: set[str] = set()
         self.completed: set[str] = set()
+        self.in_doubt: list[tuple[str, dict[str, object]]] = []
+        """Requests sent when the server died: did they commit? Retry to find out."""
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._submit, args=(n,)) for n in range(6)] + [
@@ -55,16 +61,23 @@ class Load:
     def _submit(self, number: int) -> None:
         rng = random.Random(self.seed * 100 + number)
         with httpx.Client(base_url=self.url, timeout=5) as client:
+            sent = 0
             while not self._stop.is_set():
-                body = {
+                body: dict[str, object] = {
                     "type": rng.choice(["order", "simulation", "query"]),
                     "priority": rng.randint(1, 10),
                     "cost": round(rng.uniform(0.1, 9), 2),
                     "region": rng.choice(["us-east", "us-west", "eu-west", "ap-east"]),
                 }
+                key = f"seed{self.seed}-client{number}-{sent}"
+                sent += 1
                 try:
-                    response = client.post("/api/v1/tasks", json=body)
+                    response = client.post(
+                        "/api/v1/tasks", json=body, headers={"Idempotency-Key": key}
+                    )
                 except httpx.TransportError:
+                    with self._lock:
+                        self.in_doubt.append((key, body))
                     return
                 if response.status_code == 201:
                     with self._lock:
@@ -84,6 +97,16 @@ class Load:
                                 self.completed.add(task["id"])
                 except httpx.TransportError:
                     return
+
+
+def retry(server: Server, requests: list[tuple[str, dict[str, object]]]) -> set[str]:
+    """Resend requests whose response was lost, under their original keys."""
+    ids = set()
+    for key, body in requests:
+        response = server.client.post("/api/v1/tasks", json=body, headers={"Idempotency-Key": key})
+        assert response.status_code == 201, response.text
+        ids.add(response.json()["id"])
+    return ids
 
 
 def logged(database: Path) -> tuple[set[str], set[str], list[int]]:
@@ -118,8 +141,11 @@ def test_sigkill_never_loses_an_acknowledged_command(tmp_path: Path) -> None:
     database, output = tmp_path / "crash.db", tmp_path / "server.log"
     submitted: set[str] = set()
     completed: set[str] = set()
+    in_doubt: list[tuple[str, dict[str, object]]] = []
+    retried = 0
     for seed in range(KILLS):
         server = Server(database, output)
+        submitted |= retry(server, in_doubt)
         load = Load(server.url, seed)
         load.start()
         time.sleep(random.Random(seed).uniform(0.3, 2.0))
@@ -127,6 +153,8 @@ def test_sigkill_never_loses_an_acknowledged_command(tmp_path: Path) -> None:
         load.stop()
         submitted |= load.submitted
         completed |= load.completed
+        in_doubt = load.in_doubt
+        retried += len(in_doubt)
 
         queued, finished, positions = logged(database)
         assert load.submitted <= queued, "an acknowledged submission is missing"
@@ -134,8 +162,12 @@ def test_sigkill_never_loses_an_acknowledged_command(tmp_path: Path) -> None:
         assert positions == list(range(1, len(positions) + 1))
 
     assert len(submitted) > 100, "the load should have been acknowledged many times"
+    assert retried > 0, "some responses should have been lost in the crashes"
     server = Server(database, output)
     try:
+        submitted |= retry(server, in_doubt)
+        queued, _, _ = logged(database)
+        assert queued == submitted, "every task in the log was acknowledged, once"
 
         def drained() -> bool:
             stats = server.client.get("/api/v1/system/stats").json()
