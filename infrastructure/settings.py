@@ -1,5 +1,6 @@
 """Settings from the environment (prefix TASKROUTERX_), with the embedded defaults."""
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -17,6 +18,9 @@ class Settings(BaseSettings):
     cors_origins: list[str] = ["http://localhost:3000", "http://127.0.0.1:3000"]
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=1)
+    api_keys: str | None = None
+    """JSON: [{"name": ..., "sha256": <hex of the key's SHA-256>, "scopes": [...]}]"""
+    api_keys_file: Path | None = None
     demo_pools: bool = True
     scheduler: Literal["on", "off"] = "on"
     simulator: Literal["on", "off"] = "on"

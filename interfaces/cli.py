@@ -1,6 +1,8 @@
 """The `taskrouterx` command line."""
 
 import contextlib
+import ipaddress
+import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +33,7 @@ from infrastructure.sql import log, migrate, transfer
 from infrastructure.sql.errors import connect
 from infrastructure.sql.projections.base import raw
 from infrastructure.structured_logging import configure_logging
+from interfaces.http.auth import InvalidKeyConfiguration, KeyRing, Permission, digest
 
 app = typer.Typer(help="TaskRouterX: event-sourced task routing.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -43,6 +46,8 @@ audit_app = typer.Typer(
     help="Verify the log: decisions, invariants, tampering.", no_args_is_help=True
 )
 app.add_typer(audit_app, name="audit")
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 replay_app = typer.Typer(
     help="Reproduce history: copy a prefix of the log into a new database.",
     invoke_without_command=True,
@@ -107,11 +112,43 @@ def serve(
     if port is not None:
         overrides["port"] = port
     settings = settings.model_copy(update=overrides)
+    try:
+        keys = KeyRing.load(settings.api_keys, settings.api_keys_file)
+    except InvalidKeyConfiguration as error:
+        raise _fail(str(error)) from None
+    if keys.empty and not _is_loopback(settings.host):
+        raise _fail(
+            f"refusing to serve on {settings.host} without API keys: anyone who can reach it "
+            "could use it. Set TASKROUTERX_API_KEYS or TASKROUTERX_API_KEYS_FILE "
+            "(see `taskrouterx keys new`), or bind to 127.0.0.1"
+        )
     typer.echo(
         f"TaskRouterX on http://{settings.host}:{settings.port} (docs at /docs), "
         f"database {settings.database_url}"
     )
     uvicorn.run(create(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@keys_app.command("new")
+def keys_new(
+    name: Annotated[str, typer.Option(help="Who or what will use the key.")],
+    scope: Annotated[list[Permission], typer.Option("--scope", help="Repeat for several scopes.")],
+) -> None:
+    """Make a random API key. Prints the key (give it to its user; it is not kept) and
+    the entry to add to TASKROUTERX_API_KEYS or the keys file (only its hash)."""
+    key = "trx_" + secrets.token_urlsafe(32)
+    entry = {"name": name, "sha256": digest(key), "scopes": sorted(str(s) for s in scope)}
+    typer.echo(f"key:   {key}")
+    typer.echo(f"entry: {orjson.dumps(entry).decode()}")
 
 
 @db_app.command("upgrade")

@@ -114,7 +114,7 @@ stats_throughput = Table(
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
-    Column("key", String(200), primary_key=True),
+    Column("key", String(300), primary_key=True),
     Column("fingerprint", String(64), nullable=False),
     Column("status", Integer, nullable=False),
     Column("body", LargeBinary, nullable=False),

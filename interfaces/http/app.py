@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from application.service import TaskRouterService
 from interfaces.http import problems
+from interfaces.http.auth import AuthMiddleware, KeyRing
 from interfaces.http.body_limit import BodyLimitMiddleware
 from interfaces.http.request_id import RequestIdMiddleware
 from interfaces.http.routes import (
@@ -31,7 +32,10 @@ def create_app(
     service: TaskRouterService,
     cors_origins: list[str] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    keys: KeyRing | None = None,
 ) -> FastAPI:
+    """The app; middleware from the outside in: request id, CORS, API keys, body limit."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service.start()
@@ -49,14 +53,15 @@ def create_app(
     )
     app.state.service = service
     problems.install(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(AuthMiddleware, keys=keys or KeyRing({}))
     app.add_middleware(
         CORSMiddleware,
         allow_origins=cors_origins or [],
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=["X-Request-ID"],
+        expose_headers=["X-Request-ID", "Idempotency-Replayed", "Retry-After"],
     )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     for module in (
         tasks,

@@ -7,11 +7,13 @@ from infrastructure.runtime import tune_garbage_collector
 from infrastructure.settings import Settings
 from infrastructure.structured_logging import configure_logging
 from interfaces.http.app import create_app
+from interfaces.http.auth import KeyRing
 
 
 def create(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_format, settings.log_level)
-    app = create_app(bootstrap(settings), settings.cors_origins, settings.max_body_bytes)
+    keys = KeyRing.load(settings.api_keys, settings.api_keys_file)
+    app = create_app(bootstrap(settings), settings.cors_origins, settings.max_body_bytes, keys)
     tune_garbage_collector()
     return app

@@ -35,6 +35,9 @@ async def execute(request: Request, command: Command, render: Render) -> HttpRes
         raise InvalidIdempotencyKey(
             f"{HEADER} must be 1 to 200 printable ASCII characters without spaces"
         )
+    principal = getattr(request.state, "principal", None)
+    if principal is not None:
+        key = f"{principal}/{key}"  # each API key has its own key space
     request_line = f"{request.method} {request.url.path}\n".encode()
     fingerprint = hashlib.sha256(request_line + await request.body()).hexdigest()
     outcome = await wait_for(service.submit_once(key, fingerprint, command, context, render))

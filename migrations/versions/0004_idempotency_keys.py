@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "idempotency_keys",
-        sa.Column("key", sa.String(200), primary_key=True),
+        sa.Column("key", sa.String(300), primary_key=True),
         sa.Column("fingerprint", sa.String(64), nullable=False),
         sa.Column("status", sa.Integer(), nullable=False),
         sa.Column("body", sa.LargeBinary(), nullable=False),

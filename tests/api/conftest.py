@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
+from interfaces.http.auth import KeyRing
 from tests.sqlite_support import sqlite_url
 
 ClientFactory = Callable[..., TestClient]
@@ -26,8 +27,9 @@ def make_client(tmp_path: Path) -> Iterator[ClientFactory]:
             sim_seed=1,
             **overrides,
         )
+        keys = KeyRing.load(settings.api_keys, settings.api_keys_file)
         client = TestClient(
-            create_app(bootstrap(settings), settings.cors_origins, settings.max_body_bytes)
+            create_app(bootstrap(settings), settings.cors_origins, settings.max_body_bytes, keys)
         )
         client.__enter__()
         clients.append(client)

@@ -15,6 +15,7 @@ from domain.values import TaskType
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
 from infrastructure.sql import migrate
+from interfaces.http.auth import digest
 from tests.fakes import FakeClock
 from tests.histories import random_history
 from tests.sqlite_support import sqlite_url
@@ -236,3 +237,22 @@ def test_replay_whatif_prints_both_sides(tmp_path: Path) -> None:
     bad = run(tmp_path, "replay", "whatif", "--algorithm", "priority", "--to", "5000")
     assert bad.returncode == 1
     assert bad.stderr.strip() == "error: need --from <= --to <= the log head (300)"
+
+
+def test_serve_refuses_a_public_address_without_api_keys(tmp_path: Path) -> None:
+    refused = run(tmp_path, "serve", "--host", "0.0.0.0", "--port", "1")
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: refusing to serve on 0.0.0.0 without API keys")
+    broken = run(tmp_path, "serve", "--port", "1", TASKROUTERX_API_KEYS="[{]")
+    assert broken.returncode == 1
+    assert broken.stderr.startswith("error: API keys:")
+
+
+def test_keys_new_prints_a_key_and_only_its_hash_for_the_configuration(tmp_path: Path) -> None:
+    made = run(tmp_path, "keys", "new", "--name", "ci", "--scope", "tasks:write")
+    assert made.returncode == 0, made.stderr
+    key_line, entry_line = made.stdout.splitlines()
+    key = key_line.removeprefix("key:").strip()
+    entry = json.loads(entry_line.removeprefix("entry:").strip())
+    assert entry == {"name": "ci", "sha256": digest(key), "scopes": ["tasks:write"]}
+    assert key not in entry_line

@@ -1,0 +1,103 @@
+"""API keys and scopes through the real app: 401 without a known key, 403 without the
+scope, both as problem details; health and docs stay open; keys come inline or from a
+file; idempotency keys are per API key."""
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from interfaces.http.auth import InvalidKeyConfiguration, KeyRing, digest
+from tests.api.conftest import TASK, ClientFactory
+
+KEYS = {
+    "reader": ["tasks:read"],
+    "writer": ["tasks:read", "tasks:write"],
+    "pools": ["pools:admin"],
+    "root": ["admin"],
+}
+
+
+def entries() -> str:
+    return json.dumps(
+        [{"name": name, "sha256": digest(f"key-{name}"), "scopes": s} for name, s in KEYS.items()]
+    )
+
+
+def bearer(name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer key-{name}"}
+
+
+@pytest.fixture
+def secured(make_client: ClientFactory) -> TestClient:
+    return make_client(scheduler="off", api_keys=entries())
+
+
+def test_no_key_or_an_unknown_key_is_401(secured: TestClient) -> None:
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"X-API-Key": "nope"}):
+        response = secured.get("/api/v1/tasks", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        assert "nope" not in response.text, "a presented key is never echoed"
+
+
+def test_a_key_without_the_scope_is_403(secured: TestClient) -> None:
+    refused = secured.post("/api/v1/tasks", json=TASK, headers=bearer("reader"))
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "API key 'reader' lacks the scope tasks:write"
+    assert secured.get("/api/v1/tasks", headers=bearer("reader")).status_code == 200
+    switch = {"algorithm": "min_cost"}
+    assert (
+        secured.post("/api/v1/algorithms/switch", json=switch, headers=bearer("writer")).status_code
+        == 403
+    )
+    assert (
+        secured.post("/api/v1/algorithms/switch", json=switch, headers=bearer("root")).status_code
+        == 200
+    )
+    pool = {"name": "p", "region": "r", "resource_type": "cpu", "cost_per_unit": 1, "capacity": 1}
+    assert secured.post("/api/v1/workers", json=pool, headers=bearer("writer")).status_code == 403
+    assert secured.post("/api/v1/workers", json=pool, headers=bearer("pools")).status_code == 201
+    assert secured.get("/api/v1/audit/verify", headers=bearer("writer")).status_code == 403
+    assert secured.get("/api/v1/audit/verify", headers=bearer("root")).status_code == 200
+
+
+def test_both_headers_carry_a_key_and_probes_stay_open(secured: TestClient) -> None:
+    assert secured.post("/api/v1/tasks", json=TASK, headers=bearer("writer")).status_code == 201
+    assert (
+        secured.post("/api/v1/tasks", json=TASK, headers={"X-API-Key": "key-writer"}).status_code
+        == 201
+    )
+    assert secured.get("/api/v1/health").status_code == 200
+    assert secured.get("/openapi.json").status_code == 200
+    assert secured.get("/docs").status_code == 200
+
+
+def test_idempotency_keys_belong_to_their_api_key(secured: TestClient) -> None:
+    one = secured.post(
+        "/api/v1/tasks", json=TASK, headers={**bearer("writer"), "Idempotency-Key": "k"}
+    )
+    other = secured.post(
+        "/api/v1/tasks", json=TASK, headers={**bearer("root"), "Idempotency-Key": "k"}
+    )
+    assert one.status_code == other.status_code == 201
+    assert one.json()["id"] != other.json()["id"]
+
+
+def test_keys_load_from_a_file(make_client: ClientFactory, tmp_path: Path) -> None:
+    keys_file = tmp_path / "keys.json"
+    keys_file.write_text(entries())
+    client = make_client(scheduler="off", api_keys_file=keys_file)
+    assert client.get("/api/v1/tasks").status_code == 401
+    assert client.get("/api/v1/tasks", headers=bearer("reader")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "inline",
+    ["not json", '[{"name": "x"}]', '[{"sha256": "' + "a" * 64 + '", "scopes": ["root"]}]'],
+)
+def test_a_bad_key_configuration_is_refused(inline: str) -> None:
+    with pytest.raises(InvalidKeyConfiguration, match="API keys"):
+        KeyRing.load(inline, None)
