@@ -89,3 +89,8 @@ class UnknownAlgorithmVersion(Invalid):
         super().__init__(f"{algorithm} has no version {version}")
         self.algorithm = algorithm
         self.version = version
+
+
+class DecisionMismatch(Invalid):
+    """A command carries a scheduling decision about another task, or one that chose
+    otherwise: the log must never record an assignment its decision does not explain."""

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.errors import (
+    DecisionMismatch,
     InvalidValue,
     ResourceMismatch,
     TaskAlreadyDeferred,
@@ -73,13 +74,24 @@ class Task:
         self._check_queued("assigned")
         if self.resource_type is not None and pool.resource_type != self.resource_type:
             raise ResourceMismatch(self.id, self.resource_type, pool.resource_type)
+        self._check_decision(decision, chosen=pool.id)
         return WorkerAssigned(self.id, pool.id, pool.name, decision, now)
 
     def defer(self, decision: Decision, now: datetime) -> TaskDeferred:
         self._check_queued("deferred")
         if self.deferred:
             raise TaskAlreadyDeferred(self.id)
+        self._check_decision(decision, chosen=None)
         return TaskDeferred(self.id, decision, now)
+
+    def _check_decision(self, decision: Decision, chosen: str | None) -> None:
+        if decision.task != self.snapshot:
+            raise DecisionMismatch(f"the decision is about another task than {self.id}")
+        if decision.chosen_pool_id != chosen:
+            raise DecisionMismatch(
+                f"the decision chose {decision.chosen_pool_id or 'no pool'}, "
+                f"not {chosen or 'no pool'}, for task {self.id}"
+            )
 
     def complete(self, now: datetime) -> TaskCompleted:
         pool_id = self._check_processing("completed")

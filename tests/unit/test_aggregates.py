@@ -6,6 +6,7 @@ import pytest
 
 from domain.errors import (
     CapacityBelowLoad,
+    DecisionMismatch,
     InvalidValue,
     PoolAtCapacity,
     ResourceMismatch,
@@ -21,7 +22,9 @@ from domain.values import Algorithm, ResourceType, TaskStatus, TaskType
 from domain.worker_pool import WorkerPool
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-DECISION = Decision(Algorithm.FIFO, 1, TaskSnapshot("t", 5, "us", None), (), (), (), "p", "s")
+SEEN = TaskSnapshot("t", 5, "us", None)
+DECISION = Decision(Algorithm.FIFO, 1, SEEN, (), (), (), "p", "chose p")
+DEFERRAL = Decision(Algorithm.FIFO, 1, SEEN, (), (), (), None, "0/0 pools available")
 
 
 def new_task(resource_type: ResourceType | None = None) -> Task:
@@ -95,9 +98,20 @@ def test_resource_requirement_is_enforced_on_assignment() -> None:
 
 def test_deferred_once_per_wait() -> None:
     task = new_task()
-    task = task.when(task.defer(DECISION, NOW))
+    task = task.when(task.defer(DEFERRAL, NOW))
     with pytest.raises(TaskAlreadyDeferred):
-        task.defer(DECISION, NOW)
+        task.defer(DEFERRAL, NOW)
+
+
+def test_an_assignment_must_be_what_its_decision_chose() -> None:
+    with pytest.raises(DecisionMismatch, match="chose no pool, not p"):
+        new_task().assign(new_pool(), DEFERRAL, NOW)
+    with pytest.raises(DecisionMismatch, match="chose p, not no pool"):
+        new_task().defer(DECISION, NOW)
+    about_another = Decision(Algorithm.FIFO, 1, TaskSnapshot("t", 9, "us", None), (), (), (),
+                             "p", "s")  # fmt: skip
+    with pytest.raises(DecisionMismatch, match="about another task"):
+        new_task().assign(new_pool(), about_another, NOW)
 
 
 def test_a_full_pool_cannot_take_a_task() -> None:

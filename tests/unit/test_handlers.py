@@ -30,9 +30,9 @@ from tests.fakes import FakeClock, InMemoryEventStore, SequentialIds
 CTX = MessageContext("req-1", None, "test")
 
 
-def decision(pool_id: str) -> Decision:
+def decision(task_id: str, pool_id: str) -> Decision:
     return Decision(
-        Algorithm.FIFO, 1, TaskSnapshot("t", 5, "us", None), (), (), (), pool_id, "chosen"
+        Algorithm.FIFO, 1, TaskSnapshot(task_id, 5, "us", None), (), (), (), pool_id, "chosen"
     )
 
 
@@ -64,7 +64,7 @@ def test_assign_writes_task_and_pool_together(
 ) -> None:
     pool_id = register(bus)
     task_id = submit(bus)
-    result = bus.handle(AssignWorker(task_id, pool_id, decision(pool_id)), CTX)
+    result = bus.handle(AssignWorker(task_id, pool_id, decision(task_id, pool_id)), CTX)
     assert [type(r.event) for r in result.recorded] == [WorkerAssigned, PoolSlotClaimed]
     assert [r.stream_id for r in result.recorded] == [f"task-{task_id}", f"pool-{pool_id}"]
     assert result.recorded[1].position == result.recorded[0].position + 1
@@ -75,19 +75,19 @@ def test_a_full_pool_rejects_and_writes_nothing(
 ) -> None:
     pool_id = register(bus, capacity=1)
     first, second = submit(bus), submit(bus)
-    bus.handle(AssignWorker(first, pool_id, decision(pool_id)), CTX)
+    bus.handle(AssignWorker(first, pool_id, decision(first, pool_id)), CTX)
     head = memory_store.head()
     with pytest.raises(PoolAtCapacity):
-        bus.handle(AssignWorker(second, pool_id, decision(pool_id)), CTX)
+        bus.handle(AssignWorker(second, pool_id, decision(second, pool_id)), CTX)
     assert memory_store.head() == head
 
 
 def test_complete_frees_the_slot(bus: CommandBus) -> None:
     pool_id = register(bus, capacity=1)
     first, second = submit(bus), submit(bus)
-    bus.handle(AssignWorker(first, pool_id, decision(pool_id)), CTX)
+    bus.handle(AssignWorker(first, pool_id, decision(first, pool_id)), CTX)
     bus.handle(CompleteTask(first), CTX)
-    bus.handle(AssignWorker(second, pool_id, decision(pool_id)), CTX)
+    bus.handle(AssignWorker(second, pool_id, decision(second, pool_id)), CTX)
     bus.handle(FailTask(second, "boom"), CTX)
     with pytest.raises(TaskNotQueued):
         bus.handle(CancelTask(second), CTX)
@@ -139,7 +139,7 @@ def test_a_conflict_is_retried_on_fresh_state(clock: FakeClock) -> None:
     bus = CommandBus(Aggregates(store), clock, SequentialIds())
     pool_id = register(bus, capacity=2)
     task_id = submit(bus)
-    bus.handle(AssignWorker(task_id, pool_id, decision(pool_id)), CTX)
+    bus.handle(AssignWorker(task_id, pool_id, decision(task_id, pool_id)), CTX)
     pool_events = [r.event for r in store.read_stream(f"pool-{pool_id}")]
     assert [type(e).__name__ for e in pool_events] == [
         "WorkerPoolRegistered",
@@ -163,7 +163,7 @@ def test_two_writers_never_overfill_a_pool(clock: FakeClock) -> None:
     def race(bus: CommandBus, task_id: str) -> None:
         barrier.wait()
         try:
-            bus.handle(AssignWorker(task_id, pool_id, decision(pool_id)), CTX)
+            bus.handle(AssignWorker(task_id, pool_id, decision(task_id, pool_id)), CTX)
             outcomes.append("assigned")
         except (PoolAtCapacity, ConcurrencyConflict):
             outcomes.append("rejected")
