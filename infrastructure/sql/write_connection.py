@@ -43,10 +43,15 @@ class WriteConnection:
             try:
                 yield cast(Db, connection)
             except BaseException:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
+                _roll_back(connection)
                 raise
-            connection.execute("COMMIT")
+            try:
+                connection.execute("COMMIT")
+            except BaseException:
+                # A failed COMMIT (disk full, I/O error) may leave the transaction open:
+                # end it, so nothing half-written stays and the next one can begin.
+                _roll_back(connection)
+                raise
 
     def close(self) -> None:
         with self._lock:
@@ -60,3 +65,8 @@ class WriteConnection:
         pooled.detach()
         self._connection = connection
         return connection
+
+
+def _roll_back(connection: sqlite3.Connection) -> None:
+    if connection.in_transaction:
+        connection.execute("ROLLBACK")

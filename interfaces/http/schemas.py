@@ -10,22 +10,23 @@ from application.traffic import Distribution
 from domain.values import Algorithm, ResourceType, TaskType
 
 MAX_METADATA_BYTES = 16 * 1024
+MAX_METADATA_DEPTH = 8
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 
 
-def _finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(_finite(item) for item in value.values())
-    if isinstance(value, list):
-        return all(_finite(item) for item in value)
-    return True
+def _check_values(value: Any, depth: int = 1) -> None:
+    """Finite numbers only, and at most MAX_METADATA_DEPTH levels of nesting."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("metadata must not contain NaN or Infinity")
+    if isinstance(value, dict | list):
+        if depth > MAX_METADATA_DEPTH:
+            raise ValueError(f"metadata must nest at most {MAX_METADATA_DEPTH} levels deep")
+        for item in value.values() if isinstance(value, dict) else value:
+            _check_values(item, depth + 1)
 
 
 def _json_object(value: dict[str, Any]) -> dict[str, Any]:
-    if not _finite(value):
-        raise ValueError("metadata must not contain NaN or Infinity")
+    _check_values(value)
     try:
         encoded = orjson.dumps(value)
     except TypeError as error:

@@ -27,6 +27,7 @@ BAD_TASKS = [
     ({**TASK, "metadata": [1, 2]}, "body.metadata"),
     ({**TASK, "metadata": {"big": 10**30}}, "body.metadata"),
     ({**TASK, "metadata": {"blob": "x" * 20000}}, "body.metadata"),
+    ({**TASK, "metadata": {"a": [[[[[[[[["too deep"]]]]]]]]]}}, "body.metadata"),
     ({**TASK, "unexpected": 1}, "body.unexpected"),
     ({k: v for k, v in TASK.items() if k != "cost"}, "body.cost"),
 ]
@@ -277,3 +278,10 @@ def test_bodies_over_the_limit_are_413_problems_and_write_nothing(
     assert streamed.json()["status"] == 413
     assert head(client) == before
     assert client.post("/api/v1/tasks", json=TASK).status_code == 201
+
+
+def test_metadata_nested_eight_levels_is_accepted(idle_client: TestClient) -> None:
+    deepest = {"a": [[[[[[["ok"]]]]]]]}
+    response = idle_client.post("/api/v1/tasks", json={**TASK, "metadata": deepest})
+    assert response.status_code == 201
+    assert response.json()["task_metadata"] == deepest
