@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     api_keys: str | None = None
     """JSON: [{"name": ..., "sha256": <hex of the key's SHA-256>, "scopes": [...]}]"""
     api_keys_file: Path | None = None
+    rate_limit_per_s: float = Field(default=1000.0, gt=0)
+    """Requests a second each API key may make, sustained (token bucket)."""
+    rate_limit_burst: int = Field(default=2000, ge=1)
     demo_pools: bool = True
     scheduler: Literal["on", "off"] = "on"
     simulator: Literal["on", "off"] = "on"

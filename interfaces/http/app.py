@@ -12,6 +12,7 @@ from application.service import TaskRouterService
 from interfaces.http import problems
 from interfaces.http.auth import AuthMiddleware, KeyRing
 from interfaces.http.body_limit import BodyLimitMiddleware
+from interfaces.http.rate_limit import RateLimiter
 from interfaces.http.request_id import RequestIdMiddleware
 from interfaces.http.routes import (
     algorithms,
@@ -24,6 +25,7 @@ from interfaces.http.routes import (
     tasks,
     workers,
 )
+from interfaces.http.security_headers import SecurityHeadersMiddleware
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -33,8 +35,10 @@ def create_app(
     cors_origins: list[str] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     keys: KeyRing | None = None,
+    limiter: RateLimiter | None = None,
 ) -> FastAPI:
-    """The app; middleware from the outside in: request id, CORS, API keys, body limit."""
+    """The app; middleware from the outside in: security headers, request id, CORS, API
+    keys and rate limits, body limit."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,7 +58,7 @@ def create_app(
     app.state.service = service
     problems.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
-    app.add_middleware(AuthMiddleware, keys=keys or KeyRing({}))
+    app.add_middleware(AuthMiddleware, keys=keys or KeyRing({}), limiter=limiter)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=cors_origins or [],
@@ -63,6 +67,7 @@ def create_app(
         expose_headers=["X-Request-ID", "Idempotency-Replayed", "Retry-After"],
     )
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     for module in (
         tasks,
         workers,

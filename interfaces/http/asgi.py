@@ -8,12 +8,16 @@ from infrastructure.settings import Settings
 from infrastructure.structured_logging import configure_logging
 from interfaces.http.app import create_app
 from interfaces.http.auth import KeyRing
+from interfaces.http.rate_limit import RateLimiter
 
 
 def create(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_format, settings.log_level)
     keys = KeyRing.load(settings.api_keys, settings.api_keys_file)
-    app = create_app(bootstrap(settings), settings.cors_origins, settings.max_body_bytes, keys)
+    limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+    app = create_app(
+        bootstrap(settings), settings.cors_origins, settings.max_body_bytes, keys, limiter
+    )
     tune_garbage_collector()
     return app

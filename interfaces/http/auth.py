@@ -4,8 +4,9 @@ A key is presented as `Authorization: Bearer <key>` or `X-API-Key: <key>`; only 
 SHA-256 is configured (TASKROUTERX_API_KEYS, or a JSON file named by
 TASKROUTERX_API_KEYS_FILE: `[{"name": ..., "sha256": ..., "scopes": [...]}]`), and no key
 is ever logged. No key at all is 401, a key without the route's scope is 403, both as
-problem details. With no keys configured every request passes: the CLI then refuses to
-serve on anything but a loopback address.
+problem details; a key over its rate limit (a token bucket per key) is 429 with
+Retry-After. With no keys configured every request passes: the CLI then refuses to serve
+on anything but a loopback address.
 """
 
 import hashlib
@@ -18,6 +19,7 @@ from pathlib import Path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from interfaces.http.problems import problem
+from interfaces.http.rate_limit import RateLimiter
 
 
 class Permission(StrEnum):
@@ -118,9 +120,10 @@ def digest(key: str) -> str:
 
 
 class AuthMiddleware:
-    def __init__(self, app: ASGIApp, keys: KeyRing) -> None:
+    def __init__(self, app: ASGIApp, keys: KeyRing, limiter: RateLimiter | None = None) -> None:
         self.app = app
         self.keys = keys
+        self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.keys.empty:
@@ -142,6 +145,12 @@ class AuthMiddleware:
             await problem(403, f"API key {key.name!r} lacks the scope {needed}", "forbidden")(
                 scope, receive, send
             )
+            return
+        wait = self.limiter.wait(key.name) if self.limiter is not None else 0
+        if wait:
+            limited = problem(429, f"API key {key.name!r} is over its rate limit", "rate-limited")
+            limited.headers["Retry-After"] = str(wait)
+            await limited(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = key.name
         await self.app(scope, receive, send)

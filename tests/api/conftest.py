@@ -10,6 +10,7 @@ from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
 from interfaces.http.auth import KeyRing
+from interfaces.http.rate_limit import RateLimiter
 from tests.sqlite_support import sqlite_url
 
 ClientFactory = Callable[..., TestClient]
@@ -29,7 +30,13 @@ def make_client(tmp_path: Path) -> Iterator[ClientFactory]:
         )
         keys = KeyRing.load(settings.api_keys, settings.api_keys_file)
         client = TestClient(
-            create_app(bootstrap(settings), settings.cors_origins, settings.max_body_bytes, keys)
+            create_app(
+                bootstrap(settings),
+                settings.cors_origins,
+                settings.max_body_bytes,
+                keys,
+                RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
+            )
         )
         client.__enter__()
         clients.append(client)

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from interfaces.http.auth import InvalidKeyConfiguration, KeyRing, digest
+from interfaces.http.rate_limit import RateLimiter
 from tests.api.conftest import TASK, ClientFactory
 
 KEYS = {
@@ -101,3 +102,27 @@ def test_keys_load_from_a_file(make_client: ClientFactory, tmp_path: Path) -> No
 def test_a_bad_key_configuration_is_refused(inline: str) -> None:
     with pytest.raises(InvalidKeyConfiguration, match="API keys"):
         KeyRing.load(inline, None)
+
+
+def test_each_key_has_its_own_rate_limit(make_client: ClientFactory) -> None:
+    client = make_client(
+        scheduler="off", api_keys=entries(), rate_limit_per_s=0.01, rate_limit_burst=3
+    )
+    answers = [client.get("/api/v1/tasks", headers=bearer("reader")).status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
+    limited = client.get("/api/v1/tasks", headers=bearer("reader"))
+    assert limited.headers["content-type"] == "application/problem+json"
+    assert int(limited.headers["retry-after"]) >= 1
+    assert client.get("/api/v1/tasks", headers=bearer("writer")).status_code == 200
+    assert client.get("/api/v1/health").status_code == 200, "probes are not limited"
+
+
+def test_the_bucket_refills_at_its_rate() -> None:
+    now = [0.0]
+    limiter = RateLimiter(rate=2.0, burst=2, clock=lambda: now[0])
+    assert [limiter.wait("k") for _ in range(3)] == [0, 0, 1]
+    now[0] = 0.5
+    assert limiter.wait("k") == 0
+    assert limiter.wait("k") == 1
+    now[0] = 10.0
+    assert [limiter.wait("k") for _ in range(3)] == [0, 0, 1], "never above the burst"

@@ -299,3 +299,16 @@ def test_openapi_documents_the_api(client: TestClient) -> None:
         "/api/v1/projections/{name}/rebuild",
     ]:
         assert path in paths
+
+
+def test_security_headers_on_the_api_and_the_docs(client: TestClient) -> None:
+    for path in ("/api/v1/tasks", "/api/v1/tasks/not-a-uuid", "/docs"):
+        headers = client.get(path).headers
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert (
+        client.get("/api/v1/tasks")
+        .headers["content-security-policy"]
+        .startswith("default-src 'none'")
+    )
