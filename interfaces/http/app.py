@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
 from application.service import TaskRouterService
-from interfaces.http import problems
+from interfaces.http import openapi, problems
 from interfaces.http.auth import AuthMiddleware, KeyRing
 from interfaces.http.body_limit import BodyLimitMiddleware
 from interfaces.http.rate_limit import RateLimiter
@@ -57,6 +57,7 @@ def create_app(
     )
     app.state.service = service
     problems.install(app)
+    openapi.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(AuthMiddleware, keys=keys or KeyRing({}), limiter=limiter)
     app.add_middleware(

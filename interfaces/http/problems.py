@@ -71,6 +71,8 @@ def install(app: FastAPI) -> None:
 
     async def on_http(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, HTTPException)
+        if error.status_code == 400:  # a body FastAPI could not decode: invalid input
+            return problem(422, f"body: {error.detail}", "validation-error")
         return problem(error.status_code, str(error.detail))
 
     async def on_known(request: Request, error: Exception) -> JSONResponse:

@@ -205,11 +205,8 @@ class AuditOut(BaseModel):
 
 
 LogPoint = Annotated[
-    int | str,
-    Field(
-        union_mode="left_to_right",
-        description="a log position, or an ISO 8601 time (the newest event at or before it)",
-    ),
+    Annotated[int, Field(strict=True, ge=0)] | Annotated[str, Field(strict=True, max_length=64)],
+    Field(description="a log position, or an ISO 8601 time (the newest event at or before it)"),
 ]
 
 

@@ -1,0 +1,49 @@
+"""Schemathesis against the app's own OpenAPI schema, in process over ASGI, every
+operation: no server errors, and every status, content type and body the API answers is
+declared in the schema; data the schema forbids is rejected."""
+
+import tempfile
+from pathlib import Path
+
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from infrastructure.bootstrap import bootstrap
+from infrastructure.settings import Settings
+from interfaces.http.app import create_app
+from tests.sqlite_support import sqlite_url
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
+
+
+def app_under_test():  # type: ignore[no-untyped-def]
+    """The real app on a real SQLite file; schemathesis runs its lifespan (the service)."""
+    directory = Path(tempfile.mkdtemp(prefix="taskrouterx-fuzz-"))
+    settings = Settings(database_url=sqlite_url(directory), simulator="off", sim_seed=1)
+    return create_app(bootstrap(settings), settings.cors_origins, settings.max_body_bytes)
+
+
+schema = schemathesis.openapi.from_asgi("/openapi.json", app_under_test())
+
+
+@schema.parametrize()
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_operation_keeps_its_contract(case: schemathesis.Case) -> None:
+    case.call_and_validate(checks=CHECKS)
