@@ -22,5 +22,6 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# PostgreSQL tests run on a throwaway cluster (.ci/with-postgres), or are reported skipped.
 test: lint
-	$(BIN)/pytest --cov --cov-report=term
+	./.ci/with-postgres $(BIN)/pytest -rs --cov --cov-report=term

@@ -1,3 +1,5 @@
+from collections.abc import Iterator
+
 import pytest
 
 from application.aggregates import Aggregates
@@ -5,6 +7,7 @@ from application.bus import CommandBus, InlineSender
 from application.commit_signal import CommitSignal
 from infrastructure.structured_logging import configure_logging
 from tests.fakes import FakeClock, InMemoryEventStore, SequentialIds
+from tests.postgres_support import fresh_database
 
 
 @pytest.fixture
@@ -36,3 +39,10 @@ def sender(bus: CommandBus) -> InlineSender:
 def _quiet_logs() -> None:
     """Only warnings and errors from the system under test reach the test output."""
     configure_logging("console", "WARNING")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database (skipped, with the reason, when none is configured)."""
+    with fresh_database() as url:
+        yield url
