@@ -20,7 +20,7 @@ def migrated_engines(directory: Path) -> Engines:
     return engines
 
 
-def sqlite_store(
+def sql_store(
     engines: Engines, runner: ProjectionRunner | None = None, clock: object | None = None
 ) -> SqlEventStore:
     return SqlEventStore(

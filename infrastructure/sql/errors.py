@@ -4,6 +4,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
@@ -16,7 +17,7 @@ def unavailable_on_failure() -> Iterator[None]:
         yield
     except OperationalError as error:
         raise StoreUnavailable(f"database unavailable: {error.orig}") from error
-    except sqlite3.OperationalError as error:
+    except (sqlite3.OperationalError, psycopg.OperationalError) as error:
         raise StoreUnavailable(f"database unavailable: {error}") from error
 
 
@@ -29,3 +30,7 @@ def connect(engine: Engine, transaction: bool = False) -> Iterator[Connection]:
                 yield connection
         else:
             yield connection
+
+
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
+"""A constraint refused a row, whichever database said it."""

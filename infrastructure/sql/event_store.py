@@ -19,7 +19,6 @@ insert fails. The rows inserted before the failing one are deleted at once (noth
 writes inside the transaction), and ConcurrencyConflict says which stream moved.
 """
 
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -37,7 +36,7 @@ from application.messages import EventMetadata, MessageContext, RecordedEvent, S
 from application.ports import Clock, IdGenerator
 from infrastructure.codec import encode
 from infrastructure.sql import chain, log
-from infrastructure.sql.errors import connect, unavailable_on_failure
+from infrastructure.sql.errors import INTEGRITY_ERRORS, connect, unavailable_on_failure
 from infrastructure.sql.projections.base import Db, EventRecord, raw
 from infrastructure.sql.timestamps import iso, parse
 from infrastructure.sql.write_connection import WriteConnection
@@ -69,6 +68,7 @@ class SqlEventStore:
         projections: InlineProjections | None = None,
     ) -> None:
         self._writes = WriteConnection(write_engine)
+        self._savepoint_appends = write_engine.dialect.name != "sqlite"
         self._read = read_engine
         self._clock = clock
         self._ids = ids
@@ -190,11 +190,18 @@ class SqlEventStore:
                 EventRecord(event.position, event.stream_id, event.type, orjson.loads(payload),
                             metadata.correlation_id, at)
             )  # fmt: skip
+        if self._savepoint_appends:  # PostgreSQL: an error aborts the transaction
+            db.execute("SAVEPOINT append")
         try:
             db.executemany(INSERT, rows)
-        except sqlite3.IntegrityError:
-            db.execute("DELETE FROM events WHERE position > ?", (head_before,))
+        except INTEGRITY_ERRORS:
+            if self._savepoint_appends:
+                db.execute("ROLLBACK TO SAVEPOINT append")
+            else:
+                db.execute("DELETE FROM events WHERE position > ?", (head_before,))
             raise self._conflict(db, writes) from None
+        if self._savepoint_appends:
+            db.execute("RELEASE SAVEPOINT append")
         return recorded, records, previous
 
     def _conflict(self, db: Db, writes: Sequence[StreamWrite]) -> ConcurrencyConflict:

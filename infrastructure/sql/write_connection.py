@@ -5,7 +5,8 @@ The store commits thousands of transactions a second, and SQLAlchemy's checkout,
 events and commit cost about 160 µs of Python per transaction, more than the insert. On
 SQLite the store therefore keeps one connection of its own (configured by the engine's
 connect hook: WAL, `synchronous`, busy timeout), detached from the pool, and issues
-BEGIN IMMEDIATE and COMMIT itself. Other databases go through the engine as before.
+BEGIN IMMEDIATE and COMMIT itself. On PostgreSQL a transaction goes through the engine
+and first takes the events table in EXCLUSIVE mode (readers go on; appenders queue).
 
 A lock makes the connection safe to share: in the server only the single writer appends,
 and tests or the CLI may append from another thread.
@@ -35,7 +36,11 @@ class WriteConnection:
         """One write transaction: committed when the block ends, rolled back if it raises."""
         if not self._own:
             with unavailable_on_failure(), self._engine.begin() as pooled:
-                yield raw(pooled)
+                db = raw(pooled)
+                # Positions are allocated as MAX + 1: one appender at a time, so a reader
+                # following the log never sees position N+1 before N has committed.
+                db.execute("LOCK TABLE events IN EXCLUSIVE MODE")
+                yield db
             return
         with self._lock, unavailable_on_failure():
             connection = self._connection or self._open()

@@ -1,4 +1,5 @@
-"""One contract, every EventStore implementation: the in-memory fake and SQLite."""
+"""One contract, every EventStore implementation: the in-memory fake, SQLite and
+PostgreSQL (skipped, with the reason, when no PostgreSQL server is configured)."""
 
 import threading
 from collections.abc import Iterator
@@ -14,21 +15,31 @@ from domain.events import PoolSlotClaimed, TaskQueued, WorkerAssigned
 from domain.scheduling import decide
 from domain.scheduling.decision import PoolSnapshot, TaskSnapshot
 from domain.values import Algorithm, ResourceType, TaskType
+from infrastructure.sql import migrate
+from infrastructure.sql.engine import create_engines
 from tests.fakes import InMemoryEventStore
-from tests.sqlite_support import migrated_engines, sqlite_store
+from tests.postgres_support import fresh_database
+from tests.sqlite_support import migrated_engines, sql_store
 
 CTX = MessageContext("corr-1", "cause-1", "tester")
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
     if request.param == "memory":
         yield InMemoryEventStore()
         return
-    engines = migrated_engines(tmp_path)
-    yield sqlite_store(engines)
-    engines.dispose()
+    if request.param == "sqlite":
+        engines = migrated_engines(tmp_path)
+        yield sql_store(engines)
+        engines.dispose()
+        return
+    with fresh_database() as url:
+        engines = create_engines(url)
+        migrate.upgrade(engines.write)
+        yield sql_store(engines)
+        engines.dispose()
 
 
 def claimed(task_id: str) -> PoolSlotClaimed:
@@ -125,6 +136,42 @@ def test_concurrent_writers_get_gap_free_positions(store: EventStore) -> None:
     for writer in range(writers):
         stream = store.read_stream(f"w-{writer}")
         assert [r.event.task_id for r in stream] == [f"{writer}-{i}" for i in range(per_writer)]  # type: ignore[attr-defined]
+
+
+def test_a_tailing_reader_never_sees_a_gap_filled_later(store: EventStore) -> None:
+    """The sequence-gap bug: with positions allocated before commit, a reader can see
+    N+1 committed while N is still in flight, move past N, and never read it. Here a
+    reader follows the log while 8 writers append, and every page it reads must start
+    right after the last position it saw."""
+    writers, per_writer = 8, 40
+    done = threading.Event()
+    jumps: list[tuple[int, int]] = []
+    seen: list[int] = []
+
+    def follow() -> None:
+        last = 0
+        while not done.is_set() or last < store.head():
+            for recorded in store.read_all(last, 50):
+                if recorded.position != last + 1:
+                    jumps.append((last, recorded.position))
+                last = recorded.position
+                seen.append(last)
+
+    def write(writer: int) -> None:
+        for index in range(per_writer):
+            store.append([StreamWrite(f"t-{writer}", index, [claimed(f"{writer}-{index}")])], CTX)
+
+    reader = threading.Thread(target=follow)
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    reader.start()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    done.set()
+    reader.join(timeout=60)
+    assert jumps == []
+    assert seen == list(range(1, writers * per_writer + 1))
 
 
 def test_racing_writers_on_one_stream_one_wins_each_version(store: EventStore) -> None:

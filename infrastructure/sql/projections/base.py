@@ -45,9 +45,14 @@ class SqlProjection(Protocol):
 
 
 def raw(connection: Connection) -> Db:
-    """The DB-API connection under a SQLAlchemy one, inside its open transaction."""
+    """The DB-API connection under a SQLAlchemy one, inside its open transaction (on
+    PostgreSQL wrapped to take the same placeholders as SQLite)."""
     driver = connection.connection.driver_connection
     assert driver is not None
+    if connection.dialect.name == "postgresql":
+        from infrastructure.sql.postgres_db import PostgresDb
+
+        return PostgresDb(driver)
     return driver  # type: ignore[no-any-return]
 
 
