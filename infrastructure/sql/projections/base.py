@@ -72,7 +72,7 @@ class Deltas:
         key = ", ".join(keys)
         db.executemany(
             f"INSERT INTO {table} ({key}, {column}) VALUES ({placeholders}) "
-            f"ON CONFLICT ({key}) DO UPDATE SET {column} = {column} + excluded.{column}",
+            f"ON CONFLICT ({key}) DO UPDATE SET {column} = {table}.{column} + excluded.{column}",
             [(*key, delta) for key, delta in self._deltas.items()],
         )
 

@@ -115,7 +115,12 @@ class ProjectionRunner:
     def rebuild_at_once(self, names: Sequence[str], progress: Progress | None = None) -> int:
         """Empty the projections and rebuild them from the whole log in one transaction
         of set-based SQL: the fastest way, for a database no server is writing to.
-        Returns the events the rebuilt projections now reflect."""
+        Returns the events the rebuilt projections now reflect. The set-based SQL is
+        SQLite's; elsewhere this is the batched rebuild."""
+        if self._write.dialect.name != "sqlite":
+            self.rebuild(names, progress)
+            with self._write.connect() as connection:
+                return int(raw(connection).execute(HEAD).fetchone()[0])
         with self._write.begin() as connection:
             db = raw(connection)
             head = int(db.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()[0])
@@ -145,6 +150,9 @@ class ProjectionRunner:
         if name not in self._projections:
             raise UnknownProjection(name, self.names)
         return self._projections[name]
+
+
+HEAD = "SELECT COALESCE(MAX(position), 0) FROM events"
 
 
 def read_checkpoints(db: Db) -> dict[str, int]:
