@@ -29,6 +29,7 @@ from infrastructure.sql import migrate
 from infrastructure.sql.engine import Engines, create_engines
 from infrastructure.sql.event_store import SqlEventStore
 from infrastructure.sql.idempotency import SqlIdempotencyRecords
+from infrastructure.sql.postgres_nodes import Leadership, LogWatcher
 from infrastructure.sql.projections.pool_load import PoolLoadProjection
 from infrastructure.sql.projections.runner import ProjectionRunner
 from infrastructure.sql.projections.stats import StatsProjection
@@ -58,6 +59,10 @@ class TaskRouter:
     replays: SqlReplayInputs
     scheduler: SchedulingPolicy | None = None
     workers: SimulatedWorkers | None = None
+    watcher: LogWatcher | None = None
+    """On PostgreSQL: relays other nodes' commits to this node's reactors."""
+    leadership: Leadership | None = None
+    """On PostgreSQL: runs the scheduler and simulated workers on one node at a time."""
     started: bool = field(default=False)
 
     def start(self) -> None:
@@ -66,9 +71,14 @@ class TaskRouter:
         caught_up = self.runner.catch_up_all()
         self.sender.start()
         registered = register_demo_pools(self.store, self.sender) if self.settings.demo_pools else 0
-        for reactor in (self.scheduler, self.workers):
-            if reactor is not None:
-                reactor.start()
+        if self.watcher is not None:
+            self.watcher.start()
+        if self.leadership is not None:
+            self.leadership.start()
+        else:
+            for reactor in (self.scheduler, self.workers):
+                if reactor is not None:
+                    reactor.start()
         threading.Thread(
             target=self._warm_time_travel, name="time-travel-warm", daemon=True
         ).start()
@@ -115,9 +125,13 @@ class TaskRouter:
 
     def stop(self) -> None:
         self.traffic.stop()
+        if self.leadership is not None:
+            self.leadership.stop()
         for reactor in (self.workers, self.scheduler):
             if reactor is not None:
                 reactor.stop()
+        if self.watcher is not None:
+            self.watcher.stop()
         self.sender.stop()
         self.store.close()
         self.engines.dispose()
@@ -151,7 +165,8 @@ class TaskRouter:
             database, queue_size = "unreachable", None
         scheduler = self.scheduler_runtime()
         writer_ok = self.sender.running
-        reactors_ok = all(
+        follower = self.leadership is not None and not self.leadership.leading
+        reactors_ok = follower or all(
             reactor is None or reactor.running for reactor in (self.scheduler, self.workers)
         )
         healthy = database == "connected" and writer_ok and reactors_ok
@@ -164,6 +179,7 @@ class TaskRouter:
                 "commands": self.sender.batched_commands,
             },
             "scheduler": scheduler,
+            "leader": None if self.leadership is None else self.leadership.leading,
             "simulator": "off"
             if self.workers is None
             else ("running" if self.workers.running else "stopped"),
@@ -221,7 +237,11 @@ def bootstrap(
         lambda: sorted({pool["region"] for pool in read_model.list_pools()}),
         settings.sim_seed,
     )
+    several_nodes = engines.write.dialect.name == "postgresql"
+    reactors = [reactor for reactor in (scheduler, workers) if reactor is not None]
     return TaskRouter(
+        watcher=LogWatcher(settings.database_url, signal) if several_nodes else None,
+        leadership=Leadership(settings.database_url, reactors) if several_nodes else None,
         settings=settings,
         clock=clock,
         engines=engines,

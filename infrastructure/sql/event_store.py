@@ -41,6 +41,7 @@ from infrastructure.sql.projections.base import Db, EventRecord, raw
 from infrastructure.sql.timestamps import iso, parse
 from infrastructure.sql.write_connection import WriteConnection
 
+NOTIFY_CHANNEL = "taskrouterx_log"
 INSERT = f"INSERT INTO events ({chain.ROW}, hash) VALUES ({', '.join('?' * 12)})"
 
 
@@ -92,6 +93,8 @@ class SqlEventStore:
             recorded, records, _ = self._write_events(db, writes, context, head_before, previous)
             if records and self._projections is not None:
                 self._projections.apply_inline(db, records, head_before)
+            if recorded:
+                self._announce(db, recorded[-1].position)
         if recorded:
             self._signal.publish(recorded[-1].position)
         return recorded
@@ -107,6 +110,8 @@ class SqlEventStore:
                 yield
                 if batch.records and self._projections is not None:
                     self._projections.apply_inline(db, batch.records, start)
+                if batch.head > start:
+                    self._announce(db, batch.head)
             finally:
                 self._local.batch = None
         if batch.head > start:
@@ -114,6 +119,11 @@ class SqlEventStore:
 
     def close(self) -> None:
         self._writes.close()
+
+    def _announce(self, db: Db, head: int) -> None:
+        """On PostgreSQL, tell the other nodes at commit (NOTIFY is transactional)."""
+        if self._savepoint_appends:
+            db.execute("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, str(head)))
 
     def transaction_db(self) -> Db:
         """The connection of the transaction open on this thread (inside `transaction()`),

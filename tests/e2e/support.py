@@ -23,12 +23,15 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, database: Path, output: Path, **env: str) -> None:
+    def __init__(self, database: Path | str, output: Path, **env: str) -> None:
+        """`database`: a SQLite file, or a database URL."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environment = {
             **os.environ,
-            "TASKROUTERX_DATABASE_URL": f"sqlite:///{database}",
+            "TASKROUTERX_DATABASE_URL": database
+            if isinstance(database, str)
+            else f"sqlite:///{database}",
             "TASKROUTERX_SIM_MIN_LATENCY_S": "0.005",
             "TASKROUTERX_SIM_MAX_LATENCY_S": "0.05",
             "TASKROUTERX_SIM_SEED": "7",
