@@ -14,6 +14,7 @@ the assignment appends to the task and the pool with expected versions.
 """
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -66,20 +67,27 @@ class LogWatcher:
                 log.warning("log_watcher.reconnecting", error=str(error))
                 self._stop.wait(self._poll_s)
 
-    def _watch(self, connection: psycopg.Connection[Any]) -> None:
+    def _listen(self, connection: psycopg.Connection[Any]) -> bool:
         try:
             connection.execute(f"LISTEN {CHANNEL}")
-            self.listening = True
+            return True
         except psycopg.Error:
-            self.listening = False  # e.g. a transaction-pooling proxy: poll only
+            return False  # e.g. a transaction-pooling proxy: poll only
+
+    def _watch(self, connection: psycopg.Connection[Any]) -> None:
+        self.listening = self._listen(connection)
+        tick = min(self._poll_s, 0.5)  # how soon stop() is noticed
+        polled = 0.0
         while not self._stop.is_set():
             if self.listening:
-                for notice in connection.notifies(timeout=self._poll_s, stop_after=64):
+                for notice in connection.notifies(timeout=tick, stop_after=64):
                     self._signal.publish(int(notice.payload))
             else:
-                self._stop.wait(self._poll_s)
-            head = connection.execute("SELECT COALESCE(MAX(position), 0) FROM events")
-            self._signal.publish(int(head.fetchone()[0]))  # type: ignore[index]
+                self._stop.wait(tick)
+            if time.monotonic() - polled >= self._poll_s:
+                head = connection.execute("SELECT COALESCE(MAX(position), 0) FROM events")
+                self._signal.publish(int(head.fetchone()[0]))  # type: ignore[index]
+                polled = time.monotonic()
 
 
 class Reactive(Protocol):

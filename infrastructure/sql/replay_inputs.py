@@ -16,6 +16,7 @@ from application.audit.whatif import (
     RecordedTask,
     ReplayInputs,
 )
+from application.errors import NotAvailableHere
 from domain.events import PoolCapacityChanged, WorkerPoolRegistered
 from domain.scheduling import PoolSnapshot
 from domain.values import ResourceType, TaskStatus
@@ -42,6 +43,10 @@ class SqlReplayInputs:
             db = raw(connection)
             head = log.head(db)
             current = read_checkpoints(db).get("tasks") == head == position
+            if not current and connection.dialect.name != "sqlite":
+                raise NotAvailableHere(
+                    "on PostgreSQL a replay runs up to the head, with the projections current"
+                )
             if current:
                 rows = db.execute(
                     f"SELECT {FIELDS} FROM tasks WHERE queued_position <= ?", (position,)

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from application import views
+from application.errors import NotAvailableHere
 from domain.events import (
     AlgorithmSwitched,
     PoolCapacityChanged,
@@ -78,6 +79,7 @@ class PositionOutOfRange(ValueError):
 class SqlTimeTravel:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
         self._blocks: dict[int, Counter[str]] = {}
         self._lock = threading.Lock()
 
@@ -98,11 +100,13 @@ class SqlTimeTravel:
         return views.task_view([event for event in history if event.position <= position])
 
     def pools(self, position: int) -> list[dict[str, Any]]:
+        self._require_sqlite()
         with connect(self._engine, transaction=True) as connection:
             db = raw(connection)
             return _pools(db, position, self._totals(db, position))
 
     def stats(self, position: int) -> dict[str, Any]:
+        self._require_sqlite()
         with connect(self._engine, transaction=True) as connection:
             db = raw(connection)
             totals = self._totals(db, position)
@@ -138,6 +142,8 @@ class SqlTimeTravel:
 
     def warm(self, progress: Callable[[int, int], None] | None = None) -> None:
         """Summarize every full block now, so the first query does not have to."""
+        if not self._sqlite:
+            return
         with connect(self._engine) as connection:
             db = raw(connection)
             full = log.head(db) // BLOCK
@@ -145,6 +151,13 @@ class SqlTimeTravel:
                 self._block(db, block)
                 if progress is not None:
                     progress(block + 1, full)
+
+    def _require_sqlite(self) -> None:
+        if not self._sqlite:
+            raise NotAvailableHere(
+                "pools and stats as_of are summarized in SQLite's SQL; on PostgreSQL they are "
+                "not available yet (a task as_of is)"
+            )
 
     def _totals(self, db: Db, position: int) -> Counter[str]:
         totals: Counter[str] = Counter()
