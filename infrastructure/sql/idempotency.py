@@ -26,8 +26,10 @@ class SqlIdempotencyRecords:
 
     def remember(self, key: str, record: Remembered) -> None:
         self._store.transaction_db().execute(
-            "INSERT OR REPLACE INTO idempotency_keys (key, fingerprint, status, body, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO idempotency_keys (key, fingerprint, status, body, created_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+            "fingerprint = excluded.fingerprint, status = excluded.status, "
+            "body = excluded.body, created_at = excluded.created_at",
             (key, record.fingerprint, record.response.status, record.response.body,
              iso(record.at)),
         )  # fmt: skip

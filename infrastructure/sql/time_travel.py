@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import Engine
 
 from application import views
-from application.errors import NotAvailableHere
 from domain.events import (
     AlgorithmSwitched,
     PoolCapacityChanged,
@@ -68,6 +67,35 @@ GROUP BY stream_id
 """
 
 
+def _micros_pg(column: str) -> str:
+    return f"(EXTRACT(EPOCH FROM ({column})::timestamptz) * 1000000)::bigint"
+
+
+SUMMARY_POSTGRES = f"""
+WITH assigned AS MATERIALIZED (
+    SELECT payload::jsonb #>> '{{decision,algorithm}}' AS algorithm FROM events
+    WHERE type = 'WorkerAssigned' AND position > :low AND position <= :high
+)
+SELECT 'type.' || type, COUNT(*) FROM events
+WHERE position > :low AND position <= :high GROUP BY type
+UNION ALL
+SELECT 'assigned.' || algorithm, COUNT(*) FROM assigned GROUP BY algorithm
+UNION ALL
+SELECT 'latency_sum_us',
+       SUM({_micros_pg("payload::jsonb ->> 'completed_at'")}
+           - {_micros_pg("payload::jsonb ->> 'enqueued_at'")})
+FROM events WHERE type = 'TaskCompleted' AND position > :low AND position <= :high
+HAVING COUNT(*) > 0
+UNION ALL
+SELECT 'load.' || stream_id,
+       SUM(CASE type WHEN 'PoolSlotClaimed' THEN 1 ELSE -1 END)
+FROM events WHERE type IN ('PoolSlotClaimed', 'PoolSlotReleased')
+  AND position > :low AND position <= :high
+GROUP BY stream_id
+"""
+"""The same totals in PostgreSQL's JSON and time functions."""
+
+
 def _count(totals: Counter[str], event: type) -> int:
     return totals[f"type.{event.__name__}"]
 
@@ -100,13 +128,11 @@ class SqlTimeTravel:
         return views.task_view([event for event in history if event.position <= position])
 
     def pools(self, position: int) -> list[dict[str, Any]]:
-        self._require_sqlite()
         with connect(self._engine, transaction=True) as connection:
             db = raw(connection)
             return _pools(db, position, self._totals(db, position))
 
     def stats(self, position: int) -> dict[str, Any]:
-        self._require_sqlite()
         with connect(self._engine, transaction=True) as connection:
             db = raw(connection)
             totals = self._totals(db, position)
@@ -142,8 +168,6 @@ class SqlTimeTravel:
 
     def warm(self, progress: Callable[[int, int], None] | None = None) -> None:
         """Summarize every full block now, so the first query does not have to."""
-        if not self._sqlite:
-            return
         with connect(self._engine) as connection:
             db = raw(connection)
             full = log.head(db) // BLOCK
@@ -152,34 +176,30 @@ class SqlTimeTravel:
                 if progress is not None:
                     progress(block + 1, full)
 
-    def _require_sqlite(self) -> None:
-        if not self._sqlite:
-            raise NotAvailableHere(
-                "pools and stats as_of are summarized in SQLite's SQL; on PostgreSQL they are "
-                "not available yet (a task as_of is)"
-            )
-
     def _totals(self, db: Db, position: int) -> Counter[str]:
         totals: Counter[str] = Counter()
         full, rest = divmod(position, BLOCK)
         for block in range(full):
             totals.update(self._block(db, block))
         if rest:
-            totals.update(_summarize(db, full * BLOCK, position))
+            totals.update(self._summarize(db, full * BLOCK, position))
         return totals
+
+    def _summarize(self, db: Db, low: int, high: int) -> Counter[str]:
+        return _summarize(db, low, high, SUMMARY if self._sqlite else SUMMARY_POSTGRES)
 
     def _block(self, db: Db, block: int) -> Counter[str]:
         with self._lock:
             cached = self._blocks.get(block)
         if cached is None:
-            cached = _summarize(db, block * BLOCK, (block + 1) * BLOCK)
+            cached = self._summarize(db, block * BLOCK, (block + 1) * BLOCK)
             with self._lock:
                 self._blocks[block] = cached
         return cached
 
 
-def _summarize(db: Db, low: int, high: int) -> Counter[str]:
-    rows = db.execute(SUMMARY, {"low": low, "high": high})
+def _summarize(db: Db, low: int, high: int, sql: str = SUMMARY) -> Counter[str]:
+    rows = db.execute(sql, {"low": low, "high": high})
     return Counter({name: int(value) for name, value in rows})
 
 

@@ -1,5 +1,6 @@
-"""The real app on PostgreSQL: commands, queries, explanations, verification and a
-what-if at the head work; what is not available there yet is a 501 problem, not a 500."""
+"""The real app on PostgreSQL: commands, queries, explanations, verification, time travel
+and a what-if at the head work; a what-if before the head is not available there yet,
+which is a 501 problem, not a 500."""
 
 from fastapi.testclient import TestClient
 
@@ -13,7 +14,11 @@ def test_the_api_on_postgresql(postgres_url: str) -> None:
     settings = Settings(database_url=postgres_url, simulator="off", sim_seed=1)
     with TestClient(create_app(bootstrap(settings))) as client:
         assert client.get("/api/v1/health").json()["leader"] in (True, False)
-        task_id = client.post("/api/v1/tasks", json=TASK).json()["id"]
+        first = client.post("/api/v1/tasks", json=TASK, headers={"Idempotency-Key": "pg-1"})
+        again = client.post("/api/v1/tasks", json=TASK, headers={"Idempotency-Key": "pg-1"})
+        assert again.json() == first.json()
+        assert again.headers["idempotency-replayed"] == "true"
+        task_id = first.json()["id"]
         url = f"/api/v1/tasks/{task_id}"
         wait_until(lambda: client.get(url).json()["status"] == "processing", timeout=20)
         assert client.post(f"{url}/complete").json()["status"] == "completed"
@@ -25,8 +30,11 @@ def test_the_api_on_postgresql(postgres_url: str) -> None:
         replay = client.post("/api/v1/replays", json={"algorithm": "min_cost"})
         assert replay.status_code == 200
         assert replay.json()["tasks"] == 1
-        for path in ("/api/v1/system/stats", "/api/v1/workers"):
-            response = client.get(path, params={"as_of": queued_at})
-            assert response.status_code == 501
-            assert response.headers["content-type"] == "application/problem+json"
+        then = client.get("/api/v1/system/stats", params={"as_of": queued_at}).json()
+        assert (then["tasks_pending"], then["tasks_completed"]) == (1, 0)
+        pools = client.get("/api/v1/workers", params={"as_of": queued_at}).json()["worker_pools"]
+        assert sum(pool["current_load"] for pool in pools) == 0
+        early = client.post("/api/v1/replays", json={"algorithm": "fifo", "to": queued_at})
+        assert early.status_code == 501
+        assert early.headers["content-type"] == "application/problem+json"
         assert client.get("/api/v1/system/stats").json()["tasks_completed"] == 1
