@@ -43,9 +43,13 @@ from infrastructure.sql.timestamps import iso, parse
 
 BLOCK = 50_000
 
-SUMMARY = f"""
+
+def _summary(text_at: Callable[[str], str], micros_of: Callable[[str], str]) -> str:
+    """Totals of positions (:low, :high]; `text_at(path)` reads a payload field as text,
+    `micros_of(sql)` turns a timestamp into integer microseconds, in the database's SQL."""
+    return f"""
 WITH assigned AS MATERIALIZED (
-    SELECT json_extract(payload, '$.decision.algorithm') AS algorithm FROM events
+    SELECT {text_at("decision.algorithm")} AS algorithm FROM events
     WHERE type = 'WorkerAssigned' AND position > :low AND position <= :high
 )
 SELECT 'type.' || type, COUNT(*) FROM events
@@ -54,8 +58,7 @@ UNION ALL
 SELECT 'assigned.' || algorithm, COUNT(*) FROM assigned GROUP BY algorithm
 UNION ALL
 SELECT 'latency_sum_us',
-       SUM({micros("json_extract(payload, '$.completed_at')")}
-           - {micros("json_extract(payload, '$.enqueued_at')")})
+       SUM({micros_of(text_at("completed_at"))} - {micros_of(text_at("enqueued_at"))})
 FROM events WHERE type = 'TaskCompleted' AND position > :low AND position <= :high
 HAVING COUNT(*) > 0
 UNION ALL
@@ -67,33 +70,11 @@ GROUP BY stream_id
 """
 
 
-def _micros_pg(column: str) -> str:
-    return f"(EXTRACT(EPOCH FROM ({column})::timestamptz) * 1000000)::bigint"
-
-
-SUMMARY_POSTGRES = f"""
-WITH assigned AS MATERIALIZED (
-    SELECT payload::jsonb #>> '{{decision,algorithm}}' AS algorithm FROM events
-    WHERE type = 'WorkerAssigned' AND position > :low AND position <= :high
+SUMMARY = _summary(lambda path: f"json_extract(payload, '$.{path}')", micros)
+SUMMARY_POSTGRES = _summary(
+    lambda path: "payload::jsonb #>> '{" + path.replace(".", ",") + "}'",
+    lambda sql: f"(EXTRACT(EPOCH FROM ({sql})::timestamptz) * 1000000)::bigint",
 )
-SELECT 'type.' || type, COUNT(*) FROM events
-WHERE position > :low AND position <= :high GROUP BY type
-UNION ALL
-SELECT 'assigned.' || algorithm, COUNT(*) FROM assigned GROUP BY algorithm
-UNION ALL
-SELECT 'latency_sum_us',
-       SUM({_micros_pg("payload::jsonb ->> 'completed_at'")}
-           - {_micros_pg("payload::jsonb ->> 'enqueued_at'")})
-FROM events WHERE type = 'TaskCompleted' AND position > :low AND position <= :high
-HAVING COUNT(*) > 0
-UNION ALL
-SELECT 'load.' || stream_id,
-       SUM(CASE type WHEN 'PoolSlotClaimed' THEN 1 ELSE -1 END)
-FROM events WHERE type IN ('PoolSlotClaimed', 'PoolSlotReleased')
-  AND position > :low AND position <= :high
-GROUP BY stream_id
-"""
-"""The same totals in PostgreSQL's JSON and time functions."""
 
 
 def _count(totals: Counter[str], event: type) -> int:

@@ -13,7 +13,7 @@ from infrastructure.sql import migrate
 from tests.fakes import FakeClock
 from tests.histories import random_history
 from tests.integration.test_projections import snapshot
-from tests.integration.test_time_travel import live_state
+from tests.integration.test_time_travel import assert_as_of_matches, live_state
 
 
 @pytest.fixture
@@ -51,12 +51,5 @@ def test_as_of_equals_the_live_state_on_postgresql(
         policy = random_history(postgres_router, clock, events, seed=seed, policy=policy)
         captured.append(live_state(postgres_router))
         clock.advance(0.5)
-    history = postgres_router.time_travel
-    for state in captured:
-        position = state["head"]
-        assert history.stats(position) == state["stats"]
-        assert history.pools(position) == state["pools"]
-        for task_id, task in state["tasks"].items():
-            assert history.task(task_id, position) == task
-        assert history.position_at(state["moment"]) == position
+    assert_as_of_matches(postgres_router, captured)
     assert captured[-1]["stats"]["tasks_completed"] > 0

@@ -32,6 +32,18 @@ def live_state(router: TaskRouter) -> dict[str, Any]:
     }
 
 
+def assert_as_of_matches(router: TaskRouter, captured: list[dict[str, Any]]) -> None:
+    """Time travel to each captured position answers what the live models answered."""
+    history = router.time_travel
+    for state in captured:
+        position = state["head"]
+        assert history.stats(position) == state["stats"]
+        assert history.pools(position) == state["pools"]
+        for task_id, task in state["tasks"].items():
+            assert history.task(task_id, position) == task
+        assert history.position_at(state["moment"]) == position
+
+
 @pytest.mark.parametrize("block", [50_000, 700])
 def test_as_of_equals_the_live_state_at_that_position(
     quiet_router: TaskRouter, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, block: int
@@ -44,14 +56,7 @@ def test_as_of_equals_the_live_state_at_that_position(
         captured.append(live_state(quiet_router))
         clock.advance(0.5)
 
-    history = quiet_router.time_travel
-    for state in captured:
-        position = state["head"]
-        assert history.stats(position) == state["stats"]
-        assert history.pools(position) == state["pools"]
-        for task_id, task in state["tasks"].items():
-            assert history.task(task_id, position) == task
-        assert history.position_at(state["moment"]) == position
+    assert_as_of_matches(quiet_router, captured)
     assert captured[-1]["stats"]["tasks_completed"] > 0
     assert all(state["stats"]["throughput"] > 0 for state in captured)
     assert captured[0]["stats"] != captured[-1]["stats"]
