@@ -44,7 +44,3 @@ class IdempotencyKeyReused(Exception):
             f"Idempotency-Key {key!r} was already used for a different request; "
             "use a new key for a new request"
         )
-
-
-class NotAvailableHere(Exception):
-    """A feature this database does not offer yet (HTTP 501)."""

@@ -16,7 +16,6 @@ from application.audit.whatif import (
     RecordedTask,
     ReplayInputs,
 )
-from application.errors import NotAvailableHere
 from domain.events import PoolCapacityChanged, WorkerPoolRegistered
 from domain.scheduling import PoolSnapshot
 from domain.values import ResourceType, TaskStatus
@@ -24,7 +23,7 @@ from infrastructure.sql import log
 from infrastructure.sql.errors import connect
 from infrastructure.sql.projections.base import Db, raw
 from infrastructure.sql.projections.runner import read_checkpoints
-from infrastructure.sql.projections.tasks import COLUMNS, TASKS_AT
+from infrastructure.sql.projections.tasks import COLUMNS, TASKS_AT, TASKS_AT_POSTGRES
 
 FIELDS = ", ".join(COLUMNS)
 FINISHED = (str(TaskStatus.COMPLETED), str(TaskStatus.FAILED))
@@ -43,16 +42,13 @@ class SqlReplayInputs:
             db = raw(connection)
             head = log.head(db)
             current = read_checkpoints(db).get("tasks") == head == position
-            if not current and connection.dialect.name != "sqlite":
-                raise NotAvailableHere(
-                    "on PostgreSQL a replay runs up to the head, with the projections current"
-                )
             if current:
                 rows = db.execute(
                     f"SELECT {FIELDS} FROM tasks WHERE queued_position <= ?", (position,)
                 )
             else:
-                rows = db.execute(TASKS_AT, {"head": position, "low": 0, "high": position})
+                query = TASKS_AT if connection.dialect.name == "sqlite" else TASKS_AT_POSTGRES
+                rows = db.execute(query, {"head": position, "low": 0, "high": position})
             found = [dict(zip(COLUMNS, row, strict=True)) for row in rows]
             changes = _pool_changes(db, position)
             last = db.execute(

@@ -16,7 +16,6 @@ PROBLEMS = {
     "413": "Request body too large",
     "422": "Invalid input; nothing was written",
     "429": "Rate limited or too many simulations; see Retry-After",
-    "501": "Not available on this database yet",
     "503": "Database unavailable, writer backlog full or shutting down; see Retry-After",
 }
 PROBLEM_SCHEMA: dict[str, Any] = {

@@ -13,7 +13,6 @@ from starlette.exceptions import HTTPException
 from application.errors import (
     ConcurrencyConflict,
     IdempotencyKeyReused,
-    NotAvailableHere,
     RebuildRunning,
     ServiceOverloaded,
     ServiceStopping,
@@ -55,8 +54,6 @@ def _status_of(error: Exception) -> int:
         return 503
     if isinstance(error, TooManySimulations):
         return 429
-    if isinstance(error, NotAvailableHere):
-        return 501
     return 409
 
 
@@ -106,7 +103,6 @@ def install(app: FastAPI) -> None:
         ServiceOverloaded,
         TooManySimulations,
         RebuildRunning,
-        NotAvailableHere,
     ):
         app.add_exception_handler(known, on_known)
     app.add_exception_handler(Exception, on_unexpected)

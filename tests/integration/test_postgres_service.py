@@ -6,12 +6,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from application.audit.whatif import compare
+from domain.values import Algorithm
 from infrastructure.bootstrap import TaskRouter, bootstrap
 from infrastructure.clock import RandomIds
 from infrastructure.settings import Settings
 from infrastructure.sql import migrate
+from infrastructure.sql.replay_inputs import SqlReplayInputs
 from tests.fakes import FakeClock
-from tests.histories import random_history
+from tests.histories import random_history, scheduled_history
 from tests.integration.test_projections import snapshot
 from tests.integration.test_time_travel import assert_as_of_matches, live_state
 
@@ -53,3 +56,15 @@ def test_as_of_equals_the_live_state_on_postgresql(
         clock.advance(0.5)
     assert_as_of_matches(postgres_router, captured)
     assert captured[-1]["stats"]["tasks_completed"] > 0
+
+
+def test_a_what_if_on_postgresql_reproduces_the_recorded_placements(
+    postgres_router: TaskRouter, clock: FakeClock
+) -> None:
+    scheduled_history(postgres_router, clock, 1000, Algorithm.PRIORITY, seed=4)
+    inputs = SqlReplayInputs(postgres_router.engines.read)
+    for position in (500, inputs.head()):
+        replay = compare(inputs.up_to(position), Algorithm.PRIORITY)
+        assert replay["tasks"] > 50
+        assert replay["placements_changed"] == 0
+        assert replay["what_if"] == replay["actual"]

@@ -166,14 +166,21 @@ def _of(kind: str, value: str) -> str:
     return f"MAX(CASE e.type WHEN '{kind}' THEN {value} END)"
 
 
-TASKS_AT = f"""
+Field = Callable[[str, str, str], str]
+"""SQL reading a payload field: (column, dotted path, "text" | "integer" | "real" | "json")."""
+
+
+def tasks_at(field: Field) -> str:
+    """Every task queued at positions (:low, :high], as the log says it was at :head, in
+    the tasks table's column order."""
+    return f"""
 SELECT
-    json_extract(s.queued, '$.task_id'),
-    json_extract(s.queued, '$.type'),
-    json_extract(s.queued, '$.priority'),
-    json_extract(s.queued, '$.cost'),
-    json_extract(s.queued, '$.region'),
-    json_extract(s.queued, '$.resource_type'),
+    {field("s.queued", "task_id", "text")},
+    {field("s.queued", "type", "text")},
+    {field("s.queued", "priority", "integer")},
+    {field("s.queued", "cost", "real")},
+    {field("s.queued", "region", "text")},
+    {field("s.queued", "resource_type", "text")},
     CASE
         WHEN s.completed IS NOT NULL THEN '{COMPLETED}'
         WHEN s.failed IS NOT NULL THEN '{FAILED}'
@@ -181,8 +188,8 @@ SELECT
         WHEN s.cancelled IS NOT NULL THEN '{CANCELLED}'
         ELSE '{QUEUED}'
     END,
-    json_extract(s.queued, '$.metadata'),
-    json_extract(s.queued, '$.enqueued_at'),
+    {field("s.queued", "metadata", "json")},
+    {field("s.queued", "enqueued_at", "text")},
     s.started_at, COALESCE(s.completed_at, s.failed_at), s.pool_id, s.worker_id,
     s.algorithm_used, s.decision_summary, s.deferral_reason, COALESCE(s.failure, s.cancellation),
     s.correlation_id, s.queued_position, s.position
@@ -191,30 +198,44 @@ FROM (
         q.payload AS queued, q.correlation_id, q.position AS queued_position,
         MAX(e.position) AS position,
         {_of("WorkerAssigned", "e.position")} AS assigned,
-        {_of("WorkerAssigned", "json_extract(e.payload, '$.assigned_at')")} AS started_at,
-        {_of("WorkerAssigned", "json_extract(e.payload, '$.pool_id')")} AS pool_id,
-        {_of("WorkerAssigned", "json_extract(e.payload, '$.pool_name')")} AS worker_id,
-        {_of("WorkerAssigned", "json_extract(e.payload, '$.decision.algorithm')")}
+        {_of("WorkerAssigned", field("e.payload", "assigned_at", "text"))} AS started_at,
+        {_of("WorkerAssigned", field("e.payload", "pool_id", "text"))} AS pool_id,
+        {_of("WorkerAssigned", field("e.payload", "pool_name", "text"))} AS worker_id,
+        {_of("WorkerAssigned", field("e.payload", "decision.algorithm", "text"))}
             AS algorithm_used,
-        {_of("WorkerAssigned", "json_extract(e.payload, '$.decision.summary')")}
+        {_of("WorkerAssigned", field("e.payload", "decision.summary", "text"))}
             AS decision_summary,
-        {_of("TaskDeferred", "json_extract(e.payload, '$.decision.summary')")}
+        {_of("TaskDeferred", field("e.payload", "decision.summary", "text"))}
             AS deferral_reason,
         {_of("TaskCompleted", "e.position")} AS completed,
-        {_of("TaskCompleted", "json_extract(e.payload, '$.completed_at')")} AS completed_at,
+        {_of("TaskCompleted", field("e.payload", "completed_at", "text"))} AS completed_at,
         {_of("TaskFailed", "e.position")} AS failed,
-        {_of("TaskFailed", "json_extract(e.payload, '$.failed_at')")} AS failed_at,
-        {_of("TaskFailed", "json_extract(e.payload, '$.reason')")} AS failure,
+        {_of("TaskFailed", field("e.payload", "failed_at", "text"))} AS failed_at,
+        {_of("TaskFailed", field("e.payload", "reason", "text"))} AS failure,
         {_of("TaskCancelled", "e.position")} AS cancelled,
-        {_of("TaskCancelled", "json_extract(e.payload, '$.reason')")} AS cancellation
+        {_of("TaskCancelled", field("e.payload", "reason", "text"))} AS cancellation
     FROM events q
     JOIN events e ON e.stream_id = q.stream_id AND +e.position <= :head
     WHERE q.type = 'TaskQueued' AND q.position > :low AND q.position <= :high
     GROUP BY q.position
 ) AS s
 """
-"""Every task queued at positions (:low, :high], as the log says it was at :head, in the
-tasks table's column order."""
+
+
+def _sqlite_field(column: str, path: str, kind: str) -> str:
+    return f"json_extract({column}, '$.{path}')"
+
+
+def postgres_field(column: str, path: str, kind: str) -> str:
+    pointer = "'{" + path.replace(".", ",") + "}'"
+    if kind == "json":
+        return f"(({column})::jsonb #> {pointer})::text"
+    cast = {"integer": "::integer", "real": "::double precision"}.get(kind, "")
+    return f"(({column})::jsonb #>> {pointer}){cast}"
+
+
+TASKS_AT = tasks_at(_sqlite_field)
+TASKS_AT_POSTGRES = tasks_at(postgres_field)
 
 BULK_TASKS = f"INSERT INTO tasks ({', '.join(COLUMNS)})\n{TASKS_AT}"
 BULK_COUNTS = (
