@@ -238,11 +238,7 @@ def audit_verify() -> None:
     walk the hash chain. Exits 1 when anything is wrong."""
 
     def verify(router: TaskRouter) -> AuditReport:
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-        console = Console(stderr=True)
-        with Progress(
-            *columns, transient=True, console=console, disable=not console.is_terminal
-        ) as progress:
+        with _progress() as progress:
             bars: dict[str, TaskID] = {}
 
             def advance(phase: str, done: int, total: int) -> None:
@@ -269,14 +265,17 @@ def audit_verify() -> None:
         raise typer.Exit(1)
 
 
-@contextlib.contextmanager
-def _bar(description: str, total: int) -> Iterator[Callable[[int], None]]:
-    """A progress bar on standard error; yields the function that advances it."""
+def _progress() -> Progress:
+    """Progress bars on standard error, gone when done, shown only on a terminal."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     console = Console(stderr=True)
-    with Progress(
-        *columns, transient=True, console=console, disable=not console.is_terminal
-    ) as progress:
+    return Progress(*columns, transient=True, console=console, disable=not console.is_terminal)
+
+
+@contextlib.contextmanager
+def _bar(description: str, total: int) -> Iterator[Callable[[int], None]]:
+    """One progress bar; yields the function that advances it."""
+    with _progress() as progress:
         task = progress.add_task(description, total=total or 1)
         yield lambda done: progress.update(task, completed=done)
 

@@ -69,7 +69,7 @@ class SqlEventStore:
         projections: InlineProjections | None = None,
     ) -> None:
         self._writes = WriteConnection(write_engine)
-        self._savepoint_appends = write_engine.dialect.name != "sqlite"
+        self._on_postgres = write_engine.dialect.name != "sqlite"  # the other database supported
         self._read = read_engine
         self._clock = clock
         self._ids = ids
@@ -122,7 +122,7 @@ class SqlEventStore:
 
     def _announce(self, db: Db, head: int) -> None:
         """On PostgreSQL, tell the other nodes at commit (NOTIFY is transactional)."""
-        if self._savepoint_appends:
+        if self._on_postgres:
             db.execute("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, str(head)))
 
     def transaction_db(self) -> Db:
@@ -200,17 +200,17 @@ class SqlEventStore:
                 EventRecord(event.position, event.stream_id, event.type, orjson.loads(payload),
                             metadata.correlation_id, at)
             )  # fmt: skip
-        if self._savepoint_appends:  # PostgreSQL: an error aborts the transaction
+        if self._on_postgres:  # PostgreSQL: an error aborts the transaction
             db.execute("SAVEPOINT append")
         try:
             db.executemany(INSERT, rows)
         except INTEGRITY_ERRORS:
-            if self._savepoint_appends:
+            if self._on_postgres:
                 db.execute("ROLLBACK TO SAVEPOINT append")
             else:
                 db.execute("DELETE FROM events WHERE position > ?", (head_before,))
             raise self._conflict(db, writes) from None
-        if self._savepoint_appends:
+        if self._on_postgres:
             db.execute("RELEASE SAVEPOINT append")
         return recorded, records, previous
 

@@ -1,6 +1,7 @@
 """Reading the events table on a caller's DB-API connection (inside its transaction)."""
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 from application.messages import EventMetadata, RecordedEvent
@@ -43,6 +44,16 @@ def head(db: Db) -> int:
 
 def read_all(db: Db, after_position: int, limit: int) -> list[RecordedEvent]:
     return [to_recorded(row) for row in db.execute(AFTER, (after_position, limit))]
+
+
+def read_types_within(db: Db, types: Sequence[str], first: int, last: int) -> list[RecordedEvent]:
+    """Every event of the given types at positions first..last, in position order."""
+    marks = ", ".join("?" * len(types))
+    rows = db.execute(
+        f"{SELECT} WHERE type IN ({marks}) AND position >= ? AND position <= ? ORDER BY position",
+        (*types, first, last),
+    )
+    return [to_recorded(row) for row in rows]
 
 
 def read_types(

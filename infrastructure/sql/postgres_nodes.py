@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from application.commit_signal import CommitSignal
 from infrastructure.sql.event_store import NOTIFY_CHANNEL
+from infrastructure.sql.log import HEAD
 
 log = structlog.get_logger(__name__)
 
@@ -85,7 +86,7 @@ class LogWatcher:
             else:
                 self._stop.wait(tick)
             if time.monotonic() - polled >= self._poll_s:
-                head = connection.execute("SELECT COALESCE(MAX(position), 0) FROM events")
+                head = connection.execute(HEAD)
                 self._signal.publish(int(head.fetchone()[0]))  # type: ignore[index]
                 polled = time.monotonic()
 

@@ -50,7 +50,7 @@ class SqlReplayInputs:
                 query = TASKS_AT if connection.dialect.name == "sqlite" else TASKS_AT_POSTGRES
                 rows = db.execute(query, {"head": position, "low": 0, "high": position})
             found = [dict(zip(COLUMNS, row, strict=True)) for row in rows]
-            changes = _pool_changes(db, position)
+            changes = pool_changes(db, position)
             last = db.execute(
                 "SELECT recorded_at FROM events WHERE position = ?", (position,)
             ).fetchone()
@@ -77,13 +77,13 @@ def _task(row: dict[str, Any]) -> RecordedTask:
     )
 
 
-def _pool_changes(db: Db, position: int) -> list[PoolChange]:
-    rows = db.execute(
-        f"{log.SELECT} WHERE type IN (?, ?) AND position <= ? ORDER BY position",
-        (WorkerPoolRegistered.type_name(), PoolCapacityChanged.type_name(), position),
-    ).fetchall()
+POOL_TYPES = (WorkerPoolRegistered.type_name(), PoolCapacityChanged.type_name())
+
+
+def pool_changes(db: Db, position: int) -> list[PoolChange]:
+    """Every pool registration and capacity change up to `position`, in log order."""
     changes: list[PoolChange] = []
-    for recorded in map(log.to_recorded, rows):
+    for recorded in log.read_types_within(db, POOL_TYPES, 1, position):
         at = recorded.metadata.recorded_at.timestamp()
         match recorded.event:
             case WorkerPoolRegistered() as new:

@@ -19,26 +19,27 @@ from typing import Any
 from sqlalchemy import Engine
 
 from application import views
+from application.audit.whatif import PoolRegistered
 from domain.events import (
     AlgorithmSwitched,
-    PoolCapacityChanged,
     TaskCancelled,
     TaskCompleted,
     TaskDeferred,
     TaskFailed,
     TaskQueued,
     WorkerAssigned,
-    WorkerPoolRegistered,
 )
 from domain.scheduler_config import SCHEDULER_STREAM
 from domain.task import task_stream
 from domain.values import Algorithm, TaskStatus
+from domain.worker_pool import pool_stream
 from infrastructure.codec import decode
 from infrastructure.sql import log
 from infrastructure.sql.errors import connect
 from infrastructure.sql.projections.base import Db, raw
 from infrastructure.sql.projections.stats import micros
 from infrastructure.sql.queries import THROUGHPUT_WINDOW_S, stats_view
+from infrastructure.sql.replay_inputs import pool_changes
 from infrastructure.sql.timestamps import iso, parse
 
 BLOCK = 50_000
@@ -79,10 +80,6 @@ SUMMARY_POSTGRES = _summary(
 
 def _count(totals: Counter[str], event: type) -> int:
     return totals[f"type.{event.__name__}"]
-
-
-class PositionOutOfRange(ValueError):
-    pass
 
 
 class SqlTimeTravel:
@@ -204,26 +201,22 @@ def _recorded_at(db: Db, position: int) -> str:
 
 
 def _pools(db: Db, position: int, totals: Counter[str]) -> list[dict[str, Any]]:
-    rows = db.execute(
-        f"{log.SELECT} WHERE type IN (?, ?) AND position <= ? ORDER BY position",
-        (WorkerPoolRegistered.type_name(), PoolCapacityChanged.type_name(), position),
-    ).fetchall()
     pools: dict[str, dict[str, Any]] = {}
-    for recorded in map(log.to_recorded, rows):
-        event = recorded.event
-        if isinstance(event, WorkerPoolRegistered):
-            pools[recorded.stream_id] = {
-                "id": event.pool_id,
-                "name": event.name,
-                "region": event.region,
-                "resource_type": str(event.resource_type),
-                "cost_per_unit": event.cost_per_unit,
-                "capacity": event.capacity,
+    for change in pool_changes(db, position):
+        if isinstance(change, PoolRegistered):
+            seen = change.pool
+            pools[seen.pool_id] = {
+                "id": seen.pool_id,
+                "name": seen.name,
+                "region": seen.region,
+                "resource_type": str(seen.resource_type),
+                "cost_per_unit": seen.cost_per_unit,
+                "capacity": seen.capacity,
             }
-        elif isinstance(event, PoolCapacityChanged) and recorded.stream_id in pools:
-            pools[recorded.stream_id]["capacity"] = event.capacity
-    for stream, pool in pools.items():
-        load = totals[f"load.{stream}"]
+        elif change.pool_id in pools:
+            pools[change.pool_id]["capacity"] = change.capacity
+    for pool_id, pool in pools.items():
+        load = totals[f"load.{pool_stream(pool_id)}"]
         pool["current_load"] = load
         pool["utilization"] = views.utilization(load, pool["capacity"])
     return list(pools.values())
@@ -238,12 +231,9 @@ def _finished_in_window(db: Db, position: int, moment: datetime | None) -> int:
     since = int((moment - timedelta(seconds=THROUGHPUT_WINDOW_S)).timestamp())
     earliest = iso(datetime.fromtimestamp(since, moment.tzinfo))
     first = _first_after(db, earliest, position, inclusive=True)
-    rows = db.execute(
-        f"{log.SELECT} WHERE type IN (?, ?) AND position >= ? AND position <= ?",
-        (TaskCompleted.type_name(), TaskFailed.type_name(), first, position),
-    ).fetchall()
     finished = 0
-    for recorded in map(log.to_recorded, rows):
+    kinds = (TaskCompleted.type_name(), TaskFailed.type_name())
+    for recorded in log.read_types_within(db, kinds, first, position):
         match recorded.event:
             case TaskCompleted(completed_at=at) | TaskFailed(failed_at=at):
                 finished += int(at.timestamp()) > since

@@ -34,12 +34,8 @@ def export_lines(
     db: Db, to: int | None = None, progress: Progress | None = None
 ) -> Iterator[bytes]:
     """The log up to `to` (all of it if None), one CloudEvent per line, newline-terminated."""
-    limit = to if to is not None else 2**62
-    cursor = db.execute(
-        f"SELECT {chain.ROW}, hash FROM events WHERE position <= ? ORDER BY position", (limit,)
-    )
     done = 0
-    while rows := cursor.fetchmany(CHUNK):
+    for rows in _chunks_up_to(db, to if to is not None else 2**62):
         for row in rows:
             yield orjson.dumps(_cloud_event(row), option=orjson.OPT_APPEND_NEWLINE)
         done += len(rows)
@@ -82,16 +78,22 @@ def copy_log(source: Db, target: Db, to: int, progress: Progress | None = None) 
     """Copy positions 1..to, rows and hashes as they are, into an empty log."""
     if target.execute("SELECT COUNT(*) FROM events").fetchone()[0]:
         raise InvalidImport("the target database already holds events")
-    cursor = source.execute(
-        f"SELECT {chain.ROW}, hash FROM events WHERE position <= ? ORDER BY position", (to,)
-    )
     copied = 0
-    while rows := cursor.fetchmany(CHUNK):
+    for rows in _chunks_up_to(source, to):
         target.executemany(INSERT, rows)
         copied += len(rows)
         if progress is not None:
             progress(copied)
     return copied
+
+
+def _chunks_up_to(db: Db, to: int) -> Iterator[list[tuple[Any, ...]]]:
+    """Stored rows (the chained values and the hash) of positions 1..to, CHUNK at a time."""
+    cursor = db.execute(
+        f"SELECT {chain.ROW}, hash FROM events WHERE position <= ? ORDER BY position", (to,)
+    )
+    while rows := cursor.fetchmany(CHUNK):
+        yield rows
 
 
 def _cloud_event(row: tuple[Any, ...]) -> dict[str, Any]:

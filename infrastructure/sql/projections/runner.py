@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from application.errors import UnknownProjection
 from domain.events import EVENT_TYPES, upcast
+from infrastructure.sql import log
 from infrastructure.sql.projections.base import Db, EventRecord, SqlProjection, raw
 
 Progress = Callable[[int, int], None]
@@ -88,7 +89,7 @@ class ProjectionRunner:
             positions = read_checkpoints(db)
             checkpoint = min(positions.get(name, 0) for name in names)
             behind = [name for name in names if positions.get(name, 0) == checkpoint]
-            head = db.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()[0]
+            head = log.head(db)
             records = [_record(row) for row in db.execute(READ_BATCH, (checkpoint, limit))]
             if records:
                 for name in behind:
@@ -120,10 +121,10 @@ class ProjectionRunner:
         if self._write.dialect.name != "sqlite":
             self.rebuild(names, progress)
             with self._write.connect() as connection:
-                return int(raw(connection).execute(HEAD).fetchone()[0])
+                return log.head(raw(connection))
         with self._write.begin() as connection:
             db = raw(connection)
-            head = int(db.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()[0])
+            head = log.head(db)
             for name in names:
                 projection = self._get(name)
                 for table in projection.tables:
@@ -150,9 +151,6 @@ class ProjectionRunner:
         if name not in self._projections:
             raise UnknownProjection(name, self.names)
         return self._projections[name]
-
-
-HEAD = "SELECT COALESCE(MAX(position), 0) FROM events"
 
 
 def read_checkpoints(db: Db) -> dict[str, int]:
