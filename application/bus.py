@@ -1,5 +1,6 @@
 """Routes each command to its handler, retrying on a concurrency conflict."""
 
+import random
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any
@@ -7,8 +8,8 @@ from typing import Any
 import structlog
 
 from application.aggregates import Aggregates
+from application.commands import leases, pool_operations, task_lifecycle
 from application.commands.assign_worker import AssignWorker, assign_worker
-from application.commands.cancel_task import CancelTask, cancel_task
 from application.commands.change_pool_capacity import ChangePoolCapacity, change_pool_capacity
 from application.commands.defer_task import DeferTask, defer_task
 from application.commands.finish_task import CompleteTask, FailTask, complete_task, fail_task
@@ -28,10 +29,20 @@ HANDLERS: Mapping[type[Command], Handler] = {
     DeferTask: defer_task,
     CompleteTask: complete_task,
     FailTask: fail_task,
-    CancelTask: cancel_task,
     RegisterWorkerPool: register_worker_pool,
     ChangePoolCapacity: change_pool_capacity,
     SwitchAlgorithm: switch_algorithm,
+    task_lifecycle.CancelTask: task_lifecycle.cancel_task,
+    task_lifecycle.MarkTaskReady: task_lifecycle.mark_task_ready,
+    task_lifecycle.TimeOutTask: task_lifecycle.time_out_task,
+    task_lifecycle.RetryTask: task_lifecycle.retry_task,
+    leases.LeaseTask: leases.lease_task,
+    leases.Heartbeat: leases.heartbeat,
+    leases.ReleaseTask: leases.release_task,
+    leases.ExpireLease: leases.expire_lease,
+    pool_operations.DrainPool: pool_operations.drain_pool,
+    pool_operations.ResumePool: pool_operations.resume_pool,
+    pool_operations.ChangePoolExecution: pool_operations.change_pool_execution,
 }
 
 MAX_ATTEMPTS = 3
@@ -46,16 +57,18 @@ class CommandBus:
         clock: Clock,
         ids: IdGenerator,
         handlers: Mapping[type[Command], Handler] = HANDLERS,
+        jitter: Callable[[], float] | None = None,
     ) -> None:
         self._aggregates = aggregates
         self._clock = clock
         self._ids = ids
         self._handlers = handlers
+        self._jitter = jitter or random.Random().random
 
     def handle(self, command: Command, context: MessageContext) -> CommandResult:
         """Run the command's handler; on a concurrency conflict, reload and decide again."""
         handler = self._handlers[type(command)]
-        uow = UnitOfWork(self._aggregates, self._clock, self._ids, context)
+        uow = UnitOfWork(self._aggregates, self._clock, self._ids, context, self._jitter)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 return handler(command, uow)

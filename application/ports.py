@@ -12,7 +12,7 @@ from application.messages import (
     RecordedEvent,
     StreamWrite,
 )
-from application.snapshots import RunningTasks, SchedulerState
+from application.snapshots import RunningTasks, SchedulerState, TimekeeperState
 
 if TYPE_CHECKING:
     from application.audit.whatif import ReplayInputs
@@ -76,6 +76,12 @@ class WorkerStateSource(Protocol):
         ...
 
 
+class TimekeeperStateSource(Protocol):
+    def timekeeper_state(self) -> TimekeeperState:
+        """Unfinished tasks with a due time or a timeout, consistent at one position."""
+        ...
+
+
 class ReadModel(Protocol):
     """Queries over the projections; never loads aggregates."""
 
@@ -93,6 +99,10 @@ class ReadModel(Protocol):
     def list_pools(self) -> list[dict[str, Any]]: ...
 
     def get_pool(self, pool_id: str) -> dict[str, Any] | None: ...
+
+    def leasable(self, pool_id: str, limit: int) -> list[str]:
+        """Ids of tasks assigned to the pool that no worker holds yet."""
+        ...
 
     def stats(self, now: datetime) -> dict[str, Any]: ...
 

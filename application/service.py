@@ -1,6 +1,7 @@
 """What the interfaces (HTTP, CLI) may use of a running TaskRouterX: commands go through
 `sender`, queries through `read_model`, and the operational views below."""
 
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Protocol
 
@@ -43,6 +44,15 @@ class TaskRouterService(Protocol):
 
     @property
     def projections(self) -> ProjectionAdmin: ...
+
+    @property
+    def lease_s(self) -> float:
+        """How long a lease lasts without a heartbeat."""
+        ...
+
+    def subscribe_commits(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` after every commit (see CommitSignal.subscribe)."""
+        ...
 
     def start(self) -> None: ...
 

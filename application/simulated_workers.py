@@ -1,5 +1,12 @@
-"""Simulated workers, as in the original: an assigned task runs for a latency drawn
-uniformly from [min, max] seconds, then completes, or fails with a set probability."""
+"""Simulated workers, as in the original: a task assigned to a simulated pool runs for a
+latency drawn uniformly from [min, max] seconds, then completes, or fails with a set
+probability (and is retried like any failed attempt). Pools run by external workers are
+left to them.
+
+The simulator follows pool slots rather than assignments (a slot is claimed in the same
+write as its assignment and released when the attempt ends): their events are small, and a
+released slot cancels the attempt's timer, so a timed-out or cancelled attempt never
+reports and a retried task's new attempt gets a timer of its own."""
 
 import heapq
 import itertools
@@ -18,8 +25,13 @@ from application.messages import CommandResult, MessageContext, RecordedEvent
 from application.ports import CommandSender, EventStore, WorkerStateSource
 from application.reactor import Reactor
 from domain.errors import DomainError
-from domain.events import WorkerAssigned
-from domain.task import task_stream
+from domain.events import (
+    PoolExecutionChanged,
+    PoolSlotClaimed,
+    PoolSlotReleased,
+    WorkerPoolRegistered,
+)
+from domain.values import Execution
 
 log = structlog.get_logger(__name__)
 
@@ -48,7 +60,10 @@ class _Timer:
 
 class SimulatedWorkers(Reactor):
     name = "simulated-workers"
-    interests = frozenset({WorkerAssigned.type_name()})
+    interests = frozenset(
+        cls.type_name()
+        for cls in (PoolSlotClaimed, PoolSlotReleased, WorkerPoolRegistered, PoolExecutionChanged)
+    )
 
     def __init__(
         self,
@@ -66,31 +81,48 @@ class SimulatedWorkers(Reactor):
         self._monotonic = monotonic
         self._rng = random.Random(settings.seed)
         self._timers: list[_Timer] = []
+        self._current: dict[str, int] = {}
+        """Each running task's timer (its sequence number); older timers are void."""
+        self._external: set[str] = set()
         self._sequence = itertools.count()
         self.completed = 0
         self.failed = 0
 
     @property
     def in_flight(self) -> int:
-        return len(self._timers)
+        return len(self._current)
 
     def restore(self) -> None:
         running = self._state_source.running_tasks()
         self.position = running.position
         self._timers = []
+        self._current = {}
+        self._external = set(running.external_pools)
         for task in running.tasks:
             self._start(task.task_id, MessageContext(task.correlation_id, None, ACTOR))
 
     def apply(self, recorded: RecordedEvent) -> None:
-        if recorded.type == WorkerAssigned.type_name():
-            task_id = recorded.stream_id.removeprefix(task_stream(""))
-            self._start(task_id, recorded.caused(ACTOR))
+        match recorded.event:
+            case PoolSlotClaimed(pool_id=pool_id, task_id=task_id):
+                if pool_id not in self._external:
+                    self._start(task_id, recorded.caused(ACTOR))
+            case PoolSlotReleased(task_id=task_id):
+                self._current.pop(task_id, None)
+            case WorkerPoolRegistered(pool_id=pool_id, execution=Execution.EXTERNAL):
+                self._external.add(pool_id)
+            case PoolExecutionChanged(pool_id=pool_id, execution=execution):
+                if execution is Execution.EXTERNAL:
+                    self._external.add(pool_id)
+                else:
+                    self._external.discard(pool_id)
 
     def act(self) -> float | None:
         now = self._monotonic()
         pending: list[tuple[_Timer, Future[CommandResult]]] = []
         while self._timers and self._timers[0].due <= now:
             timer = heapq.heappop(self._timers)
+            if self._current.get(timer.task_id) != timer.sequence:
+                continue
             command = (
                 FailTask(timer.task_id, SIMULATED_FAILURE)
                 if timer.fails
@@ -99,6 +131,10 @@ class SimulatedWorkers(Reactor):
             pending.append((timer, self._sender.submit(command, timer.context)))
         for timer, future in pending:
             self._settle(timer, future)
+        while self._timers and self._current.get(self._timers[0].task_id) != (
+            self._timers[0].sequence
+        ):
+            heapq.heappop(self._timers)
         if not self._timers:
             return None
         return max(self._timers[0].due - self._monotonic(), 0.0)
@@ -108,6 +144,7 @@ class SimulatedWorkers(Reactor):
         latency = self._rng.uniform(settings.min_latency_s, settings.max_latency_s)
         fails = self._rng.random() < settings.failure_rate
         timer = _Timer(self._monotonic() + latency, next(self._sequence), task_id, fails, context)
+        self._current[task_id] = timer.sequence
         heapq.heappush(self._timers, timer)
 
     def _settle(self, timer: _Timer, future: "Future[CommandResult]") -> None:
@@ -115,15 +152,19 @@ class SimulatedWorkers(Reactor):
             future.result()
         except (DomainError, ConcurrencyConflict) as rejection:
             log.info("simulator.rejected", task_id=timer.task_id, reason=str(rejection))
+            self._forget(timer)
             return
         except Exception as error:
             log.warning("simulator.retrying", task_id=timer.task_id, error=str(error))
-            retry = replace(
-                timer, due=self._monotonic() + RETRY_AFTER_S, sequence=next(self._sequence)
-            )
+            retry = replace(timer, due=self._monotonic() + RETRY_AFTER_S)
             heapq.heappush(self._timers, retry)
             return
+        self._forget(timer)
         if timer.fails:
             self.failed += 1
         else:
             self.completed += 1
+
+    def _forget(self, timer: _Timer) -> None:
+        if self._current.get(timer.task_id) == timer.sequence:
+            del self._current[timer.task_id]

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from domain.scheduling import PoolSnapshot
 from domain.values import Algorithm, ResourceType
@@ -34,5 +35,28 @@ class RunningTask:
 
 @dataclass(frozen=True)
 class RunningTasks:
+    """Tasks running in simulated pools, and the pools external workers run."""
+
     position: int
     tasks: Sequence[RunningTask]
+    external_pools: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class TimedTask:
+    """An unfinished task the timekeeper watches: its due times, and its timeout with the
+    attempts it has started (a later assignment starts the next attempt's clock)."""
+
+    task_id: str
+    correlation_id: str
+    ready_at: datetime | None
+    lease_expires_at: datetime | None
+    timeout_s: float | None
+    attempt: int
+    started_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TimekeeperState:
+    position: int
+    tasks: Sequence[TimedTask]

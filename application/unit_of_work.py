@@ -1,6 +1,6 @@
 """What a command handler gets to work with: aggregates, the clock, ids, its context."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from application.aggregates import Aggregates, Change
@@ -14,6 +14,8 @@ class UnitOfWork:
     clock: Clock
     ids: IdGenerator
     context: MessageContext
+    jitter: Callable[[], float]
+    """A number in [0, 1) to spread retry backoffs: the event records what it gave."""
 
     def save(self, *changes: Change) -> Sequence[RecordedEvent]:
         return self.aggregates.save(changes, self.context)

@@ -34,18 +34,91 @@ class TaskAlreadyExists(Conflict):
         super().__init__(f"task {task_id} already exists")
 
 
-class TaskNotQueued(Conflict):
+class TaskInWrongState(Conflict):
+    expected = "other"
+
     def __init__(self, task_id: str, status: str, action: str) -> None:
-        super().__init__(f"only a queued task can be {action}; task {task_id} is {status}")
+        super().__init__(f"only a {self.expected} task can be {action}; task {task_id} is {status}")
         self.task_id = task_id
         self.current_status = str(status)
 
 
-class TaskNotProcessing(Conflict):
-    def __init__(self, task_id: str, status: str, action: str) -> None:
-        super().__init__(f"only a processing task can be {action}; task {task_id} is {status}")
+class TaskNotQueued(TaskInWrongState):
+    expected = "queued"
+
+
+class TaskNotProcessing(TaskInWrongState):
+    expected = "processing"
+
+
+class TaskNotDelayed(TaskInWrongState):
+    expected = "delayed"
+
+
+class TaskNotFailed(TaskInWrongState):
+    expected = "failed"
+
+
+class TaskFinished(TaskInWrongState):
+    expected = "unfinished"
+
+
+class NotDueYet(Conflict):
+    def __init__(self, task_id: str, what: str, due: str) -> None:
+        super().__init__(f"{what} of task {task_id} is not due until {due}")
         self.task_id = task_id
-        self.current_status = str(status)
+
+
+class LeaseNotHeld(Conflict):
+    """The lease presented is not the task's current one: it expired, was replaced, or
+    the task moved on. The worker must stop working on the task."""
+
+    def __init__(self, task_id: str, why: str) -> None:
+        super().__init__(f"the lease presented does not hold task {task_id}: {why}")
+        self.task_id = task_id
+
+
+class LeaseRequired(Conflict):
+    def __init__(self, task_id: str, pool_name: str) -> None:
+        super().__init__(
+            f"task {task_id} runs in external worker pool {pool_name}: only the worker "
+            f"holding its lease can report on it (send the lease token)"
+        )
+        self.task_id = task_id
+
+
+class TaskAlreadyLeased(Conflict):
+    def __init__(self, task_id: str, worker_id: str) -> None:
+        super().__init__(f"task {task_id} is already leased by worker {worker_id}")
+        self.task_id = task_id
+
+
+class CancelRequested(Conflict):
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"task {task_id} is being cancelled; it cannot be leased")
+        self.task_id = task_id
+
+
+class WrongPool(Conflict):
+    def __init__(self, task_id: str, pool_id: str | None, asked: str) -> None:
+        super().__init__(f"task {task_id} is assigned to pool {pool_id}, not {asked}")
+        self.task_id = task_id
+
+
+class PoolNotExternal(Conflict):
+    def __init__(self, pool_name: str) -> None:
+        super().__init__(
+            f"worker pool {pool_name} runs its tasks in the simulator; only an external "
+            f"pool's tasks can be leased"
+        )
+
+
+class PoolBusy(Conflict):
+    def __init__(self, pool_name: str, load: int) -> None:
+        super().__init__(
+            f"worker pool {pool_name} runs {load} tasks; drain it and let them finish "
+            f"before changing who runs its tasks"
+        )
 
 
 class TaskAlreadyDeferred(Conflict):
@@ -56,6 +129,11 @@ class TaskAlreadyDeferred(Conflict):
 class PoolAtCapacity(Conflict):
     def __init__(self, pool_name: str, capacity: int) -> None:
         super().__init__(f"worker pool {pool_name} is at capacity ({capacity} of {capacity})")
+
+
+class PoolDraining(Conflict):
+    def __init__(self, pool_name: str) -> None:
+        super().__init__(f"worker pool {pool_name} is draining: it takes no new tasks")
 
 
 class PoolAlreadyRegistered(Conflict):

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from domain.scheduling.decision import Decision
-from domain.values import Algorithm, ResourceType, TaskType
+from domain.values import Algorithm, Execution, ResourceType, TaskStatus, TaskType
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,9 @@ class DomainEvent:
 
 @dataclass(frozen=True)
 class TaskQueued(DomainEvent):
+    """A task submitted; with `not_before` after `enqueued_at` it waits (delayed) until then."""
+
+    schema_version: ClassVar[int] = 2
     task_id: str
     type: TaskType
     priority: int
@@ -32,10 +35,16 @@ class TaskQueued(DomainEvent):
     resource_type: ResourceType | None
     metadata: Mapping[str, Any]
     enqueued_at: datetime
+    max_attempts: int
+    retry_backoff_s: float
+    retry_backoff_max_s: float
+    timeout_s: float | None
+    not_before: datetime | None
 
 
 @dataclass(frozen=True)
 class WorkerAssigned(DomainEvent):
+    schema_version: ClassVar[int] = 2
     task_id: str
     pool_id: str
     pool_name: str
@@ -45,6 +54,7 @@ class WorkerAssigned(DomainEvent):
 
 @dataclass(frozen=True)
 class TaskDeferred(DomainEvent):
+    schema_version: ClassVar[int] = 2
     task_id: str
     decision: Decision
     deferred_at: datetime
@@ -60,22 +70,112 @@ class TaskCompleted(DomainEvent):
 
 @dataclass(frozen=True)
 class TaskFailed(DomainEvent):
+    """An attempt failed. With `retry_at` the task waits (delayed) for its next attempt;
+    without, it has failed for good (and a TaskDeadLettered follows when it had retries)."""
+
+    schema_version: ClassVar[int] = 2
     task_id: str
     pool_id: str
     reason: str
     enqueued_at: datetime
     failed_at: datetime
+    attempt: int
+    retry_at: datetime | None
 
 
 @dataclass(frozen=True)
 class TaskCancelled(DomainEvent):
+    schema_version: ClassVar[int] = 2
     task_id: str
     reason: str
     cancelled_at: datetime
+    from_status: TaskStatus
+    pool_id: str | None
+
+
+@dataclass(frozen=True)
+class TaskReady(DomainEvent):
+    """A delayed task's time came: it joins the waiting queue. Carries what the scheduler
+    orders and places it by, as TaskQueued does."""
+
+    task_id: str
+    priority: int
+    region: str
+    resource_type: ResourceType | None
+    ready_at: datetime
+
+
+@dataclass(frozen=True)
+class TaskLeased(DomainEvent):
+    task_id: str
+    pool_id: str
+    attempt: int
+    worker_id: str
+    lease_token: str
+    leased_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class TaskLeaseExtended(DomainEvent):
+    task_id: str
+    lease_token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class TaskLeaseExpired(DomainEvent):
+    """No heartbeat within the lease: the attempt failed. `retry_at` as in TaskFailed."""
+
+    task_id: str
+    pool_id: str
+    attempt: int
+    worker_id: str
+    expired_at: datetime
+    retry_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TaskReleased(DomainEvent):
+    """The worker gave the task back unfinished (shutting down): not a failure; the task
+    waits for a new attempt."""
+
+    task_id: str
+    pool_id: str
+    attempt: int
+    worker_id: str
+    reason: str
+    released_at: datetime
+
+
+@dataclass(frozen=True)
+class TaskCancelRequested(DomainEvent):
+    """Cancelling a task a worker holds: the worker learns it on its next heartbeat."""
+
+    task_id: str
+    reason: str
+    requested_at: datetime
+
+
+@dataclass(frozen=True)
+class TaskDeadLettered(DomainEvent):
+    task_id: str
+    attempts: int
+    reason: str
+    dead_lettered_at: datetime
+
+
+@dataclass(frozen=True)
+class TaskRetried(DomainEvent):
+    """An operator sent a failed task back for a new round of attempts."""
+
+    task_id: str
+    retried_at: datetime
 
 
 @dataclass(frozen=True)
 class WorkerPoolRegistered(DomainEvent):
+    schema_version: ClassVar[int] = 2
     pool_id: str
     name: str
     region: str
@@ -83,6 +183,7 @@ class WorkerPoolRegistered(DomainEvent):
     cost_per_unit: float
     capacity: int
     registered_at: datetime
+    execution: Execution
 
 
 @dataclass(frozen=True)
@@ -90,6 +191,26 @@ class PoolCapacityChanged(DomainEvent):
     pool_id: str
     previous_capacity: int
     capacity: int
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class PoolDrainStarted(DomainEvent):
+    pool_id: str
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class PoolResumed(DomainEvent):
+    pool_id: str
+    resumed_at: datetime
+
+
+@dataclass(frozen=True)
+class PoolExecutionChanged(DomainEvent):
+    pool_id: str
+    previous: Execution
+    execution: Execution
     changed_at: datetime
 
 
@@ -122,8 +243,19 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         TaskCompleted,
         TaskFailed,
         TaskCancelled,
+        TaskReady,
+        TaskLeased,
+        TaskLeaseExtended,
+        TaskLeaseExpired,
+        TaskReleased,
+        TaskCancelRequested,
+        TaskDeadLettered,
+        TaskRetried,
         WorkerPoolRegistered,
         PoolCapacityChanged,
+        PoolDrainStarted,
+        PoolResumed,
+        PoolExecutionChanged,
         PoolSlotClaimed,
         PoolSlotReleased,
         AlgorithmSwitched,
@@ -132,7 +264,49 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+def _task_queued_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """Before retries, leases and delays: the defaults a submission gets today."""
+    return {
+        **payload,
+        "max_attempts": 3,
+        "retry_backoff_s": 1.0,
+        "retry_backoff_max_s": 300.0,
+        "timeout_s": None,
+        "not_before": None,
+    }
+
+
+def _task_failed_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """Before retries a failure was final, and every task had one attempt."""
+    return {**payload, "attempt": 1, "retry_at": None}
+
+
+def _task_cancelled_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """Before cancellation of running tasks only a queued task could be cancelled."""
+    return {**payload, "from_status": "queued", "pool_id": None}
+
+
+def _pool_registered_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """Before external workers every pool ran in the simulator."""
+    return {**payload, "execution": "simulated"}
+
+
+def _decision_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """Before draining, no pool a decision saw was draining."""
+    decision = payload["decision"]
+    pools = [{**pool, "draining": False} for pool in decision["pools"]]
+    return {**payload, "decision": {**decision, "pools": pools}}
+
+
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("WorkerAssigned", 1): _decision_v1,
+    ("TaskDeferred", 1): _decision_v1,
+    ("TaskQueued", 1): _task_queued_v1,
+    ("TaskFailed", 1): _task_failed_v1,
+    ("TaskCancelled", 1): _task_cancelled_v1,
+    ("WorkerPoolRegistered", 1): _pool_registered_v1,
+}
 """(event type, stored schema version) -> function lifting a payload one version up."""
 
 

@@ -1,39 +1,75 @@
-"""The Task aggregate: queued -> processing -> completed | failed, or queued -> cancelled.
+"""The Task aggregate and its lifecycle.
 
-Command methods check an invariant and return the event; `when` folds an event into a new
-state without checking anything, so history always replays.
+    (delayed ->) queued -> processing -> completed
+                              |-> failed attempt -> delayed (backoff) -> queued -> ...
+                              |-> failed for good (a dead letter; an operator may retry it)
+    queued | delayed | processing -> cancelled
+
+Command methods check an invariant and return the events; `when` folds an event into a new
+state without checking anything, so history always replays. Every status change an event
+makes is stated once, in `status_move`, which the fold, the audit and the read models share.
 """
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.errors import (
+    CancelRequested,
     DecisionMismatch,
     InvalidValue,
+    LeaseNotHeld,
+    NotDueYet,
     ResourceMismatch,
     TaskAlreadyDeferred,
+    TaskAlreadyLeased,
+    TaskFinished,
+    TaskNotDelayed,
+    TaskNotFailed,
     TaskNotProcessing,
     TaskNotQueued,
+    WrongPool,
 )
 from domain.events import (
     DomainEvent,
     TaskCancelled,
+    TaskCancelRequested,
     TaskCompleted,
+    TaskDeadLettered,
     TaskDeferred,
     TaskFailed,
+    TaskLeased,
+    TaskLeaseExpired,
+    TaskLeaseExtended,
     TaskQueued,
+    TaskReady,
+    TaskReleased,
+    TaskRetried,
     WorkerAssigned,
 )
+from domain.retry import RetryPolicy, check_timeout
 from domain.scheduling.decision import Decision, TaskSnapshot
 from domain.values import MAX_PRIORITY, MIN_PRIORITY, ResourceType, TaskStatus, TaskType
 from domain.worker_pool import WorkerPool
 
+DELAYED, QUEUED, PROCESSING = TaskStatus.DELAYED, TaskStatus.QUEUED, TaskStatus.PROCESSING
+COMPLETED, FAILED, CANCELLED = TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED
+
+
+MAX_DELAY = timedelta(days=366)
+
 
 def task_stream(task_id: str) -> str:
     return f"task-{task_id}"
+
+
+@dataclass(frozen=True)
+class Lease:
+    worker_id: str
+    token: str
+    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -46,9 +82,19 @@ class Task:
     resource_type: ResourceType | None
     metadata: Mapping[str, Any]
     enqueued_at: datetime
-    status: TaskStatus = TaskStatus.QUEUED
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout_s: float | None = None
+    status: TaskStatus = QUEUED
     pool_id: str | None = None
     deferred: bool = False
+    attempt: int = 0
+    """Attempts started (assignments) so far."""
+    failures: int = 0
+    """Failed attempts since submission or the last retry by an operator."""
+    started_at: datetime | None = None
+    ready_at: datetime | None = None
+    lease: Lease | None = None
+    cancel_requested: bool = False
 
     @staticmethod
     def submit(
@@ -60,15 +106,42 @@ class Task:
         resource_type: ResourceType | None,
         metadata: Mapping[str, Any],
         now: datetime,
+        retry: RetryPolicy = RetryPolicy(),
+        timeout_s: float | None = None,
+        not_before: datetime | None = None,
     ) -> TaskQueued:
         check_priority(priority)
         check_cost(cost)
         check_region(region)
-        return TaskQueued(task_id, type, priority, cost, region, resource_type, dict(metadata), now)
+        retry.check()
+        check_timeout(timeout_s)
+        if not_before is not None and not_before.tzinfo is None:
+            raise InvalidValue("not_before needs a time zone")
+        if not_before is not None and not_before - now > MAX_DELAY:
+            raise InvalidValue(f"not_before must be at most {MAX_DELAY.days} days ahead")
+        return TaskQueued(
+            task_id, type, priority, cost, region, resource_type, dict(metadata), now,
+            retry.max_attempts, retry.backoff_s, retry.backoff_max_s, timeout_s, not_before,
+        )  # fmt: skip
 
     @property
     def snapshot(self) -> TaskSnapshot:
         return TaskSnapshot(self.id, self.priority, self.region, self.resource_type)
+
+    @property
+    def timeout_at(self) -> datetime | None:
+        if self.timeout_s is None or self.started_at is None:
+            return None
+        return self.started_at + timedelta(seconds=self.timeout_s)
+
+    # -- waiting -------------------------------------------------------------------------
+
+    def ready(self, now: datetime) -> TaskReady:
+        if self.status is not DELAYED:
+            raise TaskNotDelayed(self.id, self.status, "made ready")
+        if self.ready_at is not None and now < self.ready_at:
+            raise NotDueYet(self.id, "the next attempt", self.ready_at.isoformat())
+        return TaskReady(self.id, self.priority, self.region, self.resource_type, now)
 
     def assign(self, pool: WorkerPool, decision: Decision, now: datetime) -> WorkerAssigned:
         self._check_queued("assigned")
@@ -93,31 +166,152 @@ class Task:
                 f"not {chosen or 'no pool'}, for task {self.id}"
             )
 
-    def complete(self, now: datetime) -> TaskCompleted:
+    # -- leases ----------------------------------------------------------------------------
+
+    def take_lease(
+        self, pool_id: str, worker_id: str, token: str, lease_s: float, now: datetime
+    ) -> TaskLeased:
+        pool = self._check_processing("leased")
+        if pool != pool_id:
+            raise WrongPool(self.id, pool, pool_id)
+        if self.lease is not None:
+            raise TaskAlreadyLeased(self.id, self.lease.worker_id)
+        if self.cancel_requested:
+            raise CancelRequested(self.id)
+        expires = now + timedelta(seconds=lease_s)
+        return TaskLeased(self.id, pool, self.attempt, worker_id, token, now, expires)
+
+    def heartbeat(self, token: str, lease_s: float, now: datetime) -> TaskLeaseExtended | None:
+        """Extend the lease to `lease_s` from now, recording it only once less than half
+        of that is left: a worker can beat often without filling the log."""
+        lease = self._check_lease(token, now)
+        if lease.expires_at - now >= timedelta(seconds=lease_s / 2):
+            return None
+        return TaskLeaseExtended(self.id, token, now + timedelta(seconds=lease_s))
+
+    def expire_lease(self, now: datetime, jitter: float) -> list[DomainEvent]:
+        lease = self.lease
+        if self.status is not PROCESSING or lease is None:
+            raise LeaseNotHeld(self.id, "the task holds no lease")
+        if now < lease.expires_at:
+            raise NotDueYet(self.id, "the lease", lease.expires_at.isoformat())
+        if self.cancel_requested:
+            return [self._cancelled("cancel requested; the lease expired unacknowledged", now)]
+        retry_at = self._retry_at(now, jitter)
+        expired = TaskLeaseExpired(
+            self.id, self.pool_id or "", self.attempt, lease.worker_id, now, retry_at
+        )
+        return [expired, *self._dead_letter(retry_at, "lease expired", now)]
+
+    def _check_lease(self, token: str, now: datetime) -> Lease:
+        if self.status is not PROCESSING:
+            raise LeaseNotHeld(self.id, f"the task is {self.status}")
+        lease = self.lease
+        if lease is None or lease.token != token:
+            raise LeaseNotHeld(self.id, "it is not the task's current lease")
+        if now >= lease.expires_at:
+            raise LeaseNotHeld(self.id, f"it expired at {lease.expires_at.isoformat()}")
+        return lease
+
+    def _check_reporter(self, token: str | None, now: datetime) -> None:
+        """A leased task hears only from its lease holder; an unleased one from anyone."""
+        if self.lease is not None or token is not None:
+            self._check_lease(token or "", now)
+
+    # -- ending an attempt -----------------------------------------------------------------
+
+    def complete(self, now: datetime, lease_token: str | None = None) -> TaskCompleted:
         pool_id = self._check_processing("completed")
+        self._check_reporter(lease_token, now)
         return TaskCompleted(self.id, pool_id, self.enqueued_at, now)
 
-    def fail(self, reason: str, now: datetime) -> TaskFailed:
-        pool_id = self._check_processing("failed")
-        return TaskFailed(self.id, pool_id, reason, self.enqueued_at, now)
+    def fail(
+        self, reason: str, now: datetime, jitter: float, lease_token: str | None = None
+    ) -> list[DomainEvent]:
+        self._check_processing("failed")
+        self._check_reporter(lease_token, now)
+        if self.cancel_requested:
+            return [self._cancelled(f"cancelled by request; the worker stopped: {reason}", now)]
+        return self._failed(reason, now, jitter)
 
-    def cancel(self, reason: str, now: datetime) -> TaskCancelled:
-        self._check_queued("cancelled")
-        return TaskCancelled(self.id, reason, now)
+    def release(self, lease_token: str, reason: str, now: datetime) -> list[DomainEvent]:
+        """The worker hands the task back unfinished: not a failure, a new attempt."""
+        pool_id = self._check_processing("released")
+        lease = self._check_lease(lease_token, now)
+        if self.cancel_requested:
+            return [self._cancelled(f"cancelled by request; the worker stopped: {reason}", now)]
+        return [TaskReleased(self.id, pool_id, self.attempt, lease.worker_id, reason, now)]
+
+    def time_out(self, attempt: int, now: datetime, jitter: float) -> list[DomainEvent]:
+        self._check_processing("timed out")
+        due = self.timeout_at
+        if due is None or attempt != self.attempt:
+            raise NotDueYet(self.id, f"a timeout of attempt {attempt}", "never")
+        if now < due:
+            raise NotDueYet(self.id, "the timeout", due.isoformat())
+        if self.cancel_requested:
+            return [self._cancelled("cancel requested; the attempt timed out", now)]
+        return self._failed(f"timeout: still running after {self.timeout_s:g} s", now, jitter)
+
+    def _failed(self, reason: str, now: datetime, jitter: float) -> list[DomainEvent]:
+        retry_at = self._retry_at(now, jitter)
+        failed = TaskFailed(
+            self.id, self.pool_id or "", reason, self.enqueued_at, now, self.attempt, retry_at
+        )
+        return [failed, *self._dead_letter(retry_at, reason, now)]
+
+    def _retry_at(self, now: datetime, jitter: float) -> datetime | None:
+        failures = self.failures + 1
+        if self.retry.gives_up_after(failures):
+            return None
+        return now + timedelta(seconds=self.retry.backoff(failures, jitter))
+
+    def _dead_letter(
+        self, retry_at: datetime | None, reason: str, now: datetime
+    ) -> list[DomainEvent]:
+        """A task that had retries and used them all goes to the dead letters."""
+        if retry_at is not None or self.retry.max_attempts == 1:
+            return []
+        return [TaskDeadLettered(self.id, self.failures + 1, reason, now)]
+
+    # -- cancelling and retrying -------------------------------------------------------------
+
+    def cancel(self, reason: str, now: datetime) -> list[DomainEvent]:
+        """A waiting task, or one no worker holds yet, is cancelled at once; a held one is
+        asked to stop (its worker learns it on its next heartbeat). Asking twice records
+        nothing more."""
+        if self.status.terminal:
+            raise TaskFinished(self.id, self.status, "cancelled")
+        if self.status is PROCESSING and self.lease is not None:
+            return [] if self.cancel_requested else [TaskCancelRequested(self.id, reason, now)]
+        return [self._cancelled(reason, now)]
+
+    def _cancelled(self, reason: str, now: datetime) -> TaskCancelled:
+        pool_id = self.pool_id if self.status is PROCESSING else None
+        return TaskCancelled(self.id, reason, now, self.status, pool_id)
+
+    def retry_now(self, now: datetime) -> TaskRetried:
+        """An operator's retry of a failed task: a fresh round of attempts."""
+        if self.status is not FAILED:
+            raise TaskNotFailed(self.id, self.status, "retried")
+        return TaskRetried(self.id, now)
 
     def _check_queued(self, action: str) -> None:
-        if self.status is not TaskStatus.QUEUED:
+        if self.status is not QUEUED:
             raise TaskNotQueued(self.id, self.status, action)
 
     def _check_processing(self, action: str) -> str:
-        if self.status is not TaskStatus.PROCESSING or self.pool_id is None:
+        if self.status is not PROCESSING or self.pool_id is None:
             raise TaskNotProcessing(self.id, self.status, action)
         return self.pool_id
+
+    # -- folding -------------------------------------------------------------------------------
 
     @staticmethod
     def start(event: DomainEvent) -> "Task":
         if not isinstance(event, TaskQueued):
             raise TypeError(f"a task stream cannot begin with {event.type_name()}")
+        delayed = _later(event.not_before, event.enqueued_at)
         return Task(
             id=event.task_id,
             type=event.type,
@@ -127,21 +321,83 @@ class Task:
             resource_type=event.resource_type,
             metadata=event.metadata,
             enqueued_at=event.enqueued_at,
+            retry=RetryPolicy(event.max_attempts, event.retry_backoff_s, event.retry_backoff_max_s),
+            timeout_s=event.timeout_s,
+            status=DELAYED if delayed else QUEUED,
+            ready_at=event.not_before if delayed else None,
         )
 
     def when(self, event: DomainEvent) -> "Task":
+        moved = status_move(event)
+        state = self if moved is None else replace(self, status=moved[1])
         match event:
-            case WorkerAssigned(pool_id=pool_id):
-                return replace(self, status=TaskStatus.PROCESSING, pool_id=pool_id)
+            case TaskReady():
+                return replace(state, ready_at=None, deferred=False)
+            case WorkerAssigned(pool_id=pool_id, assigned_at=at):
+                return replace(
+                    state, pool_id=pool_id, attempt=self.attempt + 1, started_at=at, lease=None
+                )
             case TaskDeferred():
-                return replace(self, deferred=True)
-            case TaskCompleted():
-                return replace(self, status=TaskStatus.COMPLETED)
-            case TaskFailed():
-                return replace(self, status=TaskStatus.FAILED)
-            case TaskCancelled():
-                return replace(self, status=TaskStatus.CANCELLED)
-        return self
+                return replace(state, deferred=True)
+            case TaskLeased(worker_id=worker, lease_token=token, expires_at=expires):
+                return replace(state, lease=Lease(worker, token, expires))
+            case TaskLeaseExtended(expires_at=expires) if self.lease is not None:
+                return replace(state, lease=replace(self.lease, expires_at=expires))
+            case TaskFailed(retry_at=retry_at) | TaskLeaseExpired(retry_at=retry_at):
+                return replace(state, failures=self.failures + 1, ready_at=retry_at, **_ENDED)
+            case TaskReleased(released_at=at):
+                return replace(state, ready_at=at, **_ENDED)
+            case TaskRetried(retried_at=at):
+                return replace(state, ready_at=at, failures=0)
+            case TaskCancelRequested():
+                return replace(state, cancel_requested=True)
+            case TaskCompleted() | TaskCancelled():
+                return replace(state, **_ENDED)
+        return state
+
+
+_ENDED: dict[str, Any] = {"lease": None, "cancel_requested": False}
+"""What an attempt's end clears."""
+
+Move = tuple[frozenset[TaskStatus | None], TaskStatus]
+_NEW: frozenset[TaskStatus | None] = frozenset({None})
+
+
+def _from(*statuses: TaskStatus) -> frozenset[TaskStatus | None]:
+    return frozenset(statuses)
+
+
+def status_move(event: DomainEvent) -> Move | None:
+    """The statuses a task may be in for `event` to happen, and the status it leaves the
+    task in; None for events of other aggregates."""
+    match event:
+        case TaskQueued(not_before=not_before, enqueued_at=at):
+            return _NEW, DELAYED if _later(not_before, at) else QUEUED
+        case TaskReady():
+            return _from(DELAYED), QUEUED
+        case TaskDeferred():
+            return _from(QUEUED), QUEUED
+        case WorkerAssigned():
+            return _from(QUEUED), PROCESSING
+        case TaskLeased() | TaskLeaseExtended() | TaskCancelRequested():
+            return _from(PROCESSING), PROCESSING
+        case TaskCompleted():
+            return _from(PROCESSING), COMPLETED
+        case TaskFailed(retry_at=retry_at) | TaskLeaseExpired(retry_at=retry_at):
+            return _from(PROCESSING), FAILED if retry_at is None else DELAYED
+        case TaskReleased():
+            return _from(PROCESSING), DELAYED
+        case TaskDeadLettered():
+            return _from(FAILED), FAILED
+        case TaskRetried():
+            return _from(FAILED), DELAYED
+        case TaskCancelled(from_status=before):
+            return _from(before), CANCELLED
+    return None
+
+
+def _later(moment: datetime | None, than: datetime) -> bool:
+    return moment is not None and moment > than
 
 
 def check_priority(priority: int) -> None:

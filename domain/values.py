@@ -10,21 +10,31 @@ class TaskType(StrEnum):
 
 
 class TaskStatus(StrEnum):
+    DELAYED = "delayed"
+    """Waiting for its time: a `not_before` on submission, or a retry's backoff."""
     QUEUED = "queued"
     PROCESSING = "processing"
     COMPLETED = "completed"
     FAILED = "failed"
+    """Failed for good: its attempts ran out (a dead letter), or it had none to spare."""
     CANCELLED = "cancelled"
 
     @property
     def terminal(self) -> bool:
-        """No transition leaves this state."""
+        """Nothing moves the task on by itself: only an operator's retry leaves `failed`."""
         return self in (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED)
 
 
 class ResourceType(StrEnum):
     CPU = "cpu"
     GPU = "gpu"
+
+
+class Execution(StrEnum):
+    """Who runs a pool's tasks: the built-in simulator, or worker processes that lease them."""
+
+    SIMULATED = "simulated"
+    EXTERNAL = "external"
 
 
 class Algorithm(StrEnum):

@@ -1,7 +1,9 @@
 """The composition root: builds the whole system from settings. Nothing runs until
 `start()`; tests override the clock, ids or settings."""
 
+import random
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,6 +18,7 @@ from application.bus import CommandBus
 from application.commit_signal import CommitSignal
 from application.demo_pools import register_demo_pools
 from application.idempotency import Outcome, Render, Response, once
+from application.lifecycle.timekeeper import Timekeeper
 from application.messages import Command, MessageContext
 from application.ports import Clock, IdGenerator
 from application.scheduling.policy import SchedulingPolicy
@@ -58,12 +61,25 @@ class TaskRouter:
     time_travel: SqlTimeTravel
     replays: SqlReplayInputs
     scheduler: SchedulingPolicy | None = None
+    timekeeper: Timekeeper | None = None
     workers: SimulatedWorkers | None = None
     watcher: LogWatcher | None = None
     """On PostgreSQL: relays other nodes' commits to this node's reactors."""
     leadership: Leadership | None = None
-    """On PostgreSQL: runs the scheduler and simulated workers on one node at a time."""
+    """On PostgreSQL: runs the scheduler, timekeeper and simulated workers on one node at a
+    time."""
     started: bool = field(default=False)
+
+    @property
+    def reactors(self) -> list[Any]:
+        return [r for r in (self.scheduler, self.timekeeper, self.workers) if r is not None]
+
+    @property
+    def lease_s(self) -> float:
+        return self.settings.lease_s
+
+    def subscribe_commits(self, listener: Callable[[], None]) -> Callable[[], None]:
+        return self.signal.subscribe(listener)
 
     def start(self) -> None:
         """Migrate, catch projections up, then start the writer and the reactors."""
@@ -76,9 +92,8 @@ class TaskRouter:
         if self.leadership is not None:
             self.leadership.start()
         else:
-            for reactor in (self.scheduler, self.workers):
-                if reactor is not None:
-                    reactor.start()
+            for reactor in self.reactors:
+                reactor.start()
         threading.Thread(
             target=self._warm_time_travel, name="time-travel-warm", daemon=True
         ).start()
@@ -127,9 +142,8 @@ class TaskRouter:
         self.traffic.stop()
         if self.leadership is not None:
             self.leadership.stop()
-        for reactor in (self.workers, self.scheduler):
-            if reactor is not None:
-                reactor.stop()
+        for reactor in reversed(self.reactors):
+            reactor.stop()
         if self.watcher is not None:
             self.watcher.stop()
         self.sender.stop()
@@ -155,6 +169,20 @@ class TaskRouter:
             "last_error": scheduler.last_error,
         }
 
+    def _timekeeper_runtime(self) -> dict[str, Any]:
+        timekeeper = self.timekeeper
+        if timekeeper is None:
+            return {"status": "off"}
+        return {
+            "status": "running" if timekeeper.running else "stopped",
+            "due": len(timekeeper.due),
+            "next_due_at": None
+            if (upcoming := timekeeper.due.next_at()) is None
+            else upcoming.isoformat(),
+            "fired": timekeeper.fired,
+            "last_error": timekeeper.last_error,
+        }
+
     def health(self) -> dict[str, Any]:
         try:
             self.read_model.ping()
@@ -166,9 +194,7 @@ class TaskRouter:
         scheduler = self.scheduler_runtime()
         writer_ok = self.sender.running
         follower = self.leadership is not None and not self.leadership.leading
-        reactors_ok = follower or all(
-            reactor is None or reactor.running for reactor in (self.scheduler, self.workers)
-        )
+        reactors_ok = follower or all(reactor.running for reactor in self.reactors)
         healthy = database == "connected" and writer_ok and reactors_ok
         return {
             "status": "healthy" if healthy else "unhealthy",
@@ -179,6 +205,7 @@ class TaskRouter:
                 "commands": self.sender.batched_commands,
             },
             "scheduler": scheduler,
+            "timekeeper": self._timekeeper_runtime(),
             "leader": None if self.leadership is None else self.leadership.leading,
             "simulator": "off"
             if self.workers is None
@@ -205,12 +232,17 @@ def bootstrap(
     store = SqlEventStore(engines.write, engines.read, clock, ids, signal, runner)
     read_model = SqlReadModel(engines.read)
     aggregates = Aggregates(store)
-    bus = CommandBus(aggregates, clock, ids)
+    bus = CommandBus(aggregates, clock, ids, jitter=random.Random(settings.id_seed).random)
     writer = SingleWriter(bus, transactions=store, on_abort=aggregates.clear)
     system_lane = writer.system()
     state_source = SqlStateSource(engines.read)
     scheduler = (
         SchedulingPolicy(store, system_lane, state_source, signal)
+        if settings.scheduler == "on"
+        else None
+    )
+    timekeeper = (
+        Timekeeper(store, system_lane, state_source, signal, clock)
         if settings.scheduler == "on"
         else None
     )
@@ -238,7 +270,7 @@ def bootstrap(
         settings.sim_seed,
     )
     several_nodes = engines.write.dialect.name == "postgresql"
-    reactors = [reactor for reactor in (scheduler, workers) if reactor is not None]
+    reactors = [reactor for reactor in (scheduler, timekeeper, workers) if reactor is not None]
     return TaskRouter(
         watcher=LogWatcher(settings.database_url, signal) if several_nodes else None,
         leadership=Leadership(settings.database_url, reactors) if several_nodes else None,
@@ -256,5 +288,6 @@ def bootstrap(
         time_travel=SqlTimeTravel(engines.read),
         replays=SqlReplayInputs(engines.read),
         scheduler=scheduler,
+        timekeeper=timekeeper,
         workers=workers,
     )

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     rate_limit_per_s: float = Field(default=1000.0, gt=0)
     """Requests a second each API key may make, sustained (token bucket)."""
     rate_limit_burst: int = Field(default=2000, ge=1)
+    lease_s: float = Field(default=30.0, ge=1, le=3600)
+    """How long an external worker's lease lasts without a heartbeat."""
     demo_pools: bool = True
     scheduler: Literal["on", "off"] = "on"
     simulator: Literal["on", "off"] = "on"

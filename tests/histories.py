@@ -6,12 +6,12 @@ import random
 from sqlalchemy import select
 
 from application.bus import InlineSender
-from application.commands.cancel_task import CancelTask
 from application.commands.change_pool_capacity import ChangePoolCapacity
 from application.commands.finish_task import CompleteTask, FailTask
 from application.commands.register_worker_pool import RegisterWorkerPool
 from application.commands.submit_task import SubmitTask
 from application.commands.switch_algorithm import SwitchAlgorithm
+from application.commands.task_lifecycle import CancelTask
 from application.demo_pools import register_demo_pools
 from application.messages import MessageContext
 from application.scheduling.policy import SchedulingPolicy

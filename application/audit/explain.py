@@ -8,15 +8,9 @@ from typing import Any
 from application.messages import RecordedEvent
 from application.views import iso_timestamp
 from domain.errors import UnknownAlgorithmVersion
-from domain.events import (
-    TaskCancelled,
-    TaskCompleted,
-    TaskDeferred,
-    TaskFailed,
-    TaskQueued,
-    WorkerAssigned,
-)
+from domain.events import DomainEvent, TaskDeferred, TaskQueued, WorkerAssigned
 from domain.scheduling import Decision, rank_key_names
+from domain.task import status_move
 from domain.values import TaskStatus
 
 DECISION_TYPES = (WorkerAssigned.type_name(), TaskDeferred.type_name())
@@ -73,19 +67,27 @@ def decision_view(decision: Decision) -> dict[str, Any]:
 
 
 def timeline_view(history: Sequence[RecordedEvent], now: datetime) -> dict[str, Any] | None:
-    """The task's events, the states they moved it through with the time spent in each,
-    and the totals; a state not yet left is measured up to `now`."""
+    """The task's events, the states they moved it through with the time spent in each
+    (a retry's backoff shows as a `delayed` state between attempts), and the totals; a
+    state not yet left is measured up to `now`."""
     if not history or history[0].type != TaskQueued.type_name():
         return None
     entries: list[dict[str, Any]] = []
     states: list[dict[str, Any]] = []
+    attempt = 0
     for recorded in history:
-        moment, state = _moment_and_state(recorded)
+        event = recorded.event
+        moment = _moment(event) or recorded.metadata.recorded_at
         entries.append({**_envelope(recorded), "type": recorded.type, "at": iso_timestamp(moment)})
-        if state is not None:
-            if states:
-                _leave(states[-1], moment)
-            states.append({"state": str(state), "entered_at": moment, "left_at": None})
+        attempt += isinstance(event, WorkerAssigned)
+        moved = status_move(event)
+        if moved is None or (states and states[-1]["state"] == str(moved[1])):
+            continue
+        if states:
+            _leave(states[-1], moment)
+        states.append(
+            {"state": str(moved[1]), "entered_at": moment, "left_at": None, "attempt": attempt}
+        )
     last = states[-1]
     if TaskStatus(last["state"]).terminal:
         last["seconds"] = None
@@ -94,6 +96,7 @@ def timeline_view(history: Sequence[RecordedEvent], now: datetime) -> dict[str, 
     return {
         "task_id": history[0].stream_id.split("-", 1)[1],
         "status": last["state"],
+        "attempts": attempt,
         "events": entries,
         "states": [
             {
@@ -103,27 +106,26 @@ def timeline_view(history: Sequence[RecordedEvent], now: datetime) -> dict[str, 
             }
             for state in states
         ],
+        "delayed_seconds": _total(states, TaskStatus.DELAYED),
         "queued_seconds": _total(states, TaskStatus.QUEUED),
         "processing_seconds": _total(states, TaskStatus.PROCESSING),
         "total_seconds": sum(state["seconds"] or 0.0 for state in states),
     }
 
 
-def _moment_and_state(recorded: RecordedEvent) -> tuple[datetime, TaskStatus | None]:
-    match recorded.event:
-        case TaskQueued(enqueued_at=moment):
-            return moment, TaskStatus.QUEUED
-        case TaskDeferred(deferred_at=moment):
-            return moment, None
-        case WorkerAssigned(assigned_at=moment):
-            return moment, TaskStatus.PROCESSING
-        case TaskCompleted(completed_at=moment):
-            return moment, TaskStatus.COMPLETED
-        case TaskFailed(failed_at=moment):
-            return moment, TaskStatus.FAILED
-        case TaskCancelled(cancelled_at=moment):
-            return moment, TaskStatus.CANCELLED
-    return recorded.metadata.recorded_at, None
+def _moment(event: DomainEvent) -> datetime | None:
+    """When the event happened by its own clock (None: only its recording time is known)."""
+    name = MOMENTS.get(event.type_name())
+    return None if name is None else getattr(event, name)
+
+
+MOMENTS = {
+    "TaskQueued": "enqueued_at", "TaskDeferred": "deferred_at", "WorkerAssigned": "assigned_at",
+    "TaskReady": "ready_at", "TaskLeased": "leased_at", "TaskCompleted": "completed_at",
+    "TaskFailed": "failed_at", "TaskLeaseExpired": "expired_at", "TaskReleased": "released_at",
+    "TaskCancelRequested": "requested_at", "TaskDeadLettered": "dead_lettered_at",
+    "TaskRetried": "retried_at", "TaskCancelled": "cancelled_at",
+}  # fmt: skip
 
 
 def _leave(state: dict[str, Any], moment: datetime, still_in: bool = False) -> None:

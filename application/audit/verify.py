@@ -11,17 +11,28 @@ from application.ports import EventStore
 from domain.errors import UnknownAlgorithmVersion
 from domain.events import (
     PoolCapacityChanged,
+    PoolDrainStarted,
+    PoolResumed,
     PoolSlotClaimed,
     PoolSlotReleased,
     TaskCancelled,
+    TaskCancelRequested,
     TaskCompleted,
+    TaskDeadLettered,
     TaskDeferred,
     TaskFailed,
+    TaskLeased,
+    TaskLeaseExpired,
+    TaskLeaseExtended,
     TaskQueued,
+    TaskReady,
+    TaskReleased,
+    TaskRetried,
     WorkerAssigned,
     WorkerPoolRegistered,
 )
 from domain.scheduling import Decision, decide
+from domain.task import status_move
 from domain.values import TaskStatus
 
 Progress = Callable[[str, int, int], None]
@@ -139,18 +150,23 @@ def _difference(recorded: Decision, again: Decision) -> str:
 
 class Invariants:
     """Folds the log checking, at every event: no pool above capacity or below zero load,
-    no task assigned twice for one attempt, no transition out of a terminal state."""
+    no slot claimed in a draining pool, and every task event allowed by the status the
+    task was in (so no task is assigned twice for one attempt and nothing but an
+    operator's retry leaves a final status)."""
 
     def __init__(self, report: AuditReport) -> None:
         self._report = report
         self._capacity: dict[str, int] = {}
         self._load: dict[str, int] = {}
+        self._draining: set[str] = set()
         self._status: dict[str, TaskStatus] = {}
 
     def apply(self, recorded: RecordedEvent) -> None:
         kind = recorded.type
-        if kind in TASK_MOVES:
-            self._task(recorded, *TASK_MOVES[kind])
+        if kind in TASK_EVENTS:
+            moved = status_move(recorded.event)
+            assert moved is not None
+            self._task(recorded, *moved)
         elif kind in POOL_EVENTS:
             self._pool(recorded)
 
@@ -180,8 +196,14 @@ class Invariants:
                 changed = recorded.event
                 assert isinstance(changed, PoolCapacityChanged)
                 self._capacity[pool] = changed.capacity
+            case "PoolDrainStarted":
+                self._draining.add(pool)
+            case "PoolResumed":
+                self._draining.discard(pool)
             case "PoolSlotClaimed":
                 self._load[pool] = self._load.get(pool, 0) + 1
+                if pool in self._draining:
+                    self._report.violation(recorded, "slot claimed while the pool was draining")
             case "PoolSlotReleased":
                 self._load[pool] = self._load.get(pool, 0) - 1
         load, capacity = self._load.get(pool, 0), self._capacity.get(pool, 0)
@@ -191,16 +213,18 @@ class Invariants:
             self._report.violation(recorded, f"pool load {load} below zero")
 
 
-QUEUED, PROCESSING = TaskStatus.QUEUED, TaskStatus.PROCESSING
-TASK_MOVES: dict[str, tuple[frozenset[TaskStatus | None], TaskStatus]] = {
-    TaskQueued.type_name(): (frozenset({None}), QUEUED),
-    TaskDeferred.type_name(): (frozenset({QUEUED}), QUEUED),
-    WorkerAssigned.type_name(): (frozenset({QUEUED}), PROCESSING),
-    TaskCompleted.type_name(): (frozenset({PROCESSING}), TaskStatus.COMPLETED),
-    TaskFailed.type_name(): (frozenset({PROCESSING}), TaskStatus.FAILED),
-    TaskCancelled.type_name(): (frozenset({QUEUED}), TaskStatus.CANCELLED),
-}
+TASK_EVENTS = frozenset(
+    cls.type_name()
+    for cls in (
+        TaskQueued, TaskReady, TaskDeferred, WorkerAssigned, TaskLeased, TaskLeaseExtended,
+        TaskCancelRequested, TaskCompleted, TaskFailed, TaskLeaseExpired, TaskReleased,
+        TaskDeadLettered, TaskRetried, TaskCancelled,
+    )
+)  # fmt: skip
 POOL_EVENTS = frozenset(
     cls.type_name()
-    for cls in (WorkerPoolRegistered, PoolCapacityChanged, PoolSlotClaimed, PoolSlotReleased)
-)
+    for cls in (
+        WorkerPoolRegistered, PoolCapacityChanged, PoolDrainStarted, PoolResumed,
+        PoolSlotClaimed, PoolSlotReleased,
+    )
+)  # fmt: skip

@@ -52,6 +52,7 @@ class PoolRegistered:
     position: int
     at: float
     pool: PoolSnapshot
+    execution: str = "simulated"
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,25 @@ class CapacityChanged:
     capacity: int
 
 
-PoolChange = PoolRegistered | CapacityChanged
+@dataclass(frozen=True)
+class DrainChanged:
+    position: int
+    at: float
+    pool_id: str
+    draining: bool
+
+
+@dataclass(frozen=True)
+class ExecutionChanged:
+    """Who runs the pool's tasks: no bearing on placement, kept for the pool views."""
+
+    position: int
+    at: float
+    pool_id: str
+    execution: str
+
+
+PoolChange = PoolRegistered | CapacityChanged | DrainChanged | ExecutionChanged
 
 
 @dataclass(frozen=True)
@@ -110,8 +129,10 @@ def simulate(inputs: ReplayInputs, algorithm: Algorithm) -> dict[str, Placement]
             board.add_load(item, -1)
         elif isinstance(item, PoolRegistered):
             board.put(item.pool)
-        else:
+        elif isinstance(item, CapacityChanged):
             board.set_capacity(item.pool_id, item.capacity)
+        elif isinstance(item, DrainChanged):
+            board.set_draining(item.pool_id, item.draining)
         while (waiting := queue.next_placeable(board.has_room)) is not None:
             task = replayable[waiting.task_id]
             snapshot = TaskSnapshot(task.task_id, task.priority, task.region, task.resource_type)
@@ -224,7 +245,8 @@ def _slot_seconds(changes: Sequence[PoolChange], start: float, end: float) -> di
     capacity: dict[str, int] = {}
     since: dict[str, float] = {}
     total: dict[str, float] = {}
-    for change in sorted(changes, key=lambda c: (c.at, c.position)):
+    resizes = [c for c in changes if isinstance(c, PoolRegistered | CapacityChanged)]
+    for change in sorted(resizes, key=lambda c: (c.at, c.position)):
         pool_id = change.pool.pool_id if isinstance(change, PoolRegistered) else change.pool_id
         at = min(max(change.at, start), end)
         if pool_id in capacity:

@@ -5,7 +5,7 @@ from application.aggregates import Change
 from application.messages import Command, CommandResult
 from application.unit_of_work import UnitOfWork
 from domain.errors import PoolAlreadyRegistered
-from domain.values import ResourceType
+from domain.values import Execution, ResourceType
 from domain.worker_pool import WorkerPool, pool_stream
 
 POOL_NAMESPACE = uuid.UUID("6f1c1b52-3a7e-4d5e-9a0e-6b9f3f0d2c11")
@@ -23,6 +23,7 @@ class RegisterWorkerPool(Command):
     resource_type: ResourceType
     cost_per_unit: float
     capacity: int
+    execution: Execution = Execution.SIMULATED
 
 
 def register_worker_pool(command: RegisterWorkerPool, uow: UnitOfWork) -> CommandResult:
@@ -38,5 +39,6 @@ def register_worker_pool(command: RegisterWorkerPool, uow: UnitOfWork) -> Comman
         command.cost_per_unit,
         command.capacity,
         uow.clock.now(),
+        command.execution,
     )
     return CommandResult(pool_id, tuple(uow.save(Change(loaded, [registered]))))

@@ -1,11 +1,13 @@
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from application.aggregates import Change, Loaded
 from application.messages import Command, CommandResult
 from application.unit_of_work import UnitOfWork
 from domain.errors import TaskAlreadyExists
+from domain.retry import RetryPolicy
 from domain.task import Task, task_stream
 from domain.values import ResourceType, TaskType
 
@@ -19,6 +21,9 @@ class SubmitTask(Command):
     resource_type: ResourceType | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     task_id: str | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout_s: float | None = None
+    not_before: datetime | None = None
 
 
 def submit_task(command: SubmitTask, uow: UnitOfWork) -> CommandResult:
@@ -38,5 +43,8 @@ def submit_task(command: SubmitTask, uow: UnitOfWork) -> CommandResult:
         command.resource_type,
         command.metadata,
         uow.clock.now(),
+        command.retry,
+        command.timeout_s,
+        command.not_before,
     )
     return CommandResult(task_id, tuple(uow.save(Change(loaded, [queued]))))

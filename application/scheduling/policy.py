@@ -20,11 +20,14 @@ from domain.errors import DomainError
 from domain.events import (
     AlgorithmSwitched,
     PoolCapacityChanged,
+    PoolDrainStarted,
+    PoolResumed,
     PoolSlotClaimed,
     PoolSlotReleased,
     TaskCancelled,
     TaskDeferred,
     TaskQueued,
+    TaskReady,
     WorkerAssigned,
     WorkerPoolRegistered,
 )
@@ -51,6 +54,9 @@ class SchedulerCounters:
 
 
 class SchedulingPolicy(Reactor):
+    """Tasks join the waiting queue on TaskQueued (unless delayed) and on TaskReady (a
+    delayed task whose time came, or one back for another attempt)."""
+
     name = "scheduler"
 
     def __init__(
@@ -104,18 +110,12 @@ class SchedulingPolicy(Reactor):
                 self._queue.remove(task_id)
             return
         match recorded.event:
-            case TaskQueued() as queued:
-                self._queue.add(
-                    WaitingTask(
-                        queued.task_id,
-                        queued.priority,
-                        queued.region,
-                        queued.resource_type,
-                        recorded.position,
-                        recorded.metadata.correlation_id,
-                        deferred=False,
-                    )
-                )
+            case TaskQueued(not_before=not_before, enqueued_at=at) as queued if (
+                not_before is None or not_before <= at
+            ):
+                self._wait(queued, recorded)
+            case TaskReady() as ready:
+                self._wait(ready, recorded)
             case TaskCancelled(task_id=task_id):
                 self._queue.remove(task_id)
             case WorkerPoolRegistered() as registered:
@@ -133,6 +133,10 @@ class SchedulingPolicy(Reactor):
                 )
             case PoolCapacityChanged(pool_id=pool_id, capacity=capacity):
                 self._board.set_capacity(pool_id, capacity)
+            case PoolDrainStarted(pool_id=pool_id):
+                self._board.set_draining(pool_id, True)
+            case PoolResumed(pool_id=pool_id):
+                self._board.set_draining(pool_id, False)
             case PoolSlotClaimed(pool_id=pool_id, task_id=task_id):
                 if self._claims.pop(task_id, None) is None:
                     self._board.add_load(pool_id, 1)
@@ -141,6 +145,19 @@ class SchedulingPolicy(Reactor):
             case AlgorithmSwitched(algorithm=algorithm):
                 self.algorithm = algorithm
                 self._queue.reorder(algorithm)
+
+    def _wait(self, event: TaskQueued | TaskReady, recorded: RecordedEvent) -> None:
+        self._queue.add(
+            WaitingTask(
+                event.task_id,
+                event.priority,
+                event.region,
+                event.resource_type,
+                recorded.position,
+                recorded.metadata.correlation_id,
+                deferred=False,
+            )
+        )
 
     def act(self) -> None:
         while self._place_all() | self._defer_unplaceable():

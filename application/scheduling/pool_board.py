@@ -25,6 +25,9 @@ class PoolBoard:
     def set_capacity(self, pool_id: str, capacity: int) -> None:
         self.put(replace(self._pools[pool_id], capacity=capacity))
 
+    def set_draining(self, pool_id: str, draining: bool) -> None:
+        self.put(replace(self._pools[pool_id], draining=draining))
+
     def add_load(self, pool_id: str, delta: int) -> None:
         pool = self._pools[pool_id]
         self.put(replace(pool, load=pool.load + delta))

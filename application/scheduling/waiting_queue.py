@@ -75,7 +75,7 @@ class WaitingQueue:
         """The first task in order among those some pool has room for."""
         best: tuple[OrderKey, str] | None = None
         for requirement, heap in self._heaps.items():
-            while heap and heap[0][1] not in self._tasks:
+            while heap and not self._current(heap[0]):
                 heapq.heappop(heap)
             if heap and has_room(requirement) and (best is None or heap[0] < best):
                 best = heap[0]
@@ -86,6 +86,12 @@ class WaitingQueue:
         for task_id in list(self._undeferred):
             if task_id in self._undeferred:
                 yield self._tasks[task_id]
+
+    def _current(self, entry: tuple[OrderKey, str]) -> bool:
+        """An entry is stale once its task left the queue, even if the task came back
+        later (a retry): it then has a new entry, ordered by its new position."""
+        task = self._tasks.get(entry[1])
+        return task is not None and entry[0][-1] == task.queued_position
 
     def _key(self, task: WaitingTask) -> OrderKey:
         if self._algorithm is Algorithm.PRIORITY:

@@ -24,6 +24,7 @@ from domain.values import Algorithm
 
 WRONG_TYPE = FilterReason.WRONG_RESOURCE_TYPE
 AT_CAPACITY = FilterReason.AT_CAPACITY
+DRAINING = FilterReason.DRAINING
 OTHER_REGION = FilterReason.OTHER_REGION
 
 HIGH_PRIORITY = 7
@@ -60,6 +61,8 @@ def decide(
     for index, pool in enumerate(pools):
         if required is not None and pool.resource_type != required:
             verdicts.append(WRONG_TYPE)
+        elif pool.draining:
+            verdicts.append(DRAINING)
         elif pool.capacity <= pool.load:
             verdicts.append(AT_CAPACITY)
         else:
@@ -160,7 +163,7 @@ def _no_pool_summary(total: int, verdicts: Sequence[FilterReason | None]) -> str
     counts = Counter(verdicts)
     parts = [
         f"{counts[reason]} {reason}"
-        for reason in (FilterReason.AT_CAPACITY, FilterReason.WRONG_RESOURCE_TYPE)
+        for reason in (FilterReason.AT_CAPACITY, FilterReason.DRAINING, WRONG_TYPE)
         if counts[reason]
     ]
     return f"0/{total} pools available: " + ", ".join(parts)

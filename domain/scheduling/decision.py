@@ -18,10 +18,12 @@ class PoolSnapshot:
     capacity: int
     load: int
     registration: int
+    draining: bool = False
 
     @property
     def free(self) -> int:
-        return max(self.capacity - self.load, 0)
+        """Slots a new task could take: none while the pool drains."""
+        return 0 if self.draining else max(self.capacity - self.load, 0)
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class TaskSnapshot:
 
 class FilterReason(StrEnum):
     WRONG_RESOURCE_TYPE = "wrong resource type"
+    DRAINING = "draining"
     AT_CAPACITY = "at capacity"
     OTHER_REGION = "other region"
 

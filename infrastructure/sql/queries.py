@@ -79,6 +79,23 @@ class SqlReadModel:
             ).first()
         return None if row is None else pool_view(row._mapping)
 
+    def leasable(self, pool_id: str, limit: int) -> list[str]:
+        """Tasks assigned to the pool that no worker holds yet, oldest assignment first
+        (a hint: leasing each one checks it again)."""
+        query = (
+            select(tasks.c.id)
+            .where(
+                tasks.c.pool_id == pool_id,
+                tasks.c.status == TaskStatus.PROCESSING,
+                tasks.c.leased_by.is_(None),
+                tasks.c.cancel_requested == 0,
+            )
+            .order_by(tasks.c.started_at)
+            .limit(limit)
+        )
+        with connect(self._engine) as connection:
+            return [row.id for row in connection.execute(query)]
+
     def queue_size(self) -> int:
         with connect(self._engine) as connection:
             return _status_counts(connection).get(TaskStatus.QUEUED, 0)
@@ -212,6 +229,7 @@ def stats_view(
     return {
         "tasks_processed": completed + failed,
         "tasks_pending": counts.get(TaskStatus.QUEUED, 0),
+        "tasks_delayed": counts.get(TaskStatus.DELAYED, 0),
         "tasks_processing": counts.get(TaskStatus.PROCESSING, 0),
         "tasks_completed": completed,
         "tasks_failed": failed,
@@ -254,6 +272,14 @@ def task_view(row: Any) -> dict[str, Any]:
         "error": row["error"],
         "task_metadata": orjson.loads(row["metadata"]),
         "position": row["position"],
+        "attempt": row["attempt"],
+        "max_attempts": row["max_attempts"],
+        "timeout_s": row["timeout_s"],
+        "ready_at": row["ready_at"],
+        "lease": None
+        if row["leased_by"] is None
+        else {"worker_id": row["leased_by"], "expires_at": row["lease_expires_at"]},
+        "cancel_requested": bool(row["cancel_requested"]),
     }
 
 
@@ -269,6 +295,8 @@ def pool_view(row: Any) -> dict[str, Any]:
         "capacity": capacity,
         "current_load": load,
         "utilization": views.utilization(load, capacity),
+        "execution": row["execution"],
+        "draining": bool(row["draining"]),
     }
 
 

@@ -11,12 +11,20 @@ from sqlalchemy import Engine
 
 from application.audit.whatif import (
     CapacityChanged,
+    DrainChanged,
+    ExecutionChanged,
     PoolChange,
     PoolRegistered,
     RecordedTask,
     ReplayInputs,
 )
-from domain.events import PoolCapacityChanged, WorkerPoolRegistered
+from domain.events import (
+    PoolCapacityChanged,
+    PoolDrainStarted,
+    PoolExecutionChanged,
+    PoolResumed,
+    WorkerPoolRegistered,
+)
 from domain.scheduling import PoolSnapshot
 from domain.values import ResourceType, TaskStatus
 from infrastructure.sql import log
@@ -27,6 +35,7 @@ from infrastructure.sql.projections.tasks import COLUMNS, TASKS_AT, TASKS_AT_POS
 
 FIELDS = ", ".join(COLUMNS)
 FINISHED = (str(TaskStatus.COMPLETED), str(TaskStatus.FAILED))
+"""A replayed task runs its last attempt: from its last start to its end."""
 
 
 class SqlReplayInputs:
@@ -77,11 +86,17 @@ def _task(row: dict[str, Any]) -> RecordedTask:
     )
 
 
-POOL_TYPES = (WorkerPoolRegistered.type_name(), PoolCapacityChanged.type_name())
+POOL_TYPES = tuple(
+    cls.type_name()
+    for cls in (
+        WorkerPoolRegistered, PoolCapacityChanged, PoolDrainStarted, PoolResumed,
+        PoolExecutionChanged,
+    )
+)  # fmt: skip
 
 
 def pool_changes(db: Db, position: int) -> list[PoolChange]:
-    """Every pool registration and capacity change up to `position`, in log order."""
+    """Every pool registration and configuration change up to `position`, in log order."""
     changes: list[PoolChange] = []
     for recorded in log.read_types_within(db, POOL_TYPES, 1, position):
         at = recorded.metadata.recorded_at.timestamp()
@@ -91,9 +106,14 @@ def pool_changes(db: Db, position: int) -> list[PoolChange]:
                     new.pool_id, new.name, new.region, new.resource_type,
                     new.cost_per_unit, new.capacity, 0, recorded.position,
                 )  # fmt: skip
-                changes.append(PoolRegistered(recorded.position, at, pool))
+                changes.append(PoolRegistered(recorded.position, at, pool, str(new.execution)))
             case PoolCapacityChanged(pool_id=pool_id, capacity=capacity):
                 changes.append(CapacityChanged(recorded.position, at, pool_id, capacity))
+            case PoolDrainStarted(pool_id=pool_id) | PoolResumed(pool_id=pool_id):
+                draining = isinstance(recorded.event, PoolDrainStarted)
+                changes.append(DrainChanged(recorded.position, at, pool_id, draining))
+            case PoolExecutionChanged(pool_id=pool_id, execution=execution):
+                changes.append(ExecutionChanged(recorded.position, at, pool_id, str(execution)))
     return changes
 
 

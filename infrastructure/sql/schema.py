@@ -69,7 +69,16 @@ tasks = Table(
     Column("correlation_id", String(100), nullable=False),
     Column("queued_position", BigInteger, nullable=False),
     Column("position", BigInteger, nullable=False),
+    Column("attempt", Integer, nullable=False, server_default="0"),
+    Column("max_attempts", Integer, nullable=False, server_default="3"),
+    Column("timeout_s", Float, nullable=True),
+    Column("ready_at", String(40), nullable=True),
+    Column("ready_position", BigInteger, nullable=True),
+    Column("leased_by", String(200), nullable=True),
+    Column("lease_expires_at", String(40), nullable=True),
+    Column("cancel_requested", Integer, nullable=False, server_default="0"),
     Index("ix_tasks_queued_position", "queued_position"),
+    Index("ix_tasks_pool_status", "pool_id", "status"),
     Index("ix_tasks_status_queued_position", "status", "queued_position"),
     Index("ix_tasks_type_queued_position", "type", "queued_position"),
     Index("ix_tasks_region_queued_position", "region", "queued_position"),
@@ -95,6 +104,8 @@ pool_load = Table(
     Column("capacity", Integer, nullable=False),
     Column("current_load", Integer, nullable=False),
     Column("registration", BigInteger, nullable=False),
+    Column("execution", String(10), nullable=False, server_default="simulated"),
+    Column("draining", Integer, nullable=False, server_default="0"),
 )
 
 stats_counters = Table(

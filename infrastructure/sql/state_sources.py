@@ -1,11 +1,20 @@
 """Start-up state for the scheduler and the simulated workers, read from the projections
 in one transaction, so it is exactly the state of the log at one position."""
 
-from sqlalchemy import Connection, Engine, select
+from datetime import datetime
 
-from application.snapshots import RunningTask, RunningTasks, SchedulerState, WaitingTask
+from sqlalchemy import Connection, Engine, or_, select
+
+from application.snapshots import (
+    RunningTask,
+    RunningTasks,
+    SchedulerState,
+    TimedTask,
+    TimekeeperState,
+    WaitingTask,
+)
 from domain.scheduling import PoolSnapshot
-from domain.values import ResourceType, TaskStatus
+from domain.values import Execution, ResourceType, TaskStatus
 from infrastructure.sql import log
 from infrastructure.sql.projections.base import raw
 from infrastructure.sql.projections.runner import read_checkpoints
@@ -36,6 +45,7 @@ class SqlStateSource:
                     row.capacity,
                     row.current_load,
                     row.registration,
+                    bool(row.draining),
                 )
                 for row in connection.execute(select(pool_load).order_by(pool_load.c.registration))
             ]
@@ -45,14 +55,14 @@ class SqlStateSource:
                     row.priority,
                     row.region,
                     None if row.resource_type is None else ResourceType(row.resource_type),
-                    row.queued_position,
+                    row.ready_position,
                     row.correlation_id,
                     deferred=row.deferral_reason is not None,
                 )
                 for row in connection.execute(
                     select(tasks)
                     .where(tasks.c.status == TaskStatus.QUEUED)
-                    .order_by(tasks.c.queued_position)
+                    .order_by(tasks.c.ready_position)
                 )
             ]
             algorithm = active_algorithm(connection)
@@ -61,15 +71,50 @@ class SqlStateSource:
     def running_tasks(self) -> RunningTasks:
         with self._engine.connect() as connection, connection.begin():
             position = self._current_position(connection)
+            external = frozenset(
+                connection.execute(
+                    select(pool_load.c.pool_id).where(pool_load.c.execution == Execution.EXTERNAL)
+                ).scalars()
+            )
             running = [
                 RunningTask(row.id, row.correlation_id)
                 for row in connection.execute(
-                    select(tasks.c.id, tasks.c.correlation_id)
+                    select(tasks.c.id, tasks.c.correlation_id, tasks.c.pool_id)
                     .where(tasks.c.status == TaskStatus.PROCESSING)
                     .order_by(tasks.c.queued_position)
                 )
+                if row.pool_id not in external
             ]
-        return RunningTasks(position, running)
+        return RunningTasks(position, running, external)
+
+    def timekeeper_state(self) -> TimekeeperState:
+        unfinished = (TaskStatus.DELAYED, TaskStatus.QUEUED, TaskStatus.PROCESSING)
+        query = select(
+            tasks.c.id, tasks.c.status, tasks.c.correlation_id, tasks.c.ready_at,
+            tasks.c.lease_expires_at, tasks.c.timeout_s, tasks.c.attempt, tasks.c.started_at,
+        ).where(
+            tasks.c.status.in_(unfinished),
+            or_(
+                tasks.c.status == TaskStatus.DELAYED,
+                tasks.c.lease_expires_at.is_not(None),
+                tasks.c.timeout_s.is_not(None),
+            ),
+        )  # fmt: skip
+        with self._engine.connect() as connection, connection.begin():
+            position = self._current_position(connection)
+            watched = [
+                TimedTask(
+                    row.id,
+                    row.correlation_id,
+                    _moment(row.ready_at),
+                    _moment(row.lease_expires_at),
+                    row.timeout_s,
+                    row.attempt,
+                    _moment(row.started_at) if row.status == TaskStatus.PROCESSING else None,
+                )
+                for row in connection.execute(query)
+            ]
+        return TimekeeperState(position, watched)
 
     def _current_position(self, connection: Connection) -> int:
         head = log.head(raw(connection))
@@ -82,3 +127,7 @@ class SqlStateSource:
         if behind:
             raise ProjectionsBehind(behind, head)
         return head
+
+
+def _moment(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)

@@ -19,14 +19,13 @@ from typing import Any
 from sqlalchemy import Engine
 
 from application import views
-from application.audit.whatif import PoolRegistered
+from application.audit.whatif import CapacityChanged, DrainChanged, PoolRegistered
 from domain.events import (
     AlgorithmSwitched,
-    TaskCancelled,
     TaskCompleted,
     TaskDeferred,
     TaskFailed,
-    TaskQueued,
+    TaskLeaseExpired,
     WorkerAssigned,
 )
 from domain.scheduler_config import SCHEDULER_STREAM
@@ -38,6 +37,14 @@ from infrastructure.sql import log
 from infrastructure.sql.errors import connect
 from infrastructure.sql.projections.base import Db, raw
 from infrastructure.sql.projections.stats import micros
+from infrastructure.sql.projections.task_status import (
+    IN_MOVING,
+    Field,
+    postgres_field,
+    sqlite_field,
+    status_after,
+    status_before,
+)
 from infrastructure.sql.queries import THROUGHPUT_WINDOW_S, stats_view
 from infrastructure.sql.replay_inputs import pool_changes
 from infrastructure.sql.timestamps import iso, parse
@@ -45,9 +52,14 @@ from infrastructure.sql.timestamps import iso, parse
 BLOCK = 50_000
 
 
-def _summary(text_at: Callable[[str], str], micros_of: Callable[[str], str]) -> str:
-    """Totals of positions (:low, :high]; `text_at(path)` reads a payload field as text,
-    `micros_of(sql)` turns a timestamp into integer microseconds, in the database's SQL."""
+def _summary(field: Field, micros_of: Callable[[str], str]) -> str:
+    """Totals of positions (:low, :high]; `field` reads a payload field, `micros_of(sql)`
+    turns a timestamp into integer microseconds, in the database's SQL. Task statuses are
+    counted as moves between two statuses ('move.<before>.<after>')."""
+
+    def text_at(path: str) -> str:
+        return field("payload", path, "text")
+
     return f"""
 WITH assigned AS MATERIALIZED (
     SELECT {text_at("decision.algorithm")} AS algorithm FROM events
@@ -68,12 +80,16 @@ SELECT 'load.' || stream_id,
 FROM events WHERE type IN ('PoolSlotClaimed', 'PoolSlotReleased')
   AND position > :low AND position <= :high
 GROUP BY stream_id
+UNION ALL
+SELECT 'move.' || {status_before(field)} || '.' || {status_after(field)}, COUNT(*)
+FROM events e WHERE e.type IN {IN_MOVING} AND e.position > :low AND e.position <= :high
+GROUP BY 1
 """
 
 
-SUMMARY = _summary(lambda path: f"json_extract(payload, '$.{path}')", micros)
+SUMMARY = _summary(sqlite_field, micros)
 SUMMARY_POSTGRES = _summary(
-    lambda path: "payload::jsonb #>> '{" + path.replace(".", ",") + "}'",
+    postgres_field,
     lambda sql: f"(EXTRACT(EPOCH FROM ({sql})::timestamptz) * 1000000)::bigint",
 )
 
@@ -118,16 +134,14 @@ class SqlTimeTravel:
             finished = _finished_in_window(db, position, moment)
             algorithm = _algorithm(db, position)
             pools = _pools(db, position, totals)
-        queued, assigned = _count(totals, TaskQueued), _count(totals, WorkerAssigned)
-        completed, failed = _count(totals, TaskCompleted), _count(totals, TaskFailed)
-        cancelled = _count(totals, TaskCancelled)
-        counts = {
-            TaskStatus.QUEUED: queued - assigned - cancelled,
-            TaskStatus.PROCESSING: assigned - completed - failed,
-            TaskStatus.COMPLETED: completed,
-            TaskStatus.FAILED: failed,
-            TaskStatus.CANCELLED: cancelled,
-        }
+        assigned, completed = _count(totals, WorkerAssigned), _count(totals, TaskCompleted)
+        counts: Counter[str] = Counter({str(status): 0 for status in TaskStatus})
+        for name, moved in totals.items():
+            if name.startswith("move."):
+                _, before, after = name.split(".")
+                counts[after] += moved
+                if before:
+                    counts[before] -= moved
         counters = {
             "assigned": assigned,
             "deferred": _count(totals, TaskDeferred),
@@ -137,7 +151,7 @@ class SqlTimeTravel:
             **{f"assigned.{name}": totals[f"assigned.{name}"] for name in Algorithm},
         }
         return stats_view(
-            {str(status): count for status, count in counts.items()},
+            dict(counts),
             counters,
             finished,
             pools,
@@ -212,9 +226,17 @@ def _pools(db: Db, position: int, totals: Counter[str]) -> list[dict[str, Any]]:
                 "resource_type": str(seen.resource_type),
                 "cost_per_unit": seen.cost_per_unit,
                 "capacity": seen.capacity,
+                "execution": change.execution,
+                "draining": False,
             }
-        elif change.pool_id in pools:
+        elif change.pool_id not in pools:
+            continue
+        elif isinstance(change, CapacityChanged):
             pools[change.pool_id]["capacity"] = change.capacity
+        elif isinstance(change, DrainChanged):
+            pools[change.pool_id]["draining"] = change.draining
+        else:
+            pools[change.pool_id]["execution"] = change.execution
     for pool_id, pool in pools.items():
         load = totals[f"load.{pool_stream(pool_id)}"]
         pool["current_load"] = load
@@ -232,10 +254,14 @@ def _finished_in_window(db: Db, position: int, moment: datetime | None) -> int:
     earliest = iso(datetime.fromtimestamp(since, moment.tzinfo))
     first = _first_after(db, earliest, position, inclusive=True)
     finished = 0
-    kinds = (TaskCompleted.type_name(), TaskFailed.type_name())
+    kinds = (TaskCompleted.type_name(), TaskFailed.type_name(), TaskLeaseExpired.type_name())
     for recorded in log.read_types_within(db, kinds, first, position):
         match recorded.event:
-            case TaskCompleted(completed_at=at) | TaskFailed(failed_at=at):
+            case (
+                TaskCompleted(completed_at=at)
+                | TaskFailed(failed_at=at, retry_at=None)
+                | TaskLeaseExpired(expired_at=at, retry_at=None)
+            ):
                 finished += int(at.timestamp()) > since
     return finished
 

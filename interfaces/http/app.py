@@ -17,6 +17,7 @@ from interfaces.http.request_id import RequestIdMiddleware
 from interfaces.http.routes import (
     algorithms,
     audit,
+    dead_letters,
     events,
     projections,
     replays,
@@ -71,6 +72,7 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware)
     for module in (
         tasks,
+        dead_letters,
         workers,
         algorithms,
         system,

@@ -20,7 +20,7 @@ AsOf = Annotated[
 ]
 
 
-class InvalidAsOf(Invalid):
+class InvalidTime(Invalid):
     pass
 
 
@@ -31,15 +31,22 @@ def position_of(service: TaskRouterService, as_of: str) -> int:
         position = int(text)
         head = history.head()
         if position > head:
-            raise InvalidAsOf(f"as_of position {position} is after the log head {head}")
+            raise InvalidTime(f"as_of position {position} is after the log head {head}")
         return position
     try:
         moment = datetime.fromisoformat(text)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        moment = moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise InvalidAsOf(
+    except ValueError:
+        raise InvalidTime(
             f"as_of must be a log position or an ISO 8601 time, not {as_of!r}"
         ) from None
-    return history.position_at(moment)
+    return history.position_at(utc(moment, "as_of"))
+
+
+def utc(moment: datetime, name: str) -> datetime:
+    """A time in UTC, taking one without an offset as UTC already."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidTime(f"{name} is outside the range of times this service handles") from None

@@ -25,11 +25,13 @@ from interfaces.http.rate_limit import RateLimiter
 class Permission(StrEnum):
     TASKS_READ = "tasks:read"
     TASKS_WRITE = "tasks:write"
+    TASKS_WORK = "tasks:work"
+    """What a worker process does: lease tasks, heartbeat, report, release."""
     POOLS_ADMIN = "pools:admin"
     ADMIN = "admin"
 
 
-READ, WRITE = Permission.TASKS_READ, Permission.TASKS_WRITE
+READ, WRITE, WORK = Permission.TASKS_READ, Permission.TASKS_WRITE, Permission.TASKS_WORK
 POOLS, ADMIN = Permission.POOLS_ADMIN, Permission.ADMIN
 
 OPEN = None
@@ -42,8 +44,11 @@ ROUTES: list[tuple[str, re.Pattern[str], Permission | None]] = [
         ("GET", r"/(docs|redoc|openapi\.json)(/.*)?", OPEN),
         ("GET", r"/", OPEN),
         ("POST", r"/api/v1/tasks", WRITE),
-        ("POST", r"/api/v1/tasks/[^/]+/(cancel|complete|fail)", WRITE),
+        ("POST", r"/api/v1/tasks/[^/]+/(cancel|retry)", WRITE),
+        ("POST", r"/api/v1/tasks/[^/]+/(complete|fail|heartbeat|release)", WORK),
         ("DELETE", r"/api/v1/tasks/[^/]+", WRITE),
+        ("POST", r"/api/v1/workers/[^/]+/lease", WORK),
+        ("POST", r"/api/v1/workers/[^/]+/(drain|resume)", POOLS),
         ("POST", r"/api/v1/workers", POOLS),
         ("PATCH", r"/api/v1/workers/[^/]+", POOLS),
         ("GET", r"/api/v1/audit/verify", ADMIN),

@@ -15,7 +15,11 @@ def service_of(request: Request) -> TaskRouterService:
 
 
 def context_of(request: Request) -> MessageContext:
-    return MessageContext(correlation_id=request.state.request_id, actor="api")
+    """The request's id correlates what it causes; the actor is the API key's name (or
+    "api" when the service runs without keys)."""
+    principal = getattr(request.state, "principal", None)
+    actor = "api" if principal is None else f"key:{principal}"
+    return MessageContext(correlation_id=request.state.request_id, actor=actor)
 
 
 async def get_service(request: Request) -> TaskRouterService:

@@ -1,13 +1,15 @@
 """Request and response bodies of the v1 API (compatible with the original's)."""
 
 import math
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from application.traffic import Distribution
-from domain.values import Algorithm, ResourceType, TaskType
+from domain.retry import MAX_ATTEMPTS, MAX_BACKOFF_S, MAX_TIMEOUT_S
+from domain.values import Algorithm, Execution, ResourceType, TaskType
 
 MAX_METADATA_BYTES = 16 * 1024
 MAX_METADATA_DEPTH = 8
@@ -41,6 +43,10 @@ Metadata = Annotated[dict[str, Any], AfterValidator(_json_object)]
 Cost = Annotated[float, Field(strict=True, gt=0, le=1e9, allow_inf_nan=False)]
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
 Priority = Annotated[int, Field(strict=True, ge=1, le=10)]
+Seconds = Annotated[float, Field(ge=0, le=MAX_BACKOFF_S, allow_inf_nan=False)]
+LeaseToken = Annotated[str, Field(min_length=1, max_length=100)]
+WorkerId = Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN)]
+Error = Annotated[str, Field(min_length=1, max_length=8000)]
 
 
 class Strict(BaseModel):
@@ -54,6 +60,34 @@ class TaskCreate(Strict):
     region: Region
     metadata: Metadata = Field(default_factory=dict)
     resource_type: ResourceType | None = None
+    max_attempts: int = Field(
+        default=3, strict=True, ge=1, le=MAX_ATTEMPTS, description="attempts before dead letters"
+    )
+    retry_backoff_s: Seconds = Field(
+        default=1.0, description="wait after the first failed attempt; doubles after each"
+    )
+    retry_backoff_max_s: Seconds = Field(default=300.0, description="the longest wait")
+    timeout_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_TIMEOUT_S,
+        allow_inf_nan=False,
+        description="an attempt running longer fails with reason timeout",
+    )
+    not_before: datetime | None = Field(
+        default=None, description="the task waits (delayed) until then; UTC if no offset"
+    )
+
+    @model_validator(mode="after")
+    def _backoff_range(self) -> "TaskCreate":
+        if self.retry_backoff_max_s < self.retry_backoff_s:
+            raise ValueError("retry_backoff_max_s must not be below retry_backoff_s")
+        return self
+
+
+class LeaseHolder(BaseModel):
+    worker_id: str
+    expires_at: str
 
 
 class TaskOut(BaseModel):
@@ -75,6 +109,12 @@ class TaskOut(BaseModel):
     error: str | None
     task_metadata: dict[str, Any]
     position: int = Field(description="global log position of the task's latest event")
+    attempt: int = Field(description="attempts started so far")
+    max_attempts: int
+    timeout_s: float | None
+    ready_at: str | None = Field(description="while delayed: when the task joins the queue")
+    lease: LeaseHolder | None = Field(description="the worker holding the task, if any")
+    cancel_requested: bool = Field(description="cancelled while a worker holds it")
 
 
 class TaskPage(BaseModel):
@@ -85,6 +125,56 @@ class TaskPage(BaseModel):
 
 
 class ReasonIn(Strict):
+    reason: Reason | None = None
+
+
+class CompleteIn(Strict):
+    lease: LeaseToken | None = Field(
+        default=None, description="the lease token: required for a task in an external pool"
+    )
+
+
+class FailIn(Strict):
+    reason: Error | None = None
+    lease: LeaseToken | None = None
+
+
+class LeaseIn(Strict):
+    worker_id: WorkerId
+    max_tasks: int = Field(default=1, strict=True, ge=1, le=100)
+    wait_s: float = Field(
+        default=0.0, ge=0, le=60, allow_inf_nan=False, description="long-poll up to this long"
+    )
+
+
+class LeaseOut(BaseModel):
+    token: str
+    expires_at: str
+
+
+class LeasedTask(BaseModel):
+    task: TaskOut
+    lease: LeaseOut
+
+
+class LeasedTasks(BaseModel):
+    pool_id: str
+    worker_id: str
+    tasks: list[LeasedTask]
+
+
+class HeartbeatIn(Strict):
+    lease: LeaseToken
+
+
+class HeartbeatOut(BaseModel):
+    task_id: str
+    lease_expires_at: str
+    cancel_requested: bool = Field(description="stop the task and release it")
+
+
+class ReleaseIn(Strict):
+    lease: LeaseToken
     reason: Reason | None = None
 
 
@@ -167,13 +257,16 @@ class TimelineState(BaseModel):
     entered_at: str
     left_at: str | None
     seconds: float | None = Field(description="time spent; up to now if not yet left")
+    attempt: int = Field(description="attempts started when the state began")
 
 
 class TaskTimeline(BaseModel):
     task_id: str
     status: str
+    attempts: int
     events: list[TimelineEvent]
     states: list[TimelineState]
+    delayed_seconds: float
     queued_seconds: float
     processing_seconds: float
     total_seconds: float
@@ -267,10 +360,21 @@ class PoolCreate(Strict):
     resource_type: ResourceType
     cost_per_unit: Annotated[float, Field(strict=True, ge=0, le=1e9, allow_inf_nan=False)]
     capacity: int = Field(strict=True, ge=0, le=1_000_000)
+    execution: Execution = Field(
+        default=Execution.SIMULATED,
+        description="who runs its tasks: the simulator, or external workers that lease them",
+    )
 
 
 class PoolPatch(Strict):
-    capacity: int = Field(strict=True, ge=0, le=1_000_000)
+    capacity: int | None = Field(default=None, strict=True, ge=0, le=1_000_000)
+    execution: Execution | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> "PoolPatch":
+        if self.capacity is None and self.execution is None:
+            raise ValueError("give capacity, execution or both")
+        return self
 
 
 class PoolOut(BaseModel):
@@ -282,6 +386,8 @@ class PoolOut(BaseModel):
     capacity: int
     current_load: int
     utilization: float
+    execution: str
+    draining: bool
 
 
 class PoolList(BaseModel):

@@ -14,12 +14,12 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
 from application.bus import InlineSender
 from application.commands.assign_worker import AssignWorker
-from application.commands.cancel_task import CancelTask
 from application.commands.change_pool_capacity import ChangePoolCapacity
 from application.commands.finish_task import CompleteTask, FailTask
 from application.commands.register_worker_pool import RegisterWorkerPool
 from application.commands.submit_task import SubmitTask
 from application.commands.switch_algorithm import SwitchAlgorithm
+from application.commands.task_lifecycle import CancelTask
 from application.errors import ConcurrencyConflict
 from application.messages import Command, MessageContext
 from application.scheduling.policy import SchedulingPolicy

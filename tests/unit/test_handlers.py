@@ -7,12 +7,12 @@ import pytest
 from application.aggregates import Aggregates
 from application.bus import CommandBus
 from application.commands.assign_worker import AssignWorker
-from application.commands.cancel_task import CancelTask
 from application.commands.change_pool_capacity import ChangePoolCapacity
 from application.commands.finish_task import CompleteTask, FailTask
 from application.commands.register_worker_pool import RegisterWorkerPool, pool_id_for
 from application.commands.submit_task import SubmitTask
 from application.commands.switch_algorithm import SwitchAlgorithm
+from application.commands.task_lifecycle import CancelTask
 from application.errors import ConcurrencyConflict
 from application.messages import MessageContext, StreamWrite
 from domain.errors import (

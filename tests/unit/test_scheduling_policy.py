@@ -3,12 +3,12 @@
 import threading
 
 from application.bus import CommandBus, InlineSender
-from application.commands.cancel_task import CancelTask
 from application.commands.change_pool_capacity import ChangePoolCapacity
 from application.commands.finish_task import CompleteTask
 from application.commands.register_worker_pool import RegisterWorkerPool
 from application.commands.submit_task import SubmitTask
 from application.commands.switch_algorithm import SwitchAlgorithm
+from application.commands.task_lifecycle import CancelTask
 from application.commit_signal import CommitSignal
 from application.messages import MessageContext
 from application.scheduling.policy import SchedulingPolicy

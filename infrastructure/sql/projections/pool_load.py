@@ -1,12 +1,14 @@
-"""The `pool_load` read model: each pool's capacity and current load."""
+"""The `pool_load` read model: each pool's capacity and current load, who runs its tasks,
+and whether it drains."""
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from infrastructure.sql.projections.base import Db, Deltas, EventRecord
 
 INSERT = (
     "INSERT INTO pool_load (pool_id, name, region, resource_type, cost_per_unit, capacity, "
-    "current_load, registration) VALUES (?, ?, ?, ?, ?, ?, 0, ?)"
+    "current_load, registration, execution, draining) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, 0)"
 )
 
 
@@ -17,6 +19,7 @@ class PoolLoadProjection:
     def apply(self, db: Db, records: Sequence[EventRecord]) -> None:
         registered = []
         capacities: dict[str, int] = {}
+        settings: dict[tuple[str, str], Any] = {}
         loads = Deltas()
         for record in records:
             data = record.data
@@ -24,10 +27,15 @@ class PoolLoadProjection:
                 case "WorkerPoolRegistered":
                     registered.append(
                         (data["pool_id"], data["name"], data["region"], data["resource_type"],
-                         float(data["cost_per_unit"]), data["capacity"], record.position)
+                         float(data["cost_per_unit"]), data["capacity"], record.position,
+                         data["execution"])
                     )  # fmt: skip
                 case "PoolCapacityChanged":
                     capacities[data["pool_id"]] = data["capacity"]
+                case "PoolDrainStarted" | "PoolResumed":
+                    settings[(data["pool_id"], "draining")] = int(record.type == "PoolDrainStarted")
+                case "PoolExecutionChanged":
+                    settings[(data["pool_id"], "execution")] = data["execution"]
                 case "PoolSlotClaimed":
                     loads.add((data["pool_id"],), 1)
                 case "PoolSlotReleased":
@@ -39,6 +47,8 @@ class PoolLoadProjection:
                 "UPDATE pool_load SET capacity = ? WHERE pool_id = ?",
                 [(capacity, pool_id) for pool_id, capacity in capacities.items()],
             )
+        for (pool_id, column), value in settings.items():
+            db.execute(f"UPDATE pool_load SET {column} = ? WHERE pool_id = ?", (value, pool_id))
         loads.apply_to(db, "UPDATE pool_load SET current_load = current_load + ? WHERE pool_id = ?")
 
     def rebuild(self, db: Db, head: int, progress: Callable[[int], None] | None = None) -> None:
@@ -48,7 +58,7 @@ class PoolLoadProjection:
 
 BULK = """
 INSERT INTO pool_load (pool_id, name, region, resource_type, cost_per_unit, capacity,
-                       current_load, registration)
+                       current_load, registration, execution, draining)
 SELECT
     json_extract(r.payload, '$.pool_id'),
     json_extract(r.payload, '$.name'),
@@ -65,7 +75,18 @@ SELECT
         (SELECT SUM(CASE e.type WHEN 'PoolSlotClaimed' THEN 1 WHEN 'PoolSlotReleased' THEN -1
                     ELSE 0 END)
          FROM events e WHERE e.stream_id = r.stream_id AND +e.position <= :head), 0),
-    r.position
+    r.position,
+    COALESCE(
+        (SELECT json_extract(c.payload, '$.execution') FROM events c
+         WHERE c.stream_id = r.stream_id AND +c.type = 'PoolExecutionChanged'
+           AND +c.position <= :head
+         ORDER BY c.position DESC LIMIT 1),
+        json_extract(r.payload, '$.execution'), 'simulated'),
+    COALESCE(
+        (SELECT c.type = 'PoolDrainStarted' FROM events c
+         WHERE c.stream_id = r.stream_id AND +c.type IN ('PoolDrainStarted', 'PoolResumed')
+           AND +c.position <= :head
+         ORDER BY c.position DESC LIMIT 1), 0)
 FROM events r
 WHERE r.type = 'WorkerPoolRegistered' AND r.position <= :head
 """

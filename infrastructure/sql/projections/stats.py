@@ -1,4 +1,5 @@
-"""The `stats` read model: scheduler and latency counters, and tasks finished per second.
+"""The `stats` read model: scheduler and latency counters, and tasks finished per second
+(completed, or failed for good: a failed attempt that will be retried has not finished).
 Every counter is an integer (latency in microseconds), so any batching sums exactly."""
 
 from collections.abc import Callable, Sequence
@@ -30,8 +31,9 @@ class StatsProjection:
                     counters.add(("latency_sum_us",), latency // MICROSECOND)
                     counters.add(("latency_count",), 1)
                     finished.add((int(done.timestamp()),), 1)
-                case "TaskFailed":
-                    finished.add((int(datetime.fromisoformat(data["failed_at"]).timestamp()),), 1)
+                case "TaskFailed" | "TaskLeaseExpired" if data["retry_at"] is None:
+                    moment = data["failed_at" if record.type == "TaskFailed" else "expired_at"]
+                    finished.add((int(datetime.fromisoformat(moment).timestamp()),), 1)
                 case "AlgorithmSwitched":
                     counters.add(("algorithm_switches",), 1)
         counters.upsert(db, "stats_counters", ("name",), "value")
@@ -90,5 +92,10 @@ SELECT unixepoch(substr(moment, 1, 19)), COUNT(*) FROM (
     UNION ALL
     SELECT json_extract(payload, '$.failed_at') FROM events
     WHERE type = 'TaskFailed' AND position <= :head
+      AND json_extract(payload, '$.retry_at') IS NULL
+    UNION ALL
+    SELECT json_extract(payload, '$.expired_at') FROM events
+    WHERE type = 'TaskLeaseExpired' AND position <= :head
+      AND json_extract(payload, '$.retry_at') IS NULL
 ) GROUP BY 1
 """

@@ -1,5 +1,9 @@
 """The `tasks` read model: one row per task as the task endpoints return it, and
-`task_counts` per (status, type, region) so totals never scan the tasks table."""
+`task_counts` per (status, type, region) so totals never scan the tasks table.
+
+A batch folds each task's events into the columns they change (the task's current status
+and attempt are read once per batch), writes one update per task, and moves the counts by
+each task's status before and after the batch."""
 
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -8,8 +12,20 @@ import orjson
 
 from domain.values import TaskStatus
 from infrastructure.sql.projections.base import Db, Deltas, EventRecord
+from infrastructure.sql.projections.task_status import (
+    IN_MOVING,
+    Field,
+    moved_at,
+    postgres_field,
+    sqlite_field,
+    status_after,
+)
 
-QUEUED, PROCESSING = str(TaskStatus.QUEUED), str(TaskStatus.PROCESSING)
+DELAYED, QUEUED, PROCESSING = (
+    str(TaskStatus.DELAYED),
+    str(TaskStatus.QUEUED),
+    str(TaskStatus.PROCESSING),
+)
 COMPLETED, FAILED, CANCELLED = (
     str(TaskStatus.COMPLETED),
     str(TaskStatus.FAILED),
@@ -20,25 +36,14 @@ COLUMNS = (
     "id", "type", "priority", "cost", "region", "resource_type", "status", "metadata",
     "enqueued_at", "started_at", "completed_at", "pool_id", "worker_id", "algorithm_used",
     "decision_summary", "deferral_reason", "error", "correlation_id", "queued_position",
-    "position",
-)  # fmt: skip
-CHANGING = (
-    "status", "position", "started_at", "completed_at", "pool_id", "worker_id",
-    "algorithm_used", "decision_summary", "deferral_reason", "error",
+    "position", "attempt", "max_attempts", "timeout_s", "ready_at", "ready_position",
+    "leased_by", "lease_expires_at", "cancel_requested",
 )  # fmt: skip
 INSERT = f"INSERT INTO tasks ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-UPDATE = (
-    "UPDATE tasks SET status = ?, position = ?, "
-    + ", ".join(f"{column} = COALESCE(?, {column})" for column in CHANGING[2:])
-    + " WHERE id = ?"
-)
+CURRENT = "SELECT status, type, region, attempt FROM tasks WHERE id = ?"
 
-TRANSITIONS = {
-    "WorkerAssigned": (QUEUED, PROCESSING),
-    "TaskCompleted": (PROCESSING, COMPLETED),
-    "TaskFailed": (PROCESSING, FAILED),
-    "TaskCancelled": (QUEUED, CANCELLED),
-}
+NO_LEASE = {"leased_by": None, "lease_expires_at": None, "cancel_requested": 0}
+"""What the end of an attempt clears."""
 
 
 class TasksProjection:
@@ -48,34 +53,37 @@ class TasksProjection:
     def apply(self, db: Db, records: Sequence[EventRecord]) -> None:
         created: dict[str, dict[str, Any]] = {}
         changed: dict[str, dict[str, Any]] = {}
-        known: dict[str, tuple[str, str]] = {}
-        counts = Deltas()
+        before: dict[str, tuple[str, str, str, int]] = {}
         for record in records:
             data = record.data
             if record.type == "TaskQueued":
                 created[data["task_id"]] = _row(record)
-                counts.add((QUEUED, data["type"], data["region"]), 1)
                 continue
-            changes = _changes(record)
-            if changes is None:
+            if record.type not in FOLDED:
                 continue
             task_id = data["task_id"]
             row = created.get(task_id)
             if row is None:
-                row = changed.setdefault(task_id, {})
-            row.update(changes)
-            if record.type in TRANSITIONS:
-                before, after = TRANSITIONS[record.type]
-                kind, region = _kind_and_region(db, task_id, created, known)
-                counts.add((before, kind, region), -1)
-                counts.add((after, kind, region), 1)
+                if task_id not in before:
+                    before[task_id] = db.execute(CURRENT, (task_id,)).fetchone()
+                row = changed.setdefault(task_id, {"attempt": before[task_id][3]})
+            row.update(FOLDED[record.type](record, row))
+        counts = Deltas()
         if created:
             db.executemany(INSERT, [tuple(row[c] for c in COLUMNS) for row in created.values()])
-        if changed:
-            db.executemany(
-                UPDATE,
-                [(*(row.get(c) for c in CHANGING), task_id) for task_id, row in changed.items()],
-            )
+            for row in created.values():
+                counts.add((row["status"], row["type"], row["region"]), 1)
+        by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for task_id, row in changed.items():
+            columns = tuple(sorted(row))
+            by_columns.setdefault(columns, []).append((*(row[c] for c in columns), task_id))
+            status, kind, region, _ = before[task_id]
+            if row.get("status", status) != status:
+                counts.add((status, kind, region), -1)
+                counts.add((row["status"], kind, region), 1)
+        for columns, rows in by_columns.items():
+            assignments = ", ".join(f"{column} = ?" for column in columns)
+            db.executemany(f"UPDATE tasks SET {assignments} WHERE id = ?", rows)
         counts.upsert(db, "task_counts", ("status", "type", "region"), "count")
         db.execute("DELETE FROM task_counts WHERE count = 0")
 
@@ -83,22 +91,10 @@ class TasksProjection:
         rebuild_tasks(db, head, progress)
 
 
-def _kind_and_region(
-    db: Db, task_id: str, created: dict[str, dict[str, Any]], known: dict[str, tuple[str, str]]
-) -> tuple[str, str]:
-    row = created.get(task_id)
-    if row is not None:
-        return row["type"], row["region"]
-    if task_id not in known:
-        kind, region = db.execute(
-            "SELECT type, region FROM tasks WHERE id = ?", (task_id,)
-        ).fetchone()
-        known[task_id] = (kind, region)
-    return known[task_id]
-
-
 def _row(record: EventRecord) -> dict[str, Any]:
     data = record.data
+    not_before = data.get("not_before")
+    delayed = not_before is not None and not_before > data["enqueued_at"]
     return {
         "id": data["task_id"],
         "type": data["type"],
@@ -106,7 +102,7 @@ def _row(record: EventRecord) -> dict[str, Any]:
         "cost": float(data["cost"]),
         "region": data["region"],
         "resource_type": data["resource_type"],
-        "status": QUEUED,
+        "status": DELAYED if delayed else QUEUED,
         "metadata": orjson.dumps(data["metadata"]).decode(),
         "enqueued_at": data["enqueued_at"],
         "started_at": None,
@@ -120,100 +116,170 @@ def _row(record: EventRecord) -> dict[str, Any]:
         "correlation_id": record.correlation_id,
         "queued_position": record.position,
         "position": record.position,
+        "attempt": 0,
+        "max_attempts": data.get("max_attempts", 3),
+        "timeout_s": data.get("timeout_s"),
+        "ready_at": not_before if delayed else None,
+        "ready_position": None if delayed else record.position,
+        "leased_by": None,
+        "lease_expires_at": None,
+        "cancel_requested": 0,
     }
 
 
-def _changes(record: EventRecord) -> dict[str, Any] | None:
+Row = dict[str, Any]
+
+
+def _at(record: EventRecord, **changes: Any) -> Row:
+    return {**changes, "position": record.position}
+
+
+def _assigned(record: EventRecord, row: Row) -> Row:
     data = record.data
-    match record.type:
-        case "WorkerAssigned":
-            decision = data["decision"]
-            return {
-                "status": PROCESSING,
-                "started_at": data["assigned_at"],
-                "pool_id": data["pool_id"],
-                "worker_id": data["pool_name"],
-                "algorithm_used": decision["algorithm"],
-                "decision_summary": decision["summary"],
-                "position": record.position,
-            }
-        case "TaskDeferred":
-            return {
-                "status": QUEUED,
-                "deferral_reason": data["decision"]["summary"],
-                "position": record.position,
-            }
-        case "TaskCompleted":
-            return {
-                "status": COMPLETED,
-                "completed_at": data["completed_at"],
-                "position": record.position,
-            }
-        case "TaskFailed":
-            return {
-                "status": FAILED,
-                "completed_at": data["failed_at"],
-                "error": data["reason"],
-                "position": record.position,
-            }
-        case "TaskCancelled":
-            return {"status": CANCELLED, "error": data["reason"], "position": record.position}
-    return None
+    decision = data["decision"]
+    return _at(
+        record,
+        status=PROCESSING,
+        started_at=data["assigned_at"],
+        pool_id=data["pool_id"],
+        worker_id=data["pool_name"],
+        algorithm_used=decision["algorithm"],
+        decision_summary=decision["summary"],
+        attempt=row["attempt"] + 1,
+    )
 
 
-def _of(kind: str, value: str) -> str:
-    """The value from the task's one event of `kind` (NULL if it has none)."""
-    return f"MAX(CASE e.type WHEN '{kind}' THEN {value} END)"
+def _attempt_failed(record: EventRecord, error: str, moment: str) -> Row:
+    retry_at = record.data["retry_at"]
+    if retry_at is None:
+        return _at(record, status=FAILED, completed_at=moment, error=error, **NO_LEASE)
+    return _at(record, status=DELAYED, ready_at=retry_at, error=error, **NO_LEASE)
 
 
-Field = Callable[[str, str, str], str]
-"""SQL reading a payload field: (column, dotted path, "text" | "integer" | "real" | "json")."""
+def _lease_expired(record: EventRecord, row: Row) -> Row:
+    data = record.data
+    error = f"lease of worker {data['worker_id']} expired"
+    return _attempt_failed(record, error, data["expired_at"])
 
 
-def tasks_at(field: Field) -> str:
+FOLDED: dict[str, Callable[[EventRecord, Row], Row]] = {
+    "TaskReady": lambda record, row: _at(
+        record,
+        status=QUEUED,
+        ready_at=None,
+        ready_position=record.position,
+        deferral_reason=None,
+    ),
+    "TaskDeferred": lambda record, row: _at(
+        record, deferral_reason=record.data["decision"]["summary"]
+    ),
+    "WorkerAssigned": _assigned,
+    "TaskLeased": lambda record, row: _at(
+        record, leased_by=record.data["worker_id"], lease_expires_at=record.data["expires_at"]
+    ),
+    "TaskLeaseExtended": lambda record, row: _at(
+        record, lease_expires_at=record.data["expires_at"]
+    ),
+    "TaskCancelRequested": lambda record, row: _at(record, cancel_requested=1),
+    "TaskCompleted": lambda record, row: _at(
+        record, status=COMPLETED, completed_at=record.data["completed_at"], **NO_LEASE
+    ),
+    "TaskFailed": lambda record, row: _attempt_failed(
+        record, record.data["reason"], record.data["failed_at"]
+    ),
+    "TaskLeaseExpired": _lease_expired,
+    "TaskReleased": lambda record, row: _at(
+        record, status=DELAYED, ready_at=record.data["released_at"], **NO_LEASE
+    ),
+    "TaskRetried": lambda record, row: _at(
+        record, status=DELAYED, ready_at=record.data["retried_at"], completed_at=None
+    ),
+    "TaskCancelled": lambda record, row: _at(
+        record, status=CANCELLED, error=record.data["reason"], ready_at=None, **NO_LEASE
+    ),
+    "TaskDeadLettered": lambda record, row: _at(record),
+}
+"""Each task event after TaskQueued: the columns it sets, given the row so far."""
+
+
+Latest = Callable[[str, str], str]
+"""SQL for the text `value` of the task's latest event meeting `cond` (NULL if none)."""
+
+
+def _sqlite_latest(cond: str, value: str) -> str:
+    return f"substr(MAX(CASE WHEN {cond} THEN printf('%012d', e.position) || {value} END), 13)"
+
+
+def _postgres_latest(cond: str, value: str) -> str:
+    padded = f"lpad(e.position::text, 12, '0') || {value}"
+    return f'substr(MAX(CASE WHEN {cond} THEN ({padded}) COLLATE "C" END), 13)'
+
+
+def _last(cond: str) -> str:
+    return f"MAX(CASE WHEN {cond} THEN e.position END)"
+
+
+def tasks_at(field: Field, latest: Latest) -> str:
     """Every task queued at positions (:low, :high], as the log says it was at :head, in
-    the tasks table's column order."""
+    the tasks table's column order: one pass over each task's stream, picking each
+    column from the latest event that sets it."""
+
+    def payload(path: str, kind: str = "text") -> str:
+        return field("e.payload", path, kind)
+
+    def queued(path: str, kind: str = "text") -> str:
+        return field("s.queued", path, kind)
+
+    is_ = "e.type = "
+    status = status_after(field)
+    ready = f"({is_}'TaskReady' OR ({is_}'TaskQueued' AND ({status}) = 'queued'))"
+    lease_holder = "s.status = 'processing' AND s.last_leased > COALESCE(s.last_assigned, 0)"
     return f"""
 SELECT
-    {field("s.queued", "task_id", "text")},
-    {field("s.queued", "type", "text")},
-    {field("s.queued", "priority", "integer")},
-    {field("s.queued", "cost", "real")},
-    {field("s.queued", "region", "text")},
-    {field("s.queued", "resource_type", "text")},
-    CASE
-        WHEN s.completed IS NOT NULL THEN '{COMPLETED}'
-        WHEN s.failed IS NOT NULL THEN '{FAILED}'
-        WHEN s.assigned IS NOT NULL THEN '{PROCESSING}'
-        WHEN s.cancelled IS NOT NULL THEN '{CANCELLED}'
-        ELSE '{QUEUED}'
-    END,
-    {field("s.queued", "metadata", "json")},
-    {field("s.queued", "enqueued_at", "text")},
-    s.started_at, COALESCE(s.completed_at, s.failed_at), s.pool_id, s.worker_id,
-    s.algorithm_used, s.decision_summary, s.deferral_reason, COALESCE(s.failure, s.cancellation),
-    s.correlation_id, s.queued_position, s.position
+    {queued("task_id")}, {queued("type")}, {queued("priority", "integer")},
+    {queued("cost", "real")}, {queued("region")}, {queued("resource_type")}, s.status,
+    {queued("metadata", "json")}, {queued("enqueued_at")},
+    s.started_at,
+    CASE WHEN s.status IN ('{COMPLETED}', '{FAILED}') THEN NULLIF(s.moved_at, '') END,
+    s.pool_id, s.worker_id, s.algorithm_used, s.decision_summary,
+    CASE WHEN s.last_deferred > COALESCE(s.ready_position, 0) THEN s.deferral_reason END,
+    s.error, s.correlation_id, s.queued_position, s.position, s.attempt,
+    COALESCE({queued("max_attempts", "integer")}, 3), {queued("timeout_s", "real")},
+    CASE WHEN s.status = '{DELAYED}' THEN NULLIF(s.moved_at, '') END,
+    s.ready_position,
+    CASE WHEN {lease_holder} THEN s.leased_by END,
+    CASE WHEN {lease_holder} THEN s.lease_expires_at END,
+    CASE WHEN s.status = 'processing' AND s.last_cancel_request > COALESCE(s.last_assigned, 0)
+         THEN 1 ELSE 0 END
 FROM (
     SELECT
         q.payload AS queued, q.correlation_id, q.position AS queued_position,
         MAX(e.position) AS position,
-        {_of("WorkerAssigned", "e.position")} AS assigned,
-        {_of("WorkerAssigned", field("e.payload", "assigned_at", "text"))} AS started_at,
-        {_of("WorkerAssigned", field("e.payload", "pool_id", "text"))} AS pool_id,
-        {_of("WorkerAssigned", field("e.payload", "pool_name", "text"))} AS worker_id,
-        {_of("WorkerAssigned", field("e.payload", "decision.algorithm", "text"))}
-            AS algorithm_used,
-        {_of("WorkerAssigned", field("e.payload", "decision.summary", "text"))}
-            AS decision_summary,
-        {_of("TaskDeferred", field("e.payload", "decision.summary", "text"))}
-            AS deferral_reason,
-        {_of("TaskCompleted", "e.position")} AS completed,
-        {_of("TaskCompleted", field("e.payload", "completed_at", "text"))} AS completed_at,
-        {_of("TaskFailed", "e.position")} AS failed,
-        {_of("TaskFailed", field("e.payload", "failed_at", "text"))} AS failed_at,
-        {_of("TaskFailed", field("e.payload", "reason", "text"))} AS failure,
-        {_of("TaskCancelled", "e.position")} AS cancelled,
-        {_of("TaskCancelled", field("e.payload", "reason", "text"))} AS cancellation
+        {latest(f"e.type IN {IN_MOVING}", status)} AS status,
+        {latest(f"e.type IN {IN_MOVING}", f"COALESCE({moved_at(field)}, '')")} AS moved_at,
+        COUNT(CASE WHEN {is_}'WorkerAssigned' THEN 1 END) AS attempt,
+        {_last(f"{is_}'WorkerAssigned'")} AS last_assigned,
+        {latest(f"{is_}'WorkerAssigned'", payload("assigned_at"))} AS started_at,
+        {latest(f"{is_}'WorkerAssigned'", payload("pool_id"))} AS pool_id,
+        {latest(f"{is_}'WorkerAssigned'", payload("pool_name"))} AS worker_id,
+        {latest(f"{is_}'WorkerAssigned'", payload("decision.algorithm"))} AS algorithm_used,
+        {latest(f"{is_}'WorkerAssigned'", payload("decision.summary"))} AS decision_summary,
+        {_last(f"{is_}'TaskDeferred'")} AS last_deferred,
+        {latest(f"{is_}'TaskDeferred'", payload("decision.summary"))} AS deferral_reason,
+        {_last(ready)} AS ready_position,
+        {_last(f"{is_}'TaskLeased'")} AS last_leased,
+        {latest(f"{is_}'TaskLeased'", payload("worker_id"))} AS leased_by,
+        {latest("e.type IN ('TaskLeased', 'TaskLeaseExtended')", payload("expires_at"))}
+            AS lease_expires_at,
+        {_last(f"{is_}'TaskCancelRequested'")} AS last_cancel_request,
+        {
+        latest(
+            "e.type IN ('TaskFailed', 'TaskLeaseExpired', 'TaskCancelled')",
+            f"CASE e.type WHEN 'TaskLeaseExpired' "
+            f"THEN 'lease of worker ' || {payload('worker_id')} || ' expired' "
+            f"ELSE {payload('reason')} END",
+        )
+    } AS error
     FROM events q
     JOIN events e ON e.stream_id = q.stream_id AND +e.position <= :head
     WHERE q.type = 'TaskQueued' AND q.position > :low AND q.position <= :high
@@ -222,20 +288,8 @@ FROM (
 """
 
 
-def _sqlite_field(column: str, path: str, kind: str) -> str:
-    return f"json_extract({column}, '$.{path}')"
-
-
-def postgres_field(column: str, path: str, kind: str) -> str:
-    pointer = "'{" + path.replace(".", ",") + "}'"
-    if kind == "json":
-        return f"(({column})::jsonb #> {pointer})::text"
-    cast = {"integer": "::integer", "real": "::double precision"}.get(kind, "")
-    return f"(({column})::jsonb #>> {pointer}){cast}"
-
-
-TASKS_AT = tasks_at(_sqlite_field)
-TASKS_AT_POSTGRES = tasks_at(postgres_field)
+TASKS_AT = tasks_at(sqlite_field, _sqlite_latest)
+TASKS_AT_POSTGRES = tasks_at(postgres_field, _postgres_latest)
 
 BULK_TASKS = f"INSERT INTO tasks ({', '.join(COLUMNS)})\n{TASKS_AT}"
 BULK_COUNTS = (
@@ -249,10 +303,9 @@ BULK_CHUNK = 100_000
 
 def rebuild_tasks(db: Db, head: int, progress: Callable[[int], None] | None = None) -> None:
     """The whole projection from the log up to `head`, set-based, into empty tables, in
-    chunks of log positions so a caller can show progress. A task's stream holds at most
-    one event of each kind after TaskQueued, so one pass over its stream picks each up
-    (a join per kind read every stream five times); the random-history
-    tests hold this equal to the incremental fold."""
+    chunks of log positions so a caller can show progress. One pass over each task's
+    stream picks up every column (a join per kind of event read every stream again); the
+    random-history tests hold this equal to the incremental fold."""
     for low in range(0, head, BULK_CHUNK):
         high = min(low + BULK_CHUNK, head)
         db.execute(BULK_TASKS, {"head": head, "low": low, "high": high})

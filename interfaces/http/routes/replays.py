@@ -3,7 +3,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from application.audit.whatif import compare
-from interfaces.http.as_of import InvalidAsOf, position_of
+from interfaces.http.as_of import InvalidTime, position_of
 from interfaces.http.deps import Service
 from interfaces.http.schemas import LogPoint, ReplayIn, ReplayOut
 
@@ -18,7 +18,7 @@ def what_if(body: ReplayIn, service: Service) -> dict[str, Any]:
     to = _position(service, body.to) if body.to is not None else service.replays.head()
     start = _position(service, body.from_) if body.from_ is not None else 0
     if start > to:
-        raise InvalidAsOf(f"from ({start}) is after to ({to})")
+        raise InvalidTime(f"from ({start}) is after to ({to})")
     result = compare(service.replays.up_to(to), body.algorithm, reported_from=start)
     return {**result, "window": {"from": start, "to": to}}
 

@@ -2,25 +2,33 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from application import views
 from application.audit import explain
-from application.commands.cancel_task import CancelTask
 from application.commands.finish_task import CompleteTask, FailTask
+from application.commands.leases import Heartbeat, ReleaseTask
 from application.commands.submit_task import SubmitTask
+from application.commands.task_lifecycle import CancelTask, RetryTask
 from application.idempotency import History, Render
 from application.idempotency import Response as IdempotentResponse
 from application.messages import CommandResult, RecordedEvent
-from domain.errors import TaskNotFound
+from domain.errors import LeaseNotHeld, TaskNotFound
+from domain.retry import RetryPolicy
 from domain.task import task_stream
 from domain.values import TaskStatus, TaskType
-from interfaces.http.as_of import AsOf, position_of
+from interfaces.http.as_of import AsOf, position_of, utc
 from interfaces.http.deps import Context, Service, send
 from interfaces.http.idempotent import execute, json_body
 from interfaces.http.parsing import body_schema, parse_body
 from interfaces.http.schemas import (
+    CompleteIn,
+    FailIn,
+    HeartbeatIn,
+    HeartbeatOut,
     ReasonIn,
     Region,
+    ReleaseIn,
     TaskCreate,
     TaskDecisions,
     TaskEvents,
@@ -44,7 +52,15 @@ async def submit_task(request: Request) -> Response:
     busiest endpoint, and FastAPI's dependency solving would cost more than the write."""
     body = await parse_body(request, TaskCreate)
     command = SubmitTask(
-        body.type, body.priority, body.cost, body.region, body.resource_type, body.metadata
+        body.type,
+        body.priority,
+        body.cost,
+        body.region,
+        body.resource_type,
+        body.metadata,
+        retry=RetryPolicy(body.max_attempts, body.retry_backoff_s, body.retry_backoff_max_s),
+        timeout_s=body.timeout_s,
+        not_before=None if body.not_before is None else utc(body.not_before, "not_before"),
     )
     return await execute(request, command, _submitted)
 
@@ -113,14 +129,58 @@ async def cancel_task(
 
 
 @router.post("/{task_id}/complete", response_model=TaskOut)
-async def complete_task(task_id: uuid.UUID, request: Request) -> Response:
-    return await execute(request, CompleteTask(str(task_id)), _task_after(task_id))
+async def complete_task(
+    task_id: uuid.UUID, request: Request, body: CompleteIn | None = None
+) -> Response:
+    """Report an attempt done. A task in an external pool needs its lease token (a
+    worker whose lease expired gets 409 and must drop the task)."""
+    command = CompleteTask(str(task_id), body.lease if body else None)
+    return await execute(request, command, _task_after(task_id))
 
 
 @router.post("/{task_id}/fail", response_model=TaskOut)
-async def fail_task(task_id: uuid.UUID, request: Request, body: ReasonIn | None = None) -> Response:
+async def fail_task(task_id: uuid.UUID, request: Request, body: FailIn | None = None) -> Response:
+    """Report an attempt failed: the task is retried after its backoff while it has
+    attempts left, and goes to the dead letters when it has none."""
     reason = body.reason if body and body.reason else "failed by request"
-    return await execute(request, FailTask(str(task_id), reason), _task_after(task_id))
+    command = FailTask(str(task_id), reason, body.lease if body else None)
+    return await execute(request, command, _task_after(task_id))
+
+
+@router.post("/{task_id}/heartbeat", response_model=HeartbeatOut)
+async def heartbeat(
+    task_id: uuid.UUID, body: HeartbeatIn, service: Service, context: Context
+) -> dict[str, Any]:
+    """Keep a lease: it is extended to the pool's lease length from now. The answer says
+    whether the task was cancelled meanwhile (then stop it and release it)."""
+    await send(service, Heartbeat(str(task_id), body.lease, service.lease_s), context)
+    task = views.task_view(await run_in_threadpool(_history, service, task_id))
+    assert task is not None
+    lease = task["lease"]
+    if lease is None:  # the lease ended between the heartbeat and this read
+        raise LeaseNotHeld(str(task_id), f"the task is {task['status']}")
+    return {
+        "task_id": str(task_id),
+        "lease_expires_at": lease["expires_at"],
+        "cancel_requested": task["cancel_requested"],
+    }
+
+
+@router.post("/{task_id}/release", response_model=TaskOut)
+async def release_task(task_id: uuid.UUID, request: Request, body: ReleaseIn) -> Response:
+    """Give a leased task back unfinished (a worker shutting down): it is not counted as a
+    failed attempt. A task whose cancellation was requested is cancelled instead."""
+    reason = body.reason or "released by its worker"
+    return await execute(
+        request, ReleaseTask(str(task_id), body.lease, reason), _task_after(task_id)
+    )
+
+
+@router.post("/{task_id}/retry", response_model=TaskOut)
+async def retry_task(task_id: uuid.UUID, request: Request) -> Response:
+    """Send a failed task (a dead letter) back for a fresh round of attempts; the log
+    records who did it."""
+    return await execute(request, RetryTask(str(task_id)), _task_after(task_id))
 
 
 def _submitted(result: CommandResult, history: History) -> IdempotentResponse:

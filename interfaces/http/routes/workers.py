@@ -5,16 +5,18 @@ from fastapi import APIRouter, Request, Response
 
 from application import views
 from application.commands.change_pool_capacity import ChangePoolCapacity
+from application.commands.pool_operations import ChangePoolExecution, DrainPool, ResumePool
 from application.commands.register_worker_pool import RegisterWorkerPool
 from application.idempotency import History
 from application.idempotency import Response as IdempotentResponse
 from application.messages import CommandResult
 from domain.errors import PoolNotFound
 from domain.worker_pool import pool_stream
+from interfaces.http import leasing
 from interfaces.http.as_of import AsOf, position_of
 from interfaces.http.deps import Context, Service, send
 from interfaces.http.idempotent import execute, json_body
-from interfaces.http.schemas import PoolCreate, PoolList, PoolOut, PoolPatch
+from interfaces.http.schemas import LeasedTasks, LeaseIn, PoolCreate, PoolList, PoolOut, PoolPatch
 
 router = APIRouter(prefix="/api/v1/workers", tags=["workers"])
 
@@ -29,7 +31,12 @@ def list_pools(service: Service, as_of: AsOf = None) -> dict[str, Any]:
 @router.post("", status_code=201, response_model=PoolOut)
 async def register_pool(body: PoolCreate, request: Request) -> Response:
     command = RegisterWorkerPool(
-        body.name, body.region, body.resource_type, body.cost_per_unit, body.capacity
+        body.name,
+        body.region,
+        body.resource_type,
+        body.cost_per_unit,
+        body.capacity,
+        body.execution,
     )
     return await execute(request, command, _registered)
 
@@ -45,11 +52,43 @@ def get_pool(pool_id: uuid.UUID, service: Service) -> dict[str, Any]:
 
 
 @router.patch("/{pool_id}", response_model=PoolOut)
-async def change_capacity(
+async def change_pool(
     pool_id: uuid.UUID, body: PoolPatch, service: Service, context: Context
 ) -> dict[str, Any]:
-    await send(service, ChangePoolCapacity(str(pool_id), body.capacity), context)
+    """Change the capacity, or who runs the pool's tasks (only while it runs none)."""
+    if body.execution is not None:
+        await send(service, ChangePoolExecution(str(pool_id), body.execution), context)
+    if body.capacity is not None:
+        await send(service, ChangePoolCapacity(str(pool_id), body.capacity), context)
     return _pool(service, str(pool_id))
+
+
+@router.post("/{pool_id}/drain", response_model=PoolOut)
+async def drain_pool(pool_id: uuid.UUID, service: Service, context: Context) -> dict[str, Any]:
+    """Stop new assignments to the pool; its running tasks finish."""
+    await send(service, DrainPool(str(pool_id)), context)
+    return _pool(service, str(pool_id))
+
+
+@router.post("/{pool_id}/resume", response_model=PoolOut)
+async def resume_pool(pool_id: uuid.UUID, service: Service, context: Context) -> dict[str, Any]:
+    """Take new assignments again after a drain."""
+    await send(service, ResumePool(str(pool_id)), context)
+    return _pool(service, str(pool_id))
+
+
+@router.post("/{pool_id}/lease", response_model=LeasedTasks)
+async def lease_tasks(
+    pool_id: uuid.UUID, body: LeaseIn, service: Service, context: Context
+) -> dict[str, Any]:
+    """For a worker of an external pool: up to `max_tasks` tasks assigned to the pool that
+    no worker holds, each with a lease token and deadline, waiting up to `wait_s` for some
+    to arrive (an empty list when none did). Keep a lease with heartbeats; report with
+    complete or fail, or give the task back with release."""
+    leased = await leasing.lease(
+        service, str(pool_id), body.worker_id, body.max_tasks, body.wait_s, context
+    )
+    return {"pool_id": str(pool_id), "worker_id": body.worker_id, "tasks": leased}
 
 
 def _pool(service: Service, pool_id: str) -> dict[str, Any]:

@@ -1,0 +1,35 @@
+"""Saving what a task decided, and freeing its pool slot in the same write when the
+decision ends the attempt that held it."""
+
+from collections.abc import Sequence
+
+from application.aggregates import Change, Loaded
+from application.commands.loading import existing_pool
+from application.messages import CommandResult
+from application.unit_of_work import UnitOfWork
+from domain.events import DomainEvent
+from domain.task import Task
+from domain.values import TaskStatus
+
+OUTCOMES = {
+    "TaskCompleted": "completed",
+    "TaskFailed": "failed",
+    "TaskLeaseExpired": "lease expired",
+    "TaskReleased": "released",
+    "TaskCancelled": "cancelled",
+}
+
+
+def save_task(
+    uow: UnitOfWork, loaded: Loaded[Task], task: Task, events: Sequence[DomainEvent]
+) -> CommandResult:
+    changes = [Change(loaded, events)]
+    after = task
+    for event in events:
+        after = after.when(event)
+    if task.status is TaskStatus.PROCESSING and after.status is not TaskStatus.PROCESSING:
+        assert task.pool_id is not None
+        pool_loaded, pool = existing_pool(uow, task.pool_id)
+        outcome = OUTCOMES[events[0].type_name()]
+        changes.append(Change(pool_loaded, [pool.release(task.id, outcome)]))
+    return CommandResult(task.id, tuple(uow.save(*changes)))

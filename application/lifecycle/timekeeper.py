@@ -1,0 +1,181 @@
+"""The timekeeper: the one scheduler of due times. It folds the log into the due times of
+unfinished tasks (a delayed task's time, a lease's end, an attempt's timeout) and, when one
+comes, sends the command it calls for. Nothing sleeps per task: the reactor wakes for the
+earliest due time or for new events, and after a restart it rebuilds every due time from
+the read models at one log position, then follows the log.
+
+A due time is only a prompt: the task decides (a lease renewed since, or an attempt that
+already ended, rejects the command), so a stale prompt is harmless."""
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import structlog
+
+from application.commands.leases import ExpireLease
+from application.commands.task_lifecycle import MarkTaskReady, TimeOutTask
+from application.commit_signal import CommitSignal
+from application.errors import ConcurrencyConflict
+from application.lifecycle.due_times import Due, DueTimes, Kind
+from application.messages import Command, CommandResult, MessageContext, RecordedEvent
+from application.ports import Clock, CommandSender, EventStore, TimekeeperStateSource
+from application.reactor import Reactor
+from domain.errors import DomainError
+from domain.events import (
+    TaskCancelled,
+    TaskCompleted,
+    TaskFailed,
+    TaskLeased,
+    TaskLeaseExpired,
+    TaskLeaseExtended,
+    TaskQueued,
+    TaskReady,
+    TaskReleased,
+    TaskRetried,
+    WorkerAssigned,
+)
+from domain.task import task_stream
+
+log = structlog.get_logger(__name__)
+
+ACTOR = "timekeeper"
+RETRY_AFTER = timedelta(seconds=0.5)
+"""When a command fails for a reason other than a rule (a busy database), try again."""
+TASK_STREAM_PREFIX = task_stream("")
+
+WATCHED = frozenset(
+    cls.type_name()
+    for cls in (
+        TaskQueued, TaskReady, WorkerAssigned, TaskLeased, TaskLeaseExtended, TaskFailed,
+        TaskLeaseExpired, TaskReleased, TaskRetried, TaskCompleted, TaskCancelled,
+    )
+)  # fmt: skip
+
+
+class Timekeeper(Reactor):
+    name = "timekeeper"
+    interests = WATCHED
+
+    def __init__(
+        self,
+        store: EventStore,
+        sender: CommandSender,
+        state_source: TimekeeperStateSource,
+        signal: CommitSignal,
+        clock: Clock,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(store, signal)
+        self._sender = sender
+        self._state_source = state_source
+        self._clock = clock
+        self._monotonic = monotonic
+        self.due = DueTimes()
+        self._timeouts: dict[str, tuple[float, int]] = {}
+        """Unfinished tasks with a timeout: (timeout_s, attempts started)."""
+        self.fired = 0
+
+    def restore(self) -> None:
+        state = self._state_source.timekeeper_state()
+        self.position = state.position
+        self.due = DueTimes()
+        self._timeouts = {}
+        for task in state.tasks:
+            key = task.task_id, task.correlation_id
+            if task.ready_at is not None:
+                self.due.set(Due(task.ready_at, Kind.READY, *key))
+            if task.lease_expires_at is not None:
+                self.due.set(Due(task.lease_expires_at, Kind.LEASE, *key))
+            if task.timeout_s is not None:
+                self._timeouts[task.task_id] = (task.timeout_s, task.attempt)
+                if task.started_at is not None:
+                    at = task.started_at + timedelta(seconds=task.timeout_s)
+                    self.due.set(Due(at, Kind.TIMEOUT, *key, task.attempt))
+        log.info("timekeeper.restored", position=state.position, due=len(self.due))
+
+    def apply(self, recorded: RecordedEvent) -> None:
+        task_id = recorded.stream_id.removeprefix(TASK_STREAM_PREFIX)
+        correlation = recorded.metadata.correlation_id
+        if recorded.type == WorkerAssigned.type_name():
+            # The only frequent event here: decided from the envelope, never decoded.
+            self._started(task_id, correlation, recorded.metadata.recorded_at)
+            return
+        due = self.due
+        match recorded.event:
+            case TaskQueued(timeout_s=timeout_s, not_before=not_before, enqueued_at=at):
+                if timeout_s is not None:
+                    self._timeouts[task_id] = (timeout_s, 0)
+                if not_before is not None and not_before > at:
+                    due.set(Due(not_before, Kind.READY, task_id, correlation))
+            case TaskReady():
+                due.drop(task_id, Kind.READY)
+            case TaskLeased(expires_at=expires) | TaskLeaseExtended(expires_at=expires):
+                due.set(Due(expires, Kind.LEASE, task_id, correlation))
+            case TaskFailed(retry_at=retry_at) | TaskLeaseExpired(retry_at=retry_at):
+                self._ended(task_id, correlation, retry_at)
+            case TaskReleased(released_at=at) | TaskRetried(retried_at=at):
+                self._ended(task_id, correlation, at)
+            case TaskCompleted() | TaskCancelled():
+                self._ended(task_id, correlation, None)
+
+    def _started(self, task_id: str, correlation: str, at: datetime) -> None:
+        """An attempt began (at about `at`: the assignment's commit, a moment after the
+        time the task measures from, so the prompt is never early)."""
+        timeout = self._timeouts.get(task_id)
+        if timeout is None:
+            return
+        timeout_s, attempts = timeout
+        self._timeouts[task_id] = (timeout_s, attempts + 1)
+        deadline = at + timedelta(seconds=timeout_s)
+        self.due.set(Due(deadline, Kind.TIMEOUT, task_id, correlation, attempts + 1))
+
+    def _ended(self, task_id: str, correlation: str, next_ready: datetime | None) -> None:
+        """An attempt (or the task) ended: its lease and timeout go; a next attempt waits
+        for `next_ready`, if any."""
+        self.due.drop(task_id, Kind.LEASE, Kind.TIMEOUT)
+        if next_ready is not None:
+            self.due.set(Due(next_ready, Kind.READY, task_id, correlation))
+        else:
+            self.due.drop(task_id)
+            self._timeouts.pop(task_id, None)
+
+    def act(self) -> float | None:
+        sent: list[tuple[Due, Future[CommandResult]]] = []
+        for due in list(self.due.pop_due(self._clock.now())):
+            context = MessageContext(due.correlation_id, None, ACTOR)
+            sent.append((due, self._sender.submit(_command(due), context)))
+        for due, future in sent:
+            self._settle(due, future)
+        upcoming = self.due.next_at()
+        if upcoming is None:
+            return None
+        return max((upcoming - self._clock.now()).total_seconds(), 0.0)
+
+    def _settle(self, due: Due, future: "Future[CommandResult]") -> None:
+        try:
+            future.result()
+        except (DomainError, ConcurrencyConflict) as rejection:
+            # The task moved on (or the due time moved): the log has the truth and the
+            # fold brings any new due time.
+            log.info("timekeeper.rejected", task_id=due.task_id, kind=str(due.kind),
+                     reason=str(rejection))  # fmt: skip
+            return
+        except Exception as error:
+            log.warning("timekeeper.retrying", task_id=due.task_id, error=str(error))
+            if self.due.get(due.task_id, due.kind) is None:
+                self.due.set(replace(due, at=self._clock.now() + RETRY_AFTER))
+            return
+        self.fired += 1
+
+
+def _command(due: Due) -> Command:
+    match due.kind:
+        case Kind.READY:
+            return MarkTaskReady(due.task_id)
+        case Kind.LEASE:
+            return ExpireLease(due.task_id)
+        case Kind.TIMEOUT:
+            return TimeOutTask(due.task_id, due.attempt)

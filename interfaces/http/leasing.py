@@ -1,0 +1,101 @@
+"""Leasing for external workers: hand out the tasks assigned to a pool that no worker holds,
+long-polling (bounded) until some arrive. The wait sleeps on the log's commit signal, so a
+new assignment wakes the waiting workers at once; nothing polls the database in a loop."""
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from application import views
+from application.commands.leases import LeaseTask
+from application.errors import ConcurrencyConflict
+from application.messages import MessageContext, RecordedEvent
+from application.service import TaskRouterService
+from domain.errors import DomainError, PoolNotExternal, PoolNotFound
+from domain.events import TaskLeased
+from domain.task import task_stream
+from interfaces.http.completions import wait_for
+
+RECHECK_S = 1.0
+"""Look again at least this often while waiting (a commit on another node may arrive late)."""
+
+
+async def lease(
+    service: TaskRouterService,
+    pool_id: str,
+    worker_id: str,
+    max_tasks: int,
+    wait_s: float,
+    context: MessageContext,
+) -> list[dict[str, Any]]:
+    pool = await run_in_threadpool(service.read_model.get_pool, pool_id)
+    if pool is None:
+        raise PoolNotFound(pool_id)
+    if pool["execution"] != "external":
+        raise PoolNotExternal(pool["name"])
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    while True:
+        leased = await _lease_some(service, pool_id, worker_id, max_tasks, context)
+        remaining = deadline - loop.time()
+        if leased or remaining <= 0:
+            return leased
+        await _next_commit(service.subscribe_commits, min(remaining, RECHECK_S))
+
+
+async def _lease_some(
+    service: TaskRouterService,
+    pool_id: str,
+    worker_id: str,
+    max_tasks: int,
+    context: MessageContext,
+) -> list[dict[str, Any]]:
+    candidates = await run_in_threadpool(service.read_model.leasable, pool_id, max_tasks)
+    futures = [
+        wait_for(service.sender.submit(LeaseTask(task_id, pool_id, worker_id, service.lease_s),
+                                       context))
+        for task_id in candidates
+    ]  # fmt: skip
+    leased = []
+    for future in futures:
+        try:
+            result = await future
+        except (DomainError, ConcurrencyConflict):
+            continue  # another worker took it, or the task moved on
+        event = result.recorded[-1].event
+        assert isinstance(event, TaskLeased)
+        history: list[RecordedEvent] = await run_in_threadpool(
+            service.read_model.history, task_stream(event.task_id)
+        )
+        leased.append(
+            {
+                "task": views.task_view(history),
+                "lease": {
+                    "token": event.lease_token,
+                    "expires_at": views.iso_timestamp(event.expires_at),
+                },
+            }
+        )
+    return leased
+
+
+async def _next_commit(
+    subscribe: Callable[[Callable[[], None]], Callable[[], None]], timeout: float
+) -> None:
+    loop = asyncio.get_running_loop()
+    woken = asyncio.Event()
+
+    def wake() -> None:  # runs on the thread that committed
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            loop.call_soon_threadsafe(woken.set)
+
+    unsubscribe = subscribe(wake)
+    try:
+        await asyncio.wait_for(woken.wait(), timeout)
+    except TimeoutError:
+        pass
+    finally:
+        unsubscribe()
