@@ -174,10 +174,10 @@ class Task:
         pool = self._check_processing("leased")
         if pool != pool_id:
             raise WrongPool(self.id, pool, pool_id)
-        if self.lease is not None:
-            raise TaskAlreadyLeased(self.id, self.lease.worker_id)
         if self.cancel_requested:
             raise CancelRequested(self.id)
+        if self.lease is not None:
+            raise TaskAlreadyLeased(self.id, self.lease.worker_id)
         expires = now + timedelta(seconds=lease_s)
         return TaskLeased(self.id, pool, self.attempt, worker_id, token, now, expires)
 
@@ -214,30 +214,31 @@ class Task:
         return lease
 
     def _check_reporter(self, token: str | None, now: datetime) -> None:
-        """A leased task hears only from its lease holder; an unleased one from anyone."""
-        if self.lease is not None or token is not None:
+        """A leased task hears only from its lease holder; an unleased one from anyone.
+        A worker presenting a lease hears first whether it still holds the task."""
+        if token is not None or (self.lease is not None and self.status is PROCESSING):
             self._check_lease(token or "", now)
 
     # -- ending an attempt -----------------------------------------------------------------
 
     def complete(self, now: datetime, lease_token: str | None = None) -> TaskCompleted:
-        pool_id = self._check_processing("completed")
         self._check_reporter(lease_token, now)
+        pool_id = self._check_processing("completed")
         return TaskCompleted(self.id, pool_id, self.enqueued_at, now)
 
     def fail(
         self, reason: str, now: datetime, jitter: float, lease_token: str | None = None
     ) -> list[DomainEvent]:
-        self._check_processing("failed")
         self._check_reporter(lease_token, now)
+        self._check_processing("failed")
         if self.cancel_requested:
             return [self._cancelled(f"cancelled by request; the worker stopped: {reason}", now)]
         return self._failed(reason, now, jitter)
 
     def release(self, lease_token: str, reason: str, now: datetime) -> list[DomainEvent]:
         """The worker hands the task back unfinished: not a failure, a new attempt."""
-        pool_id = self._check_processing("released")
         lease = self._check_lease(lease_token, now)
+        pool_id = self._check_processing("released")
         if self.cancel_requested:
             return [self._cancelled(f"cancelled by request; the worker stopped: {reason}", now)]
         return [TaskReleased(self.id, pool_id, self.attempt, lease.worker_id, reason, now)]

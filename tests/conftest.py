@@ -27,7 +27,7 @@ def memory_store(clock: FakeClock, signal: CommitSignal) -> InMemoryEventStore:
 
 @pytest.fixture
 def bus(memory_store: InMemoryEventStore, clock: FakeClock) -> CommandBus:
-    return CommandBus(Aggregates(memory_store), clock, SequentialIds())
+    return CommandBus(Aggregates(memory_store), clock, SequentialIds(), jitter=lambda: 0.5)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from application.commit_signal import CommitSignal
 from application.errors import ConcurrencyConflict
 from application.messages import EventMetadata, MessageContext, RecordedEvent, StreamWrite
-from application.snapshots import RunningTasks, SchedulerState
+from application.snapshots import RunningTasks, SchedulerState, TimekeeperState
 from domain.values import Algorithm
 
 
@@ -106,3 +106,6 @@ class EmptyStateSource:
 
     def running_tasks(self) -> RunningTasks:
         return RunningTasks(0, [])
+
+    def timekeeper_state(self) -> TimekeeperState:
+        return TimekeeperState(0, [])

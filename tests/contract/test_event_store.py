@@ -11,12 +11,13 @@ import pytest
 from application.errors import ConcurrencyConflict
 from application.messages import MessageContext, StreamWrite
 from application.ports import EventStore
-from domain.events import PoolSlotClaimed, TaskQueued, WorkerAssigned
+from domain.events import PoolSlotClaimed, WorkerAssigned
 from domain.scheduling import decide
 from domain.scheduling.decision import PoolSnapshot, TaskSnapshot
 from domain.values import Algorithm, ResourceType, TaskType
 from infrastructure.sql import migrate
 from infrastructure.sql.engine import create_engines
+from tests.builders import task_queued
 from tests.fakes import InMemoryEventStore
 from tests.postgres_support import fresh_database
 from tests.sqlite_support import migrated_engines, sql_store
@@ -92,7 +93,7 @@ def test_metadata_and_payload_round_trip(store: EventStore) -> None:
     pools = [PoolSnapshot("p1", "us-cpu", "us", ResourceType.CPU, 0.5, 4, 1, 1)]
     decision = decide(Algorithm.MIN_COST, TaskSnapshot("t1", 7, "us", ResourceType.CPU), pools)
     events = [
-        TaskQueued(
+        task_queued(
             "t1",
             TaskType.SIMULATION,
             7,
@@ -101,6 +102,7 @@ def test_metadata_and_payload_round_trip(store: EventStore) -> None:
             ResourceType.CPU,
             {"nested": {"k": [1, "two", None]}},
             NOW,
+            not_before=NOW,
         ),
         WorkerAssigned("t1", "p1", "us-cpu", decision, NOW),
     ]

@@ -11,6 +11,7 @@ from domain.errors import (
     PoolAtCapacity,
     ResourceMismatch,
     TaskAlreadyDeferred,
+    TaskFinished,
     TaskNotInPool,
     TaskNotProcessing,
     TaskNotQueued,
@@ -67,21 +68,24 @@ def test_lifecycle_queued_processing_completed() -> None:
     assert task.when(completed).status is TaskStatus.COMPLETED
 
 
-def test_only_a_queued_task_can_be_cancelled() -> None:
-    task = processing_task()
-    with pytest.raises(TaskNotQueued, match="only a queued task can be cancelled"):
-        task.cancel("no", NOW)
-    assert new_task().when(new_task().cancel("no", NOW)).status is TaskStatus.CANCELLED
+def test_only_an_unfinished_task_can_be_cancelled() -> None:
+    completed = processing_task()
+    completed = completed.when(completed.complete(NOW))
+    with pytest.raises(TaskFinished, match="only a unfinished task can be cancelled"):
+        completed.cancel("no", NOW)
+    (cancelled,) = new_task().cancel("no", NOW)
+    assert new_task().when(cancelled).status is TaskStatus.CANCELLED
 
 
 def test_only_a_processing_task_can_complete_or_fail() -> None:
     with pytest.raises(TaskNotProcessing, match="only a processing task can be completed"):
         new_task().complete(NOW)
     with pytest.raises(TaskNotProcessing, match="only a processing task can be failed"):
-        new_task().fail("x", NOW)
+        new_task().fail("x", NOW, 0.5)
     finished = processing_task()
-    finished = finished.when(finished.fail("boom", NOW))
-    assert finished.status is TaskStatus.FAILED
+    for event in finished.fail("boom", NOW, 0.5):
+        finished = finished.when(event)
+    assert finished.status is TaskStatus.DELAYED, "a first failure is retried"
     with pytest.raises(TaskNotProcessing):
         finished.complete(NOW)
 

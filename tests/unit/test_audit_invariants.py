@@ -19,6 +19,7 @@ from domain.events import (
 )
 from domain.scheduling import TaskSnapshot, decide
 from domain.values import Algorithm, ResourceType, TaskType
+from tests.builders import pool_registered, task_queued
 from tests.fakes import InMemoryEventStore
 from tests.unit.test_algorithms import demo_pools
 
@@ -41,7 +42,7 @@ def audit(*events: tuple[str, DomainEvent]) -> AuditReport:
 
 
 def queued(task_id: str = "t1") -> tuple[str, TaskQueued]:
-    event = TaskQueued(task_id, TaskType.ORDER, 5, 1.0, "eu-west", ResourceType.CPU, {}, T0)
+    event = task_queued(task_id, TaskType.ORDER, 5, 1.0, "eu-west", ResourceType.CPU, {}, T0)
     return f"task-{task_id}", event
 
 
@@ -55,7 +56,7 @@ def assigned(task_id: str = "t1") -> tuple[str, WorkerAssigned]:
 
 
 def registered(capacity: int) -> tuple[str, WorkerPoolRegistered]:
-    event = WorkerPoolRegistered("p1", "p1", "eu-west", ResourceType.CPU, 1.0, capacity, T0)
+    event = pool_registered("p1", "p1", "eu-west", ResourceType.CPU, 1.0, capacity, T0)
     return "pool-p1", event
 
 

@@ -5,29 +5,69 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from domain.events import EVENT_TYPES, UPCASTERS, AlgorithmSwitched, TaskCancelled, TaskQueued
-from domain.values import Algorithm, ResourceType, TaskType
+from domain.events import (
+    EVENT_TYPES,
+    UPCASTERS,
+    AlgorithmSwitched,
+    DomainEvent,
+    TaskCancelled,
+    TaskFailed,
+    TaskLeased,
+    WorkerPoolRegistered,
+)
+from domain.values import Algorithm, Execution, ResourceType, TaskStatus, TaskType
 from infrastructure.codec import decode, encode
+from tests.builders import T0
+from tests.builders import task_queued as queued
 
-NOW = datetime(2026, 5, 4, 3, 2, 1, 123456, tzinfo=UTC)
+NOW = T0
+LATER = datetime(2026, 5, 4, 3, 2, 9, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
     "event",
     [
-        TaskQueued("t", TaskType.QUERY, 3, 0.25, "eu", None, {"a": [1, {"b": None}]}, NOW),
-        TaskQueued("t", TaskType.ORDER, 10, 7.0, "eu", ResourceType.GPU, {}, NOW),
-        TaskCancelled("t", "why", NOW),
+        queued(type=TaskType.QUERY, metadata={"a": [1, {"b": None}]}, cost=0.25),
+        queued(resource_type=ResourceType.GPU, timeout_s=2.5, not_before=LATER),
+        TaskCancelled("t", "why", NOW, TaskStatus.PROCESSING, "p1"),
+        TaskFailed("t", "p1", "boom", NOW, LATER, 2, None),
+        TaskLeased("t", "p1", 1, "w-1", "token", NOW, LATER),
         AlgorithmSwitched(Algorithm.FIFO, Algorithm.MIN_COST, NOW),
     ],
 )
-def test_round_trip(event: object) -> None:
-    assert decode(type(event).__name__, 1, encode(event)) == event  # type: ignore[arg-type]
+def test_round_trip(event: DomainEvent) -> None:
+    assert decode(event.type_name(), event.schema_version, encode(event)) == event
 
 
 def test_every_event_type_is_registered_by_name() -> None:
     assert all(name == cls.__name__ for name, cls in EVENT_TYPES.items())
-    assert len(EVENT_TYPES) == 11
+    assert len(EVENT_TYPES) == 22
+
+
+def test_payloads_stored_before_the_task_lifecycle_read_as_they_meant() -> None:
+    """Version 1 payloads: a task had the default retry policy and no delay; a failure was
+    final; only a queued task could be cancelled; every pool ran in the simulator."""
+    old_queued = orjson.dumps(
+        {"task_id": "t", "type": "order", "priority": 4, "cost": 1.0, "region": "us",
+         "resource_type": None, "metadata": {"k": 1}, "enqueued_at": NOW.isoformat()}
+    )  # fmt: skip
+    assert decode("TaskQueued", 1, old_queued) == queued()
+    old_failed = orjson.dumps(
+        {"task_id": "t", "pool_id": "p", "reason": "x", "enqueued_at": NOW.isoformat(),
+         "failed_at": LATER.isoformat()}
+    )  # fmt: skip
+    assert decode("TaskFailed", 1, old_failed) == TaskFailed("t", "p", "x", NOW, LATER, 1, None)
+    old_cancelled = orjson.dumps({"task_id": "t", "reason": "r", "cancelled_at": NOW.isoformat()})
+    assert decode("TaskCancelled", 1, old_cancelled) == TaskCancelled(
+        "t", "r", NOW, TaskStatus.QUEUED, None
+    )
+    old_pool = orjson.dumps(
+        {"pool_id": "p", "name": "n", "region": "us", "resource_type": "cpu",
+         "cost_per_unit": 1.0, "capacity": 2, "registered_at": NOW.isoformat()}
+    )  # fmt: skip
+    pool = decode("WorkerPoolRegistered", 1, old_pool)
+    assert isinstance(pool, WorkerPoolRegistered)
+    assert pool.execution is Execution.SIMULATED
 
 
 def test_an_old_payload_is_upcast_on_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,4 +92,4 @@ def test_an_old_payload_is_upcast_on_read(monkeypatch: pytest.MonkeyPatch) -> No
         }
     )
     event = decode("TaskQueued", 0, stored)
-    assert event == TaskQueued("t", TaskType.ORDER, 4, 1.0, "us", None, {"k": 1}, NOW)
+    assert event == queued()

@@ -9,7 +9,8 @@ from application.audit.explain import decisions_view, timeline_view
 from application.messages import EventMetadata, RecordedEvent
 from domain.events import DomainEvent, TaskCancelled, TaskDeferred, TaskQueued, WorkerAssigned
 from domain.scheduling import TaskSnapshot, decide
-from domain.values import Algorithm, ResourceType, TaskType
+from domain.values import Algorithm, ResourceType, TaskStatus, TaskType
+from tests.builders import task_queued
 from tests.unit.test_algorithms import demo_pools
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -30,7 +31,7 @@ def stream(*events: DomainEvent) -> list[RecordedEvent]:
 
 
 def queued(priority: int = 5, region: str = "eu-west") -> TaskQueued:
-    return TaskQueued(TASK_ID, TaskType.ORDER, priority, 1.0, region, ResourceType.CPU, {}, T0)
+    return task_queued(TASK_ID, TaskType.ORDER, priority, 1.0, region, ResourceType.CPU, {}, T0)
 
 
 def assigned(algorithm: Algorithm, priority: int = 5, full: tuple[str, ...] = ()) -> WorkerAssigned:
@@ -119,7 +120,9 @@ def test_the_timeline_measures_an_open_state_up_to_now() -> None:
 
 
 def test_a_task_cancelled_while_queued_ends_in_a_terminal_state() -> None:
-    cancelled = TaskCancelled(TASK_ID, "no longer needed", T0 + timedelta(seconds=5))
+    cancelled = TaskCancelled(
+        TASK_ID, "no longer needed", T0 + timedelta(seconds=5), TaskStatus.QUEUED, None
+    )
     timeline = timeline_view(stream(queued(), cancelled), now=T0 + timedelta(hours=1))
     assert timeline is not None
     assert [s["state"] for s in timeline["states"]] == ["queued", "cancelled"]

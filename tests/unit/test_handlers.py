@@ -19,8 +19,8 @@ from domain.errors import (
     PoolAlreadyRegistered,
     PoolAtCapacity,
     PoolNotFound,
+    TaskFinished,
     TaskNotFound,
-    TaskNotQueued,
 )
 from domain.events import PoolSlotClaimed, TaskQueued, WorkerAssigned
 from domain.scheduling import Decision, TaskSnapshot
@@ -89,7 +89,10 @@ def test_complete_frees_the_slot(bus: CommandBus) -> None:
     bus.handle(CompleteTask(first), CTX)
     bus.handle(AssignWorker(second, pool_id, decision(second, pool_id)), CTX)
     bus.handle(FailTask(second, "boom"), CTX)
-    with pytest.raises(TaskNotQueued):
+    third = submit(bus)
+    bus.handle(AssignWorker(third, pool_id, decision(third, pool_id)), CTX)
+    bus.handle(CancelTask(second), CTX)  # waiting out its backoff: cancelled at once
+    with pytest.raises(TaskFinished):
         bus.handle(CancelTask(second), CTX)
 
 
