@@ -2,23 +2,30 @@
 reaching every task status, deferrals, capacity changes, algorithm switches and new pools."""
 
 import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from application.bus import InlineSender
 from application.commands.change_pool_capacity import ChangePoolCapacity
 from application.commands.finish_task import CompleteTask, FailTask
+from application.commands.leases import Heartbeat, LeaseTask, ReleaseTask
+from application.commands.pool_operations import ChangePoolExecution, DrainPool, ResumePool
 from application.commands.register_worker_pool import RegisterWorkerPool
 from application.commands.submit_task import SubmitTask
 from application.commands.switch_algorithm import SwitchAlgorithm
-from application.commands.task_lifecycle import CancelTask
+from application.commands.task_lifecycle import CancelTask, RetryTask
 from application.demo_pools import register_demo_pools
-from application.messages import MessageContext
+from application.lifecycle.timekeeper import Timekeeper
+from application.messages import Command, MessageContext
 from application.scheduling.policy import SchedulingPolicy
 from domain.errors import DomainError
-from domain.values import Algorithm, ResourceType, TaskStatus, TaskType
+from domain.retry import RetryPolicy
+from domain.task import Task, task_stream
+from domain.values import Algorithm, Execution, ResourceType, TaskStatus, TaskType
 from infrastructure.bootstrap import TaskRouter
-from infrastructure.sql.schema import events
+from infrastructure.sql.schema import tasks
 from infrastructure.sql.state_sources import SqlStateSource
 from tests.fakes import FakeClock
 
@@ -26,28 +33,61 @@ CTX = MessageContext("random-history", None, "test")
 REGIONS = ["us-east", "us-west", "eu-west", "ap-east"]
 
 
-def random_task(rng: random.Random, regions: list[str], numbered: bool = False) -> SubmitTask:
+def random_task(
+    rng: random.Random, regions: list[str], numbered: bool = False, lifecycle: bool = False
+) -> SubmitTask:
     kind, priority = rng.choice(list(TaskType)), rng.randint(1, 10)
     cost, region = round(rng.uniform(0.1, 50), 3), rng.choice(regions)
     resource = rng.choice([None, ResourceType.CPU, ResourceType.GPU])
     metadata = {"n": rng.randint(0, 9)} if numbered else {}
-    return SubmitTask(kind, priority, cost, region, resource, metadata)
+    if not lifecycle:  # as in the original: one attempt, a failure is final
+        return SubmitTask(kind, priority, cost, region, resource, metadata, retry=ONE_ATTEMPT)
+    return SubmitTask(
+        kind,
+        priority,
+        cost,
+        region,
+        resource,
+        metadata,
+        retry=RetryPolicy(rng.randint(1, 3), rng.choice([0.0, 0.5, 2.0, 30.0]), 60.0),
+        timeout_s=rng.choice([None, None, None, None, 5.0, 30.0]),
+        not_before=rng.choice([None, None, None, None, NOT_BEFORE_SOON, NOT_BEFORE_LATE]),
+    )
 
 
-def ids_with_status(router: TaskRouter, status: TaskStatus) -> list[str]:
+ONE_ATTEMPT = RetryPolicy(max_attempts=1)
+NOT_BEFORE_SOON = datetime(2026, 1, 1, 0, 10, tzinfo=UTC)
+"""Ten minutes into a FakeClock's day: early tasks wait for it, later ones do not."""
+NOT_BEFORE_LATE = datetime(2026, 1, 2, tzinfo=UTC)
+"""After any history's end: these tasks are still delayed when it stops."""
+
+
+def ids_with_status(router: TaskRouter, *statuses: TaskStatus, limit: int = 100) -> list[str]:
     with router.engines.read.connect() as connection:
-        rows = connection.execute(
-            select(events.c.stream_id, events.c.type).order_by(events.c.position)
-        ).all()
-    latest: dict[str, str] = {}
-    for stream_id, type_name in rows:
-        if stream_id.startswith("task-"):
-            latest[stream_id.removeprefix("task-")] = type_name
-    wanted = {
-        TaskStatus.QUEUED: {"TaskQueued", "TaskDeferred"},
-        TaskStatus.PROCESSING: {"WorkerAssigned"},
-    }
-    return [task_id for task_id, type_name in latest.items() if type_name in wanted[status]][:100]
+        return list(
+            connection.execute(
+                select(tasks.c.id)
+                .where(tasks.c.status.in_([str(status) for status in statuses]))
+                .order_by(tasks.c.queued_position)
+                .limit(limit)
+            ).scalars()
+        )
+
+
+def current(router: TaskRouter, task_id: str) -> Task:
+    history = router.store.read_stream(task_stream(task_id))
+    state = Task.start(history[0].event)
+    for recorded in history[1:]:
+        state = state.when(recorded.event)
+    return state
+
+
+@dataclass(frozen=True)
+class Reactors:
+    """The scheduler and timekeeper a history drives, to continue it with."""
+
+    policy: SchedulingPolicy
+    keeper: Timekeeper
 
 
 def random_history(
@@ -55,51 +95,109 @@ def random_history(
     clock: FakeClock,
     events: int,
     seed: int = 11,
-    policy: SchedulingPolicy | None = None,
-) -> SchedulingPolicy:
+    reactors: Reactors | None = None,
+) -> Reactors:
+    """Every kind of command at random: submissions (delayed ones, retry policies and
+    timeouts), the scheduler and the timekeeper acting, workers leasing, beating, finishing
+    and releasing, cancellations of waiting and running tasks, operators retrying dead
+    letters, draining pools and changing their capacity, execution and the algorithm."""
     rng = random.Random(seed)
     sender = InlineSender(router.bus)
-    if policy is None:
+    state_source = SqlStateSource(router.engines.read)
+    if reactors is None:
         register_demo_pools(router.store, sender)
-        policy = SchedulingPolicy(
-            router.store, sender, SqlStateSource(router.engines.read), router.signal
+        for kind in ResourceType:
+            sender.submit(
+                RegisterWorkerPool(f"mars-{kind}", "mars", kind, 0.7, 3, Execution.EXTERNAL), CTX
+            ).result()
+        reactors = Reactors(
+            SchedulingPolicy(router.store, sender, state_source, router.signal),
+            Timekeeper(router.store, sender, state_source, router.signal, clock),
         )
-        policy.restore()
+        reactors.policy.restore()
+        reactors.keeper.restore()
+    policy, keeper = reactors.policy, reactors.keeper
     extra_pools = 0
+
+    def send(command: Command) -> None:
+        sender.submit(command, CTX).result()
+
+    def one(*statuses: TaskStatus) -> str | None:
+        found = ids_with_status(router, *statuses)
+        return rng.choice(found) if found else None
+
+    def leased() -> tuple[str, str] | None:
+        with router.engines.read.connect() as connection:
+            held = connection.execute(
+                select(tasks.c.id).where(tasks.c.leased_by.is_not(None)).limit(20)
+            ).scalars()
+            task_id = rng.choice(list(held) or [None])
+        lease = None if task_id is None else current(router, task_id).lease
+        return None if task_id is None or lease is None else (task_id, lease.token)
+
     while router.store.head() < events:
         clock.advance(rng.uniform(0.0, 3.0))
         roll = rng.random()
         try:
-            if roll < 0.45:
-                sender.submit(random_task(rng, [*REGIONS, "mars"], numbered=True), CTX).result()
-            elif roll < 0.6:
+            if roll < 0.33:
+                send(random_task(rng, [*REGIONS, "mars"], numbered=True, lifecycle=True))
+            elif roll < 0.45:
                 policy.run_once()
-            elif roll < 0.75 and (running := ids_with_status(router, TaskStatus.PROCESSING)):
-                sender.submit(CompleteTask(rng.choice(running)), CTX).result()
-            elif roll < 0.82 and (running := ids_with_status(router, TaskStatus.PROCESSING)):
-                sender.submit(FailTask(rng.choice(running), "random failure"), CTX).result()
-            elif roll < 0.88 and (queued := ids_with_status(router, TaskStatus.QUEUED)):
-                sender.submit(CancelTask(rng.choice(queued)), CTX).result()
-            elif roll < 0.93:
+            elif roll < 0.51:
+                keeper.run_once()
+            elif roll < 0.62 and (task_id := one(TaskStatus.PROCESSING)):
+                lease = current(router, task_id).lease
+                send(CompleteTask(task_id, lease.token if lease else None))
+            elif roll < 0.66 and (task_id := one(TaskStatus.PROCESSING)):
+                lease = current(router, task_id).lease
+                send(FailTask(task_id, "random failure", lease.token if lease else None))
+            elif roll < 0.72:
+                pools = [p["id"] for p in router.read_model.list_pools()
+                         if p["execution"] == "external"]  # fmt: skip
+                for task_id in router.read_model.leasable(rng.choice(pools), 2) if pools else []:
+                    send(LeaseTask(task_id, current(router, task_id).pool_id or "", "w-1", 30))
+            elif roll < 0.74 and (held := leased()):
+                send(Heartbeat(*held, 30))
+            elif roll < 0.76 and (held := leased()):
+                send(ReleaseTask(*held, "worker stopping"))
+            elif roll < 0.78 and (task_id := one(TaskStatus.QUEUED, TaskStatus.DELAYED,
+                                                 TaskStatus.PROCESSING)):  # fmt: skip
+                send(CancelTask(task_id))
+            elif roll < 0.80 and (held := leased()):
+                send(CancelTask(held[0]))
+            elif roll < 0.82 and (task_id := one(TaskStatus.FAILED)):
+                send(RetryTask(task_id))
+            elif roll < 0.85:
                 pool = rng.choice(router.read_model.list_pools())
-                sender.submit(ChangePoolCapacity(pool["id"], rng.randint(0, 12)), CTX).result()
-            elif roll < 0.97:
-                sender.submit(SwitchAlgorithm(rng.choice(list(Algorithm))), CTX).result()
+                send(ChangePoolCapacity(pool["id"], rng.randint(0, 12)))
+            elif roll < 0.87:
+                pool = rng.choice(router.read_model.list_pools())
+                send(ResumePool(pool["id"]) if pool["draining"] else DrainPool(pool["id"]))
+            elif roll < 0.89:
+                pool = rng.choice(router.read_model.list_pools())
+                send(ChangePoolExecution(pool["id"], rng.choice(list(Execution))))
+            elif roll < 0.93:
+                send(SwitchAlgorithm(rng.choice(list(Algorithm))))
+            elif roll < 0.99:
+                clock.advance(rng.uniform(0.0, 20.0))
+                keeper.run_once()
             else:
                 extra_pools += 1
-                sender.submit(
+                send(
                     RegisterWorkerPool(
                         f"extra-{extra_pools}",
                         "mars",
                         rng.choice(list(ResourceType)),
                         rng.uniform(0.1, 3),
                         rng.randint(0, 6),
-                    ),
-                    CTX,
-                ).result()
+                        rng.choice(list(Execution)),
+                    )
+                )
         except DomainError:
             pass
-    return policy
+    for _ in range(3):  # stragglers no one has scheduled yet: the history ends with some queued
+        send(random_task(rng, REGIONS))
+    return reactors
 
 
 def scheduled_history(

@@ -35,7 +35,8 @@ from infrastructure.sql.projections.tasks import COLUMNS, TASKS_AT, TASKS_AT_POS
 
 FIELDS = ", ".join(COLUMNS)
 FINISHED = (str(TaskStatus.COMPLETED), str(TaskStatus.FAILED))
-"""A replayed task runs its last attempt: from its last start to its end."""
+"""A replayed task runs its last attempt, from its last start to its end; one waiting for
+another attempt (delayed or queued again) has none running and is not replayed."""
 
 
 class SqlReplayInputs:
@@ -70,6 +71,7 @@ class SqlReplayInputs:
 
 def _task(row: dict[str, Any]) -> RecordedTask:
     finished = row["status"] in FINISHED
+    running = finished or row["status"] == str(TaskStatus.PROCESSING)
     kind = row["resource_type"]
     return RecordedTask(
         task_id=row["id"],
@@ -80,7 +82,7 @@ def _task(row: dict[str, Any]) -> RecordedTask:
         queued_position=row["queued_position"],
         enqueued_at=_seconds(row["enqueued_at"]),
         pool_id=row["pool_id"],
-        started_at=None if row["started_at"] is None else _seconds(row["started_at"]),
+        started_at=_seconds(row["started_at"]) if running and row["started_at"] else None,
         finished_at=_seconds(row["completed_at"]) if finished else None,
         finished_position=row["position"] if finished else None,
     )

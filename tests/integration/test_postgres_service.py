@@ -49,9 +49,9 @@ def test_as_of_equals_the_live_state_on_postgresql(
     postgres_router: TaskRouter, clock: FakeClock
 ) -> None:
     captured = []
-    policy = None
+    reactors = None
     for seed, events in enumerate((500, 1000)):
-        policy = random_history(postgres_router, clock, events, seed=seed, policy=policy)
+        reactors = random_history(postgres_router, clock, events, seed=seed, reactors=reactors)
         captured.append(live_state(postgres_router))
         clock.advance(0.5)
     assert_as_of_matches(postgres_router, captured)

@@ -99,12 +99,12 @@ def test_views_folded_from_streams_equal_the_projections(
 def test_a_projection_behind_the_log_is_skipped_inline_then_caught_up(
     quiet_router: TaskRouter, clock: FakeClock
 ) -> None:
-    policy = random_history(quiet_router, clock, events=400, seed=5)
+    reactors = random_history(quiet_router, clock, events=400, seed=5)
     with quiet_router.engines.write.begin() as connection:
         connection.execute(text("DELETE FROM tasks"))
         connection.execute(text("DELETE FROM task_counts"))
         connection.execute(text("UPDATE checkpoints SET position = 0 WHERE name = 'tasks'"))
-    random_history(quiet_router, clock, events=600, seed=6, policy=policy)
+    random_history(quiet_router, clock, events=600, seed=6, reactors=reactors)
     positions, _ = quiet_router.read_model.projection_positions()
     assert positions["tasks"] == 0, "inline application must skip a projection that is behind"
     assert positions["stats"] == quiet_router.store.head()

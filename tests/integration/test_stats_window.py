@@ -10,6 +10,7 @@ from application.commands.finish_task import CompleteTask, FailTask
 from application.commands.register_worker_pool import RegisterWorkerPool
 from application.commands.submit_task import SubmitTask
 from application.messages import MessageContext
+from domain.retry import RetryPolicy
 from domain.scheduling import decide
 from domain.scheduling.decision import PoolSnapshot, TaskSnapshot
 from domain.values import Algorithm, ResourceType, TaskType
@@ -18,6 +19,8 @@ from infrastructure.settings import Settings
 from infrastructure.sql import migrate
 from tests.sqlite_support import sqlite_url
 
+ONCE = RetryPolicy(max_attempts=1)
+"""A failure is final: the task has finished."""
 CTX = MessageContext("stats", None, "test")
 
 
@@ -38,7 +41,9 @@ def test_latency_and_the_sixty_second_throughput_window(tmp_path: Path) -> None:
         task_ids = []
         for index in range(3):
             task_id = (
-                sender.submit(SubmitTask(TaskType.ORDER, 5, 1.0, "us"), CTX).result().aggregate_id
+                sender.submit(SubmitTask(TaskType.ORDER, 5, 1.0, "us", retry=ONCE), CTX)
+                .result()
+                .aggregate_id
             )
             assert task_id is not None
             decision = decide(Algorithm.FIFO, TaskSnapshot(task_id, 5, "us", None), [snapshot])

@@ -50,9 +50,9 @@ def test_as_of_equals_the_live_state_at_that_position(
 ) -> None:
     monkeypatch.setattr(time_travel, "BLOCK", block)
     captured = []
-    policy = None
+    reactors = None
     for seed, events in enumerate((800, 1600, 2400, 3200)):
-        policy = random_history(quiet_router, clock, events, seed=seed, policy=policy)
+        reactors = random_history(quiet_router, clock, events, seed=seed, reactors=reactors)
         captured.append(live_state(quiet_router))
         clock.advance(0.5)
 
