@@ -38,29 +38,29 @@ class TaskInWrongState(Conflict):
     expected = "other"
 
     def __init__(self, task_id: str, status: str, action: str) -> None:
-        super().__init__(f"only a {self.expected} task can be {action}; task {task_id} is {status}")
+        super().__init__(f"only {self.expected} task can be {action}; task {task_id} is {status}")
         self.task_id = task_id
         self.current_status = str(status)
 
 
 class TaskNotQueued(TaskInWrongState):
-    expected = "queued"
+    expected = "a queued"
 
 
 class TaskNotProcessing(TaskInWrongState):
-    expected = "processing"
+    expected = "a processing"
 
 
 class TaskNotDelayed(TaskInWrongState):
-    expected = "delayed"
+    expected = "a delayed"
 
 
 class TaskNotFailed(TaskInWrongState):
-    expected = "failed"
+    expected = "a failed"
 
 
 class TaskFinished(TaskInWrongState):
-    expected = "unfinished"
+    expected = "an unfinished"
 
 
 class NotDueYet(Conflict):

@@ -61,21 +61,28 @@ def test_scheduler_places_a_task_and_records_the_decision(client: TestClient) ->
     assert pools["eu-west-cpu-pool"]["current_load"] == 0
 
 
-def test_fail_endpoint(client: TestClient) -> None:
-    task = client.post("/api/v1/tasks", json=TASK).json()
+def test_a_failed_attempt_is_retried_and_a_last_one_fails_the_task(client: TestClient) -> None:
+    task = client.post("/api/v1/tasks", json={**TASK, "retry_backoff_s": 60}).json()
     wait_until(lambda: client.get(f"/api/v1/tasks/{task['id']}").json()["status"] == "processing")
     failed = client.post(f"/api/v1/tasks/{task['id']}/fail", json={"reason": "disk full"}).json()
+    assert (failed["status"], failed["error"], failed["attempt"]) == ("delayed", "disk full", 1)
+    assert failed["ready_at"] > failed["started_at"]
+
+    last = client.post("/api/v1/tasks", json={**TASK, "max_attempts": 1}).json()
+    wait_until(lambda: client.get(f"/api/v1/tasks/{last['id']}").json()["status"] == "processing")
+    failed = client.post(f"/api/v1/tasks/{last['id']}/fail", json={"reason": "disk full"}).json()
     assert (failed["status"], failed["error"]) == ("failed", "disk full")
+    assert failed["completed_at"] is not None
 
 
-def test_cancel_only_while_queued(idle_client: TestClient) -> None:
+def test_cancel_only_while_unfinished(idle_client: TestClient) -> None:
     task = idle_client.post("/api/v1/tasks", json=TASK).json()
     assert idle_client.delete(f"/api/v1/tasks/{task['id']}").status_code == 204
     assert idle_client.get(f"/api/v1/tasks/{task['id']}").json()["status"] == "cancelled"
     again = idle_client.delete(f"/api/v1/tasks/{task['id']}")
     assert again.status_code == 409
     assert again.headers["content-type"] == "application/problem+json"
-    assert again.json()["detail"].startswith("only a queued task can be cancelled")
+    assert again.json()["detail"].startswith("only an unfinished task can be cancelled")
 
     other = idle_client.post("/api/v1/tasks", json=TASK).json()
     cancelled = idle_client.post(

@@ -71,7 +71,7 @@ def test_lifecycle_queued_processing_completed() -> None:
 def test_only_an_unfinished_task_can_be_cancelled() -> None:
     completed = processing_task()
     completed = completed.when(completed.complete(NOW))
-    with pytest.raises(TaskFinished, match="only a unfinished task can be cancelled"):
+    with pytest.raises(TaskFinished, match="only an unfinished task can be cancelled"):
         completed.cancel("no", NOW)
     (cancelled,) = new_task().cancel("no", NOW)
     assert new_task().when(cancelled).status is TaskStatus.CANCELLED
