@@ -2,6 +2,7 @@
 
 import contextlib
 import ipaddress
+import os
 import secrets
 import sys
 import time
@@ -127,6 +128,57 @@ def serve(
         f"database {settings.database_url}"
     )
     uvicorn.run(create(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+@app.command()
+def worker(
+    command: Annotated[
+        list[str],
+        typer.Argument(help="the command run for each task (after --); its stdin is the task"),
+    ],
+    pool: Annotated[str, typer.Option(help="the external worker pool's id or name")],
+    concurrency: Annotated[int, typer.Option(min=1, max=256, help="tasks run at once")] = 1,
+    url: Annotated[
+        str, typer.Option(envvar="TASKROUTERX_URL", help="the service's base URL")
+    ] = "http://127.0.0.1:8000",
+    api_key: Annotated[
+        str | None, typer.Option(envvar="TASKROUTERX_API_KEY", help="a key with tasks:work")
+    ] = None,
+    worker_id: Annotated[str | None, typer.Option(help="default: <host>-<pid>")] = None,
+    grace_s: Annotated[
+        float, typer.Option(min=0, help="on SIGTERM, let running tasks finish this long")
+    ] = 30.0,
+    heartbeat_s: Annotated[
+        float | None, typer.Option(min=0.1, help="default: a third of the lease")
+    ] = None,
+) -> None:
+    """Run tasks of an external pool: lease them, run COMMAND per task with the task's JSON
+    on stdin, heartbeat while it runs; exit status 0 completes the task, anything else
+    fails it with the tail of stderr. SIGTERM finishes or releases what runs."""
+    import socket
+
+    from interfaces.worker.client import ServiceError, WorkerClient
+    from interfaces.worker.runner import Worker, WorkerOptions
+
+    settings = _settings()
+    configure_logging(settings.log_format, settings.log_level)
+    options = WorkerOptions(
+        pool=pool,
+        command=command,
+        worker_id=worker_id or f"{socket.gethostname()}-{os.getpid()}",
+        concurrency=concurrency,
+        grace_s=grace_s,
+        heartbeat_s=heartbeat_s,
+    )
+    client = WorkerClient(url, api_key)
+    runner = Worker(client, options)
+    runner.handle_signals()
+    try:
+        runner.run()
+    except ServiceError as error:
+        raise _fail(str(error)) from None
+    finally:
+        client.close()
 
 
 def _is_loopback(host: str) -> bool:

@@ -30,9 +30,9 @@ def test_racing_finishes_on_one_task_let_exactly_one_win(client: TestClient) -> 
         assert {status for _, status, _ in losers} == {409}
         assert all(body["task_id"] == task_id for _, _, body in losers)
         final = client.get(url).json()["status"]
-        assert final == {"complete": "completed", "fail": "failed", "cancel": "cancelled"}[
-            winners[0]
-        ]
+        assert (
+            final == {"complete": "completed", "fail": "failed", "cancel": "cancelled"}[winners[0]]
+        )
         assert all(body["current_status"] == final for _, _, body in losers)
         events = client.get(f"{url}/events").json()["events"]
         terminal = [e["type"] for e in events if e["type"] in ("TaskCompleted", "TaskFailed",

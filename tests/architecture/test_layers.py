@@ -23,6 +23,7 @@ ALLOWED = {
         "pydantic",
         "orjson",
         "structlog",
+        "httpx",
     },
 }
 
