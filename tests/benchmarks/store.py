@@ -28,12 +28,13 @@ from infrastructure.sql.engine import create_engines
 from infrastructure.sql.event_store import SqlEventStore
 from interfaces.http.completions import wait_for
 from tests.benchmarks.harness import Report, Row, Scale, median_rate
+from tests.builders import task_queued
 
 CONTEXT = MessageContext("bench", None, "bench")
 
 
 def sample_event() -> TaskQueued:
-    return TaskQueued(
+    return task_queued(
         str(uuid.uuid4()),
         TaskType.ORDER,
         5,

@@ -15,14 +15,14 @@ from domain.events import (
     PoolSlotClaimed,
     PoolSlotReleased,
     TaskCompleted,
-    TaskQueued,
     WorkerAssigned,
-    WorkerPoolRegistered,
 )
 from domain.scheduling import PoolSnapshot, TaskSnapshot, decide
 from domain.values import Algorithm, ResourceType, TaskStatus, TaskType
 from infrastructure.codec import encode
 from infrastructure.sql import chain
+from infrastructure.sql.projections.tasks import INSERT
+from tests.builders import pool_registered, task_queued
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 EVENTS_PER_TASK = 5
@@ -55,7 +55,7 @@ def event_log(total: int, seed: int = 1) -> Iterator[tuple[str, int, DomainEvent
         yield (
             f"pool-{pool.pool_id}",
             1,
-            WorkerPoolRegistered(
+            pool_registered(
                 pool.pool_id,
                 pool.name,
                 pool.region,
@@ -74,7 +74,7 @@ def event_log(total: int, seed: int = 1) -> Iterator[tuple[str, int, DomainEvent
         region = rng.choice(["us-east", "us-west", "eu-west", "ap-east"])
         kind = rng.choice([None, ResourceType.CPU, ResourceType.GPU])
         priority = rng.randint(1, 10)
-        queued = TaskQueued(
+        queued = task_queued(
             task_id,
             rng.choice(list(TaskType)),
             priority,
@@ -153,6 +153,10 @@ def _insert(db: sqlite3.Connection, rows: list[Row]) -> None:
     db.execute("COMMIT")
 
 
+TASK_ROW = INSERT
+"""A row of the tasks read model, columns named."""
+
+
 def write_read_model(path: Path, tasks: int, seed: int = 2) -> list[str]:
     """Fill the projections with `tasks` tasks directly; return some task ids to look up."""
     rng = random.Random(seed)
@@ -161,7 +165,7 @@ def write_read_model(path: Path, tasks: int, seed: int = 2) -> list[str]:
     pools = demo_pools()
     db.execute("BEGIN")
     db.executemany(
-        "INSERT INTO pool_load VALUES (?,?,?,?,?,?,?,?)",
+        "INSERT INTO pool_load VALUES (?,?,?,?,?,?,?,?,'simulated',0)",
         [
             (
                 p.pool_id,
@@ -208,15 +212,23 @@ def write_read_model(path: Path, tasks: int, seed: int = 2) -> list[str]:
                 "synthetic",
                 index + 1,
                 index + 1,
+                1 if finished else 0,
+                3,
+                None,
+                None,
+                None if finished else index + 1,
+                None,
+                None,
+                0,
             )
         )
         counts[(str(status), kind, region)] = counts.get((str(status), kind, region), 0) + 1
         if index % max(tasks // 1000, 1) == 0:
             sample.append(task_id)
         if len(rows) == 50_000:
-            db.executemany(f"INSERT INTO tasks VALUES ({','.join('?' * 20)})", rows)
+            db.executemany(TASK_ROW, rows)
             rows = []
-    db.executemany(f"INSERT INTO tasks VALUES ({','.join('?' * 20)})", rows)
+    db.executemany(TASK_ROW, rows)
     db.executemany(
         "INSERT INTO task_counts VALUES (?,?,?,?)", [(*key, n) for key, n in counts.items()]
     )
