@@ -171,7 +171,9 @@ def test_sigkill_never_loses_an_acknowledged_command(tmp_path: Path) -> None:
 
         def drained() -> bool:
             stats = server.client.get("/api/v1/system/stats").json()
-            return stats["tasks_pending"] == stats["tasks_processing"] == 0
+            return (
+                stats["tasks_pending"] == stats["tasks_processing"] == stats["tasks_delayed"] == 0
+            )
 
         wait_until(drained, timeout=120)
         stats = server.client.get("/api/v1/system/stats").json()
