@@ -119,10 +119,8 @@ class SimulatedWorkers(Reactor):
     def act(self) -> float | None:
         now = self._monotonic()
         pending: list[tuple[_Timer, Future[CommandResult]]] = []
-        while self._timers and self._timers[0].due <= now:
-            timer = heapq.heappop(self._timers)
-            if self._current.get(timer.task_id) != timer.sequence:
-                continue
+        while (timer := self._next()) is not None and timer.due <= now:
+            heapq.heappop(self._timers)
             command = (
                 FailTask(timer.task_id, SIMULATED_FAILURE)
                 if timer.fails
@@ -131,13 +129,15 @@ class SimulatedWorkers(Reactor):
             pending.append((timer, self._sender.submit(command, timer.context)))
         for timer, future in pending:
             self._settle(timer, future)
-        while self._timers and self._current.get(self._timers[0].task_id) != (
-            self._timers[0].sequence
-        ):
-            heapq.heappop(self._timers)
-        if not self._timers:
-            return None
-        return max(self._timers[0].due - self._monotonic(), 0.0)
+        upcoming = self._next()
+        return None if upcoming is None else max(upcoming.due - self._monotonic(), 0.0)
+
+    def _next(self) -> _Timer | None:
+        """The earliest live timer, dropping void ones (their attempt ended otherwise)."""
+        timers = self._timers
+        while timers and self._current.get(timers[0].task_id) != timers[0].sequence:
+            heapq.heappop(timers)
+        return timers[0] if timers else None
 
     def _start(self, task_id: str, context: MessageContext) -> None:
         settings = self._settings

@@ -45,6 +45,10 @@ class DueTimes:
         for kind in kinds or tuple(Kind):
             self._current.pop((task_id, kind), None)
 
+    def pending(self) -> list[Due]:
+        """Every due time, earliest first."""
+        return sorted(self._current.values(), key=lambda due: (due.at, due.task_id, due.kind))
+
     def get(self, task_id: str, kind: Kind) -> Due | None:
         return self._current.get((task_id, kind))
 

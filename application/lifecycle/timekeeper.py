@@ -75,7 +75,7 @@ class Timekeeper(Reactor):
         self._monotonic = monotonic
         self.due = DueTimes()
         self._timeouts: dict[str, tuple[float, int]] = {}
-        """Unfinished tasks with a timeout: (timeout_s, attempts started)."""
+        """Tasks with a timeout that may run again: (timeout_s, attempts started)."""
         self.fired = 0
 
     def restore(self) -> None:
@@ -120,6 +120,7 @@ class Timekeeper(Reactor):
                 self._ended(task_id, correlation, at)
             case TaskCompleted() | TaskCancelled():
                 self._ended(task_id, correlation, None)
+                self._timeouts.pop(task_id, None)
 
     def _started(self, task_id: str, correlation: str, at: datetime) -> None:
         """An attempt began (at about `at`: the assignment's commit, a moment after the
@@ -134,13 +135,11 @@ class Timekeeper(Reactor):
 
     def _ended(self, task_id: str, correlation: str, next_ready: datetime | None) -> None:
         """An attempt (or the task) ended: its lease and timeout go; a next attempt waits
-        for `next_ready`, if any."""
-        self.due.drop(task_id, Kind.LEASE, Kind.TIMEOUT)
+        for `next_ready`, if any. A task's timeout is kept until it completes or is
+        cancelled: an operator may retry a failed one."""
+        self.due.drop(task_id)
         if next_ready is not None:
             self.due.set(Due(next_ready, Kind.READY, task_id, correlation))
-        else:
-            self.due.drop(task_id)
-            self._timeouts.pop(task_id, None)
 
     def act(self) -> float | None:
         sent: list[tuple[Due, Future[CommandResult]]] = []

@@ -88,12 +88,12 @@ class SqlStateSource:
         return RunningTasks(position, running, external)
 
     def timekeeper_state(self) -> TimekeeperState:
-        unfinished = (TaskStatus.DELAYED, TaskStatus.QUEUED, TaskStatus.PROCESSING)
+        may_run = (TaskStatus.DELAYED, TaskStatus.QUEUED, TaskStatus.PROCESSING, TaskStatus.FAILED)
         query = select(
             tasks.c.id, tasks.c.status, tasks.c.correlation_id, tasks.c.ready_at,
             tasks.c.lease_expires_at, tasks.c.timeout_s, tasks.c.attempt, tasks.c.started_at,
         ).where(
-            tasks.c.status.in_(unfinished),
+            tasks.c.status.in_(may_run),
             or_(
                 tasks.c.status == TaskStatus.DELAYED,
                 tasks.c.lease_expires_at.is_not(None),

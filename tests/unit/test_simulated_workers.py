@@ -2,14 +2,16 @@
 
 from application.bus import CommandBus, InlineSender
 from application.commands.assign_worker import AssignWorker
+from application.commands.finish_task import FailTask
 from application.commands.register_worker_pool import RegisterWorkerPool
 from application.commands.submit_task import SubmitTask
+from application.commands.task_lifecycle import CancelTask, MarkTaskReady
 from application.commit_signal import CommitSignal
 from application.messages import MessageContext
 from application.simulated_workers import SimulatedWorkers, SimulationSettings
 from domain.events import TaskCompleted, TaskFailed
 from domain.scheduling import Decision, TaskSnapshot
-from domain.values import Algorithm, ResourceType, TaskType
+from domain.values import Algorithm, Execution, ResourceType, TaskType
 from tests.fakes import EmptyStateSource, InMemoryEventStore
 
 CTX = MessageContext("req", None, "test")
@@ -197,3 +199,49 @@ def test_a_finish_that_fails_for_an_outside_reason_is_retried(
     clock.now += deadline
     simulated.run_once()
     assert outcomes(memory_store) == ["TaskCompleted"]
+
+
+def test_tasks_of_an_external_pool_are_left_to_its_workers(
+    bus, sender, memory_store, signal
+) -> None:  # type: ignore[no-untyped-def]
+    clock = Monotonic()
+    simulated = workers(memory_store, sender, signal, clock, min_latency_s=0.0,
+                        max_latency_s=0.0, failure_rate=0.0, seed=1)  # fmt: skip
+    pool_id = bus.handle(
+        RegisterWorkerPool("x", "us", ResourceType.CPU, 1.0, 2, Execution.EXTERNAL), CTX
+    ).aggregate_id
+    bus.handle(SubmitTask(TaskType.QUERY, 5, 1.0, "us", task_id="ext"), CTX)
+    decision = Decision(
+        Algorithm.FIFO, 1, TaskSnapshot("ext", 5, "us", None), (), (), (), pool_id, "s"
+    )
+    bus.handle(AssignWorker("ext", pool_id, decision), CTX)
+    assert simulated.run_once() is None
+    assert (outcomes(memory_store), simulated.in_flight) == ([], 0)
+
+
+def test_an_attempt_that_ended_elsewhere_never_reports_and_a_retry_runs_anew(  # type: ignore[no-untyped-def]
+    bus, sender, memory_store, signal, clock
+) -> None:
+    ticks = Monotonic()
+    simulated = workers(memory_store, sender, signal, ticks, min_latency_s=1.0,
+                        max_latency_s=1.0, failure_rate=0.0, seed=1)  # fmt: skip
+    assign(bus, 2)
+    simulated.run_once()
+    bus.handle(CancelTask("t0"), CTX)  # nobody holds a simulated task: cancelled at once
+    bus.handle(FailTask("t1", "timeout: still running after 0.5 s"), CTX)
+    clock.advance(1.0)  # past the retry backoff
+    bus.handle(MarkTaskReady("t1"), CTX)
+    pool_id = memory_store.read_stream("task-t1")[1].event.pool_id  # type: ignore[attr-defined]
+    decision = Decision(
+        Algorithm.FIFO, 1, TaskSnapshot("t1", 5, "us", None), (), (), (), pool_id, "s"
+    )
+    bus.handle(AssignWorker("t1", pool_id, decision), CTX)
+    ticks.now += 0.5
+    simulated.run_once()
+    assert simulated.in_flight == 1, "t0's timer is void; t1 has one timer, its second"
+    ticks.now += 0.6  # the first attempts' timers would be due now, the second's is not
+    simulated.run_once()
+    assert outcomes(memory_store) == ["TaskFailed"]
+    ticks.now += 0.5
+    simulated.run_once()
+    assert outcomes(memory_store) == ["TaskFailed", "TaskCompleted"]
