@@ -21,6 +21,7 @@ from interfaces.http.completions import wait_for
 
 RECHECK_S = 1.0
 """Look again at least this often while waiting (a commit on another node may arrive late)."""
+MIN_RECHECK_S = 0.05
 
 
 async def lease(
@@ -39,11 +40,14 @@ async def lease(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
     while True:
+        looked = loop.time()
         leased = await _lease_some(service, pool_id, worker_id, max_tasks, context)
         remaining = deadline - loop.time()
         if leased or remaining <= 0:
             return leased
         await _next_commit(service.subscribe_commits, min(remaining, RECHECK_S))
+        # under a stream of commits, look at most every MIN_RECHECK_S per waiting worker
+        await asyncio.sleep(max(0.0, min(looked + MIN_RECHECK_S, deadline) - loop.time()))
 
 
 async def _lease_some(
