@@ -79,9 +79,9 @@ class LeaseNotHeld(Conflict):
 
 
 class LeaseRequired(Conflict):
-    def __init__(self, task_id: str, pool_name: str) -> None:
+    def __init__(self, task_id: str, pool: str) -> None:
         super().__init__(
-            f"task {task_id} runs in external worker pool {pool_name}: only the worker "
+            f"task {task_id} runs in external worker pool {pool}: only the worker "
             f"holding its lease can report on it (send the lease token)"
         )
         self.task_id = task_id

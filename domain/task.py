@@ -21,6 +21,7 @@ from domain.errors import (
     DecisionMismatch,
     InvalidValue,
     LeaseNotHeld,
+    LeaseRequired,
     NotDueYet,
     ResourceMismatch,
     TaskAlreadyDeferred,
@@ -216,8 +217,10 @@ class Task:
     def _check_reporter(self, token: str | None, now: datetime) -> None:
         """A leased task hears only from its lease holder; an unleased one from anyone.
         A worker presenting a lease hears first whether it still holds the task."""
-        if token is not None or (self.lease is not None and self.status is PROCESSING):
-            self._check_lease(token or "", now)
+        if token is None and self.lease is not None and self.status is PROCESSING:
+            raise LeaseRequired(self.id, self.pool_id or "")
+        if token is not None:
+            self._check_lease(token, now)
 
     # -- ending an attempt -----------------------------------------------------------------
 
@@ -329,32 +332,38 @@ class Task:
         )
 
     def when(self, event: DomainEvent) -> "Task":
+        changes = self._changes(event)
         moved = status_move(event)
-        state = self if moved is None else replace(self, status=moved[1])
+        if moved is not None and moved[1] is not self.status:
+            changes["status"] = moved[1]
+        return replace(self, **changes) if changes else self
+
+    def _changes(self, event: DomainEvent) -> dict[str, Any]:
+        """The fields an event sets besides the status (one `replace` per event: folding
+        is on every command's path)."""
         match event:
             case TaskReady():
-                return replace(state, ready_at=None, deferred=False)
+                return {"ready_at": None, "deferred": False}
             case WorkerAssigned(pool_id=pool_id, assigned_at=at):
-                return replace(
-                    state, pool_id=pool_id, attempt=self.attempt + 1, started_at=at, lease=None
-                )
+                return {"pool_id": pool_id, "attempt": self.attempt + 1, "started_at": at,
+                        "lease": None}  # fmt: skip
             case TaskDeferred():
-                return replace(state, deferred=True)
+                return {"deferred": True}
             case TaskLeased(worker_id=worker, lease_token=token, expires_at=expires):
-                return replace(state, lease=Lease(worker, token, expires))
+                return {"lease": Lease(worker, token, expires)}
             case TaskLeaseExtended(expires_at=expires) if self.lease is not None:
-                return replace(state, lease=replace(self.lease, expires_at=expires))
+                return {"lease": replace(self.lease, expires_at=expires)}
             case TaskFailed(retry_at=retry_at) | TaskLeaseExpired(retry_at=retry_at):
-                return replace(state, failures=self.failures + 1, ready_at=retry_at, **_ENDED)
+                return {"failures": self.failures + 1, "ready_at": retry_at, **_ENDED}
             case TaskReleased(released_at=at):
-                return replace(state, ready_at=at, **_ENDED)
+                return {"ready_at": at, **_ENDED}
             case TaskRetried(retried_at=at):
-                return replace(state, ready_at=at, failures=0)
+                return {"ready_at": at, "failures": 0}
             case TaskCancelRequested():
-                return replace(state, cancel_requested=True)
+                return {"cancel_requested": True}
             case TaskCompleted() | TaskCancelled():
-                return replace(state, **_ENDED)
-        return state
+                return dict(_ENDED)
+        return {}
 
 
 _ENDED: dict[str, Any] = {"lease": None, "cancel_requested": False}

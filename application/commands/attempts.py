@@ -7,9 +7,10 @@ from application.aggregates import Change, Loaded
 from application.commands.loading import existing_pool
 from application.messages import CommandResult
 from application.unit_of_work import UnitOfWork
+from domain.errors import LeaseRequired
 from domain.events import DomainEvent
 from domain.task import Task
-from domain.values import TaskStatus
+from domain.values import Execution, TaskStatus
 
 OUTCOMES = {
     "TaskCompleted": "completed",
@@ -21,8 +22,14 @@ OUTCOMES = {
 
 
 def save_task(
-    uow: UnitOfWork, loaded: Loaded[Task], task: Task, events: Sequence[DomainEvent]
+    uow: UnitOfWork,
+    loaded: Loaded[Task],
+    task: Task,
+    events: Sequence[DomainEvent],
+    reported_without_lease: bool = False,
 ) -> CommandResult:
+    """`reported_without_lease`: a report (complete, fail) that came without a lease
+    token, which only a simulated pool's task may do."""
     changes = [Change(loaded, events)]
     after = task
     for event in events:
@@ -30,6 +37,8 @@ def save_task(
     if task.status is TaskStatus.PROCESSING and after.status is not TaskStatus.PROCESSING:
         assert task.pool_id is not None
         pool_loaded, pool = existing_pool(uow, task.pool_id)
+        if reported_without_lease and pool.execution is Execution.EXTERNAL:
+            raise LeaseRequired(task.id, pool.name)
         outcome = OUTCOMES[events[0].type_name()]
         changes.append(Change(pool_loaded, [pool.release(task.id, outcome)]))
     return CommandResult(task.id, tuple(uow.save(*changes)))

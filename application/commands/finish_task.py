@@ -3,14 +3,10 @@ A task in an external pool hears only from the worker holding its lease."""
 
 from dataclasses import dataclass
 
-from application.aggregates import Loaded
 from application.commands.attempts import save_task
-from application.commands.loading import existing_pool, existing_task
+from application.commands.loading import existing_task
 from application.messages import Command, CommandResult
 from application.unit_of_work import UnitOfWork
-from domain.errors import LeaseRequired
-from domain.task import Task
-from domain.values import Execution, TaskStatus
 
 
 @dataclass(frozen=True)
@@ -27,23 +23,12 @@ class FailTask(Command):
 
 
 def complete_task(command: CompleteTask, uow: UnitOfWork) -> CommandResult:
-    loaded, task = _reported_on(uow, command.task_id, command.lease_token)
+    loaded, task = existing_task(uow, command.task_id)
     completed = task.complete(uow.clock.now(), command.lease_token)
-    return save_task(uow, loaded, task, [completed])
+    return save_task(uow, loaded, task, [completed], command.lease_token is None)
 
 
 def fail_task(command: FailTask, uow: UnitOfWork) -> CommandResult:
-    loaded, task = _reported_on(uow, command.task_id, command.lease_token)
+    loaded, task = existing_task(uow, command.task_id)
     events = task.fail(command.reason, uow.clock.now(), uow.jitter(), command.lease_token)
-    return save_task(uow, loaded, task, events)
-
-
-def _reported_on(
-    uow: UnitOfWork, task_id: str, lease_token: str | None
-) -> tuple[Loaded[Task], Task]:
-    loaded, task = existing_task(uow, task_id)
-    if lease_token is None and task.status is TaskStatus.PROCESSING and task.pool_id:
-        _, pool = existing_pool(uow, task.pool_id)
-        if pool.execution is Execution.EXTERNAL:
-            raise LeaseRequired(task.id, pool.name)
-    return loaded, task
+    return save_task(uow, loaded, task, events, command.lease_token is None)

@@ -25,6 +25,7 @@ from application.ports import Clock, CommandSender, EventStore, TimekeeperStateS
 from application.reactor import Reactor
 from domain.errors import DomainError
 from domain.events import (
+    PoolSlotClaimed,
     TaskCancelled,
     TaskCompleted,
     TaskFailed,
@@ -35,7 +36,6 @@ from domain.events import (
     TaskReady,
     TaskReleased,
     TaskRetried,
-    WorkerAssigned,
 )
 from domain.task import task_stream
 
@@ -45,11 +45,12 @@ ACTOR = "timekeeper"
 RETRY_AFTER = timedelta(seconds=0.5)
 """When a command fails for a reason other than a rule (a busy database), try again."""
 TASK_STREAM_PREFIX = task_stream("")
+FINAL = frozenset({TaskCompleted.type_name(), TaskCancelled.type_name()})
 
 WATCHED = frozenset(
     cls.type_name()
     for cls in (
-        TaskQueued, TaskReady, WorkerAssigned, TaskLeased, TaskLeaseExtended, TaskFailed,
+        TaskQueued, TaskReady, PoolSlotClaimed, TaskLeased, TaskLeaseExtended, TaskFailed,
         TaskLeaseExpired, TaskReleased, TaskRetried, TaskCompleted, TaskCancelled,
     )
 )  # fmt: skip
@@ -99,9 +100,20 @@ class Timekeeper(Reactor):
     def apply(self, recorded: RecordedEvent) -> None:
         task_id = recorded.stream_id.removeprefix(TASK_STREAM_PREFIX)
         correlation = recorded.metadata.correlation_id
-        if recorded.type == WorkerAssigned.type_name():
-            # The only frequent event here: decided from the envelope, never decoded.
-            self._started(task_id, correlation, recorded.metadata.recorded_at)
+        if recorded.type == PoolSlotClaimed.type_name():
+            # An attempt starts: its slot is claimed in the assignment's write, and the
+            # claim's payload is small where the assignment's carries a whole decision.
+            claimed = recorded.event
+            assert isinstance(claimed, PoolSlotClaimed)
+            self._started(claimed.task_id, correlation, recorded.metadata.recorded_at)
+            return
+        # Other frequent events are handled from their envelope alone, never decoded.
+        if recorded.type in FINAL:
+            self._ended(task_id, correlation, None)
+            self._timeouts.pop(task_id, None)
+            return
+        if recorded.type == TaskReady.type_name():
+            self.due.drop(task_id, Kind.READY)
             return
         due = self.due
         match recorded.event:
@@ -110,17 +122,12 @@ class Timekeeper(Reactor):
                     self._timeouts[task_id] = (timeout_s, 0)
                 if not_before is not None and not_before > at:
                     due.set(Due(not_before, Kind.READY, task_id, correlation))
-            case TaskReady():
-                due.drop(task_id, Kind.READY)
             case TaskLeased(expires_at=expires) | TaskLeaseExtended(expires_at=expires):
                 due.set(Due(expires, Kind.LEASE, task_id, correlation))
             case TaskFailed(retry_at=retry_at) | TaskLeaseExpired(retry_at=retry_at):
                 self._ended(task_id, correlation, retry_at)
             case TaskReleased(released_at=at) | TaskRetried(retried_at=at):
                 self._ended(task_id, correlation, at)
-            case TaskCompleted() | TaskCancelled():
-                self._ended(task_id, correlation, None)
-                self._timeouts.pop(task_id, None)
 
     def _started(self, task_id: str, correlation: str, at: datetime) -> None:
         """An attempt began (at about `at`: the assignment's commit, a moment after the

@@ -20,7 +20,7 @@ def comparable(dues: list[Due]) -> list[Due]:
     return [replace(due, correlation_id="") for due in dues]
 
 
-@pytest.mark.parametrize("seed", [18, 20, 22])
+@pytest.mark.parametrize("seed", [16, 19, 25])
 def test_a_restarted_timekeeper_has_the_due_times_of_the_running_one(
     quiet_router: TaskRouter, clock: FakeClock, seed: int
 ) -> None:
