@@ -27,7 +27,7 @@ from application.traffic import TrafficGenerator
 from infrastructure.clock import RandomIds, SystemClock
 from infrastructure.projection_admin import ProjectionAdmin
 from infrastructure.settings import Settings
-from infrastructure.single_writer import Lane, SingleWriter
+from infrastructure.single_writer import SingleWriter, lane_of
 from infrastructure.sql import migrate
 from infrastructure.sql.engine import Engines, create_engines
 from infrastructure.sql.event_store import SqlEventStore
@@ -124,7 +124,7 @@ class TaskRouter:
 
         return self.sender.run(
             lambda: once(records, self.clock, ttl, key, fingerprint, act),
-            Lane.CLIENT,
+            lane_of(command),
             batchable=True,
         )
 
@@ -173,12 +173,11 @@ class TaskRouter:
         timekeeper = self.timekeeper
         if timekeeper is None:
             return {"status": "off"}
+        pending, upcoming = timekeeper.outlook
         return {
             "status": "running" if timekeeper.running else "stopped",
-            "due": len(timekeeper.due),
-            "next_due_at": None
-            if (upcoming := timekeeper.due.next_at()) is None
-            else upcoming.isoformat(),
+            "due": pending,
+            "next_due_at": None if upcoming is None else upcoming.isoformat(),
             "fired": timekeeper.fired,
             "last_error": timekeeper.last_error,
         }

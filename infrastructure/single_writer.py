@@ -25,6 +25,8 @@ from typing import Any, Protocol, TypeVar
 import structlog
 
 from application.bus import CommandBus
+from application.commands.finish_task import CompleteTask, FailTask
+from application.commands.leases import Heartbeat, LeaseTask, ReleaseTask
 from application.errors import ServiceOverloaded, ServiceStopping
 from application.messages import Command, CommandResult, MessageContext
 
@@ -69,6 +71,17 @@ class _Job:
 class Lane(IntEnum):
     SYSTEM = 0
     CLIENT = 1
+
+
+WORKER_COMMANDS: frozenset[type[Command]] = frozenset(
+    {LeaseTask, Heartbeat, CompleteTask, FailTask, ReleaseTask}
+)
+"""What workers send, over HTTP or from the simulator: the commands that keep work going
+and free capacity, so a burst of submissions never starves them (nor lets a lease lapse)."""
+
+
+def lane_of(command: Command) -> Lane:
+    return Lane.SYSTEM if type(command) in WORKER_COMMANDS else Lane.CLIENT
 
 
 class SingleWriter:
@@ -119,9 +132,11 @@ class SingleWriter:
         return sum(len(lane) for lane in self._lanes)
 
     def submit(
-        self, command: Command, context: MessageContext, lane: Lane = Lane.CLIENT
+        self, command: Command, context: MessageContext, lane: Lane | None = None
     ) -> "Future[CommandResult]":
-        return self._enqueue(lambda: self._bus.handle(command, context), lane, batchable=True)
+        """Run a command; by default in the lane its kind calls for (`lane_of`)."""
+        chosen = lane_of(command) if lane is None else lane
+        return self._enqueue(lambda: self._bus.handle(command, context), chosen, batchable=True)
 
     def run(
         self, job: Callable[[], T], lane: Lane = Lane.SYSTEM, batchable: bool = False

@@ -3,6 +3,7 @@
 import contextlib
 import ipaddress
 import os
+import re
 import secrets
 import sys
 import time
@@ -34,7 +35,13 @@ from infrastructure.sql import log, migrate, transfer
 from infrastructure.sql.errors import connect
 from infrastructure.sql.projections.base import raw
 from infrastructure.structured_logging import configure_logging
-from interfaces.http.auth import InvalidKeyConfiguration, KeyRing, Permission, digest
+from interfaces.http.auth import (
+    KEY_NAME,
+    InvalidKeyConfiguration,
+    KeyRing,
+    Permission,
+    digest,
+)
 
 app = typer.Typer(help="TaskRouterX: event-sourced task routing.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -142,7 +149,11 @@ def worker(
         str, typer.Option(envvar="TASKROUTERX_URL", help="the service's base URL")
     ] = "http://127.0.0.1:8000",
     api_key: Annotated[
-        str | None, typer.Option(envvar="TASKROUTERX_API_KEY", help="a key with tasks:work")
+        str | None,
+        typer.Option(
+            envvar="TASKROUTERX_API_KEY",
+            help="a key with tasks:work (and tasks:read to name the pool rather than give its id)",
+        ),
     ] = None,
     worker_id: Annotated[str | None, typer.Option(help="default: <host>-<pid>")] = None,
     grace_s: Annotated[
@@ -179,6 +190,8 @@ def worker(
         raise _fail(str(error)) from None
     finally:
         client.close()
+    if runner.broken is not None:
+        raise _fail(runner.broken)
 
 
 def _is_loopback(host: str) -> bool:
@@ -197,6 +210,8 @@ def keys_new(
 ) -> None:
     """Make a random API key. Prints the key (give it to its user; it is not kept) and
     the entry to add to TASKROUTERX_API_KEYS or the keys file (only its hash)."""
+    if not re.fullmatch(KEY_NAME, name):
+        raise _fail("--name must be 1 to 64 letters, digits, '.', '_' or '-'")
     key = "trx_" + secrets.token_urlsafe(32)
     entry = {"name": name, "sha256": digest(key), "scopes": sorted(str(s) for s in scope)}
     typer.echo(f"key:   {key}")

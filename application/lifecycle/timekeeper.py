@@ -23,7 +23,7 @@ from application.lifecycle.due_times import Due, DueTimes, Kind
 from application.messages import Command, CommandResult, MessageContext, RecordedEvent
 from application.ports import Clock, CommandSender, EventStore, TimekeeperStateSource
 from application.reactor import Reactor
-from domain.errors import DomainError
+from domain.errors import DomainError, NotDueYet
 from domain.events import (
     PoolSlotClaimed,
     TaskCancelled,
@@ -78,6 +78,9 @@ class Timekeeper(Reactor):
         self._timeouts: dict[str, tuple[float, int]] = {}
         """Tasks with a timeout that may run again: (timeout_s, attempts started)."""
         self.fired = 0
+        self.outlook: tuple[int, datetime | None] = (0, None)
+        """(due times held, the earliest): published by the timekeeper's own thread after
+        each round, for other threads to read (the heap is not theirs to touch)."""
 
     def restore(self) -> None:
         state = self._state_source.timekeeper_state()
@@ -156,6 +159,7 @@ class Timekeeper(Reactor):
         for due, future in sent:
             self._settle(due, future)
         upcoming = self.due.next_at()
+        self.outlook = (len(self.due), upcoming)
         if upcoming is None:
             return None
         return max((upcoming - self._clock.now()).total_seconds(), 0.0)
@@ -163,6 +167,12 @@ class Timekeeper(Reactor):
     def _settle(self, due: Due, future: "Future[CommandResult]") -> None:
         try:
             future.result()
+        except NotDueYet as early:
+            if self._clock.now() < due.at and self.due.get(due.task_id, due.kind) is None:
+                self.due.set(due)  # the clock stepped back: wait for the time again
+            else:  # the time moved on (a renewed lease): the fold brings the new one
+                log.info("timekeeper.not_due", task_id=due.task_id, reason=str(early))
+            return
         except (DomainError, ConcurrencyConflict) as rejection:
             # The task moved on (or the due time moved): the log has the truth and the
             # fold brings any new due time.

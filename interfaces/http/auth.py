@@ -79,6 +79,10 @@ class ApiKey:
         return scope in self.scopes or ADMIN in self.scopes
 
 
+KEY_NAME = r"[A-Za-z0-9._-]{1,64}"
+"""A key's name is recorded as the actor of what it does (`key:<name>`)."""
+
+
 class InvalidKeyConfiguration(ValueError):
     pass
 
@@ -116,7 +120,12 @@ class KeyRing:
                 scopes = frozenset(Permission(scope) for scope in entry.get("scopes", []))
             except ValueError as error:
                 raise InvalidKeyConfiguration(f"API keys: {error}") from None
-            keys[entry["sha256"]] = ApiKey(str(entry.get("name", "unnamed")), scopes)
+            name = str(entry.get("name", "unnamed"))
+            if not re.fullmatch(KEY_NAME, name):
+                raise InvalidKeyConfiguration(
+                    f"API keys: a name is 1 to 64 letters, digits, '.', '_' or '-', not {name!r}"
+                )
+            keys[entry["sha256"]] = ApiKey(name, scopes)
         return KeyRing(keys)
 
 

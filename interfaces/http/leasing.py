@@ -64,11 +64,15 @@ async def _lease_some(
         for task_id in candidates
     ]  # fmt: skip
     leased = []
+    failure: Exception | None = None
     for future in futures:
         try:
             result = await future
         except (DomainError, ConcurrencyConflict):
             continue  # another worker took it, or the task moved on
+        except Exception as error:  # e.g. the database busy: keep what was granted
+            failure = failure or error
+            continue
         event = result.recorded[-1].event
         assert isinstance(event, TaskLeased)
         history: list[RecordedEvent] = await run_in_threadpool(
@@ -80,9 +84,12 @@ async def _lease_some(
                 "lease": {
                     "token": event.lease_token,
                     "expires_at": views.iso_timestamp(event.expires_at),
+                    "seconds": (event.expires_at - event.leased_at).total_seconds(),
                 },
             }
         )
+    if failure is not None and not leased:
+        raise failure
     return leased
 
 

@@ -150,6 +150,7 @@ class LeaseIn(Strict):
 class LeaseOut(BaseModel):
     token: str
     expires_at: str
+    seconds: float = Field(description="the lease's length: heartbeat well within it")
 
 
 class LeasedTask(BaseModel):

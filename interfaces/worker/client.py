@@ -1,5 +1,7 @@
 """The worker's side of the HTTP lease protocol."""
 
+import contextlib
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +21,8 @@ class Leased:
     task: dict[str, Any]
     token: str
     expires_at: str
+    seconds: float
+    """The lease's length, by the service's clock."""
 
     @property
     def task_id(self) -> str:
@@ -40,7 +44,10 @@ class WorkerClient:
         self._http.close()
 
     def pool_id(self, name_or_id: str) -> str:
-        """A pool's id from its id or its name."""
+        """A pool's id from its id (taken as it is: the lease answers whether the pool is
+        external) or its name."""
+        with contextlib.suppress(ValueError):
+            return str(uuid.UUID(name_or_id))
         pools = self._call("GET", "/api/v1/workers")["worker_pools"]
         for pool in pools:
             if name_or_id in (pool["id"], pool["name"]):
@@ -56,7 +63,12 @@ class WorkerClient:
         body = {"worker_id": worker_id, "max_tasks": max_tasks, "wait_s": wait_s}
         answer = self._call("POST", f"/api/v1/workers/{pool_id}/lease", body, timeout=wait_s + 10)
         return [
-            Leased(item["task"], item["lease"]["token"], item["lease"]["expires_at"])
+            Leased(
+                item["task"],
+                item["lease"]["token"],
+                item["lease"]["expires_at"],
+                item["lease"]["seconds"],
+            )
             for item in answer["tasks"]
         ]
 

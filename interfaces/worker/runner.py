@@ -19,7 +19,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from types import FrameType
 
 import orjson
@@ -46,7 +45,7 @@ class WorkerOptions:
     """How long one lease request waits for work (the service's long poll)."""
     grace_s: float = 30.0
     heartbeat_s: float | None = None
-    """Between heartbeats; by default a third of the lease's length."""
+    """Between heartbeats; by default a quarter of the lease's length."""
 
 
 class Worker:
@@ -59,6 +58,8 @@ class Worker:
         self._changed = threading.Condition()
         self.completed = 0
         self.failed = 0
+        self.broken: str | None = None
+        """Why the worker stopped on its own (its command cannot run), if it did."""
 
     def run(self) -> None:
         """Lease and run until stopped; then finish or release what runs."""
@@ -144,18 +145,27 @@ class Worker:
     def _run_command(self, leased: Leased) -> None:
         task_id, token = leased.task_id, leased.token
         log.info("worker.running", task_id=task_id, attempt=leased.task.get("attempt"))
-        process = subprocess.Popen(
-            list(self._options.command),
-            stdin=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        try:
+            process = subprocess.Popen(
+                list(self._options.command),
+                stdin=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError as error:
+            # Not the task's fault: give it back, and stop a worker that can run nothing.
+            reason = f"the command cannot start: {error}"
+            self.broken = reason
+            log.error("worker.command_unusable", error=str(error))
+            self._report(task_id, lambda: self._client.release(task_id, token, reason))
+            self.stop()
+            return
         tail = _StderrTail(process)
         assert process.stdin is not None
         with contextlib.suppress(BrokenPipeError):
             process.stdin.write(orjson.dumps(leased.task))
             process.stdin.close()
-        interval = self._options.heartbeat_s or _third_of(leased.expires_at)
+        interval = self._options.heartbeat_s or max(leased.seconds / 4, TICK_S)
         next_beat = time.monotonic() + interval
         while process.poll() is None:
             if self._abandon.is_set():
@@ -173,6 +183,7 @@ class Worker:
                     return
                 except ServiceError as error:
                     log.warning("worker.heartbeat_failed", task_id=task_id, error=str(error))
+                    next_beat = time.monotonic() + min(interval, RETRY_AFTER_S)
                     continue
                 if beat.cancel_requested:
                     log.info("worker.cancelled", task_id=task_id)
@@ -209,11 +220,13 @@ class Worker:
 
 
 class _StderrTail:
-    """Reads a process's stderr to the end, keeping its last bytes."""
+    """Reads a process's stderr to the end (or as long as anything holds it open),
+    keeping its last bytes."""
 
     def __init__(self, process: "subprocess.Popen[bytes]") -> None:
         self._chunks: deque[bytes] = deque()
         self._size = 0
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
         self._thread.start()
 
@@ -221,16 +234,18 @@ class _StderrTail:
         assert process.stderr is not None
         descriptor = process.stderr.fileno()
         for chunk in iter(lambda: os.read(descriptor, 4096), b""):
-            self._chunks.append(chunk)
-            self._size += len(chunk)
-            while self._size - len(self._chunks[0]) >= STDERR_TAIL_BYTES:
-                self._size -= len(self._chunks.popleft())
+            with self._lock:
+                self._chunks.append(chunk)
+                self._size += len(chunk)
+                while self._size - len(self._chunks[0]) >= STDERR_TAIL_BYTES:
+                    self._size -= len(self._chunks.popleft())
 
     def join(self) -> None:
         self._thread.join(timeout=STOP_GRACE_S)
 
     def text(self) -> str:
-        data = b"".join(self._chunks)[-STDERR_TAIL_BYTES:]
+        with self._lock:
+            data = b"".join(self._chunks)[-STDERR_TAIL_BYTES:]
         return data.decode(errors="replace").strip()
 
 
@@ -244,8 +259,3 @@ def _stop(process: "subprocess.Popen[bytes]") -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-
-
-def _third_of(expires_at: str) -> float:
-    remaining = (datetime.fromisoformat(expires_at) - datetime.now(UTC)).total_seconds()
-    return max(remaining / 3, 0.5)

@@ -3,8 +3,8 @@ read model; who runs a pool and whether it drains on the pool_load read model.
 
 Rows already projected come from logs recorded before these events existed, so their new
 columns follow exactly from the old ones: one attempt if the task was ever assigned, the
-default of three attempts, no delay, lease, timeout or cancellation request; every pool
-simulated and none draining.
+default of three attempts, queued (ready) at its submission, no delay, lease, timeout or
+cancellation request; every pool simulated and none draining.
 
 Revision ID: 0005
 Revises: 0004
@@ -40,7 +40,7 @@ def upgrade() -> None:
         )
         batch.create_index("ix_tasks_pool_status", ["pool_id", "status"])
     op.execute("UPDATE tasks SET attempt = 1 WHERE started_at IS NOT NULL")
-    op.execute("UPDATE tasks SET ready_position = queued_position WHERE status = 'queued'")
+    op.execute("UPDATE tasks SET ready_position = queued_position")
     with op.batch_alter_table("pool_load") as batch:
         batch.add_column(
             sa.Column("execution", sa.String(10), nullable=False, server_default="simulated")

@@ -97,7 +97,12 @@ def test_keys_load_from_a_file(make_client: ClientFactory, tmp_path: Path) -> No
 
 @pytest.mark.parametrize(
     "inline",
-    ["not json", '[{"name": "x"}]', '[{"sha256": "' + "a" * 64 + '", "scopes": ["root"]}]'],
+    [
+        "not json",
+        '[{"name": "x"}]',
+        '[{"sha256": "' + "a" * 64 + '", "scopes": ["root"]}]',
+        '[{"name": "' + "n" * 65 + '", "sha256": "' + "a" * 64 + '", "scopes": ["admin"]}]',
+    ],
 )
 def test_a_bad_key_configuration_is_refused(inline: str) -> None:
     with pytest.raises(InvalidKeyConfiguration, match="API keys"):

@@ -215,3 +215,23 @@ def test_a_worker_stopped_with_sigterm_after_its_grace_gives_the_task_back(
 
 def _seconds(text: str) -> float:
     return datetime.fromisoformat(text).timestamp()
+
+
+def test_a_worker_whose_command_cannot_start_gives_the_task_back_and_stops(
+    setup: Setup,
+) -> None:
+    task_id = submit(setup)
+    command = [
+        sys.executable, "-m", "interfaces", "worker", "--pool", "lab-cpu", "--url",
+        setup.server.url, "--worker-id", "w-broken", "--", str(setup.logs / "missing.sh"),
+    ]  # fmt: skip
+    broken = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert broken.returncode == 1
+    assert (
+        broken.stderr.strip()
+        .splitlines()[-1]
+        .startswith("error: the command cannot start: [Errno 2] No such file or directory")
+    )
+    kinds = [event["type"] for event in events_of(setup, task_id)]
+    assert "TaskReleased" in kinds
+    assert "TaskFailed" not in kinds, "a broken worker is not the task's failure"

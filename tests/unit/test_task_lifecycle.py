@@ -238,13 +238,13 @@ def test_only_an_external_pools_assigned_tasks_can_be_leased_and_only_once(
         lease(bus, task_id, external, "w-2")
 
 
-def test_heartbeats_extend_the_lease_recording_only_when_half_is_gone(
+def test_heartbeats_extend_the_lease_recording_only_when_a_third_is_gone(
     bus: CommandBus, memory_store: InMemoryEventStore, clock: FakeClock, external: str
 ) -> None:
     task_id, token = leased_task(bus, external)
-    clock.advance(10)
+    clock.advance(9)
     assert bus.handle(Heartbeat(task_id, token, LEASE_S), CTX).recorded == ()
-    clock.advance(10)
+    clock.advance(2)
     (extended,) = bus.handle(Heartbeat(task_id, token, LEASE_S), CTX).recorded
     assert isinstance(extended.event, TaskLeaseExtended)
     assert extended.event.expires_at == clock.now() + timedelta(seconds=LEASE_S)

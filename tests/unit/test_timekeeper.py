@@ -1,7 +1,7 @@
 """The timekeeper on a fake clock: one heap of due times, folded from the log, firing the
 command each due time calls for and nothing before it."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -115,3 +115,37 @@ def test_a_running_attempt_times_out_and_a_finished_one_is_forgotten(
     timekeeper.catch_up()
     assert timekeeper.due.get(slow, Kind.TIMEOUT) is None
     assert timekeeper.due.get(slow, Kind.READY) is not None, "the retry waits its backoff"
+
+
+class SteppingBack:
+    """A wall clock that NTP steps back by a minute right after the timekeeper read it."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self._clock = clock
+        self.stepped = False
+
+    def now(self) -> datetime:
+        moment = self._clock.now()
+        if not self.stepped:
+            self.stepped = True
+            self._clock.advance(-60)
+        return moment
+
+
+def test_a_due_time_refused_as_early_after_the_clock_stepped_back_waits_again(
+    memory_store: InMemoryEventStore, bus: CommandBus, signal: CommitSignal, clock: FakeClock
+) -> None:
+    task_id = submit(bus, not_before=clock.now() + timedelta(seconds=10))
+    stepping = SteppingBack(clock)
+    keeper = Timekeeper(memory_store, InlineSender(bus), EmptyStateSource(), signal, stepping)
+    keeper.restore()
+    keeper.catch_up()
+    clock.advance(10)
+    keeper.run_once()  # fires at +10 s by its reading; the command then sees -50 s
+    assert types_of(memory_store, task_id) == ["TaskQueued"]
+    assert keeper.due.get(task_id, Kind.READY) is not None, "re-armed, not lost"
+    assert keeper.outlook[0] == 1
+    clock.advance(60)
+    keeper.run_once()
+    assert types_of(memory_store, task_id) == ["TaskQueued", "TaskReady"]
+    assert keeper.outlook == (0, None)
