@@ -76,6 +76,16 @@ class WorkerStateSource(Protocol):
         ...
 
 
+class SchedulingObserver(Protocol):
+    """Told of every decision the scheduler makes and records (metrics)."""
+
+    def decided(self, algorithm: str, seconds: float) -> None: ...
+
+    def recorded(self, algorithm: str, outcome: str) -> None:
+        """`outcome`: "assigned" or "deferred"."""
+        ...
+
+
 class TimekeeperStateSource(Protocol):
     def timekeeper_state(self) -> TimekeeperState:
         """Unfinished tasks with a due time or a timeout, consistent at one position."""
@@ -107,6 +117,10 @@ class ReadModel(Protocol):
     def stats(self, now: datetime) -> dict[str, Any]: ...
 
     def queue_size(self) -> int: ...
+
+    def status_counts(self) -> dict[str, int]:
+        """Tasks by status (statuses with none are left out)."""
+        ...
 
     def events_page(
         self,

@@ -25,6 +25,7 @@ from application.scheduling.policy import SchedulingPolicy
 from application.simulated_workers import SimulatedWorkers, SimulationSettings
 from application.traffic import TrafficGenerator
 from infrastructure.clock import RandomIds, SystemClock
+from infrastructure.metrics import Metrics, render
 from infrastructure.projection_admin import ProjectionAdmin
 from infrastructure.settings import Settings
 from infrastructure.single_writer import SingleWriter, lane_of
@@ -60,6 +61,7 @@ class TaskRouter:
     projections: ProjectionAdmin
     time_travel: SqlTimeTravel
     replays: SqlReplayInputs
+    metrics: Metrics = field(default_factory=Metrics)
     scheduler: SchedulingPolicy | None = None
     timekeeper: Timekeeper | None = None
     workers: SimulatedWorkers | None = None
@@ -69,6 +71,7 @@ class TaskRouter:
     """On PostgreSQL: runs the scheduler, timekeeper and simulated workers on one node at a
     time."""
     started: bool = field(default=False)
+    _head: str | None = field(default=None, repr=False)
 
     @property
     def reactors(self) -> list[Any]:
@@ -80,6 +83,24 @@ class TaskRouter:
 
     def subscribe_commits(self, listener: Callable[[], None]) -> Callable[[], None]:
         return self.signal.subscribe(listener)
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.metrics.http_requests.labels(route, method, str(status)).inc()
+        self.metrics.http_duration.labels(route, method).observe(seconds)
+
+    def metrics_exposition(self) -> tuple[bytes, str]:
+        return render(self.metrics, self._metric_state)
+
+    def _metric_state(self) -> dict[str, Any]:
+        counts = self.read_model.status_counts()
+        positions, head = self.read_model.projection_positions()
+        return {
+            "tasks": counts,
+            "queue": counts.get("queued", 0),
+            "pools": self.read_model.list_pools(),
+            "lags": {name: head - positions.get(name, 0) for name in self.runner.names},
+            "due": 0 if self.timekeeper is None else self.timekeeper.outlook[0],
+        }
 
     def start(self) -> None:
         """Migrate, catch projections up, then start the writer and the reactors."""
@@ -169,6 +190,46 @@ class TaskRouter:
             "last_error": scheduler.last_error,
         }
 
+    def readiness(self) -> dict[str, Any]:
+        """Whether this node can serve, check by check (see GET /api/v1/ready)."""
+        checks: dict[str, dict[str, Any]] = {}
+        try:
+            self.read_model.ping()
+            current = migrate.current_revision(self.engines.read)
+        except Exception as error:
+            log.warning("ready.database_unreachable", error=str(error))
+            checks["database"] = {"ok": False, "error": "the database cannot be reached"}
+            return {"ready": False, "checks": checks}
+        checks["database"] = {"ok": True}
+        head = self._schema_head()
+        checks["migrations"] = {"ok": current == head, "current": current, "head": head}
+        positions, log_head = self.read_model.projection_positions()
+        lags = {name: log_head - positions.get(name, 0) for name in self.runner.names}
+        rebuilding = self.projections.rebuilding()
+        checks["projections"] = {
+            "ok": not rebuilding
+            and all(lag <= self.settings.ready_max_lag for lag in lags.values()),
+            "lags": lags,
+            "max_lag": self.settings.ready_max_lag,
+            "rebuilding": rebuilding,
+        }
+        checks["writer"] = {"ok": self.sender.running}
+        follower = self.leadership is not None and not self.leadership.leading
+        if self.scheduler is None:
+            checks["scheduler"] = {"ok": True, "state": "off"}
+        elif follower:
+            checks["scheduler"] = {"ok": True, "state": "standing by (another node leads)"}
+        else:
+            running = all(reactor.running for reactor in self.reactors)
+            checks["scheduler"] = {"ok": running, "state": "running" if running else "stopped"}
+        return {"ready": all(check["ok"] for check in checks.values()), "checks": checks}
+
+    def _schema_head(self) -> str | None:
+        """The newest migration this code knows (read once: it cannot change while running)."""
+        if self._head is None:
+            self._head = migrate.head_revision(self.engines.write)
+        return self._head
+
     def _timekeeper_runtime(self) -> dict[str, Any]:
         timekeeper = self.timekeeper
         if timekeeper is None:
@@ -228,15 +289,18 @@ def bootstrap(
         [TasksProjection(), PoolLoadProjection(), StatsProjection()],
         engines.write,
     )
-    store = SqlEventStore(engines.write, engines.read, clock, ids, signal, runner)
+    metrics = Metrics()
+    store = SqlEventStore(engines.write, engines.read, clock, ids, signal, runner, metrics)
     read_model = SqlReadModel(engines.read)
     aggregates = Aggregates(store)
     bus = CommandBus(aggregates, clock, ids, jitter=random.Random(settings.id_seed).random)
-    writer = SingleWriter(bus, transactions=store, on_abort=aggregates.clear)
+    writer = SingleWriter(
+        bus, transactions=store, on_abort=aggregates.clear, on_batch=metrics.batched
+    )
     system_lane = writer.system()
     state_source = SqlStateSource(engines.read)
     scheduler = (
-        SchedulingPolicy(store, system_lane, state_source, signal)
+        SchedulingPolicy(store, system_lane, state_source, signal, metrics)
         if settings.scheduler == "on"
         else None
     )
@@ -283,7 +347,8 @@ def bootstrap(
         bus=bus,
         sender=writer,
         traffic=traffic,
-        projections=ProjectionAdmin(runner, read_model, writer),
+        projections=ProjectionAdmin(runner, read_model, writer, metrics),
+        metrics=metrics,
         time_travel=SqlTimeTravel(engines.read),
         replays=SqlReplayInputs(engines.read),
         scheduler=scheduler,

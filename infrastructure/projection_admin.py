@@ -9,6 +9,7 @@ import structlog
 
 from application.errors import RebuildRunning, UnknownProjection
 from application.ports import ReadModel
+from infrastructure.metrics import Metrics
 from infrastructure.single_writer import SingleWriter
 from infrastructure.sql.projections.runner import ProjectionRunner
 
@@ -23,8 +24,13 @@ log = structlog.get_logger(__name__)
 
 class ProjectionAdmin:
     def __init__(
-        self, runner: ProjectionRunner, read_model: ReadModel, writer: SingleWriter
+        self,
+        runner: ProjectionRunner,
+        read_model: ReadModel,
+        writer: SingleWriter,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics()
         self._runner = runner
         self._read_model = read_model
         self._writer = writer
@@ -33,6 +39,11 @@ class ProjectionAdmin:
 
     def names(self) -> list[str]:
         return self._runner.names
+
+    def rebuilding(self) -> list[str]:
+        """Projections a background rebuild is running for."""
+        with self._lock:
+            return [name for name, job in self._jobs.items() if job["status"] == "running"]
 
     def status(self) -> list[dict[str, Any]]:
         positions, head = self._read_model.projection_positions()
@@ -81,7 +92,8 @@ class ProjectionAdmin:
                 self._jobs[name].update(checkpoint=checkpoint, head=head)
 
         try:
-            applied = self._runner.rebuild([name], progress, self._on_writer, REBUILD_BATCH)
+            with self._metrics.rebuilding(name):
+                applied = self._runner.rebuild([name], progress, self._on_writer, REBUILD_BATCH)
             outcome: dict[str, Any] = {"status": "completed", "events_applied": applied}
         except Exception as error:
             log.exception("projection.rebuild_failed", projection=name)

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(default=2000, ge=1)
     lease_s: float = Field(default=30.0, ge=1, le=3600)
     """How long an external worker's lease lasts without a heartbeat."""
+    ready_max_lag: int = Field(default=1000, ge=0)
+    """Events a projection may be behind the log for the node to report ready."""
     demo_pools: bool = True
     scheduler: Literal["on", "off"] = "on"
     simulator: Literal["on", "off"] = "on"

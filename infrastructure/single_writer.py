@@ -91,11 +91,13 @@ class SingleWriter:
         max_backlog: int = 10_000,
         transactions: Transactions | None = None,
         on_abort: Callable[[], None] = lambda: None,
+        on_batch: Callable[[int], None] = lambda commands: None,
     ) -> None:
         self._bus = bus
         self._max_backlog = max_backlog
         self._transactions = transactions or NoTransactions()
         self._on_abort = on_abort
+        self._on_batch = on_batch
         self.batches = 0
         self.batched_commands = 0
         self._lanes: tuple[deque[_Job], deque[_Job]] = (deque(), deque())
@@ -228,6 +230,7 @@ class SingleWriter:
             outcomes = [(future, error, None) for _, future in runnable]
         self.batches += 1
         self.batched_commands += len(runnable)
+        self._on_batch(len(runnable))
         for future, failure, value in outcomes:
             if failure is None:
                 future.set_result(value)

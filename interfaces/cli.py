@@ -261,6 +261,47 @@ def projections_rebuild(
     _with_router(rebuild)
 
 
+@app.command()
+def status() -> None:
+    """The picture an operator wants first: log head, projection lags, tasks waiting and
+    running, each pool's load, and the active algorithm."""
+
+    def show(router: TaskRouter) -> None:
+        read_model = router.read_model
+        counts = read_model.status_counts()
+        positions, head = read_model.projection_positions()
+        console = Console(highlight=False)
+        console.print(f"log head {head}   algorithm {read_model.active_algorithm()}")
+        console.print(
+            f"queued {counts.get('queued', 0)}   delayed {counts.get('delayed', 0)}   "
+            f"processing {counts.get('processing', 0)}   failed {counts.get('failed', 0)}"
+        )
+        lags = Table("projection", "checkpoint", "lag", box=None)
+        for name in router.runner.names:
+            checkpoint = positions.get(name, 0)
+            lags.add_row(name, str(checkpoint), str(head - checkpoint))
+        console.print(lags)
+        pools = Table("pool", "region", "type", "runs in", "load", "", box=None)
+        for pool in read_model.list_pools():
+            state = " draining" if pool["draining"] else ""
+            pools.add_row(
+                pool["name"],
+                pool["region"],
+                pool["resource_type"],
+                pool["execution"] + state,
+                f"{pool['current_load']}/{pool['capacity']}",
+                _load_bar(pool["current_load"], pool["capacity"]),
+            )
+        console.print(pools)
+
+    _with_router(show)
+
+
+def _load_bar(load: int, capacity: int, width: int = 10) -> str:
+    filled = round(width * load / capacity) if capacity else 0
+    return "█" * min(filled, width) + "·" * (width - min(filled, width))
+
+
 @projections_app.command("status")
 def projections_status() -> None:
     """Each projection's checkpoint and lag behind the log head."""

@@ -1,6 +1,7 @@
 """The scheduling policy: reacts to TaskQueued and to freed capacity by placing waiting
 tasks, and records one TaskDeferred per wait when no pool can take a task."""
 
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -11,7 +12,12 @@ from application.commands.defer_task import DeferTask
 from application.commit_signal import CommitSignal
 from application.errors import ConcurrencyConflict
 from application.messages import Command, CommandResult, MessageContext, RecordedEvent
-from application.ports import CommandSender, EventStore, SchedulerStateSource
+from application.ports import (
+    CommandSender,
+    EventStore,
+    SchedulerStateSource,
+    SchedulingObserver,
+)
 from application.reactor import Reactor
 from application.scheduling.pool_board import PoolBoard
 from application.scheduling.waiting_queue import WaitingQueue
@@ -65,10 +71,12 @@ class SchedulingPolicy(Reactor):
         sender: CommandSender,
         state_source: SchedulerStateSource,
         signal: CommitSignal,
+        observer: SchedulingObserver | None = None,
     ) -> None:
         super().__init__(store, signal)
         self._sender = sender
         self._state_source = state_source
+        self._observer = observer
         self.algorithm = Algorithm.FIFO
         self._queue = WaitingQueue()
         self._board = PoolBoard()
@@ -190,6 +198,7 @@ class SchedulingPolicy(Reactor):
             for task, undeferred, pool_id, future in sent:
                 if self._accepted(future, task):
                     self.counters.assigned += 1
+                    self._recorded(future, "assigned")
                     continue
                 rejected += 1
                 self._claims.pop(task.task_id, None)
@@ -217,6 +226,7 @@ class SchedulingPolicy(Reactor):
         for task, future in sent:
             if self._accepted(future, task):
                 self.counters.deferred += 1
+                self._recorded(future, "deferred")
             else:
                 rejected += 1
                 self._queue.mark_undeferred(task.task_id)
@@ -225,7 +235,31 @@ class SchedulingPolicy(Reactor):
 
     def _decide(self, task: WaitingTask) -> Decision:
         snapshot = TaskSnapshot(task.task_id, task.priority, task.region, task.resource_type)
-        return decide(self.algorithm, snapshot, self._board.snapshots())
+        started = time.perf_counter()
+        decision = decide(self.algorithm, snapshot, self._board.snapshots())
+        if self._observer is not None:
+            self._observer.decided(str(self.algorithm), time.perf_counter() - started)
+        return decision
+
+    def _recorded(self, future: "Future[CommandResult]", outcome: str) -> None:
+        """Log the decision the log now holds (and count it)."""
+        recorded = future.result().recorded[0]
+        event = recorded.event
+        assert isinstance(event, WorkerAssigned | TaskDeferred)
+        decision = event.decision
+        if self._observer is not None:
+            self._observer.recorded(str(decision.algorithm), outcome)
+        with structlog.contextvars.bound_contextvars(
+            correlation_id=recorded.metadata.correlation_id
+        ):
+            log.info(
+                "scheduler.decision",
+                task_id=decision.task.task_id,
+                outcome=outcome,
+                pool_id=decision.chosen_pool_id,
+                algorithm=str(decision.algorithm),
+                summary=decision.summary,
+            )
 
     def _submit(self, command: Command, task: WaitingTask) -> "Future[CommandResult]":
         context = MessageContext(task.correlation_id, self._last_event_id, ACTOR)

@@ -20,6 +20,7 @@ writes inside the transaction), and ConcurrencyConflict says which stream moved.
 """
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from application.errors import ConcurrencyConflict
 from application.messages import EventMetadata, MessageContext, RecordedEvent, StreamWrite
 from application.ports import Clock, IdGenerator
 from infrastructure.codec import encode
+from infrastructure.metrics import Metrics
 from infrastructure.sql import chain, log
 from infrastructure.sql.errors import INTEGRITY_ERRORS, connect, unavailable_on_failure
 from infrastructure.sql.projections.base import Db, EventRecord, raw
@@ -67,7 +69,9 @@ class SqlEventStore:
         ids: IdGenerator,
         signal: CommitSignal,
         projections: InlineProjections | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._writes = WriteConnection(write_engine)
         self._on_postgres = write_engine.dialect.name != "sqlite"  # the other database supported
         self._read = read_engine
@@ -88,6 +92,7 @@ class SqlEventStore:
                 batch.head, batch.hash = recorded[-1].position, last
                 batch.records.extend(records)
             return recorded
+        started = time.perf_counter()
         with self._writes.transaction() as db:
             head_before, previous = chain.tip(db)
             recorded, records, _ = self._write_events(db, writes, context, head_before, previous)
@@ -96,12 +101,13 @@ class SqlEventStore:
             if recorded:
                 self._announce(db, recorded[-1].position)
         if recorded:
-            self._signal.publish(recorded[-1].position)
+            self._committed(records, started)
         return recorded
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Appends from this thread share one transaction, committed on exit."""
+        started = time.perf_counter()
         with self._writes.transaction() as db:
             start, last = chain.tip(db)
             batch = _Batch(db, start, start, last)
@@ -115,7 +121,14 @@ class SqlEventStore:
             finally:
                 self._local.batch = None
         if batch.head > start:
-            self._signal.publish(batch.head)
+            self._committed(batch.records, started)
+
+    def _committed(self, records: Sequence[EventRecord], started: float) -> None:
+        if self._metrics is not None:
+            self._metrics.committed(
+                [record.type for record in records], time.perf_counter() - started
+            )
+        self._signal.publish(records[-1].position)
 
     def close(self) -> None:
         self._writes.close()

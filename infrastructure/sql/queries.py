@@ -97,8 +97,11 @@ class SqlReadModel:
             return [row.id for row in connection.execute(query)]
 
     def queue_size(self) -> int:
+        return self.status_counts().get(TaskStatus.QUEUED, 0)
+
+    def status_counts(self) -> dict[str, int]:
         with connect(self._engine) as connection:
-            return _status_counts(connection).get(TaskStatus.QUEUED, 0)
+            return _status_counts(connection)
 
     def stats(self, now: datetime) -> dict[str, Any]:
         since = int((now - timedelta(seconds=THROUGHPUT_WINDOW_S)).timestamp())

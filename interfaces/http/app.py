@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from application.service import TaskRouterService
 from interfaces.http import openapi, problems
+from interfaces.http.access_log import AccessLogMiddleware
 from interfaces.http.auth import AuthMiddleware, KeyRing
 from interfaces.http.body_limit import BodyLimitMiddleware
 from interfaces.http.rate_limit import RateLimiter
@@ -19,6 +20,7 @@ from interfaces.http.routes import (
     audit,
     dead_letters,
     events,
+    operations,
     projections,
     replays,
     simulate,
@@ -38,8 +40,8 @@ def create_app(
     keys: KeyRing | None = None,
     limiter: RateLimiter | None = None,
 ) -> FastAPI:
-    """The app; middleware from the outside in: security headers, request id, CORS, API
-    keys and rate limits, body limit."""
+    """The app; middleware from the outside in: security headers, request id, access log
+    and metrics, CORS, API keys and rate limits, body limit."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,6 +70,7 @@ def create_app(
         allow_headers=["*"],
         expose_headers=["X-Request-ID", "Idempotency-Replayed", "Retry-After"],
     )
+    app.add_middleware(AccessLogMiddleware, service=service)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     for module in (
@@ -81,6 +84,7 @@ def create_app(
         projections,
         audit,
         replays,
+        operations,
     ):
         app.include_router(module.router)
 

@@ -40,7 +40,8 @@ OPEN = None
 ROUTES: list[tuple[str, re.Pattern[str], Permission | None]] = [
     (method, re.compile(pattern), scope)
     for method, pattern, scope in [
-        ("GET", r"/api/v1/health", OPEN),
+        ("GET", r"/api/v1/(health|ready)", OPEN),
+        ("GET", r"/metrics", READ),
         ("GET", r"/(docs|redoc|openapi\.json)(/.*)?", OPEN),
         ("GET", r"/", OPEN),
         ("POST", r"/api/v1/tasks", WRITE),

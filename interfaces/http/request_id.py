@@ -28,7 +28,8 @@ class RequestIdMiddleware:
         offered = dict(scope["headers"]).get(HEADER, b"").decode("latin-1")
         request_id = offered if offered and ACCEPTED.match(offered) else self._new_id()
         scope.setdefault("state", {})["request_id"] = request_id
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        # a request's id is also the correlation id of every event it causes
+        structlog.contextvars.bind_contextvars(request_id=request_id, correlation_id=request_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -39,4 +40,4 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            structlog.contextvars.unbind_contextvars("request_id")
+            structlog.contextvars.unbind_contextvars("request_id", "correlation_id")

@@ -260,3 +260,20 @@ def test_keys_new_prints_a_key_and_only_its_hash_for_the_configuration(tmp_path:
     entry = json.loads(entry_line.removeprefix("entry:").strip())
     assert entry == {"name": "ci", "sha256": digest(key), "scopes": ["tasks:write"]}
     assert key not in entry_line
+
+
+def test_status_shows_the_head_lags_queue_pools_and_algorithm(tmp_path: Path) -> None:
+    head = history_in(tmp_path, 300)
+    with sqlite3.connect(tmp_path / "taskrouterx.db") as db:
+        queued = db.execute("SELECT COUNT(*) FROM tasks WHERE status = 'queued'").fetchone()[0]
+        (name, load, capacity) = db.execute(
+            "SELECT name, current_load, capacity FROM pool_load ORDER BY registration LIMIT 1"
+        ).fetchone()
+    shown = run(tmp_path, "status")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith(f"log head {head}   algorithm ")
+    assert lines[1].startswith(f"queued {queued}   ")
+    assert any(line.split()[:3] == ["tasks", str(head), "0"] for line in lines)
+    pool = next(line for line in lines if line.strip().startswith(name))
+    assert f"{load}/{capacity}" in pool

@@ -1,0 +1,177 @@
+"""Prometheus metrics, with prometheus-client.
+
+Two kinds. Counters and histograms are moved by the code that does the work (the HTTP
+middleware, the event store, the single writer, the scheduler). Gauges of state (tasks by
+status, the queue, pools, projection lag, due times) are read when scraped, from the read
+models and the running reactors, so they can never drift from what the API shows.
+
+When several processes serve one database (PROMETHEUS_MULTIPROC_DIR set, as
+prometheus-client's multiprocess mode requires), each process writes its counters and
+histograms to that directory and a scrape adds them all up; the state gauges come from the
+database and are read once per scrape.
+"""
+
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from domain.values import TaskStatus
+
+PREFIX = "taskrouterx"
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+DECISION_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05)
+
+State = Callable[[], dict[str, Any]]
+"""Returns the state gauges' values (see StateCollector)."""
+
+
+class Metrics:
+    """The counters and histograms; one instance per process (the composition root's)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.http_requests = Counter(
+            f"{PREFIX}_http_requests", "HTTP requests answered, by route template, method "
+            "and status.", ["route", "method", "status"], registry=r,
+        )  # fmt: skip
+        self.http_duration = Histogram(
+            f"{PREFIX}_http_request_duration_seconds", "Time to answer an HTTP request.",
+            ["route", "method"], buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.events_appended = Counter(
+            f"{PREFIX}_events_appended", "Events committed to the log, by type.", ["type"],
+            registry=r,
+        )  # fmt: skip
+        self.append_duration = Histogram(
+            f"{PREFIX}_event_store_commit_duration_seconds", "Time from the start of a write "
+            "transaction (a group commit) to its durable commit.", buckets=LATENCY_BUCKETS,
+            registry=r,
+        )  # fmt: skip
+        self.batch_size = Histogram(
+            f"{PREFIX}_group_commit_batch_size", "Commands sharing one write transaction.",
+            buckets=BATCH_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.decision_duration = Histogram(
+            f"{PREFIX}_scheduling_decision_duration_seconds", "Time to decide a placement, by "
+            "algorithm.", ["algorithm"], buckets=DECISION_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.decisions = Counter(
+            f"{PREFIX}_scheduling_decisions", "Scheduling decisions recorded, by algorithm and "
+            "outcome (assigned or deferred).", ["algorithm", "outcome"], registry=r,
+        )  # fmt: skip
+        self.rebuild_duration = Histogram(
+            f"{PREFIX}_projection_rebuild_duration_seconds", "Time a projection rebuild took.",
+            ["projection"], buckets=(0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600), registry=r,
+        )  # fmt: skip
+
+    def decided(self, algorithm: str, seconds: float) -> None:
+        self.decision_duration.labels(algorithm).observe(seconds)
+
+    def recorded(self, algorithm: str, outcome: str) -> None:
+        self.decisions.labels(algorithm, outcome).inc()
+
+    def committed(self, types: Iterable[str], seconds: float) -> None:
+        """One write transaction committed: its events, and its duration."""
+        for kind in types:
+            self.events_appended.labels(kind).inc()
+        self.append_duration.observe(seconds)
+
+    def batched(self, commands: int) -> None:
+        self.batch_size.observe(commands)
+
+    @contextmanager
+    def rebuilding(self, projection: str) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        self.rebuild_duration.labels(projection).observe(time.perf_counter() - started)
+
+
+class StateCollector(Collector):
+    """Gauges read at scrape time from `state()`: {"tasks": {status: n}, "pools": [...],
+    "lags": {projection: events behind}, "queue": n, "due": n}."""
+
+    def __init__(self, state: State) -> None:
+        self._state = state
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        state = self._state()
+        tasks = GaugeMetricFamily(f"{PREFIX}_tasks", "Tasks by status.", labels=["status"])
+        for status in TaskStatus:
+            tasks.add_metric([str(status)], state["tasks"].get(str(status), 0))
+        yield tasks
+        yield GaugeMetricFamily(
+            f"{PREFIX}_queue_length", "Tasks waiting for a pool (queued).", value=state["queue"]
+        )
+        yield GaugeMetricFamily(
+            f"{PREFIX}_due_times", "Due times the timekeeper holds (delays, leases, timeouts).",
+            value=state["due"],
+        )  # fmt: skip
+        labels = ["pool", "region", "resource_type", "execution"]
+        families = {
+            "current_load": GaugeMetricFamily(
+                f"{PREFIX}_pool_load", "Tasks running in the pool.", labels=labels
+            ),
+            "capacity": GaugeMetricFamily(
+                f"{PREFIX}_pool_capacity", "Tasks the pool may run at once.", labels=labels
+            ),
+            "utilization": GaugeMetricFamily(
+                f"{PREFIX}_pool_utilization_ratio",
+                "Load over capacity (0 when capacity is 0).",
+                labels=labels,
+            ),
+        }
+        for pool in state["pools"]:
+            values = [pool["name"], pool["region"], pool["resource_type"], pool["execution"]]
+            for field, family in families.items():
+                value = pool[field] / 100 if field == "utilization" else pool[field]
+                family.add_metric(values, value)
+        yield from families.values()
+        lag = GaugeMetricFamily(
+            f"{PREFIX}_projection_lag_events",
+            "Events in the log the projection has not applied yet.",
+            labels=["projection"],
+        )
+        for name, behind in state["lags"].items():
+            lag.add_metric([name], behind)
+        yield lag
+
+
+def render(metrics: Metrics, state: State) -> tuple[bytes, str]:
+    """The exposition text and its content type: this process's metrics, or every
+    process's in multiprocess mode, and the state gauges."""
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        registry.register(_Forward(metrics.registry))
+    registry.register(StateCollector(state))
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+class _Forward(Collector):
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._registry.collect()
