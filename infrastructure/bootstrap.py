@@ -85,8 +85,7 @@ class TaskRouter:
         return self.signal.subscribe(listener)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.metrics.http_requests.labels(route, method, str(status)).inc()
-        self.metrics.http_duration.labels(route, method).observe(seconds)
+        self.metrics.request(route, method, status, seconds)
 
     def metrics_exposition(self) -> tuple[bytes, str]:
         return render(self.metrics, self._metric_state)

@@ -13,6 +13,7 @@ database and are read once per scrape.
 
 import os
 import time
+from collections import Counter as Counter_
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -44,6 +45,7 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         r = self.registry
         self.http_requests = Counter(
             f"{PREFIX}_http_requests", "HTTP requests answered, by route template, method "
@@ -87,9 +89,22 @@ class Metrics:
 
     def committed(self, types: Iterable[str], seconds: float) -> None:
         """One write transaction committed: its events, and its duration."""
-        for kind in types:
-            self.events_appended.labels(kind).inc()
+        for kind, count in Counter_(types).items():
+            self._child(self.events_appended, (kind,)).inc(count)
         self.append_duration.observe(seconds)
+
+    def request(self, route: str, method: str, status: int, seconds: float) -> None:
+        self._child(self.http_requests, (route, method, str(status))).inc()
+        self._child(self.http_duration, (route, method)).observe(seconds)
+
+    def _child(self, metric: Any, labels: tuple[str, ...]) -> Any:
+        """A labelled child, remembered: `labels()` takes a lock and builds a key on every
+        call, and these are called for every request and every event."""
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def batched(self, commands: int) -> None:
         self.batch_size.observe(commands)

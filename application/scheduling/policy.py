@@ -249,17 +249,15 @@ class SchedulingPolicy(Reactor):
         decision = event.decision
         if self._observer is not None:
             self._observer.recorded(str(decision.algorithm), outcome)
-        with structlog.contextvars.bound_contextvars(
-            correlation_id=recorded.metadata.correlation_id
-        ):
-            log.info(
-                "scheduler.decision",
-                task_id=decision.task.task_id,
-                outcome=outcome,
-                pool_id=decision.chosen_pool_id,
-                algorithm=str(decision.algorithm),
-                summary=decision.summary,
-            )
+        log.info(
+            "scheduler.decision",
+            task_id=decision.task.task_id,
+            outcome=outcome,
+            pool_id=decision.chosen_pool_id,
+            algorithm=str(decision.algorithm),
+            summary=decision.summary,
+            correlation_id=recorded.metadata.correlation_id,
+        )
 
     def _submit(self, command: Command, task: WaitingTask) -> "Future[CommandResult]":
         context = MessageContext(task.correlation_id, self._last_event_id, ACTOR)
