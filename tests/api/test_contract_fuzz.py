@@ -36,7 +36,11 @@ def app_under_test():  # type: ignore[no-untyped-def]
     return create_app(bootstrap(settings), settings.cors_origins, settings.max_body_bytes)
 
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", app_under_test())
+schema = schemathesis.openapi.from_asgi("/openapi.json", app_under_test()).exclude(
+    path="/api/v1/events/stream"
+)
+"""The event stream never ends by design, so a call that waits for a whole body cannot
+check it; tests/e2e/test_event_stream.py covers it against the real server."""
 
 
 @schema.parametrize()

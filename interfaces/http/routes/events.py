@@ -1,9 +1,12 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
 
+from domain.errors import InvalidValue
 from interfaces.http.deps import Service
+from interfaces.http.event_stream import events_after
 from interfaces.http.schemas import EventPage, LogPage
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -24,6 +27,34 @@ def events(
     page, head = service.read_model.events_page(after, limit, stream, type, correlation_id)
     next_after = page[-1]["position"] if len(page) == limit else max(after, head)
     return {"events": page, "next_after": next_after, "head": head}
+
+
+@router.get(
+    "/events/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}},
+)
+async def event_stream(
+    request: Request,
+    service: Service,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    stream: Name | None = None,
+    type: Name | None = None,
+    ping_s: Annotated[float, Query(ge=1, le=60, description="keep-alive interval")] = 15,
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+) -> StreamingResponse:
+    """The log, live, as Server-Sent Events: each event's `id` is its position and its
+    `event` its type. Reconnect with `Last-Event-ID` (browsers do it by themselves) to
+    resume after the last event received; it takes precedence over `after`."""
+    if last_event_id is not None:
+        if not (last_event_id.isascii() and last_event_id.isdigit()):
+            raise InvalidValue("Last-Event-ID must be an event position (digits)")
+        after = int(last_event_id)
+    return StreamingResponse(
+        events_after(service, request, after, stream, type, ping_s),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get("/logs", response_model=LogPage)
