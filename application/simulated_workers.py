@@ -6,7 +6,9 @@ left to them.
 The simulator follows pool slots rather than assignments (a slot is claimed in the same
 write as its assignment and released when the attempt ends): their events are small, and a
 released slot cancels the attempt's timer, so a timed-out or cancelled attempt never
-reports and a retried task's new attempt gets a timer of its own."""
+reports and a retried task's new attempt gets a timer of its own. Each report names its
+attempt (the claim's), so even one sent just as its attempt ended elsewhere cannot finish
+the task's next attempt."""
 
 import heapq
 import itertools
@@ -54,6 +56,7 @@ class _Timer:
     due: float
     sequence: int
     task_id: str
+    attempt: int
     fails: bool
     context: MessageContext
 
@@ -99,13 +102,15 @@ class SimulatedWorkers(Reactor):
         self._current = {}
         self._external = set(running.external_pools)
         for task in running.tasks:
-            self._start(task.task_id, MessageContext(task.correlation_id, None, ACTOR))
+            self._start(
+                task.task_id, task.attempt, MessageContext(task.correlation_id, None, ACTOR)
+            )
 
     def apply(self, recorded: RecordedEvent) -> None:
         match recorded.event:
-            case PoolSlotClaimed(pool_id=pool_id, task_id=task_id):
+            case PoolSlotClaimed(pool_id=pool_id, task_id=task_id, attempt=attempt):
                 if pool_id not in self._external:
-                    self._start(task_id, recorded.caused(ACTOR))
+                    self._start(task_id, attempt, recorded.caused(ACTOR))
             case PoolSlotReleased(task_id=task_id):
                 self._current.pop(task_id, None)
             case WorkerPoolRegistered(pool_id=pool_id, execution=Execution.EXTERNAL):
@@ -122,9 +127,9 @@ class SimulatedWorkers(Reactor):
         while (timer := self._next()) is not None and timer.due <= now:
             heapq.heappop(self._timers)
             command = (
-                FailTask(timer.task_id, SIMULATED_FAILURE)
+                FailTask(timer.task_id, SIMULATED_FAILURE, attempt=timer.attempt)
                 if timer.fails
-                else CompleteTask(timer.task_id)
+                else CompleteTask(timer.task_id, attempt=timer.attempt)
             )
             pending.append((timer, self._sender.submit(command, timer.context)))
         for timer, future in pending:
@@ -139,11 +144,13 @@ class SimulatedWorkers(Reactor):
             heapq.heappop(timers)
         return timers[0] if timers else None
 
-    def _start(self, task_id: str, context: MessageContext) -> None:
+    def _start(self, task_id: str, attempt: int, context: MessageContext) -> None:
         settings = self._settings
         latency = self._rng.uniform(settings.min_latency_s, settings.max_latency_s)
         fails = self._rng.random() < settings.failure_rate
-        timer = _Timer(self._monotonic() + latency, next(self._sequence), task_id, fails, context)
+        timer = _Timer(
+            self._monotonic() + latency, next(self._sequence), task_id, attempt, fails, context
+        )
         self._current[task_id] = timer.sequence
         heapq.heappush(self._timers, timer)
 

@@ -31,6 +31,7 @@ class SchedulerState:
 class RunningTask:
     task_id: str
     correlation_id: str
+    attempt: int = 1
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,14 @@ class TaskFinished(TaskInWrongState):
     expected = "an unfinished"
 
 
+class AttemptOver(Conflict):
+    def __init__(self, task_id: str, attempt: int, current: int) -> None:
+        super().__init__(
+            f"attempt {attempt} of task {task_id} is over; the task is on attempt {current}"
+        )
+        self.task_id = task_id
+
+
 class NotDueYet(Conflict):
     def __init__(self, task_id: str, what: str, due: str) -> None:
         super().__init__(f"{what} of task {task_id} is not due until {due}")

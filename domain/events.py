@@ -216,8 +216,12 @@ class PoolExecutionChanged(DomainEvent):
 
 @dataclass(frozen=True)
 class PoolSlotClaimed(DomainEvent):
+    """A slot taken by one attempt of a task (its number fences reports on the attempt)."""
+
+    schema_version: ClassVar[int] = 2
     pool_id: str
     task_id: str
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -299,7 +303,13 @@ def _decision_v1(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "decision": {**decision, "pools": pools}}
 
 
+def _slot_claimed_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """Before retries every claim was a task's first and only attempt."""
+    return {**payload, "attempt": 1}
+
+
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("PoolSlotClaimed", 1): _slot_claimed_v1,
     ("WorkerAssigned", 1): _decision_v1,
     ("TaskDeferred", 1): _decision_v1,
     ("TaskQueued", 1): _task_queued_v1,

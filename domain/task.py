@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.errors import (
+    AttemptOver,
     CancelRequested,
     DecisionMismatch,
     InvalidValue,
@@ -216,6 +217,11 @@ class Task:
             raise LeaseNotHeld(self.id, f"it expired at {lease.expires_at.isoformat()}")
         return lease
 
+    def _check_attempt(self, attempt: int | None) -> None:
+        """A report naming its attempt (the simulator's) is about that attempt only."""
+        if attempt is not None and attempt != self.attempt:
+            raise AttemptOver(self.id, attempt, self.attempt)
+
     def _check_reporter(self, token: str | None, now: datetime) -> None:
         """A leased task hears only from its lease holder; an unleased one from anyone.
         A worker presenting a lease hears first whether it still holds the task."""
@@ -226,16 +232,25 @@ class Task:
 
     # -- ending an attempt -----------------------------------------------------------------
 
-    def complete(self, now: datetime, lease_token: str | None = None) -> TaskCompleted:
+    def complete(
+        self, now: datetime, lease_token: str | None = None, attempt: int | None = None
+    ) -> TaskCompleted:
         self._check_reporter(lease_token, now)
         pool_id = self._check_processing("completed")
+        self._check_attempt(attempt)
         return TaskCompleted(self.id, pool_id, self.enqueued_at, now)
 
     def fail(
-        self, reason: str, now: datetime, jitter: float, lease_token: str | None = None
+        self,
+        reason: str,
+        now: datetime,
+        jitter: float,
+        lease_token: str | None = None,
+        attempt: int | None = None,
     ) -> list[DomainEvent]:
         self._check_reporter(lease_token, now)
         self._check_processing("failed")
+        self._check_attempt(attempt)
         if self.cancel_requested:
             return [self._cancelled(f"cancelled by request; the worker stopped: {reason}", now)]
         return self._failed(reason, now, jitter)

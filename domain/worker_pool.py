@@ -69,12 +69,12 @@ class WorkerPool:
     def free(self) -> int:
         return self.capacity - self.load
 
-    def claim(self, task_id: str) -> PoolSlotClaimed:
+    def claim(self, task_id: str, attempt: int = 1) -> PoolSlotClaimed:
         if self.draining:
             raise PoolDraining(self.name)
         if self.load >= self.capacity:
             raise PoolAtCapacity(self.name, self.capacity)
-        return PoolSlotClaimed(self.id, task_id)
+        return PoolSlotClaimed(self.id, task_id, attempt)
 
     def release(self, task_id: str, outcome: str) -> PoolSlotReleased:
         if self.load <= 0:

@@ -19,6 +19,6 @@ def assign_worker(command: AssignWorker, uow: UnitOfWork) -> CommandResult:
     task_loaded, task = existing_task(uow, command.task_id)
     pool_loaded, pool = existing_pool(uow, command.pool_id)
     assigned = task.assign(pool, command.decision, uow.clock.now())
-    claimed = pool.claim(task.id)
+    claimed = pool.claim(task.id, task.attempt + 1)
     recorded = uow.save(Change(task_loaded, [assigned]), Change(pool_loaded, [claimed]))
     return CommandResult(task.id, tuple(recorded))

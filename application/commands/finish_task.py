@@ -13,6 +13,8 @@ from application.unit_of_work import UnitOfWork
 class CompleteTask(Command):
     task_id: str
     lease_token: str | None = None
+    attempt: int | None = None
+    """The attempt reported on, when the reporter knows it (the simulator)."""
 
 
 @dataclass(frozen=True)
@@ -20,15 +22,18 @@ class FailTask(Command):
     task_id: str
     reason: str = "failed"
     lease_token: str | None = None
+    attempt: int | None = None
 
 
 def complete_task(command: CompleteTask, uow: UnitOfWork) -> CommandResult:
     loaded, task = existing_task(uow, command.task_id)
-    completed = task.complete(uow.clock.now(), command.lease_token)
+    completed = task.complete(uow.clock.now(), command.lease_token, command.attempt)
     return save_task(uow, loaded, task, [completed], command.lease_token is None)
 
 
 def fail_task(command: FailTask, uow: UnitOfWork) -> CommandResult:
     loaded, task = existing_task(uow, command.task_id)
-    events = task.fail(command.reason, uow.clock.now(), uow.jitter(), command.lease_token)
+    events = task.fail(
+        command.reason, uow.clock.now(), uow.jitter(), command.lease_token, command.attempt
+    )
     return save_task(uow, loaded, task, events, command.lease_token is None)

@@ -77,9 +77,9 @@ class SqlStateSource:
                 ).scalars()
             )
             running = [
-                RunningTask(row.id, row.correlation_id)
+                RunningTask(row.id, row.correlation_id, row.attempt)
                 for row in connection.execute(
-                    select(tasks.c.id, tasks.c.correlation_id, tasks.c.pool_id)
+                    select(tasks.c.id, tasks.c.correlation_id, tasks.c.pool_id, tasks.c.attempt)
                     .where(tasks.c.status == TaskStatus.PROCESSING)
                     .order_by(tasks.c.queued_position)
                 )

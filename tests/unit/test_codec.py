@@ -10,6 +10,7 @@ from domain.events import (
     UPCASTERS,
     AlgorithmSwitched,
     DomainEvent,
+    PoolSlotClaimed,
     TaskCancelled,
     TaskFailed,
     TaskLeased,
@@ -65,6 +66,8 @@ def test_payloads_stored_before_the_task_lifecycle_read_as_they_meant() -> None:
         {"pool_id": "p", "name": "n", "region": "us", "resource_type": "cpu",
          "cost_per_unit": 1.0, "capacity": 2, "registered_at": NOW.isoformat()}
     )  # fmt: skip
+    old_claim = orjson.dumps({"pool_id": "p", "task_id": "t"})
+    assert decode("PoolSlotClaimed", 1, old_claim) == PoolSlotClaimed("p", "t", 1)
     pool = decode("WorkerPoolRegistered", 1, old_pool)
     assert isinstance(pool, WorkerPoolRegistered)
     assert pool.execution is Execution.SIMULATED

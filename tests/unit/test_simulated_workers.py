@@ -245,3 +245,28 @@ def test_an_attempt_that_ended_elsewhere_never_reports_and_a_retry_runs_anew(  #
     ticks.now += 0.5
     simulated.run_once()
     assert outcomes(memory_store) == ["TaskFailed", "TaskCompleted"]
+
+
+def test_a_report_sent_as_its_attempt_ended_elsewhere_cannot_finish_the_next_one(  # type: ignore[no-untyped-def]
+    bus, sender, memory_store, signal, clock
+) -> None:
+    ticks = Monotonic()
+    simulated = workers(memory_store, sender, signal, ticks, min_latency_s=1.0,
+                        max_latency_s=1.0, failure_rate=0.0, seed=1)  # fmt: skip
+    assign(bus, 1)
+    simulated.run_once()  # a timer for attempt 1 of t0
+    pool_id = memory_store.read_stream("task-t0")[1].event.pool_id  # type: ignore[attr-defined]
+    bus.handle(FailTask("t0", "timeout: still running after 0.5 s"), CTX)
+    clock.advance(1.0)
+    bus.handle(MarkTaskReady("t0"), CTX)
+    decision = Decision(
+        Algorithm.FIFO, 1, TaskSnapshot("t0", 5, "us", None), (), (), (), pool_id, "s"
+    )
+    bus.handle(AssignWorker("t0", pool_id, decision), CTX)  # attempt 2, not yet seen
+    ticks.now += 1.0
+    simulated.act()  # the attempt-1 timer fires before the simulator reads the log
+    assert outcomes(memory_store) == ["TaskFailed"], "attempt 2 was not completed by attempt 1"
+    simulated.run_once()
+    ticks.now += 1.0
+    simulated.run_once()
+    assert outcomes(memory_store) == ["TaskFailed", "TaskCompleted"]
