@@ -4,16 +4,14 @@ commits. An event's SSE `id` is its global position, so a client that reconnects
 While the log is quiet a comment line keeps the connection alive; the stream ends when the
 client goes away."""
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 
 from application.service import TaskRouterService
+from interfaces.http.commit_waits import CommitWaits
 
 PAGE = 500
 RETRY_MS = 1000
@@ -30,25 +28,16 @@ def frame(event: dict[str, Any]) -> bytes:
 
 async def events_after(
     service: TaskRouterService,
-    request: Request,
     after: int,
     stream: str | None,
     type: str | None,
     ping_s: float,
 ) -> AsyncIterator[bytes]:
-    loop = asyncio.get_running_loop()
-    woken = asyncio.Event()
-
-    def wake() -> None:  # on the committing thread
-        with contextlib.suppress(RuntimeError):  # a closed loop: nobody listens any more
-            loop.call_soon_threadsafe(woken.set)
-
-    unsubscribe = service.subscribe_commits(wake)
-    try:
+    with CommitWaits(service) as commits:
         yield f"retry: {RETRY_MS}\n\n".encode()
         position = after
         while True:  # until the client goes: Starlette then cancels this generator
-            woken.clear()
+            commits.mark()
             page, head = await run_in_threadpool(
                 service.read_model.events_page, position, PAGE, stream, type
             )
@@ -59,9 +48,5 @@ async def events_after(
                 continue
             # a short page holds every match up to the head it was read with
             position = max(position, head, page[-1]["position"] if page else 0)
-            try:
-                await asyncio.wait_for(woken.wait(), ping_s)
-            except TimeoutError:
+            if not await commits.wait(ping_s):
                 yield b": ping\n\n"
-    finally:
-        unsubscribe()

@@ -3,8 +3,6 @@ long-polling (bounded) until some arrive. The wait sleeps on the log's commit si
 new assignment wakes the waiting workers at once; nothing polls the database in a loop."""
 
 import asyncio
-import contextlib
-from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -17,6 +15,7 @@ from application.service import TaskRouterService
 from domain.errors import DomainError, PoolNotExternal, PoolNotFound
 from domain.events import TaskLeased
 from domain.task import task_stream
+from interfaces.http.commit_waits import CommitWaits
 from interfaces.http.completions import wait_for
 
 RECHECK_S = 1.0
@@ -39,15 +38,17 @@ async def lease(
         raise PoolNotExternal(pool["name"])
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
-    while True:
-        looked = loop.time()
-        leased = await _lease_some(service, pool_id, worker_id, max_tasks, context)
-        remaining = deadline - loop.time()
-        if leased or remaining <= 0:
-            return leased
-        await _next_commit(service.subscribe_commits, min(remaining, RECHECK_S))
-        # under a stream of commits, look at most every MIN_RECHECK_S per waiting worker
-        await asyncio.sleep(max(0.0, min(looked + MIN_RECHECK_S, deadline) - loop.time()))
+    with CommitWaits(service) as commits:
+        while True:
+            looked = loop.time()
+            commits.mark()
+            leased = await _lease_some(service, pool_id, worker_id, max_tasks, context)
+            remaining = deadline - loop.time()
+            if leased or remaining <= 0:
+                return leased
+            await commits.wait(min(remaining, RECHECK_S))
+            # under a stream of commits, look at most every MIN_RECHECK_S per waiting worker
+            await asyncio.sleep(max(0.0, min(looked + MIN_RECHECK_S, deadline) - loop.time()))
 
 
 async def _lease_some(
@@ -91,22 +92,3 @@ async def _lease_some(
     if failure is not None and not leased:
         raise failure
     return leased
-
-
-async def _next_commit(
-    subscribe: Callable[[Callable[[], None]], Callable[[], None]], timeout: float
-) -> None:
-    loop = asyncio.get_running_loop()
-    woken = asyncio.Event()
-
-    def wake() -> None:  # runs on the thread that committed
-        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
-            loop.call_soon_threadsafe(woken.set)
-
-    unsubscribe = subscribe(wake)
-    try:
-        await asyncio.wait_for(woken.wait(), timeout)
-    except TimeoutError:
-        pass
-    finally:
-        unsubscribe()

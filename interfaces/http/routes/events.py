@@ -1,7 +1,7 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
 from domain.errors import InvalidValue
@@ -35,7 +35,6 @@ def events(
     responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}},
 )
 async def event_stream(
-    request: Request,
     service: Service,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     stream: Name | None = None,
@@ -51,7 +50,7 @@ async def event_stream(
             raise InvalidValue("Last-Event-ID must be an event position (digits)")
         after = int(last_event_id)
     return StreamingResponse(
-        events_after(service, request, after, stream, type, ping_s),
+        events_after(service, after, stream, type, ping_s),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -1,0 +1,45 @@
+"""Waiting for the log to grow from the event loop: the commit signal (set on the thread
+that committed) seen as an asyncio event. Mark before reading the log, then wait: a commit
+that lands between the read and the wait still wakes the waiter."""
+
+import asyncio
+import contextlib
+from types import TracebackType
+
+from application.service import TaskRouterService
+
+
+class CommitWaits:
+    def __init__(self, service: TaskRouterService) -> None:
+        self._service = service
+        self._woken = asyncio.Event()
+
+    def __enter__(self) -> "CommitWaits":
+        loop = asyncio.get_running_loop()
+
+        def wake() -> None:  # on the committing thread
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(self._woken.set)
+
+        self._unsubscribe = self._service.subscribe_commits(wake)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._unsubscribe()
+
+    def mark(self) -> None:
+        """Forget the commits so far: call just before reading the log."""
+        self._woken.clear()
+
+    async def wait(self, timeout: float) -> bool:
+        """True when a commit came since `mark`, False when `timeout` passed first."""
+        try:
+            await asyncio.wait_for(self._woken.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
