@@ -189,6 +189,15 @@ class TaskRouter:
             "last_error": scheduler.last_error,
         }
 
+    @property
+    def _following(self) -> bool:
+        """On PostgreSQL, another node leads: this one's reactors stand by."""
+        return self.leadership is not None and not self.leadership.leading
+
+    @property
+    def _reactors_running(self) -> bool:
+        return all(reactor.running for reactor in self.reactors)
+
     def readiness(self) -> dict[str, Any]:
         """Whether this node can serve, check by check (see GET /api/v1/ready)."""
         checks: dict[str, dict[str, Any]] = {}
@@ -213,13 +222,12 @@ class TaskRouter:
             "rebuilding": rebuilding,
         }
         checks["writer"] = {"ok": self.sender.running}
-        follower = self.leadership is not None and not self.leadership.leading
         if self.scheduler is None:
             checks["scheduler"] = {"ok": True, "state": "off"}
-        elif follower:
+        elif self._following:
             checks["scheduler"] = {"ok": True, "state": "standing by (another node leads)"}
         else:
-            running = all(reactor.running for reactor in self.reactors)
+            running = self._reactors_running
             checks["scheduler"] = {"ok": running, "state": "running" if running else "stopped"}
         return {"ready": all(check["ok"] for check in checks.values()), "checks": checks}
 
@@ -252,8 +260,7 @@ class TaskRouter:
             database, queue_size = "unreachable", None
         scheduler = self.scheduler_runtime()
         writer_ok = self.sender.running
-        follower = self.leadership is not None and not self.leadership.leading
-        reactors_ok = follower or all(reactor.running for reactor in self.reactors)
+        reactors_ok = self._following or self._reactors_running
         healthy = database == "connected" and writer_ok and reactors_ok
         return {
             "status": "healthy" if healthy else "unhealthy",

@@ -93,7 +93,7 @@ class TasksProjection:
 
 def _row(record: EventRecord) -> dict[str, Any]:
     data = record.data
-    not_before = data.get("not_before")
+    not_before = data["not_before"]
     delayed = not_before is not None and not_before > data["enqueued_at"]
     return {
         "id": data["task_id"],
@@ -117,8 +117,8 @@ def _row(record: EventRecord) -> dict[str, Any]:
         "queued_position": record.position,
         "position": record.position,
         "attempt": 0,
-        "max_attempts": data.get("max_attempts", 3),
-        "timeout_s": data.get("timeout_s"),
+        "max_attempts": data["max_attempts"],
+        "timeout_s": data["timeout_s"],
         "ready_at": not_before if delayed else None,
         "ready_position": None if delayed else record.position,
         "leased_by": None,

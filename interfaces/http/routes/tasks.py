@@ -154,8 +154,7 @@ async def heartbeat(
     """Keep a lease: it is extended to the pool's lease length from now. The answer says
     whether the task was cancelled meanwhile (then stop it and release it)."""
     await send(service, Heartbeat(str(task_id), body.lease, service.lease_s), context)
-    task = views.task_view(await run_in_threadpool(_history, service, task_id))
-    assert task is not None
+    task = await run_in_threadpool(_task, service, task_id)
     lease = task["lease"]
     if lease is None:  # the lease ended between the heartbeat and this read
         raise LeaseNotHeld(str(task_id), f"the task is {task['status']}")
