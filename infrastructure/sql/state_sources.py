@@ -20,6 +20,7 @@ from infrastructure.sql.projections.base import raw
 from infrastructure.sql.projections.runner import read_checkpoints
 from infrastructure.sql.queries import active_algorithm
 from infrastructure.sql.schema import pool_load, tasks
+from infrastructure.sql.timestamps import parse
 
 
 class ProjectionsBehind(Exception):
@@ -130,4 +131,4 @@ class SqlStateSource:
 
 
 def _moment(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
+    return None if text is None else parse(text)
