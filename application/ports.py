@@ -116,6 +116,10 @@ class ReadModel(Protocol):
 
     def stats(self, now: datetime) -> dict[str, Any]: ...
 
+    def series(self, now: datetime, window_s: int, step_s: int) -> list[dict[str, Any]]:
+        """Throughput and mean latency per step over the window ending at `now`."""
+        ...
+
     def queue_size(self) -> int: ...
 
     def status_counts(self) -> dict[str, int]:

@@ -1,10 +1,11 @@
 """The read side: queries over the projections and the log, returning plain views."""
 
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, Select, desc, func, select
+from sqlalchemy import Connection, Engine, Row, Select, desc, func, select
 
 from application import views
 from application.messages import RecordedEvent
@@ -120,6 +121,20 @@ class SqlReadModel:
         return stats_view(counts, counters, int(finished), [pool_view(r._mapping) for r in pools],
                           algorithm)  # fmt: skip
 
+    def series(self, now: datetime, window_s: int, step_s: int) -> list[dict[str, Any]]:
+        """Throughput and mean latency in steps of `step_s` over the `window_s` seconds
+        (rounded up to whole steps) that end with the second of `now`, oldest first; a step
+        with no completions has no latency."""
+        count = -(-window_s // step_s)
+        end = int(now.timestamp()) + 1
+        start = end - count * step_s
+        query = select(stats_throughput).where(
+            stats_throughput.c.second >= start, stats_throughput.c.second < end
+        )
+        with connect(self._engine) as connection:
+            rows = connection.execute(query).all()
+        return series_view(start, count, step_s, rows)
+
     def active_algorithm(self) -> Algorithm:
         with connect(self._engine) as connection:
             return active_algorithm(connection)
@@ -215,6 +230,27 @@ def active_algorithm(connection: Connection) -> Algorithm:
     event = decode(row.type, row.schema_version, row.payload)
     assert isinstance(event, AlgorithmSwitched)
     return event.algorithm
+
+
+def series_view(
+    start: int, count: int, step_s: int, rows: Sequence[Row[Any]]
+) -> list[dict[str, Any]]:
+    steps = [[0, 0, 0] for _ in range(count)]
+    for row in rows:
+        step = steps[(row.second - start) // step_s]
+        step[0] += row.finished
+        step[1] += row.completed
+        step[2] += row.latency_sum_us
+    return [
+        {
+            "at": datetime.fromtimestamp(start + index * step_s, UTC).isoformat(),
+            "finished": finished,
+            "throughput": finished / step_s,
+            "completed": completed,
+            "mean_latency_s": latency / completed / 1e6 if completed else None,
+        }
+        for index, (finished, completed, latency) in enumerate(steps)
+    ]
 
 
 def stats_view(

@@ -120,7 +120,11 @@ stats_throughput = Table(
     metadata,
     Column("second", BigInteger, primary_key=True, autoincrement=False),
     Column("finished", BigInteger, nullable=False),
+    Column("completed", BigInteger, nullable=False, server_default="0"),
+    Column("latency_sum_us", BigInteger, nullable=False, server_default="0"),
 )
+"""Per second of the wall clock: tasks finished (completed, or failed for good), and of
+them completed with the sum of their latencies (submission to completion)."""
 
 idempotency_keys = Table(
     "idempotency_keys",

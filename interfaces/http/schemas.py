@@ -433,3 +433,19 @@ class SimulationOut(BaseModel):
     status: str
     distribution: str
     error: str | None = None
+
+
+class SeriesPoint(BaseModel):
+    at: datetime = Field(description="the start of the step")
+    finished: int = Field(description="tasks completed, or failed for good, in the step")
+    throughput: float = Field(description="finished tasks a second over the step")
+    completed: int
+    mean_latency_s: float | None = Field(
+        description="submission to completion, over the step's completed tasks"
+    )
+
+
+class Series(BaseModel):
+    window_s: int
+    step_s: int
+    points: list[SeriesPoint]

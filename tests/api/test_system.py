@@ -1,8 +1,12 @@
 """Workers, algorithms, stats, health, the event log, simulation, projections, CORS."""
 
+import itertools
 import sqlite3
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import TASK, ClientFactory, head, wait_until
@@ -313,3 +317,50 @@ def test_security_headers_on_the_api_and_the_docs(client: TestClient) -> None:
         .headers["content-security-policy"]
         .startswith("default-src 'none'")
     )
+
+
+def test_series_shows_throughput_and_latency_per_step_and_survives_a_rebuild(
+    client: TestClient,
+) -> None:
+    ids = [client.post("/api/v1/tasks", json={**TASK, "max_attempts": 1}).json()["id"]
+           for _ in range(3)]  # fmt: skip
+    wait_until(lambda: all(client.get(f"/api/v1/tasks/{i}").json()["status"] == "processing"
+                           for i in ids))  # fmt: skip
+    for task_id in ids[:2]:
+        assert client.post(f"/api/v1/tasks/{task_id}/complete").status_code == 200
+    assert client.post(f"/api/v1/tasks/{ids[2]}/fail", json={"reason": "no"}).status_code == 200
+    done = [client.get(f"/api/v1/tasks/{i}").json() for i in ids[:2]]
+    latencies = [
+        (datetime.fromisoformat(t["completed_at"]) - datetime.fromisoformat(t["enqueued_at"]))
+        / timedelta(seconds=1)
+        for t in done
+    ]
+
+    def points() -> list[dict[str, Any]]:
+        response = client.get("/api/v1/system/series", params={"window_s": 55, "step_s": 10})
+        assert response.status_code == 200
+        body = response.json()
+        assert (body["window_s"], body["step_s"], len(body["points"])) == (60, 10, 6)
+        return list(body["points"])
+
+    wait_until(lambda: sum(p["finished"] for p in points()) == 3)
+    series = points()
+    busy = [p for p in series if p["completed"]]
+    assert sum(p["completed"] for p in busy) == 2
+    weighted = sum(p["mean_latency_s"] * p["completed"] for p in busy) / 2
+    assert weighted == pytest.approx(sum(latencies) / 2, abs=1e-5)
+    assert all(p["mean_latency_s"] is None for p in series if not p["completed"])
+    assert all(p["throughput"] == p["finished"] / 10 for p in series)
+    starts = [datetime.fromisoformat(p["at"]) for p in series]
+    assert all(b - a == timedelta(seconds=10) for a, b in itertools.pairwise(starts))
+
+    assert client.post("/api/v1/projections/stats/rebuild").status_code == 202
+    wait_until(lambda: [p["rebuild"]["status"] for p in client.get("/api/v1/projections").json()
+                        ["projections"] if p["name"] == "stats"] == ["completed"])  # fmt: skip
+    assert points() == series, "the rebuilt projection draws the same chart"
+
+
+def test_series_refuses_more_than_a_thousand_steps(client: TestClient) -> None:
+    response = client.get("/api/v1/system/series", params={"window_s": 86_400, "step_s": 1})
+    assert response.status_code == 422
+    assert "at most 1000 steps" in response.json()["detail"]

@@ -27,7 +27,7 @@ def test_migrated_schema_matches_the_table_definitions(tmp_path: Path) -> None:
 
 def test_upgrade_is_idempotent_and_downgrade_empties(tmp_path: Path) -> None:
     engines = migrated_engines(tmp_path)
-    assert migrate.upgrade(engines.write) == migrate.head_revision(engines.write) == "0005"
+    assert migrate.upgrade(engines.write) == migrate.head_revision(engines.write) == "0006"
     command.downgrade(migrate.alembic_config(sqlite_url(tmp_path)), "base")
     assert set(inspect(engines.read).get_table_names()) == {"alembic_version"}
     engines.dispose()

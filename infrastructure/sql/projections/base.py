@@ -79,3 +79,27 @@ class Deltas:
     def apply_to(self, db: Db, update: str) -> None:
         """Run `update` (parameters: delta, then the key) once per changed row."""
         db.executemany(update, [(delta, *key) for key, delta in self._deltas.items()])
+
+
+class Tallies:
+    """Net changes to rows of several counter columns, applied with one upsert per row."""
+
+    def __init__(self, table: str, keys: Sequence[str], columns: Sequence[str]) -> None:
+        self._table, self._keys, self._columns = table, keys, columns
+        self._rows: dict[tuple[Hashable, ...], list[int]] = {}
+
+    def add(self, key: tuple[Hashable, ...], *deltas: int) -> None:
+        row = self._rows.setdefault(key, [0] * len(self._columns))
+        for index, delta in enumerate(deltas):
+            row[index] += delta
+
+    def upsert(self, db: Db) -> None:
+        if not self._rows:
+            return
+        table, names = self._table, [*self._keys, *self._columns]
+        updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in self._columns)
+        db.executemany(
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "
+            f"ON CONFLICT ({', '.join(self._keys)}) DO UPDATE SET {updates}",
+            [(*key, *row) for key, row in self._rows.items()],
+        )

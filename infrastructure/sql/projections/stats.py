@@ -1,11 +1,12 @@
-"""The `stats` read model: scheduler and latency counters, and tasks finished per second
-(completed, or failed for good: a failed attempt that will be retried has not finished).
+"""The `stats` read model: scheduler and latency counters, and per second the tasks
+finished (completed, or failed for good: a failed attempt that will be retried has not
+finished), and of them the completed ones with the sum of their latencies.
 Every counter is an integer (latency in microseconds), so any batching sums exactly."""
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from infrastructure.sql.projections.base import Db, Deltas, EventRecord
+from infrastructure.sql.projections.base import Db, Deltas, EventRecord, Tallies
 
 MICROSECOND = timedelta(microseconds=1)
 
@@ -16,7 +17,9 @@ class StatsProjection:
 
     def apply(self, db: Db, records: Sequence[EventRecord]) -> None:
         counters = Deltas()
-        finished = Deltas()
+        seconds = Tallies(
+            "stats_throughput", ("second",), ("finished", "completed", "latency_sum_us")
+        )
         for record in records:
             data = record.data
             match record.type:
@@ -27,17 +30,17 @@ class StatsProjection:
                     counters.add(("deferred",), 1)
                 case "TaskCompleted":
                     done = datetime.fromisoformat(data["completed_at"])
-                    latency = done - datetime.fromisoformat(data["enqueued_at"])
-                    counters.add(("latency_sum_us",), latency // MICROSECOND)
+                    latency = (done - datetime.fromisoformat(data["enqueued_at"])) // MICROSECOND
+                    counters.add(("latency_sum_us",), latency)
                     counters.add(("latency_count",), 1)
-                    finished.add((int(done.timestamp()),), 1)
+                    seconds.add((int(done.timestamp()),), 1, 1, latency)
                 case "TaskFailed" | "TaskLeaseExpired" if data["retry_at"] is None:
                     moment = data["failed_at" if record.type == "TaskFailed" else "expired_at"]
-                    finished.add((int(datetime.fromisoformat(moment).timestamp()),), 1)
+                    seconds.add((int(datetime.fromisoformat(moment).timestamp()),), 1)
                 case "AlgorithmSwitched":
                     counters.add(("algorithm_switches",), 1)
         counters.upsert(db, "stats_counters", ("name",), "value")
-        finished.upsert(db, "stats_throughput", ("second",), "finished")
+        seconds.upsert(db)
 
     def rebuild(self, db: Db, head: int, progress: Callable[[int], None] | None = None) -> None:
         """The whole projection from the log up to `head`, set-based, into empty tables.
@@ -45,6 +48,7 @@ class StatsProjection:
         integer microseconds from the fixed-width UTC timestamps."""
         db.execute(BULK_COUNTERS, {"head": head})
         db.execute(BULK_THROUGHPUT, {"head": head})
+        db.execute(BULK_LATENCY, {"head": head})
 
 
 def micros(column: str) -> str:
@@ -98,4 +102,16 @@ SELECT unixepoch(substr(moment, 1, 19)), COUNT(*) FROM (
     WHERE type = 'TaskLeaseExpired' AND position <= :head
       AND json_extract(payload, '$.retry_at') IS NULL
 ) GROUP BY 1
+"""
+
+BULK_LATENCY = f"""
+UPDATE stats_throughput SET completed = done.count, latency_sum_us = done.latency
+FROM (
+    SELECT unixepoch(substr(json_extract(payload, '$.completed_at'), 1, 19)) AS second,
+           COUNT(*) AS count,
+           SUM({micros("json_extract(payload, '$.completed_at')")}
+               - {micros("json_extract(payload, '$.enqueued_at')")}) AS latency
+    FROM events WHERE type = 'TaskCompleted' AND position <= :head GROUP BY 1
+) AS done
+WHERE stats_throughput.second = done.second
 """

@@ -1,10 +1,12 @@
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from domain.errors import InvalidValue
 from interfaces.http.as_of import AsOf, position_of
 from interfaces.http.deps import Service
+from interfaces.http.schemas import Series
 
 router = APIRouter(prefix="/api/v1", tags=["system"])
 
@@ -19,6 +21,23 @@ def stats(service: Service, as_of: AsOf = None) -> dict[str, Any]:
         result = service.read_model.stats(service.clock.now())
     result["scheduler_stats"]["runtime"] = service.scheduler_runtime()
     return result
+
+
+@router.get("/system/series", response_model=Series)
+def series(
+    service: Service,
+    window_s: Annotated[int, Query(ge=10, le=86_400)] = 600,
+    step_s: Annotated[int, Query(ge=1, le=3_600)] = 10,
+) -> dict[str, Any]:
+    """Throughput and mean latency over the last `window_s` seconds in steps of `step_s`
+    (the window is rounded up to whole steps, at most 1,000 of them), oldest first."""
+    if -(-window_s // step_s) > MAX_STEPS:
+        raise InvalidValue(f"window_s / step_s must be at most {MAX_STEPS} steps")
+    points = service.read_model.series(service.clock.now(), window_s, step_s)
+    return {"window_s": len(points) * step_s, "step_s": step_s, "points": points}
+
+
+MAX_STEPS = 1_000
 
 
 @router.get("/health")
