@@ -22,6 +22,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# PostgreSQL tests run on a throwaway cluster (.ci/with-postgres), or are reported skipped.
+# PostgreSQL tests run on a throwaway cluster (.ci/with-postgres), or are reported skipped;
+# the dashboard's browser tests run in /usr/bin/chromium, or are reported skipped.
+CHROMIUM ?= /usr/bin/chromium
+
 test: lint
+	@test -x $(CHROMIUM) || echo "NOTE: no Chromium at $(CHROMIUM): the dashboard's browser tests will be SKIPPED (apt-get install chromium, or run .ci/run)"
 	./.ci/with-postgres $(BIN)/pytest -rs --cov --cov-report=term
+	@test -x $(CHROMIUM) || echo "NOTE: the dashboard's browser tests were SKIPPED: no Chromium at $(CHROMIUM)"

@@ -109,8 +109,7 @@ def serve(
     ] = True,
 ) -> None:
     """Run the HTTP API, the scheduler and the simulated workers."""
-    import uvicorn
-
+    from interfaces.http import server
     from interfaces.http.asgi import create
 
     settings = _settings()
@@ -131,10 +130,10 @@ def serve(
             "(see `taskrouterx keys new`), or bind to 127.0.0.1"
         )
     typer.echo(
-        f"TaskRouterX on http://{settings.host}:{settings.port} (docs at /docs), "
-        f"database {settings.database_url}"
+        f"TaskRouterX on http://{settings.host}:{settings.port} (dashboard at /, API docs at "
+        f"/docs), database {settings.database_url}"
     )
-    uvicorn.run(create(settings), host=settings.host, port=settings.port, log_level="warning")
+    server.run(create(settings), settings.host, settings.port)
 
 
 @app.command()

@@ -1,18 +1,19 @@
-"""The FastAPI application: routers, error mapping, CORS, request ids, and a lifespan
-that starts and stops the service."""
+"""The FastAPI application: routers, the dashboard, error mapping, CORS, request ids, and a
+lifespan that starts and stops the service."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import RedirectResponse
 
 from application.service import TaskRouterService
+from interfaces.dashboard import site
 from interfaces.http import openapi, problems
 from interfaces.http.access_log import AccessLogMiddleware
 from interfaces.http.auth import AuthMiddleware, KeyRing
 from interfaces.http.body_limit import BodyLimitMiddleware
+from interfaces.http.closing import Closing
 from interfaces.http.rate_limit import RateLimiter
 from interfaces.http.request_id import RequestIdMiddleware
 from interfaces.http.routes import (
@@ -59,6 +60,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.service = service
+    app.state.closing = Closing()
     problems.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
@@ -88,8 +90,5 @@ def create_app(
     ):
         app.include_router(module.router)
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
+    site.install(app)
     return app

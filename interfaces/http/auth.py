@@ -35,7 +35,8 @@ READ, WRITE, WORK = Permission.TASKS_READ, Permission.TASKS_WRITE, Permission.TA
 POOLS, ADMIN = Permission.POOLS_ADMIN, Permission.ADMIN
 
 OPEN = None
-"""No key needed: health probes and the API's own documentation."""
+"""No key needed: health probes, the API's own documentation, and the dashboard's static
+files (the dashboard then calls the API with the key its user enters)."""
 
 ROUTES: list[tuple[str, re.Pattern[str], Permission | None]] = [
     (method, re.compile(pattern), scope)
@@ -43,7 +44,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Permission | None]] = [
         ("GET", r"/api/v1/(health|ready)", OPEN),
         ("GET", r"/metrics", READ),
         ("GET", r"/(docs|redoc|openapi\.json)(/.*)?", OPEN),
-        ("GET", r"/", OPEN),
+        ("GET", r"/|/dashboard/.*", OPEN),
         ("POST", r"/api/v1/tasks", WRITE),
         ("POST", r"/api/v1/tasks/[^/]+/(cancel|retry)", WRITE),
         ("POST", r"/api/v1/tasks/[^/]+/(complete|fail|heartbeat|release)", WORK),

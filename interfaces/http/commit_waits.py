@@ -1,17 +1,20 @@
 """Waiting for the log to grow from the event loop: the commit signal (set on the thread
 that committed) seen as an asyncio event. Mark before reading the log, then wait: a commit
-that lands between the read and the wait still wakes the waiter."""
+that lands between the read and the wait still wakes the waiter. The server's closing wakes
+it too, for good: a waiter then stops waiting."""
 
 import asyncio
 import contextlib
 from types import TracebackType
 
 from application.service import TaskRouterService
+from interfaces.http.closing import Closing
 
 
 class CommitWaits:
-    def __init__(self, service: TaskRouterService) -> None:
+    def __init__(self, service: TaskRouterService, closing: Closing) -> None:
         self._service = service
+        self._closing = closing
         self._woken = asyncio.Event()
 
     def __enter__(self) -> "CommitWaits":
@@ -22,6 +25,7 @@ class CommitWaits:
                 loop.call_soon_threadsafe(self._woken.set)
 
         self._unsubscribe = self._service.subscribe_commits(wake)
+        self._unsubscribe_closing = self._closing.subscribe(wake)
         return self
 
     def __exit__(
@@ -31,10 +35,17 @@ class CommitWaits:
         trace: TracebackType | None,
     ) -> None:
         self._unsubscribe()
+        self._unsubscribe_closing()
+
+    @property
+    def closing(self) -> bool:
+        """The server is going away: stop waiting and finish the response."""
+        return self._closing.announced
 
     def mark(self) -> None:
         """Forget the commits so far: call just before reading the log."""
-        self._woken.clear()
+        if not self.closing:
+            self._woken.clear()
 
     async def wait(self, timeout: float) -> bool:
         """True when a commit came since `mark`, False when `timeout` passed first."""

@@ -6,6 +6,7 @@ from fastapi import Depends, Request
 
 from application.messages import Command, CommandResult, MessageContext
 from application.service import TaskRouterService
+from interfaces.http.closing import Closing
 from interfaces.http.completions import wait_for
 
 
@@ -30,8 +31,14 @@ async def get_context(request: Request) -> MessageContext:
     return context_of(request)
 
 
+async def get_closing(request: Request) -> Closing:
+    closing: Closing = request.app.state.closing
+    return closing
+
+
 Service = Annotated[TaskRouterService, Depends(get_service)]
 Context = Annotated[MessageContext, Depends(get_context)]
+ServerClosing = Annotated[Closing, Depends(get_closing)]
 
 
 async def send(

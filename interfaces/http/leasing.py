@@ -15,6 +15,7 @@ from application.service import TaskRouterService
 from domain.errors import DomainError, PoolNotExternal, PoolNotFound
 from domain.events import TaskLeased
 from domain.task import task_stream
+from interfaces.http.closing import Closing
 from interfaces.http.commit_waits import CommitWaits
 from interfaces.http.completions import wait_for
 
@@ -30,6 +31,7 @@ async def lease(
     max_tasks: int,
     wait_s: float,
     context: MessageContext,
+    closing: Closing,
 ) -> list[dict[str, Any]]:
     pool = await run_in_threadpool(service.read_model.get_pool, pool_id)
     if pool is None:
@@ -38,13 +40,13 @@ async def lease(
         raise PoolNotExternal(pool["name"])
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
-    with CommitWaits(service) as commits:
+    with CommitWaits(service, closing) as commits:
         while True:
             looked = loop.time()
             commits.mark()
             leased = await _lease_some(service, pool_id, worker_id, max_tasks, context)
             remaining = deadline - loop.time()
-            if leased or remaining <= 0:
+            if leased or remaining <= 0 or commits.closing:
                 return leased
             await commits.wait(min(remaining, RECHECK_S))
             # under a stream of commits, look at most every MIN_RECHECK_S per waiting worker

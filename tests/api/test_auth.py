@@ -74,6 +74,8 @@ def test_both_headers_carry_a_key_and_probes_stay_open(secured: TestClient) -> N
     assert secured.get("/api/v1/health").status_code == 200
     assert secured.get("/openapi.json").status_code == 200
     assert secured.get("/docs").status_code == 200
+    assert secured.get("/").status_code == 200, "the dashboard's page asks for the key itself"
+    assert secured.get("/dashboard/js/api.js").status_code == 200
 
 
 def test_idempotency_keys_belong_to_their_api_key(secured: TestClient) -> None:

@@ -319,6 +319,29 @@ def test_security_headers_on_the_api_and_the_docs(client: TestClient) -> None:
     )
 
 
+def test_the_dashboard_is_served_at_the_root_with_its_own_content_policy(
+    client: TestClient,
+) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<script type="module" src="/dashboard/js/main.js">' in page.text
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "connect-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy
+    module = client.get("/dashboard/js/main.js")
+    assert module.status_code == 200
+    assert module.headers["content-type"].startswith(("text/javascript", "application/javascript"))
+    assert module.headers["cache-control"] == "no-cache"
+    assert module.headers["content-security-policy"] == policy
+    assert client.get("/dashboard/css/dashboard.css").status_code == 200
+    assert client.get("/dashboard/nothing.js").status_code == 404
+    assert client.get("/dashboard/../app.py").status_code == 404
+    assert client.get("/dashboard/%2e%2e/site.py").status_code == 404
+
+
 def test_series_shows_throughput_and_latency_per_step_and_survives_a_rebuild(
     client: TestClient,
 ) -> None:

@@ -23,9 +23,11 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, database: Path | str, output: Path, **env: str) -> None:
+    def __init__(
+        self, database: Path | str, output: Path, port: int | None = None, **env: str
+    ) -> None:
         """`database`: a SQLite file, or a database URL."""
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environment = {
             **os.environ,

@@ -3,6 +3,9 @@ a reconnect with Last-Event-ID resumes with nothing lost or repeated, new commit
 without polling, and a quiet stream is kept alive with pings."""
 
 import json
+import signal
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -80,3 +83,37 @@ def test_the_log_streams_live_and_resumes_after_the_last_event_id(tmp_path: Path
         assert client.get("/api/v1/health").status_code == 200, "the server survived it all"
     finally:
         server.stop()
+
+
+def test_a_server_told_to_stop_ends_its_streams_and_long_polls_and_exits(tmp_path: Path) -> None:
+    """Open responses would hold a graceful shutdown for as long as their clients stay: a
+    dashboard left open, a worker's long poll. SIGTERM ends them, and the server exits."""
+    server = Server(tmp_path / "stop.db", tmp_path / "server.log", TASKROUTERX_SIMULATOR="off")
+    external = {"name": "ext", "region": "r", "resource_type": "cpu", "cost_per_unit": 1,
+                "capacity": 1, "execution": "external"}  # fmt: skip
+    pool = server.client.post("/api/v1/workers", json=external).json()
+    ended: dict[str, Any] = {}
+
+    def stream() -> None:
+        with httpx.stream("GET", f"{server.url}/api/v1/events/stream", timeout=60) as response:
+            ended["stream_events"] = sum(1 for f in frames(response.iter_lines()) if "id" in f)
+
+    def long_poll() -> None:
+        body = {"worker_id": "w", "max_tasks": 1, "wait_s": 60}
+        response = httpx.post(f"{server.url}/api/v1/workers/{pool['id']}/lease", json=body,
+                              timeout=70)  # fmt: skip
+        ended["lease"] = (response.status_code, response.json()["tasks"])
+
+    clients = [threading.Thread(target=stream), threading.Thread(target=long_poll)]
+    for client in clients:
+        client.start()
+    head = server.client.get("/api/v1/events", params={"limit": 1}).json()["head"]
+    time.sleep(1)  # both are waiting now
+    server.process.send_signal(signal.SIGTERM)
+    # uvicorn shuts down gracefully, then re-raises the signal it caught
+    assert server.process.wait(timeout=15) == -signal.SIGTERM, "the server exited by itself"
+    for client in clients:
+        client.join(timeout=5)
+    server.stop()
+    assert ended == {"stream_events": head, "lease": (200, [])}
+    assert "taskrouterx.stopped" in (tmp_path / "server.log").read_text(), "its lifespan ended"

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
 from domain.errors import InvalidValue
-from interfaces.http.deps import Service
+from interfaces.http.deps import ServerClosing, Service
 from interfaces.http.event_stream import events_after
 from interfaces.http.schemas import EventPage, LogPage
 
@@ -36,6 +36,7 @@ def events(
 )
 async def event_stream(
     service: Service,
+    closing: ServerClosing,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     stream: Name | None = None,
     type: Name | None = None,
@@ -50,7 +51,7 @@ async def event_stream(
             raise InvalidValue("Last-Event-ID must be an event position (digits)")
         after = int(last_event_id)
     return StreamingResponse(
-        events_after(service, after, stream, type, ping_s),
+        events_after(service, after, stream, type, ping_s, closing),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -14,7 +14,7 @@ from domain.errors import PoolNotFound
 from domain.worker_pool import pool_stream
 from interfaces.http import leasing
 from interfaces.http.as_of import AsOf, position_of
-from interfaces.http.deps import Context, Service, send
+from interfaces.http.deps import Context, ServerClosing, Service, send
 from interfaces.http.idempotent import execute, json_body
 from interfaces.http.schemas import LeasedTasks, LeaseIn, PoolCreate, PoolList, PoolOut, PoolPatch
 
@@ -79,14 +79,14 @@ async def resume_pool(pool_id: uuid.UUID, service: Service, context: Context) ->
 
 @router.post("/{pool_id}/lease", response_model=LeasedTasks)
 async def lease_tasks(
-    pool_id: uuid.UUID, body: LeaseIn, service: Service, context: Context
+    pool_id: uuid.UUID, body: LeaseIn, service: Service, context: Context, closing: ServerClosing
 ) -> dict[str, Any]:
     """For a worker of an external pool: up to `max_tasks` tasks assigned to the pool that
     no worker holds, each with a lease token and deadline, waiting up to `wait_s` for some
     to arrive (an empty list when none did). Keep a lease with heartbeats; report with
     complete or fail, or give the task back with release."""
     leased = await leasing.lease(
-        service, str(pool_id), body.worker_id, body.max_tasks, body.wait_s, context
+        service, str(pool_id), body.worker_id, body.max_tasks, body.wait_s, context, closing
     )
     return {"pool_id": str(pool_id), "worker_id": body.worker_id, "tasks": leased}
 

@@ -1,0 +1,113 @@
+// Small helpers for building the page: elements from data (never from HTML strings, so no
+// value from the API is ever parsed as markup) and the formats every panel shares.
+
+export function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") element.className = value;
+    else if (name === "dataset") Object.assign(element.dataset, value);
+    else if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    else element.setAttribute(name, value === true ? "" : String(value));
+  }
+  append(element, children);
+  return element;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+export function s(tag, attributes = {}, ...children) {
+  const element = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value !== null && value !== undefined) element.setAttribute(name, String(value));
+  }
+  append(element, children);
+  return element;
+}
+
+function append(element, children) {
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : String(child));
+  }
+}
+
+export function replace(element, ...children) {
+  element.replaceChildren();
+  append(element, children);
+}
+
+export function byId(id) {
+  return document.getElementById(id);
+}
+
+export function options(select, values, { keep = 0, selected } = {}) {
+  while (select.options.length > keep) select.remove(keep);
+  for (const value of values) {
+    const [key, label] = Array.isArray(value) ? value : [value, value];
+    select.add(new Option(label, key, false, key === selected));
+  }
+}
+
+export function number(value, digits = 0) {
+  if (value === null || value === undefined) return "–";
+  return Number(value).toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+export function seconds(value) {
+  if (value === null || value === undefined) return "–";
+  if (value < 1) return `${number(value * 1000, 0)} ms`;
+  if (value < 120) return `${number(value, 2)} s`;
+  return `${number(value / 60, 1)} min`;
+}
+
+export function clock(iso) {
+  if (!iso) return "–";
+  return new Date(iso).toLocaleTimeString("en-GB", { hour12: false });
+}
+
+export function shortId(id) {
+  return id ? id.slice(0, 8) : "–";
+}
+
+export function throttle(action, waitMs) {
+  let timer = null;
+  let again = false;
+  const run = async () => {
+    again = false;
+    try {
+      await action();
+    } catch (error) {
+      notify(error.message);
+    } finally {
+      timer = setTimeout(() => {
+        timer = null;
+        if (again) schedule();
+      }, waitMs);
+    }
+  };
+  const schedule = () => {
+    if (timer !== null) {
+      again = true;
+      return;
+    }
+    timer = -1;
+    run();
+  };
+  return schedule;
+}
+
+export function showError(element, message) {
+  element.textContent = message || "";
+  element.hidden = !message;
+}
+
+// One line at the top of the page for what went wrong outside any form (a refresh that
+// failed, a lost key); cleared by the next success.
+export function notify(message) {
+  const notice = byId("notice");
+  if (notice) showError(notice, message);
+}

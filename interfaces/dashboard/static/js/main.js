@@ -1,0 +1,158 @@
+// The dashboard's composition root: read the API's own schema for the choices it offers,
+// set up every panel, load them, then keep them current from the live event log (each
+// event schedules a refresh of what it changes, at most one a second per panel).
+
+import { api, key } from "./api.js";
+import { byId, h, notify, options, throttle } from "./dom.js";
+import { LiveLog } from "./live.js";
+import { setUpAudit } from "./panels/audit.js";
+import { refreshAlgorithms, setUpControl } from "./panels/control.js";
+import { addEvents, setUpEvents } from "./panels/events.js";
+import { refreshPools } from "./panels/pools.js";
+import { refreshStats } from "./panels/stats.js";
+import { setUpSubmit } from "./panels/submit.js";
+import { refreshTask, setUpTaskDialog, shownTask } from "./panels/task_detail.js";
+import { refreshTasks, setUpTasks } from "./panels/tasks.js";
+
+const BACKLOG = 200;
+const QUIET_REFRESH_MS = 10000;
+
+async function readSchema() {
+  const response = await fetch("/openapi.json", { headers: { Accept: "application/json" } });
+  const spec = await response.json();
+  const enumOf = (name) => spec.components.schemas[name]?.enum || [];
+  return {
+    algorithms: enumOf("Algorithm"),
+    distributions: enumOf("Distribution"),
+    taskTypes: enumOf("TaskType"),
+    resourceTypes: enumOf("ResourceType"),
+    statuses: enumOf("TaskStatus"),
+    paths: new Set(Object.keys(spec.paths)),
+  };
+}
+
+function makeApp(schema) {
+  const app = {
+    schema,
+    regions: [],
+    setPools(pools) {
+      const regions = [...new Set(pools.map((pool) => pool.region))].sort();
+      if (regions.join() === app.regions.join()) return;
+      app.regions = regions;
+      byId("regions").replaceChildren(...regions.map((region) => h("option", { value: region })));
+      for (const select of [byId("task-filters").elements.region, byId("simulate-form").elements.region_bias]) {
+        options(select, regions, { keep: 1, selected: select.value });
+      }
+    },
+    active: null,
+    showAlgorithm(name) {
+      if (name === app.active) return; // leave the operator's pending choice alone
+      app.active = name;
+      byId("active-algorithm").textContent = `algorithm: ${name}`;
+      byId("active-algorithm").dataset.algorithm = name;
+      byId("algorithm-form").elements.algorithm.value = name;
+    },
+  };
+  app.refresh = {
+    stats: throttle(() => refreshStats(app), 1000),
+    pools: throttle(() => refreshPools(app), 1000),
+    tasks: throttle(() => refreshTasks(app), 1000),
+    task: throttle(() => refreshTask(app), 500),
+    algorithms: throttle(() => refreshAlgorithms(app), 1000),
+  };
+  return app;
+}
+
+function setUpForms(app) {
+  const { schema } = app;
+  const form = byId("task-form");
+  options(form.elements.type, schema.taskTypes);
+  options(form.elements.resource_type, schema.resourceTypes.map((t) => [t, t.toUpperCase()]), { keep: 1 });
+  const filters = byId("task-filters").elements;
+  options(filters.status, schema.statuses, { keep: 1 });
+  options(filters.type, schema.taskTypes, { keep: 1 });
+}
+
+function setUpKey() {
+  const form = byId("key-form");
+  byId("key-button").addEventListener("click", () => {
+    form.hidden = !form.hidden;
+    if (!form.hidden) form.elements.key.focus();
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    key.set(form.elements.key.value.trim());
+    location.reload();
+  });
+  byId("key-forget").addEventListener("click", () => {
+    key.forget();
+    location.reload();
+  });
+  document.addEventListener("auth-needed", (event) => {
+    form.hidden = false;
+    notify(`${event.detail}: enter an API key with the scopes this needs`);
+  });
+}
+
+// What each kind of event changes on the page.
+function react(app, events) {
+  const types = new Set(events.map((event) => event.type));
+  const tasksChanged = [...types].some((type) => type.startsWith("Task") || type === "WorkerAssigned");
+  const poolsChanged = [...types].some((type) => type.startsWith("Pool") || type === "WorkerAssigned"
+    || type === "WorkerPoolRegistered" || type === "TaskCompleted" || type === "TaskFailed");
+  if (tasksChanged) {
+    app.refresh.tasks();
+    app.refresh.stats();
+  }
+  if (poolsChanged) app.refresh.pools();
+  if (types.has("AlgorithmSwitched")) app.refresh.algorithms();
+  const task = shownTask();
+  if (task && events.some((event) => event.stream_id === `task-${task}`)) app.refresh.task();
+}
+
+function showLive(state) {
+  const live = byId("live");
+  live.dataset.state = state;
+  live.textContent = state;
+}
+
+async function start() {
+  setUpKey();
+  let schema;
+  try {
+    schema = await readSchema();
+  } catch (error) {
+    notify(`the API's schema could not be read: ${error.message}`);
+    return;
+  }
+  const app = makeApp(schema);
+  setUpForms(app);
+  setUpSubmit(app);
+  setUpControl(app);
+  setUpTasks(app);
+  setUpTaskDialog();
+  setUpEvents();
+  setUpAudit(app);
+  const loads = await Promise.allSettled([refreshStats(app), refreshPools(app), refreshTasks(app)]);
+  const failed = loads.find((load) => load.status === "rejected");
+  if (failed) {
+    notify(failed.reason.message);
+    if (failed.reason.status === 401 || failed.reason.status === 403) return;
+  }
+  let after = 0;
+  try {
+    const { head } = await api("/api/v1/events", { query: { limit: 1 } });
+    after = Math.max(0, head - BACKLOG);
+    const backlog = await api("/api/v1/events", { query: { after, limit: BACKLOG } });
+    addEvents(backlog.events);
+    after = backlog.events.length ? backlog.events[backlog.events.length - 1].position : after;
+  } catch (error) {
+    notify(error.message);
+  }
+  new LiveLog({ after, onEvents: (events) => { addEvents(events); react(app, events); }, onState: showLive }).start();
+  setInterval(app.refresh.stats, QUIET_REFRESH_MS);
+  window.addEventListener("resize", app.refresh.stats);
+  document.body.dataset.ready = "true";
+}
+
+start();
