@@ -4,10 +4,13 @@
 // so a dropped connection or a restarted server loses nothing and repeats nothing (anything
 // at or below the last position seen is ignored all the same). After three failed
 // connections in a row it falls back to polling GET /api/v1/events, and tries the stream
-// again every 30 s.
+// again every 30 s. The server pings a quiet stream every 10 s; a connection silent for three
+// pings is taken for dead (a sleeping laptop, a proxy that dropped it) and made again.
 
 import { headers } from "./api.js";
 
+const PING_S = 10;
+const SILENCE_MS = 3 * PING_S * 1000;
 const POLL_MS = 2000;
 const STREAM_RETRY_MS = 30000;
 const MAX_BACKOFF_MS = 10000;
@@ -50,12 +53,18 @@ export class LiveLog {
   // One connection, read until it ends; true if it delivered anything (a clean end of a
   // working stream, such as a server restart, is not counted as a failure).
   async stream() {
-    this.controller = new AbortController();
+    const controller = new AbortController();
+    this.controller = controller;
     let delivered = false;
+    let watchdog = setTimeout(() => controller.abort(), SILENCE_MS);
+    const heard = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => controller.abort(), SILENCE_MS);
+    };
     try {
-      const response = await fetch(`/api/v1/events/stream?ping_s=10`, {
+      const response = await fetch(`/api/v1/events/stream?ping_s=${PING_S}`, {
         headers: headers({ Accept: "text/event-stream", "Last-Event-ID": String(this.last) }),
-        signal: this.controller.signal,
+        signal: controller.signal,
         cache: "no-store",
       });
       if (!response.ok || !response.body) {
@@ -70,6 +79,7 @@ export class LiveLog {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
+        heard();
         delivered = true;
         buffer += value.replace(/\r\n?/g, "\n");
         let end;
@@ -84,8 +94,10 @@ export class LiveLog {
         }
         if (batch.length) this.onEvents(batch);
       }
-    } catch (error) {
-      if (error.name === "AbortError") return delivered;
+    } catch {
+      // refused, dropped or aborted: the caller reconnects
+    } finally {
+      clearTimeout(watchdog);
     }
     return delivered;
   }
