@@ -1,6 +1,7 @@
 """The `taskrouterx` command line."""
 
 import contextlib
+import functools
 import ipaddress
 import os
 import re
@@ -109,7 +110,8 @@ def serve(
     ] = True,
 ) -> None:
     """Run the HTTP API, the scheduler and the simulated workers."""
-    from interfaces.http import server
+    import uvicorn
+
     from interfaces.http.asgi import create
 
     settings = _settings()
@@ -133,7 +135,14 @@ def serve(
         f"TaskRouterX on http://{settings.host}:{settings.port} (dashboard at /, API docs at "
         f"/docs), database {settings.database_url}"
     )
-    server.run(create(settings), settings.host, settings.port)
+    # as a factory: uvicorn calls it once its signal handlers are in place (see Closing)
+    uvicorn.run(
+        functools.partial(create, settings),
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+    )
 
 
 @app.command()

@@ -122,18 +122,21 @@ class SqlReadModel:
                           algorithm)  # fmt: skip
 
     def series(self, now: datetime, window_s: int, step_s: int) -> list[dict[str, Any]]:
-        """Throughput and mean latency in steps of `step_s` over the `window_s` seconds
-        (rounded up to whole steps) that end with the second of `now`, oldest first; a step
-        with no completions has no latency."""
+        """Throughput and mean latency over the last `window_s` seconds (rounded up to whole
+        steps), oldest first, in steps aligned to multiples of `step_s` since the epoch, so
+        a step keeps its bounds from one call to the next; the last is the one `now` is in,
+        counted over the seconds it has had so far. A step with no completions has no
+        latency."""
         count = -(-window_s // step_s)
-        end = int(now.timestamp()) + 1
+        second = int(now.timestamp())
+        end = (second // step_s + 1) * step_s
         start = end - count * step_s
         query = select(stats_throughput).where(
             stats_throughput.c.second >= start, stats_throughput.c.second < end
         )
         with connect(self._engine) as connection:
             rows = connection.execute(query).all()
-        return series_view(start, count, step_s, rows)
+        return series_view(start, count, step_s, second - (end - step_s) + 1, rows)
 
     def active_algorithm(self) -> Algorithm:
         with connect(self._engine) as connection:
@@ -233,24 +236,29 @@ def active_algorithm(connection: Connection) -> Algorithm:
 
 
 def series_view(
-    start: int, count: int, step_s: int, rows: Sequence[Row[Any]]
+    start: int, count: int, step_s: int, last_seconds: int, rows: Sequence[Row[Any]]
 ) -> list[dict[str, Any]]:
+    """`last_seconds`: how much of the last step has passed."""
     steps = [[0, 0, 0] for _ in range(count)]
     for row in rows:
         step = steps[(row.second - start) // step_s]
         step[0] += row.finished
         step[1] += row.completed
         step[2] += row.latency_sum_us
-    return [
-        {
-            "at": datetime.fromtimestamp(start + index * step_s, UTC).isoformat(),
-            "finished": finished,
-            "throughput": finished / step_s,
-            "completed": completed,
-            "mean_latency_s": latency / completed / 1e6 if completed else None,
-        }
-        for index, (finished, completed, latency) in enumerate(steps)
-    ]
+    points = []
+    for index, (finished, completed, latency) in enumerate(steps):
+        seconds = last_seconds if index == count - 1 else step_s
+        points.append(
+            {
+                "at": datetime.fromtimestamp(start + index * step_s, UTC).isoformat(),
+                "seconds": seconds,
+                "finished": finished,
+                "throughput": finished / seconds,
+                "completed": completed,
+                "mean_latency_s": latency / completed / 1e6 if completed else None,
+            }
+        )
+    return points
 
 
 def stats_view(

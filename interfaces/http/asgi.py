@@ -1,4 +1,5 @@
-"""The ASGI entry point: `uvicorn interfaces.http.asgi:create --factory`."""
+"""The ASGI entry point: `uvicorn interfaces.http.asgi:create --factory` (and what
+`taskrouterx serve` runs)."""
 
 from fastapi import FastAPI
 
@@ -20,4 +21,5 @@ def create(settings: Settings | None = None) -> FastAPI:
         bootstrap(settings), settings.cors_origins, settings.max_body_bytes, keys, limiter
     )
     tune_garbage_collector()
+    app.state.closing.on_exit_signals()
     return app

@@ -436,9 +436,10 @@ class SimulationOut(BaseModel):
 
 
 class SeriesPoint(BaseModel):
-    at: datetime = Field(description="the start of the step")
+    at: datetime = Field(description="the start of the step (a multiple of step_s)")
+    seconds: int = Field(description="the step's length; for the last, how much has passed")
     finished: int = Field(description="tasks completed, or failed for good, in the step")
-    throughput: float = Field(description="finished tasks a second over the step")
+    throughput: float = Field(description="finished tasks a second over the step's seconds")
     completed: int
     mean_latency_s: float | None = Field(
         description="submission to completion, over the step's completed tasks"

@@ -12,7 +12,6 @@ STDLIB = set(sys.stdlib_module_names)
 ENTRY_POINTS = {
     "interfaces/cli.py",
     "interfaces/http/asgi.py",
-    "interfaces/http/server.py",
     "interfaces/__main__.py",
 }
 

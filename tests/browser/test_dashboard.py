@@ -256,7 +256,7 @@ def test_the_live_log_resumes_after_a_server_restart_with_nothing_lost_or_twice(
         expect(page.locator("#live")).not_to_have_attribute("data-state", "live")
         server = Server(tmp_path / "restart.db", tmp_path / "server.log", port=port)
         dashboard.server = server
-        expect(page.locator("#live")).to_have_attribute("data-state", "live", timeout=20_000)
+        expect(page.locator("#live")).to_have_attribute("data-state", "live", timeout=30_000)
         second = submit(dashboard)
         wait_until(lambda: server.client.get(f"/api/v1/tasks/{second['id']}").json()["status"]
                    == "completed", timeout=15)  # fmt: skip
@@ -308,3 +308,39 @@ def test_with_api_keys_the_dashboard_asks_for_one(
         expect(page.locator('#event-log li[data-type="TaskQueued"]')).to_have_count(1)
     finally:
         server.stop()
+
+
+def test_live_refreshes_leave_the_keyboard_focus_and_an_edit_alone(dashboard: Dashboard) -> None:
+    page = dashboard.page
+    pools = {p["name"]: p for p in dashboard.api.get("/api/v1/workers").json()["worker_pools"]}
+    pool = pools["us-east-cpu-pool"]
+    simulation = dashboard.api.post("/api/v1/simulate", json={"task_count": 400}).json()
+    focused = "document.activeElement.dataset.focus"
+    row = page.locator(f'#pools tr[data-pool="{pool["id"]}"]')
+    try:
+        field = row.get_by_label("capacity of us-east-cpu-pool")
+        field.fill("12")
+        page.wait_for_timeout(2500)  # the pools redraw several times meanwhile
+        expect(field).to_have_value("12")
+        page.keyboard.press("Tab")
+        assert page.evaluate(focused) == f"set-{pool['id']}"
+        page.wait_for_timeout(2500)
+        assert page.evaluate(focused) == f"set-{pool['id']}", "the focus survived the redraws"
+        page.keyboard.press("Enter")
+        expect(row.locator(".load")).to_have_text(re.compile(r" / 12$"))
+        assert dashboard.api.get(f"/api/v1/workers/{pool['id']}").json()["capacity"] == 12
+
+        wait_until(lambda: dashboard.api.get(f"/api/v1/simulate/{simulation['id']}").json()
+                   ["status"] != "running")  # fmt: skip
+        opener = page.locator("#tasks tbody tr[data-task] button").first
+        task_id = opener.get_attribute("data-focus")
+        opener.focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#task-dialog")).to_be_visible()
+        newer = submit(dashboard)  # the task list redraws behind the dialog
+        expect(page.locator(f'#tasks tbody tr[data-task="{newer["id"]}"]')).to_have_count(1)
+        page.keyboard.press("Escape")
+        expect(page.locator("#task-dialog")).to_be_hidden()
+        assert page.evaluate(focused) == task_id, "the focus went back to the task's row"
+    finally:
+        dashboard.api.patch(f"/api/v1/workers/{pool['id']}", json={"capacity": pool["capacity"]})

@@ -24,9 +24,15 @@ def free_port() -> int:
 
 class Server:
     def __init__(
-        self, database: Path | str, output: Path, port: int | None = None, **env: str
+        self,
+        database: Path | str,
+        output: Path,
+        port: int | None = None,
+        command: list[str] | None = None,
+        **env: str,
     ) -> None:
-        """`database`: a SQLite file, or a database URL."""
+        """`database`: a SQLite file, or a database URL; `command`: what serves (the CLI's
+        `serve` by default), to which `--port` is added."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environment = {
@@ -41,7 +47,8 @@ class Server:
             **env,
         }
         self._output = output.open("ab")
-        command = [sys.executable, "-m", "interfaces", "serve", "--port", str(self.port)]
+        command = [*(command or [sys.executable, "-m", "interfaces", "serve"]), "--port",
+                   str(self.port)]  # fmt: skip
         self.process = subprocess.Popen(
             command, env=environment, stdout=self._output, stderr=subprocess.STDOUT
         )

@@ -4,6 +4,7 @@ without polling, and a quiet stream is kept alive with pings."""
 
 import json
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.e2e.support import Server
 
@@ -85,10 +87,21 @@ def test_the_log_streams_live_and_resumes_after_the_last_event_id(tmp_path: Path
         server.stop()
 
 
-def test_a_server_told_to_stop_ends_its_streams_and_long_polls_and_exits(tmp_path: Path) -> None:
+SERVERS = {
+    "cli": [sys.executable, "-m", "interfaces", "serve"],
+    "asgi-factory": [sys.executable, "-m", "uvicorn", "interfaces.http.asgi:create", "--factory"],
+}
+
+
+@pytest.mark.parametrize("served_by", sorted(SERVERS))
+def test_a_server_told_to_stop_ends_its_streams_and_long_polls_and_exits(
+    tmp_path: Path, served_by: str
+) -> None:
     """Open responses would hold a graceful shutdown for as long as their clients stay: a
-    dashboard left open, a worker's long poll. SIGTERM ends them, and the server exits."""
-    server = Server(tmp_path / "stop.db", tmp_path / "server.log", TASKROUTERX_SIMULATOR="off")
+    dashboard left open, a worker's long poll. SIGTERM ends them, and the server exits,
+    whether `taskrouterx serve` runs it or uvicorn runs the app factory."""
+    server = Server(tmp_path / "stop.db", tmp_path / "server.log", command=SERVERS[served_by],
+                    TASKROUTERX_SIMULATOR="off")  # fmt: skip
     external = {"name": "ext", "region": "r", "resource_type": "cpu", "cost_per_unit": 1,
                 "capacity": 1, "execution": "external"}  # fmt: skip
     pool = server.client.post("/api/v1/workers", json=external).json()

@@ -87,13 +87,30 @@ def test_the_series_puts_each_finish_in_its_step(tmp_path: Path) -> None:
         series = router.read_model.series(router.clock.now(), 30, 5)
         router.engines.dispose()
     assert [p["at"][11:19] for p in series] == [
-        "11:59:47", "11:59:52", "11:59:57", "12:00:02", "12:00:07", "12:00:12",
-    ]  # fmt: skip
-    assert [p["finished"] for p in series] == [0, 0, 0, 3, 0, 0]
+        "11:59:50", "11:59:55", "12:00:00", "12:00:05", "12:00:10", "12:00:15",
+    ], "steps on multiples of 5 s, the last holding 12:00:16"  # fmt: skip
+    assert [p["seconds"] for p in series] == [5, 5, 5, 5, 5, 2], "12:00:15 and :16 so far"
+    assert [p["finished"] for p in series] == [0, 0, 0, 3, 0, 0], "all finished at 12:00:06"
     assert series[3]["completed"] == 2
     assert series[3]["mean_latency_s"] == (6.0 + 5.0) / 2
     assert series[3]["throughput"] == 3 / 5
     assert [p["mean_latency_s"] for p in series if p is not series[3]] == [None] * 5
+
+
+def test_the_current_step_counts_its_throughput_over_the_seconds_it_has_had(
+    tmp_path: Path,
+) -> None:
+    with freeze_time("2026-06-01 12:00:00") as frozen:
+        router = bootstrap(
+            Settings(database_url=sqlite_url(tmp_path), scheduler="off", simulator="off")
+        )
+        migrate.upgrade(router.engines.write)
+        three_finished_tasks(router, frozen)  # finished at 12:00:06
+        frozen.move_to("2026-06-01 12:00:07.5")
+        last = router.read_model.series(router.clock.now(), 10, 10)[-1]
+        router.engines.dispose()
+    assert (last["at"][11:19], last["seconds"], last["finished"]) == ("12:00:00", 8, 3)
+    assert last["throughput"] == 3 / 8
 
 
 def test_migrating_to_per_second_latency_refolds_the_stats_from_the_log(tmp_path: Path) -> None:

@@ -30,7 +30,9 @@ def series(
     step_s: Annotated[int, Query(ge=1, le=3_600)] = 10,
 ) -> dict[str, Any]:
     """Throughput and mean latency over the last `window_s` seconds in steps of `step_s`
-    (the window is rounded up to whole steps, at most 1,000 of them), oldest first."""
+    (the window is rounded up to whole steps, at most 1,000 of them), oldest first. Steps
+    are aligned to multiples of `step_s` since the epoch; the last is the current one,
+    counted over the seconds it has had so far."""
     if -(-window_s // step_s) > MAX_STEPS:
         raise InvalidValue(f"window_s / step_s must be at most {MAX_STEPS} steps")
     points = service.read_model.series(service.clock.now(), window_s, step_s)

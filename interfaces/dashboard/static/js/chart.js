@@ -46,9 +46,11 @@ export function lineChart(svg, times, lines) {
     parts.push(s("text", { class: "tick throughput", x: PAD.left - 6, y: at + 4, "text-anchor": "end" }, label(max.left * fraction)));
     parts.push(s("text", { class: "tick latency", x: PAD.left + width + 6, y: at + 4 }, label(max.right * fraction)));
   }
-  const every = Math.max(1, Math.ceil(times.length / 6));
+  // a label on each whole interval of 1, 2, 5, 10 ... minutes, at most seven of them
+  const span = (times.at(-1) - times[0]) / 60000;
+  const minutes = [1, 2, 5, 10, 15, 30, 60, 120, 360, 720, 1440].find((m) => span / m <= 6) || 1440;
   times.forEach((time, index) => {
-    if (index % every === 0) {
+    if (time.getSeconds() === 0 && (time.getHours() * 60 + time.getMinutes()) % minutes === 0) {
       parts.push(s("text", { class: "tick", x: x(index), y: H - 6, "text-anchor": "middle" },
         time.toLocaleTimeString("en-GB", { hour12: false, hour: "2-digit", minute: "2-digit" })));
     }

@@ -73,15 +73,18 @@ export function shortId(id) {
   return id ? id.slice(0, 8) : "–";
 }
 
-export function throttle(action, waitMs) {
+// `action` at most once every `waitMs`; calls in between make one more run after the wait.
+// A failure is shown at the top of the page under `source`, and cleared by its next success.
+export function throttle(action, waitMs, source = null) {
   let timer = null;
   let again = false;
   const run = async () => {
     again = false;
     try {
       await action();
+      if (source) notify(source, "");
     } catch (error) {
-      notify(error.message);
+      if (source) notify(source, error.message);
     } finally {
       timer = setTimeout(() => {
         timer = null;
@@ -105,9 +108,22 @@ export function showError(element, message) {
   element.hidden = !message;
 }
 
-// One line at the top of the page for what went wrong outside any form (a refresh that
-// failed, a lost key); cleared by the next success.
-export function notify(message) {
+// The line at the top of the page: what went wrong outside any form (a refresh that failed,
+// a missing key), one message per source, each cleared by its source.
+const notices = new Map();
+
+export function notify(source, message) {
+  if (message) notices.set(source, message);
+  else notices.delete(source);
   const notice = byId("notice");
-  if (notice) showError(notice, message);
+  if (notice) showError(notice, [...notices].map(([name, text]) => `${name}: ${text}`).join(" · "));
+}
+
+// Re-render `container` without taking the keyboard focus away: an element that had it is
+// found again in the new content by its data-focus name.
+export function keepingFocus(container, render) {
+  const active = document.activeElement;
+  const name = active && container.contains(active) ? active.dataset.focus : undefined;
+  render();
+  if (name) container.querySelector(`[data-focus="${CSS.escape(name)}"]`)?.focus();
 }

@@ -7,10 +7,17 @@ import { h, showError } from "./dom.js";
 export function showProblem(form, error) {
   const fields = error instanceof ApiError ? error.fields : {};
   const general = [];
+  const marked = [];
   for (const [field, message] of Object.entries(fields)) {
-    if (!field || !fieldError(form, field, message)) general.push(field ? `${field}: ${message}` : message);
+    if (field && fieldError(form, field, message)) marked.push(field);
+    else general.push(field ? `${field}: ${message}` : message);
   }
   if (!Object.keys(fields).length) general.push(error.message);
+  if (marked.length) {
+    // the alert line says which fields to look at; the first of them takes the focus
+    general.push(`check ${marked.length === 1 ? "the field" : `${marked.length} fields`}: ${marked.join(", ")}`);
+    form.elements.namedItem(marked[0]).focus();
+  }
   showError(form.querySelector(".form-error"), general.join(" · "));
 }
 

@@ -2,9 +2,9 @@
 // rather than EventSource, because EventSource cannot send the API key. Every event's SSE id
 // is its log position: the reader remembers the last one and reconnects with Last-Event-ID,
 // so a dropped connection or a restarted server loses nothing and repeats nothing (anything
-// at or below the last position seen is ignored all the same). After three failed
-// connections in a row it falls back to polling GET /api/v1/events, and tries the stream
-// again every 30 s. The server pings a quiet stream every 10 s; a connection silent for three
+// at or below the last position seen is ignored all the same). After four failed
+// connections in a row (retried after 0.5, 1 and 2 s) it falls back to polling GET
+// /api/v1/events, and tries the stream again every 10 s. The server pings a quiet stream every 10 s; a connection silent for three
 // pings is taken for dead (a sleeping laptop, a proxy that dropped it) and made again.
 
 import { headers } from "./api.js";
@@ -12,7 +12,8 @@ import { headers } from "./api.js";
 const PING_S = 10;
 const SILENCE_MS = 3 * PING_S * 1000;
 const POLL_MS = 2000;
-const STREAM_RETRY_MS = 30000;
+const STREAM_RETRY_MS = 10000;
+const ATTEMPTS = 4;
 const MAX_BACKOFF_MS = 10000;
 
 export class LiveLog {
@@ -36,9 +37,9 @@ export class LiveLog {
 
   async run() {
     while (!this.stopped) {
-      if (this.failures >= 3) {
+      if (this.failures >= ATTEMPTS) {
         await this.poll(STREAM_RETRY_MS);
-        this.failures = 2; // one more stream attempt, then back to polling if it fails
+        this.failures = ATTEMPTS - 1; // one more stream attempt, then back to polling if it fails
         continue;
       }
       this.onState(this.failures ? "reconnecting" : "connecting");
@@ -46,7 +47,7 @@ export class LiveLog {
       if (this.stopped) return;
       this.failures = healthy ? 0 : this.failures + 1;
       this.onState("reconnecting");
-      await sleep(Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.failures));
+      if (this.failures < ATTEMPTS) await sleep(Math.min(MAX_BACKOFF_MS, 250 * 2 ** this.failures));
     }
   }
 

@@ -54,11 +54,11 @@ function makeApp(schema) {
     },
   };
   app.refresh = {
-    stats: throttle(() => refreshStats(app), 1000),
-    pools: throttle(() => refreshPools(app), 1000),
-    tasks: throttle(() => refreshTasks(app), 1000),
-    task: throttle(() => refreshTask(app), 500),
-    algorithms: throttle(() => refreshAlgorithms(app), 1000),
+    stats: throttle(() => refreshStats(app), 1000, "statistics"),
+    pools: throttle(() => refreshPools(app), 1000, "pools"),
+    tasks: throttle(() => refreshTasks(app), 1000, "tasks"),
+    task: throttle(() => refreshTask(app), 500, "task"),
+    algorithms: throttle(() => refreshAlgorithms(app), 1000, "algorithms"),
   };
   return app;
 }
@@ -90,7 +90,7 @@ function setUpKey() {
   });
   document.addEventListener("auth-needed", (event) => {
     form.hidden = false;
-    notify(`${event.detail}: enter an API key with the scopes this needs`);
+    notify("API key", `${event.detail}: enter a key with the scopes this needs`);
   });
 }
 
@@ -114,6 +114,7 @@ function showLive(state) {
   const live = byId("live");
   live.dataset.state = state;
   live.textContent = state;
+  if (state === "live") notify("loading", "");
 }
 
 async function start() {
@@ -122,7 +123,7 @@ async function start() {
   try {
     schema = await readSchema();
   } catch (error) {
-    notify(`the API's schema could not be read: ${error.message}`);
+    notify("schema", `the API's schema could not be read: ${error.message}`);
     return;
   }
   const app = makeApp(schema);
@@ -133,23 +134,25 @@ async function start() {
   setUpTaskDialog();
   setUpEvents();
   setUpAudit(app);
+  // The log head first: whatever commits while the panels load comes after it, so the live
+  // log will refresh what it changes.
+  let head = 0;
+  try {
+    ({ head } = await api("/api/v1/events", { query: { limit: 1 } }));
+  } catch (error) {
+    notify("loading", `${error.message} (reload the page to try again)`);
+    return;
+  }
   const loads = await Promise.allSettled([refreshStats(app), refreshPools(app), refreshTasks(app)]);
   const failed = loads.find((load) => load.status === "rejected");
-  if (failed) {
-    notify(failed.reason.message);
-    if (failed.reason.status === 401 || failed.reason.status === 403) return;
-  }
-  let after = 0;
+  if (failed) notify("loading", failed.reason.message);
   try {
-    const { head } = await api("/api/v1/events", { query: { limit: 1 } });
-    after = Math.max(0, head - BACKLOG);
-    const backlog = await api("/api/v1/events", { query: { after, limit: BACKLOG } });
-    addEvents(backlog.events);
-    after = backlog.events.length ? backlog.events[backlog.events.length - 1].position : after;
+    const backlog = await api("/api/v1/events", { query: { after: Math.max(0, head - BACKLOG), limit: BACKLOG } });
+    addEvents(backlog.events.filter((event) => event.position <= head));
   } catch (error) {
-    notify(error.message);
+    notify("event log", error.message);
   }
-  new LiveLog({ after, onEvents: (events) => { addEvents(events); react(app, events); }, onState: showLive }).start();
+  new LiveLog({ after: head, onEvents: (events) => { addEvents(events); react(app, events); }, onState: showLive }).start();
   setInterval(app.refresh.stats, QUIET_REFRESH_MS);
   window.addEventListener("resize", app.refresh.stats);
   document.body.dataset.ready = "true";

@@ -1,14 +1,14 @@
 // The global event log, live: the newest events first, filtered by type and stream, each
 // one opening to its payload and metadata. The page keeps the latest KEEP events it has
-// seen; a filter applies to those.
+// seen and shows the newest SHOWN of them that pass the filters.
 
-import { byId, clock, h, number, options, replace, throttle } from "../dom.js";
+import { byId, clock, h, keepingFocus, number, options, replace, throttle } from "../dom.js";
 
 const KEEP = 500;
 const SHOWN = 200;
 const kept = [];
 const types = new Set();
-let pending = [];
+let unseen = 0;
 let render = null;
 
 export function setUpEvents() {
@@ -27,7 +27,7 @@ export function addEvents(events) {
     }
   }
   if (kept.length > KEEP) kept.splice(0, kept.length - KEEP);
-  pending = pending.concat(events);
+  unseen += events.length;
   render();
 }
 
@@ -38,16 +38,16 @@ function matches(event, filters) {
 
 function draw() {
   const form = byId("event-filters");
-  if (form.elements.paused.checked && pending.length) {
-    form.querySelector(".event-count").textContent = `paused · ${number(pending.length)} new`;
+  if (form.elements.paused.checked && unseen) {
+    form.querySelector(".event-count").textContent = `paused · ${number(unseen)} new`;
     return;
   }
-  pending = [];
+  unseen = 0;
   const filters = { type: form.elements.type.value, stream: form.elements.stream.value };
   const shown = kept.filter((event) => matches(event, filters)).slice(-SHOWN).reverse();
   const log = byId("event-log");
   const open = new Set([...log.querySelectorAll("details[open]")].map((node) => node.dataset.position));
-  replace(log, shown.map((event) => item(event, open.has(String(event.position)))));
+  keepingFocus(log, () => replace(log, shown.map((event) => item(event, open.has(String(event.position))))));
   form.querySelector(".event-count").textContent = `${number(shown.length)} shown of the last ${number(kept.length)}`;
 }
 
@@ -55,7 +55,7 @@ function item(event, open) {
   const meta = event.metadata || {};
   return h("li", { dataset: { position: event.position, type: event.type } },
     h("details", { open, dataset: { position: event.position } },
-      h("summary", {},
+      h("summary", { dataset: { focus: `event-${event.position}` } },
         h("span", { class: "num mono" }, `#${event.position}`), " ",
         h("span", { class: "event-type" }, event.type), " ",
         h("span", { class: "mono hint" }, event.stream_id), " ",

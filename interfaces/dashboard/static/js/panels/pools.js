@@ -1,27 +1,39 @@
 // Worker pools: load against capacity, and the operator's levers on each (capacity, drain).
 
 import { api } from "../api.js";
-import { byId, h, number, replace, showError } from "../dom.js";
+import { byId, h, keepingFocus, number, replace, showError } from "../dom.js";
 
 export async function refreshPools(app) {
   const { worker_pools: pools } = await api("/api/v1/workers");
   app.setPools(pools);
   const body = byId("pools").querySelector("tbody");
-  const editing = body.querySelector("input:focus")?.closest("tr")?.dataset.pool;
-  const rows = pools.map((pool) => (pool.id === editing ? body.querySelector(`tr[data-pool="${pool.id}"]`) : row(app, pool)));
-  replace(body, rows);
+  keepingFocus(body, () => {
+    const rows = pools.map((pool) => {
+      const fresh = row(app, pool);
+      // a capacity being edited (focused, or typed and not yet set) outlives the refresh
+      const editing = body.querySelector(`tr[data-pool="${pool.id}"] form.inline`);
+      const input = editing?.elements.capacity;
+      if (editing && (editing.contains(document.activeElement) || input.value !== input.dataset.server)) {
+        fresh.querySelector("form.inline").replaceWith(editing);
+      }
+      return fresh;
+    });
+    replace(body, rows);
+  });
 }
 
 function row(app, pool) {
   const share = pool.capacity ? Math.min(1, pool.current_load / pool.capacity) : 0;
   const fill = h("span", { class: `fill${share >= 0.9 ? " hot" : ""}` });
   fill.style.width = `${(share * 100).toFixed(1)}%`;
-  const capacity = h("input", { type: "number", name: "capacity", value: pool.capacity, "aria-label": `capacity of ${pool.name}`, inputmode: "numeric" });
+  const capacity = h("input", { type: "number", name: "capacity", value: pool.capacity, "aria-label": `capacity of ${pool.name}`,
+    inputmode: "numeric", dataset: { server: pool.capacity, focus: `capacity-${pool.id}` } });
   const save = h("form", { class: "inline", onsubmit: (event) => resize(event, app, pool, capacity) },
-    capacity, h("button", { type: "submit", class: "quiet" }, "Set"));
-  const drain = pool.draining
-    ? h("button", { type: "button", class: "quiet", onclick: () => lever(app, pool, "resume") }, "Resume")
-    : h("button", { type: "button", class: "quiet", onclick: () => lever(app, pool, "drain") }, "Drain");
+    capacity, h("button", { type: "submit", class: "quiet", "aria-label": `Set ${pool.name} capacity`,
+      dataset: { focus: `set-${pool.id}` } }, "Set"));
+  const action = pool.draining ? "resume" : "drain";
+  const drain = h("button", { type: "button", class: "quiet", "aria-label": `${action} ${pool.name}`,
+    dataset: { focus: `lever-${pool.id}` }, onclick: () => lever(app, pool, action) }, pool.draining ? "Resume" : "Drain");
   return h("tr", { dataset: { pool: pool.id }, class: pool.draining ? "draining" : null },
     h("th", { scope: "row" }, pool.name, pool.draining ? h("span", { class: "tag" }, "draining") : null),
     h("td", {}, pool.region),
@@ -42,7 +54,7 @@ async function resize(event, app, pool, input) {
   try {
     await api(`/api/v1/workers/${pool.id}`, { method: "PATCH", body: { capacity: value === "" ? "" : Number(value) } });
     showError(error, "");
-    input.blur();
+    input.dataset.server = input.value; // set: no longer an edit to keep
   } catch (failure) {
     showError(error, `${pool.name}: ${failure.message}`);
   }

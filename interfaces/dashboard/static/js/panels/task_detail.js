@@ -15,7 +15,15 @@ export function setUpTaskDialog() {
   const dialog = byId("task-dialog");
   byId("task-dialog-close").addEventListener("click", () => dialog.close());
   dialog.addEventListener("close", () => {
+    const closed = shown;
     shown = null;
+    // the row that opened it may have been redrawn since, and the browser's return of the
+    // focus (after this event) then finds nothing: give it to the row drawn in its place
+    setTimeout(() => {
+      if (!document.activeElement || document.activeElement === document.body) {
+        document.querySelector(`[data-focus="task-${closed}"]`)?.focus();
+      }
+    }, 0);
   });
   dialog.addEventListener("click", (event) => {
     if (event.target === dialog) dialog.close(); // a click on the backdrop

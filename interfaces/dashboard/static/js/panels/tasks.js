@@ -2,7 +2,7 @@
 // opens the task's story.
 
 import { api } from "../api.js";
-import { byId, clock, h, number, replace, shortId } from "../dom.js";
+import { byId, clock, h, keepingFocus, number, replace, shortId } from "../dom.js";
 import { openTask } from "./task_detail.js";
 
 const PAGE_SIZE = 15;
@@ -31,19 +31,20 @@ export async function refreshTasks(app) {
     return refreshTasks(app);
   }
   const body = byId("tasks").querySelector("tbody");
-  replace(body, result.tasks.length ? result.tasks.map((task) => row(app, task))
-    : h("tr", {}, h("td", { colspan: 7, class: "empty" }, "no tasks match")));
+  keepingFocus(body, () => replace(body, result.tasks.length ? result.tasks.map((task) => row(app, task))
+    : h("tr", {}, h("td", { colspan: 7, class: "empty" }, "no tasks match"))));
   const pager = byId("tasks").querySelector(".pager");
   pager.querySelector(".page-info").textContent = `page ${page} of ${pages} · ${number(result.total)} tasks`;
   pager.querySelector('[data-step="-1"]').disabled = page <= 1;
   pager.querySelector('[data-step="1"]').disabled = page >= pages;
 }
 
+// The whole row opens the task on a click; its id is the button a keyboard reaches.
 function row(app, task) {
   const open = () => openTask(app, task.id);
-  return h("tr", { class: "clickable", dataset: { task: task.id, status: task.status }, tabindex: 0, onclick: open,
-    onkeydown: (event) => { if (event.key === "Enter") open(); } },
-  h("td", { class: "mono" }, shortId(task.id)),
+  return h("tr", { class: "clickable", dataset: { task: task.id, status: task.status }, onclick: open },
+  h("td", { class: "mono" }, h("button", { type: "button", class: "link mono", "aria-label": `open task ${task.id}`,
+    dataset: { focus: `task-${task.id}` } }, shortId(task.id))),
   h("td", {}, task.type),
   h("td", { class: "num" }, task.priority),
   h("td", {}, task.region),
