@@ -48,7 +48,6 @@ class StatsProjection:
         integer microseconds from the fixed-width UTC timestamps."""
         db.execute(BULK_COUNTERS, {"head": head})
         db.execute(BULK_THROUGHPUT, {"head": head})
-        db.execute(BULK_LATENCY, {"head": head})
 
 
 def micros(column: str) -> str:
@@ -88,30 +87,21 @@ SELECT name, value FROM (
 ) WHERE completed > 0
 """
 
-BULK_THROUGHPUT = """
-INSERT INTO stats_throughput (second, finished)
-SELECT unixepoch(substr(moment, 1, 19)), COUNT(*) FROM (
-    SELECT json_extract(payload, '$.completed_at') AS moment FROM events
-    WHERE type = 'TaskCompleted' AND position <= :head
+COMPLETED_AT = "json_extract(payload, '$.completed_at')"
+
+BULK_THROUGHPUT = f"""
+INSERT INTO stats_throughput (second, finished, completed, latency_sum_us)
+SELECT unixepoch(substr(moment, 1, 19)), COUNT(*), SUM(completed), SUM(latency) FROM (
+    SELECT {COMPLETED_AT} AS moment, 1 AS completed,
+           {micros(COMPLETED_AT)} - {micros("json_extract(payload, '$.enqueued_at')")} AS latency
+    FROM events WHERE type = 'TaskCompleted' AND position <= :head
     UNION ALL
-    SELECT json_extract(payload, '$.failed_at') FROM events
+    SELECT json_extract(payload, '$.failed_at'), 0, 0 FROM events
     WHERE type = 'TaskFailed' AND position <= :head
       AND json_extract(payload, '$.retry_at') IS NULL
     UNION ALL
-    SELECT json_extract(payload, '$.expired_at') FROM events
+    SELECT json_extract(payload, '$.expired_at'), 0, 0 FROM events
     WHERE type = 'TaskLeaseExpired' AND position <= :head
       AND json_extract(payload, '$.retry_at') IS NULL
 ) GROUP BY 1
-"""
-
-BULK_LATENCY = f"""
-UPDATE stats_throughput SET completed = done.count, latency_sum_us = done.latency
-FROM (
-    SELECT unixepoch(substr(json_extract(payload, '$.completed_at'), 1, 19)) AS second,
-           COUNT(*) AS count,
-           SUM({micros("json_extract(payload, '$.completed_at')")}
-               - {micros("json_extract(payload, '$.enqueued_at')")}) AS latency
-    FROM events WHERE type = 'TaskCompleted' AND position <= :head GROUP BY 1
-) AS done
-WHERE stats_throughput.second = done.second
 """
