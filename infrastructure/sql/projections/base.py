@@ -6,7 +6,6 @@ changed row, and counters upserted with their net change. The same code runs inl
 command batch) and in a rebuild (thousands of events), so both build identical tables.
 """
 
-from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
@@ -57,49 +56,30 @@ def raw(connection: Connection) -> Db:
 
 
 class Deltas:
-    """Net changes to counter rows, applied with one upsert per row."""
+    """Net changes to counter rows, each of one or more counter columns (a row's deltas
+    are added column by column; missing ones are 0), applied with one upsert per row."""
 
     def __init__(self) -> None:
-        self._deltas: defaultdict[tuple[Hashable, ...], int] = defaultdict(int)
-
-    def add(self, key: tuple[Hashable, ...], delta: int) -> None:
-        self._deltas[key] += delta
-
-    def upsert(self, db: Db, table: str, keys: Sequence[str], column: str) -> None:
-        if not self._deltas:
-            return
-        placeholders = ", ".join("?" * (len(keys) + 1))
-        key = ", ".join(keys)
-        db.executemany(
-            f"INSERT INTO {table} ({key}, {column}) VALUES ({placeholders}) "
-            f"ON CONFLICT ({key}) DO UPDATE SET {column} = {table}.{column} + excluded.{column}",
-            [(*key, delta) for key, delta in self._deltas.items()],
-        )
-
-    def apply_to(self, db: Db, update: str) -> None:
-        """Run `update` (parameters: delta, then the key) once per changed row."""
-        db.executemany(update, [(delta, *key) for key, delta in self._deltas.items()])
-
-
-class Tallies:
-    """Net changes to rows of several counter columns, applied with one upsert per row."""
-
-    def __init__(self, table: str, keys: Sequence[str], columns: Sequence[str]) -> None:
-        self._table, self._keys, self._columns = table, keys, columns
-        self._rows: dict[tuple[Hashable, ...], list[int]] = {}
+        self._deltas: dict[tuple[Hashable, ...], list[int]] = {}
 
     def add(self, key: tuple[Hashable, ...], *deltas: int) -> None:
-        row = self._rows.setdefault(key, [0] * len(self._columns))
+        row = self._deltas.setdefault(key, [])
+        row.extend([0] * (len(deltas) - len(row)))
         for index, delta in enumerate(deltas):
             row[index] += delta
 
-    def upsert(self, db: Db) -> None:
-        if not self._rows:
+    def upsert(self, db: Db, table: str, keys: Sequence[str], *columns: str) -> None:
+        if not self._deltas:
             return
-        table, names = self._table, [*self._keys, *self._columns]
-        updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in self._columns)
+        names = [*keys, *columns]
+        updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in columns)
         db.executemany(
             f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "
-            f"ON CONFLICT ({', '.join(self._keys)}) DO UPDATE SET {updates}",
-            [(*key, *row) for key, row in self._rows.items()],
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
+            [(*key, *row, *[0] * (len(columns) - len(row))) for key, row in self._deltas.items()],
         )
+
+    def apply_to(self, db: Db, update: str) -> None:
+        """Run `update` (parameters: the first column's delta, then the key) once per
+        changed row."""
+        db.executemany(update, [(row[0], *key) for key, row in self._deltas.items()])

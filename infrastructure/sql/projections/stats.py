@@ -6,7 +6,7 @@ Every counter is an integer (latency in microseconds), so any batching sums exac
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from infrastructure.sql.projections.base import Db, Deltas, EventRecord, Tallies
+from infrastructure.sql.projections.base import Db, Deltas, EventRecord
 
 MICROSECOND = timedelta(microseconds=1)
 
@@ -17,9 +17,7 @@ class StatsProjection:
 
     def apply(self, db: Db, records: Sequence[EventRecord]) -> None:
         counters = Deltas()
-        seconds = Tallies(
-            "stats_throughput", ("second",), ("finished", "completed", "latency_sum_us")
-        )
+        seconds = Deltas()
         for record in records:
             data = record.data
             match record.type:
@@ -40,7 +38,8 @@ class StatsProjection:
                 case "AlgorithmSwitched":
                     counters.add(("algorithm_switches",), 1)
         counters.upsert(db, "stats_counters", ("name",), "value")
-        seconds.upsert(db)
+        seconds.upsert(db, "stats_throughput", ("second",), "finished", "completed",
+                       "latency_sum_us")  # fmt: skip
 
     def rebuild(self, db: Db, head: int, progress: Callable[[int], None] | None = None) -> None:
         """The whole projection from the log up to `head`, set-based, into empty tables.
