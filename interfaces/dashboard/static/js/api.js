@@ -35,6 +35,13 @@ export function headers(extra = {}) {
   return stored ? { ...extra, Authorization: `Bearer ${stored}` } : extra;
 }
 
+// A 401 or 403 asks the page for a (better) key.
+export function askForKeyOn(status, message) {
+  if (status === 401 || status === 403) {
+    document.dispatchEvent(new CustomEvent("auth-needed", { detail: message }));
+  }
+}
+
 export async function api(path, { method = "GET", body, query, signal } = {}) {
   const url = new URL(path, location.origin);
   for (const [name, value] of Object.entries(query || {})) {
@@ -56,9 +63,7 @@ export async function api(path, { method = "GET", body, query, signal } = {}) {
   }
   if (!response.ok) {
     const error = new ApiError(response.status, data || {});
-    if (response.status === 401 || response.status === 403) {
-      document.dispatchEvent(new CustomEvent("auth-needed", { detail: error.message }));
-    }
+    askForKeyOn(response.status, error.message);
     throw error;
   }
   return data;

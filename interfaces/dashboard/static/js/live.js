@@ -7,7 +7,7 @@
 // /api/v1/events, and tries the stream again every 10 s. The server pings a quiet stream every 10 s; a connection silent for three
 // pings is taken for dead (a sleeping laptop, a proxy that dropped it) and made again.
 
-import { headers } from "./api.js";
+import { api, askForKeyOn, headers } from "./api.js";
 
 const PING_S = 10;
 const SILENCE_MS = 3 * PING_S * 1000;
@@ -69,9 +69,7 @@ export class LiveLog {
         cache: "no-store",
       });
       if (!response.ok || !response.body) {
-        if (response.status === 401 || response.status === 403) {
-          document.dispatchEvent(new CustomEvent("auth-needed", { detail: "the event stream needs an API key" }));
-        }
+        askForKeyOn(response.status, "the event stream needs an API key");
         return false;
       }
       this.onState("live");
@@ -108,19 +106,13 @@ export class LiveLog {
     const until = Date.now() + forMs;
     while (!this.stopped && Date.now() < until) {
       try {
-        const response = await fetch(`/api/v1/events?after=${this.last}&limit=1000`, {
-          headers: headers({ Accept: "application/json" }),
-          cache: "no-store",
-        });
-        if (response.ok) {
-          const page = await response.json();
-          const fresh = page.events.filter((event) => event.position > this.last);
-          if (fresh.length) {
-            this.last = fresh[fresh.length - 1].position;
-            this.onEvents(fresh);
-          }
-          if (page.events.length === 1000) continue;
+        const page = await api("/api/v1/events", { query: { after: this.last, limit: 1000 } });
+        const fresh = page.events.filter((event) => event.position > this.last);
+        if (fresh.length) {
+          this.last = fresh[fresh.length - 1].position;
+          this.onEvents(fresh);
         }
+        if (page.events.length === 1000) continue;
       } catch {
         // the server is away; keep polling until it is back
       }

@@ -6,7 +6,7 @@ import { api, key } from "./api.js";
 import { byId, h, notify, options, throttle } from "./dom.js";
 import { LiveLog } from "./live.js";
 import { setUpAudit } from "./panels/audit.js";
-import { refreshAlgorithms, setUpControl } from "./panels/control.js";
+import { setUpControl } from "./panels/control.js";
 import { addEvents, setUpEvents } from "./panels/events.js";
 import { refreshPools } from "./panels/pools.js";
 import { refreshStats } from "./panels/stats.js";
@@ -58,7 +58,6 @@ function makeApp(schema) {
     pools: throttle(() => refreshPools(app), 1000, "pools"),
     tasks: throttle(() => refreshTasks(app), 1000, "tasks"),
     task: throttle(() => refreshTask(app), 500, "task"),
-    algorithms: throttle(() => refreshAlgorithms(app), 1000, "algorithms"),
   };
   return app;
 }
@@ -98,14 +97,14 @@ function setUpKey() {
 function react(app, events) {
   const types = new Set(events.map((event) => event.type));
   const tasksChanged = [...types].some((type) => type.startsWith("Task") || type === "WorkerAssigned");
-  const poolsChanged = [...types].some((type) => type.startsWith("Pool") || type === "WorkerAssigned"
-    || type === "WorkerPoolRegistered" || type === "TaskCompleted" || type === "TaskFailed");
+  // every change to a pool's load, capacity or state is an event on its stream (Pool*)
+  const poolsChanged = [...types].some((type) => type.startsWith("Pool") || type === "WorkerPoolRegistered");
   if (tasksChanged) {
     app.refresh.tasks();
     app.refresh.stats();
   }
   if (poolsChanged) app.refresh.pools();
-  if (types.has("AlgorithmSwitched")) app.refresh.algorithms();
+  if (types.has("AlgorithmSwitched")) app.refresh.stats(); // the stats name the active one
   const task = shownTask();
   if (task && events.some((event) => event.stream_id === `task-${task}`)) app.refresh.task();
 }

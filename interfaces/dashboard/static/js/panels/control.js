@@ -29,11 +29,6 @@ export function setUpControl(app) {
   });
 }
 
-export async function refreshAlgorithms(app) {
-  const { active } = await api("/api/v1/algorithms");
-  app.showAlgorithm(active);
-}
-
 async function simulate(app, form) {
   clearErrors(form);
   const values = Object.fromEntries(new FormData(form));
