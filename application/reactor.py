@@ -1,18 +1,43 @@
 """The shared loop of the long-running reactors: follow the log from a position, act, and
-sleep on the commit signal until the log grows or a deadline comes."""
+sleep on the commit signal until the log grows or a deadline comes.
+
+When a round fails for a reason other than a rule (a busy or full database, a lost
+connection), the reactor has put its work back (the task in its queue, the slot on its
+board, the due time in its heap) and raised: the loop records the failure, where health and
+metrics show it while it lasts, and retries after a backoff that doubles from
+`BACKOFF_FIRST_S` up to `BACKOFF_MAX_S`. The first round that succeeds clears it."""
 
 import threading
+import time
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 import structlog
 
 from application.commit_signal import CommitSignal
+from application.errors import StoreUnavailable
 from application.messages import RecordedEvent
 from application.ports import EventStore
 
 log = structlog.get_logger(__name__)
 
-RETRY_AFTER_ERROR_S = 1.0
+BACKOFF_FIRST_S = 0.05
+BACKOFF_MAX_S = 5.0
+
+
+def backoff_s(failures: int) -> float:
+    """Seconds to wait after the n-th failure in a row."""
+    return min(BACKOFF_FIRST_S * 2.0 ** min(failures - 1, 30), BACKOFF_MAX_S)
+
+
+@dataclass(frozen=True)
+class Failing:
+    """A reactor whose rounds fail: since when (wall clock), how many in a row, the last."""
+
+    since: float
+    failures: int
+    error: str
+    retry_in_s: float
 
 
 class Reactor(ABC):
@@ -27,7 +52,14 @@ class Reactor(ABC):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.position = 0
-        self.last_error: str | None = None
+        self.failing: Failing | None = None
+        """Set while rounds fail; None once one succeeds."""
+        self.failures_total = 0
+
+    @property
+    def last_error(self) -> str | None:
+        failing = self.failing
+        return None if failing is None else failing.error
 
     @abstractmethod
     def restore(self) -> None:
@@ -91,10 +123,25 @@ class Reactor(ABC):
                     self.restore()
                     restored = True
                 deadline = self.run_once()
-                self.last_error = None
             except Exception as error:
-                self.last_error = f"{type(error).__name__}: {error}"
-                log.exception(f"{self.name}.error")
-                self._stop.wait(RETRY_AFTER_ERROR_S)
+                self._stop.wait(self._failed(error))
                 continue
+            if self.failing is not None:
+                log.info(f"{self.name}.recovered", failures=self.failing.failures)
+                self.failing = None
             self._signal.wait_beyond(self.position, self._stop, deadline)
+
+    def _failed(self, error: Exception) -> float:
+        """Record a failed round; returns the seconds to wait before the next."""
+        previous = self.failing
+        failures = 1 if previous is None else previous.failures + 1
+        delay = backoff_s(failures)
+        since = time.time() if previous is None else previous.since
+        self.failing = Failing(since, failures, f"{type(error).__name__}: {error}", delay)
+        self.failures_total += 1
+        if isinstance(error, StoreUnavailable):
+            log.warning(f"{self.name}.failing", error=str(error), failures=failures,
+                        retry_in_s=delay)  # fmt: skip
+        else:
+            log.exception(f"{self.name}.error", failures=failures, retry_in_s=delay)
+        return delay

@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import structlog
 
@@ -39,8 +39,6 @@ log = structlog.get_logger(__name__)
 
 ACTOR = "simulated-worker"
 SIMULATED_FAILURE = "simulated worker failure"
-RETRY_AFTER_S = 0.5
-"""When finishing a task fails for a reason other than a rule (database busy), try again."""
 
 
 @dataclass(frozen=True)
@@ -132,8 +130,9 @@ class SimulatedWorkers(Reactor):
                 else CompleteTask(timer.task_id, attempt=timer.attempt)
             )
             pending.append((timer, self._sender.submit(command, timer.context)))
-        for timer, future in pending:
-            self._settle(timer, future)
+        failures = [error for timer, future in pending if (error := self._settle(timer, future))]
+        if failures:
+            raise failures[0]  # the reactor retries them after a backoff
         upcoming = self._next()
         return None if upcoming is None else max(upcoming.due - self._monotonic(), 0.0)
 
@@ -154,23 +153,24 @@ class SimulatedWorkers(Reactor):
         self._current[task_id] = timer.sequence
         heapq.heappush(self._timers, timer)
 
-    def _settle(self, timer: _Timer, future: "Future[CommandResult]") -> None:
+    def _settle(self, timer: _Timer, future: "Future[CommandResult]") -> Exception | None:
+        """Settle one report; the error if it failed for a reason other than a rule (its
+        timer is then back in the heap, due at once)."""
         try:
             future.result()
         except (DomainError, ConcurrencyConflict) as rejection:
             log.info("simulator.rejected", task_id=timer.task_id, reason=str(rejection))
             self._forget(timer)
-            return
+            return None
         except Exception as error:
-            log.warning("simulator.retrying", task_id=timer.task_id, error=str(error))
-            retry = replace(timer, due=self._monotonic() + RETRY_AFTER_S)
-            heapq.heappush(self._timers, retry)
-            return
+            heapq.heappush(self._timers, timer)
+            return error
         self._forget(timer)
         if timer.fails:
             self.failed += 1
         else:
             self.completed += 1
+        return None
 
     def _forget(self, timer: _Timer) -> None:
         if self._current.get(timer.task_id) == timer.sequence:

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -21,6 +21,7 @@ from application.idempotency import Outcome, Render, Response, once
 from application.lifecycle.timekeeper import Timekeeper
 from application.messages import Command, MessageContext
 from application.ports import Clock, IdGenerator
+from application.reactor import Reactor
 from application.scheduling.policy import SchedulingPolicy
 from application.simulated_workers import SimulatedWorkers, SimulationSettings
 from application.traffic import TrafficGenerator
@@ -99,6 +100,13 @@ class TaskRouter:
             "pools": self.read_model.list_pools(),
             "lags": {name: head - positions.get(name, 0) for name in self.runner.names},
             "due": 0 if self.timekeeper is None else self.timekeeper.outlook[0],
+            "reactors": {
+                reactor.name: (
+                    reactor.failures_total,
+                    0 if reactor.failing is None else reactor.failing.failures,
+                )
+                for reactor in self.reactors
+            },
         }
 
     def start(self) -> None:
@@ -179,14 +187,14 @@ class TaskRouter:
             return {"status": "off"}
         counters = scheduler.counters
         return {
-            "status": "running" if scheduler.running else "stopped",
+            **_reactor_state(scheduler),
             "position": scheduler.position,
             "lag": max(head - scheduler.position, 0),
             "waiting": scheduler.waiting,
+            "claimed_slots": scheduler.claimed_slots,
             "assigned": counters.assigned,
             "deferred": counters.deferred,
             "rejected": counters.rejected,
-            "last_error": scheduler.last_error,
         }
 
     @property
@@ -243,12 +251,17 @@ class TaskRouter:
             return {"status": "off"}
         pending, upcoming = timekeeper.outlook
         return {
-            "status": "running" if timekeeper.running else "stopped",
+            **_reactor_state(timekeeper),
             "due": pending,
             "next_due_at": None if upcoming is None else upcoming.isoformat(),
             "fired": timekeeper.fired,
-            "last_error": timekeeper.last_error,
         }
+
+    def _simulator_runtime(self) -> dict[str, Any]:
+        workers = self.workers
+        if workers is None:
+            return {"status": "off"}
+        return {**_reactor_state(workers), "running_tasks": workers.in_flight}
 
     def health(self) -> dict[str, Any]:
         try:
@@ -262,8 +275,9 @@ class TaskRouter:
         writer_ok = self.sender.running
         reactors_ok = self._following or self._reactors_running
         healthy = database == "connected" and writer_ok and reactors_ok
+        failing = any(reactor.failing is not None for reactor in self.reactors)
         return {
-            "status": "healthy" if healthy else "unhealthy",
+            "status": ("degraded" if failing else "healthy") if healthy else "unhealthy",
             "database": database,
             "queue": {"size": queue_size, "writer_backlog": self.sender.backlog},
             "writer": {
@@ -273,10 +287,23 @@ class TaskRouter:
             "scheduler": scheduler,
             "timekeeper": self._timekeeper_runtime(),
             "leader": None if self.leadership is None else self.leadership.leading,
-            "simulator": "off"
-            if self.workers is None
-            else ("running" if self.workers.running else "stopped"),
+            "simulator": self._simulator_runtime(),
         }
+
+
+def _reactor_state(reactor: Reactor) -> dict[str, Any]:
+    """Whether a reactor runs, and while its rounds fail, since when, how often, and why."""
+    failing = reactor.failing
+    status = "stopped" if not reactor.running else "running" if failing is None else "failing"
+    return {
+        "status": status,
+        "last_error": None if failing is None else failing.error,
+        "failing_since": None
+        if failing is None
+        else datetime.fromtimestamp(failing.since, UTC).isoformat(),
+        "consecutive_failures": 0 if failing is None else failing.failures,
+        "retry_in_s": None if failing is None else failing.retry_in_s,
+    }
 
 
 def bootstrap(
@@ -300,9 +327,12 @@ def bootstrap(
     read_model = SqlReadModel(engines.read)
     aggregates = Aggregates(store)
     bus = CommandBus(aggregates, clock, ids, jitter=random.Random(settings.id_seed).random)
-    writer = SingleWriter(
-        bus, transactions=store, on_abort=aggregates.clear, on_batch=metrics.batched
-    )
+
+    def aborted() -> None:
+        aggregates.clear()
+        metrics.commit_failed()
+
+    writer = SingleWriter(bus, transactions=store, on_abort=aborted, on_batch=metrics.batched)
     system_lane = writer.system()
     state_source = SqlStateSource(engines.read)
     scheduler = (

@@ -26,7 +26,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from domain.values import TaskStatus
@@ -63,6 +63,11 @@ class Metrics:
             f"{PREFIX}_event_store_commit_duration_seconds", "Time from the start of a write "
             "transaction (a group commit) to its durable commit.", buckets=LATENCY_BUCKETS,
             registry=r,
+        )  # fmt: skip
+        self.commit_failures = Counter(
+            f"{PREFIX}_event_store_commit_failures", "Write transactions that failed to "
+            "commit (database locked past the busy timeout, disk full, I/O error, connection "
+            "lost): nothing of them was acknowledged.", registry=r,
         )  # fmt: skip
         self.batch_size = Histogram(
             f"{PREFIX}_group_commit_batch_size", "Commands sharing one write transaction.",
@@ -106,6 +111,9 @@ class Metrics:
             child = self._children[key] = metric.labels(*labels)
         return child
 
+    def commit_failed(self) -> None:
+        self.commit_failures.inc()
+
     def batched(self, commands: int) -> None:
         self.batch_size.observe(commands)
 
@@ -118,7 +126,8 @@ class Metrics:
 
 class StateCollector(Collector):
     """Gauges read at scrape time from `state()`: {"tasks": {status: n}, "pools": [...],
-    "lags": {projection: events behind}, "queue": n, "due": n}."""
+    "lags": {projection: events behind}, "queue": n, "due": n, "reactors": {name:
+    (failed rounds in all, failed rounds in a row now)}}."""
 
     def __init__(self, state: State) -> None:
         self._state = state
@@ -167,6 +176,22 @@ class StateCollector(Collector):
         for name, behind in state["lags"].items():
             lag.add_metric([name], behind)
         yield lag
+        failures = CounterMetricFamily(
+            f"{PREFIX}_reactor_failures",
+            "Rounds of the scheduler, timekeeper or simulator that failed to write (their "
+            "work was put back and retried).",
+            labels=["reactor"],
+        )
+        failing = GaugeMetricFamily(
+            f"{PREFIX}_reactor_consecutive_failures",
+            "Failed rounds in a row, now (0 once a round succeeds): alert when it stays above 0.",
+            labels=["reactor"],
+        )
+        for name, (total, in_a_row) in state["reactors"].items():
+            failures.add_metric([name], total)
+            failing.add_metric([name], in_a_row)
+        yield failures
+        yield failing
 
 
 def render(metrics: Metrics, state: State) -> tuple[bytes, str]:

@@ -4,11 +4,20 @@ import itertools
 import threading
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 
 from application.commit_signal import CommitSignal
-from application.errors import ConcurrencyConflict
-from application.messages import EventMetadata, MessageContext, RecordedEvent, StreamWrite
+from application.errors import ConcurrencyConflict, StoreUnavailable
+from application.messages import (
+    Command,
+    CommandResult,
+    EventMetadata,
+    MessageContext,
+    RecordedEvent,
+    StreamWrite,
+)
+from application.ports import CommandSender
 from application.snapshots import RunningTasks, SchedulerState, TimekeeperState
 from domain.values import Algorithm
 
@@ -109,3 +118,22 @@ class EmptyStateSource:
 
     def timekeeper_state(self) -> TimekeeperState:
         return TimekeeperState(0, [])
+
+
+class FailingWrites:
+    """A CommandSender whose next `failures` commands fail as a locked or full database
+    makes them fail (StoreUnavailable: nothing written); then it sends through `inner`."""
+
+    def __init__(self, inner: CommandSender, failures: int = 0) -> None:
+        self._inner = inner
+        self.failures = failures
+        self.refused: list[Command] = []
+
+    def submit(self, command: Command, context: MessageContext) -> "Future[CommandResult]":
+        if self.failures <= 0:
+            return self._inner.submit(command, context)
+        self.failures -= 1
+        self.refused.append(command)
+        future: Future[CommandResult] = Future()
+        future.set_exception(StoreUnavailable("database unavailable: database is locked"))
+        return future

@@ -10,7 +10,6 @@ already ended, rejects the command), so a stale prompt is harmless."""
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -42,8 +41,6 @@ from domain.task import task_stream
 log = structlog.get_logger(__name__)
 
 ACTOR = "timekeeper"
-RETRY_AFTER = timedelta(seconds=0.5)
-"""When a command fails for a reason other than a rule (a busy database), try again."""
 TASK_STREAM_PREFIX = task_stream("")
 FINAL = frozenset({TaskCompleted.type_name(), TaskCancelled.type_name()})
 
@@ -156,15 +153,18 @@ class Timekeeper(Reactor):
         for due in list(self.due.pop_due(self._clock.now())):
             context = MessageContext(due.correlation_id, None, ACTOR)
             sent.append((due, self._sender.submit(_command(due), context)))
-        for due, future in sent:
-            self._settle(due, future)
+        failures = [error for due, future in sent if (error := self._settle(due, future))]
         upcoming = self.due.next_at()
         self.outlook = (len(self.due), upcoming)
+        if failures:
+            raise failures[0]  # the reactor retries them after a backoff
         if upcoming is None:
             return None
         return max((upcoming - self._clock.now()).total_seconds(), 0.0)
 
-    def _settle(self, due: Due, future: "Future[CommandResult]") -> None:
+    def _settle(self, due: Due, future: "Future[CommandResult]") -> Exception | None:
+        """Settle one command; the error if it failed for a reason other than a rule (its
+        due time is then back in the heap, due at once)."""
         try:
             future.result()
         except NotDueYet as early:
@@ -172,19 +172,19 @@ class Timekeeper(Reactor):
                 self.due.set(due)  # the clock stepped back: wait for the time again
             else:  # the time moved on (a renewed lease): the fold brings the new one
                 log.info("timekeeper.not_due", task_id=due.task_id, reason=str(early))
-            return
+            return None
         except (DomainError, ConcurrencyConflict) as rejection:
             # The task moved on (or the due time moved): the log has the truth and the
             # fold brings any new due time.
             log.info("timekeeper.rejected", task_id=due.task_id, kind=str(due.kind),
                      reason=str(rejection))  # fmt: skip
-            return
+            return None
         except Exception as error:
-            log.warning("timekeeper.retrying", task_id=due.task_id, error=str(error))
             if self.due.get(due.task_id, due.kind) is None:
-                self.due.set(replace(due, at=self._clock.now() + RETRY_AFTER))
-            return
+                self.due.set(due)
+            return error
         self.fired += 1
+        return None
 
 
 def _command(due: Due) -> Command:

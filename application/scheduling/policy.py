@@ -89,6 +89,12 @@ class SchedulingPolicy(Reactor):
     def waiting(self) -> int:
         return len(self._queue)
 
+    @property
+    def claimed_slots(self) -> int:
+        """Slots the scheduler counts as taken, over all pools: equal to the pools' load
+        in the read model once the log is followed (a higher figure is phantom load)."""
+        return sum(pool.load for pool in list(self._board.snapshots()))
+
     def restore(self) -> None:
         state = self._state_source.scheduler_state()
         self.position = state.position
@@ -175,8 +181,10 @@ class SchedulingPolicy(Reactor):
         """Place waiting tasks while some pool has room; True if anything changed.
 
         Assignments are pipelined: a round decides for up to MAX_IN_FLIGHT tasks, claiming
-        their slots on the board at once, sends them all, then settles the answers; a
-        rejected one gives its slot and its place in the queue back."""
+        their slots on the board at once, sends them all, then settles the answers; one
+        that was not recorded (a rule or a concurrent write rejected it, or the write
+        failed) gives its slot and its place in the queue back. A failed write then ends
+        the round with its error, for the reactor to retry after a backoff."""
         progressed = False
         while True:
             sent: list[tuple[WaitingTask, bool, str, Future[CommandResult]]] = []
@@ -194,18 +202,23 @@ class SchedulingPolicy(Reactor):
                 sent.append((task, undeferred, pool_id, self._submit(command, task)))
             if not sent:
                 return progressed
-            rejected = 0
+            unrecorded = 0
+            failure: Exception | None = None
             for task, undeferred, pool_id, future in sent:
-                if self._accepted(future, task):
+                error = self._settle(future, task)
+                if error is None:
                     self.counters.assigned += 1
                     self._recorded(future, "assigned")
                     continue
-                rejected += 1
+                unrecorded += 1
+                failure = failure or _failed_write(error)
                 self._claims.pop(task.task_id, None)
                 self._board.add_load(pool_id, -1)
                 self._queue.put_back(task, undeferred)
+            if failure is not None:
+                raise failure
             moved = self.catch_up()
-            if rejected == len(sent) and not moved:
+            if unrecorded == len(sent) and not moved:
                 return progressed
             progressed = True
 
@@ -222,16 +235,21 @@ class SchedulingPolicy(Reactor):
             sent.append((task, self._submit(DeferTask(task.task_id, decision), task)))
         if not sent:
             return False
-        rejected = 0
+        unrecorded = 0
+        failure: Exception | None = None
         for task, future in sent:
-            if self._accepted(future, task):
+            error = self._settle(future, task)
+            if error is None:
                 self.counters.deferred += 1
                 self._recorded(future, "deferred")
-            else:
-                rejected += 1
-                self._queue.mark_undeferred(task.task_id)
+                continue
+            unrecorded += 1
+            failure = failure or _failed_write(error)
+            self._queue.mark_undeferred(task.task_id)
+        if failure is not None:
+            raise failure
         moved = self.catch_up()
-        return rejected < len(sent) or moved
+        return unrecorded < len(sent) or moved
 
     def _decide(self, task: WaitingTask) -> Decision:
         snapshot = TaskSnapshot(task.task_id, task.priority, task.region, task.resource_type)
@@ -263,12 +281,19 @@ class SchedulingPolicy(Reactor):
         context = MessageContext(task.correlation_id, self._last_event_id, ACTOR)
         return self._sender.submit(command, context)
 
-    def _accepted(self, future: "Future[CommandResult]", task: WaitingTask) -> bool:
-        """Wait for one command; False if a rule or a concurrent write rejected it."""
+    def _settle(self, future: "Future[CommandResult]", task: WaitingTask) -> Exception | None:
+        """Wait for one command; None if it was recorded, else why not."""
         try:
             future.result()
         except (DomainError, ConcurrencyConflict) as rejection:
             self.counters.rejected += 1
             log.info("scheduler.rejected", task_id=task.task_id, reason=str(rejection))
-            return False
-        return True
+            return rejection
+        except Exception as error:
+            return error
+        return None
+
+
+def _failed_write(error: Exception) -> Exception | None:
+    """The error if it is a failure to write, not a rejection by a rule."""
+    return None if isinstance(error, DomainError | ConcurrencyConflict) else error

@@ -85,9 +85,10 @@ class SqlEventStore:
     def append(self, writes: Sequence[StreamWrite], context: MessageContext) -> list[RecordedEvent]:
         batch: _Batch | None = getattr(self._local, "batch", None)
         if batch is not None:
-            recorded, records, last = self._write_events(
-                batch.db, writes, context, batch.head, batch.hash
-            )
+            with unavailable_on_failure():  # a full disk may refuse the insert itself
+                recorded, records, last = self._write_events(
+                    batch.db, writes, context, batch.head, batch.hash
+                )
             if recorded:
                 batch.head, batch.hash = recorded[-1].position, last
                 batch.records.extend(records)

@@ -1,6 +1,9 @@
 """The scheduler policy over the in-memory store, driven step by step with run_once."""
 
 import threading
+import time
+
+import pytest
 
 from application.bus import CommandBus, InlineSender
 from application.commands.change_pool_capacity import ChangePoolCapacity
@@ -10,13 +13,14 @@ from application.commands.submit_task import SubmitTask
 from application.commands.switch_algorithm import SwitchAlgorithm
 from application.commands.task_lifecycle import CancelTask
 from application.commit_signal import CommitSignal
+from application.errors import StoreUnavailable
 from application.messages import MessageContext
 from application.scheduling.policy import SchedulingPolicy
 from application.snapshots import RunningTasks, SchedulerState, WaitingTask
 from domain.events import TaskDeferred, WorkerAssigned
 from domain.scheduling import PoolSnapshot
 from domain.values import Algorithm, ResourceType, TaskType
-from tests.fakes import EmptyStateSource, InMemoryEventStore
+from tests.fakes import EmptyStateSource, FailingWrites, InMemoryEventStore
 
 CTX = MessageContext("req", None, "test")
 
@@ -220,3 +224,78 @@ def test_the_running_policy_is_woken_by_new_events(bus, sender, memory_store, si
         policy.stop()
     assert not policy.running
     assert assignments(memory_store) == [("t1", "a")]
+
+
+def test_assignments_that_fail_to_write_give_back_their_task_and_slot(
+    bus, sender, memory_store, signal
+) -> None:  # type: ignore[no-untyped-def]
+    """A locked or full database fails the round: every task is waiting again, in its
+    place, and no slot stays claimed on the board (no phantom load), so the retry places
+    them as if nothing had happened."""
+    pool(bus, "a", 2)
+    for task_id in ("t1", "t2", "t3"):
+        submit(bus, task_id)
+    flaky = FailingWrites(sender, failures=1)
+    policy = make_policy(memory_store, flaky, signal)  # type: ignore[arg-type]
+    with pytest.raises(StoreUnavailable):
+        policy.run_once()
+    assert assignments(memory_store) == [("t2", "a")], "t2 went through, t1 did not"
+    assert policy.waiting == 2
+    flaky.failures = 5
+    with pytest.raises(StoreUnavailable):
+        policy.run_once()
+    assert policy.waiting == 2
+    flaky.failures = 0
+    policy.run_once()
+    assert assignments(memory_store) == [("t2", "a"), ("t1", "a")]
+    assert policy.waiting == 1
+    assert [summary for _, summary in deferrals(memory_store)] == [
+        "0/1 pools available: 1 at capacity"
+    ], "t3 waits for a slot that two tasks really hold"
+
+
+def test_a_deferral_that_fails_to_write_is_recorded_on_the_retry(
+    bus, sender, memory_store, signal
+) -> None:  # type: ignore[no-untyped-def]
+    pool(bus, "cpu", 1)
+    submit(bus, "gpu-task", kind=ResourceType.GPU)
+    flaky = FailingWrites(sender, failures=1)
+    policy = make_policy(memory_store, flaky, signal)  # type: ignore[arg-type]
+    with pytest.raises(StoreUnavailable):
+        policy.run_once()
+    assert deferrals(memory_store) == []
+    policy.run_once()
+    policy.run_once()
+    assert [task for task, _ in deferrals(memory_store)] == ["gpu-task"], "once, not twice"
+
+
+def test_the_running_policy_shows_its_failure_backs_off_and_recovers(
+    bus, sender, memory_store, signal
+) -> None:  # type: ignore[no-untyped-def]
+    """Failed rounds are retried by the reactor's loop, not left for the next event: the
+    failure is visible (what, how many in a row) while it lasts and clears after."""
+    pool(bus, "a", 5)
+    flaky = FailingWrites(sender, failures=4)
+    policy = SchedulingPolicy(memory_store, flaky, EmptyStateSource(), signal)  # type: ignore[arg-type]
+    seen: list[tuple[int, str]] = []
+    recorded_failure = policy._failed
+
+    def watch(error: Exception) -> float:
+        delay = recorded_failure(error)
+        seen.append((policy.failing.failures, policy.failing.error))  # type: ignore[union-attr]
+        return delay
+
+    policy._failed = watch  # type: ignore[method-assign]
+    policy.start()
+    try:
+        submit(bus, "t1")
+        deadline = time.monotonic() + 10
+        while (not assignments(memory_store) or policy.failing) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        policy.stop()
+    assert assignments(memory_store) == [("t1", "a")]
+    assert [count for count, _ in seen] == [1, 2, 3, 4]
+    assert all("database is locked" in error for _, error in seen)
+    assert policy.failing is None
+    assert policy.failures_total == 4

@@ -1,18 +1,21 @@
 """Simulated workers complete or fail assigned tasks after a drawn latency."""
 
+import pytest
+
 from application.bus import CommandBus, InlineSender
 from application.commands.assign_worker import AssignWorker
-from application.commands.finish_task import FailTask
+from application.commands.finish_task import CompleteTask, FailTask
 from application.commands.register_worker_pool import RegisterWorkerPool
 from application.commands.submit_task import SubmitTask
 from application.commands.task_lifecycle import CancelTask, MarkTaskReady
 from application.commit_signal import CommitSignal
+from application.errors import StoreUnavailable
 from application.messages import MessageContext
 from application.simulated_workers import SimulatedWorkers, SimulationSettings
 from domain.events import TaskCompleted, TaskFailed
 from domain.scheduling import Decision, TaskSnapshot
 from domain.values import Algorithm, Execution, ResourceType, TaskType
-from tests.fakes import EmptyStateSource, InMemoryEventStore
+from tests.fakes import EmptyStateSource, FailingWrites, InMemoryEventStore
 
 CTX = MessageContext("req", None, "test")
 
@@ -159,46 +162,32 @@ def test_a_task_finished_by_hand_is_skipped(bus, sender, memory_store, signal) -
     assert simulated.completed == 0
 
 
-def test_a_finish_that_fails_for_an_outside_reason_is_retried(
+def test_a_finish_that_fails_to_write_is_put_back_and_retried(
     bus, sender, memory_store, signal
 ) -> None:  # type: ignore[no-untyped-def]
-    """A busy database must not lose the task: it stays timed and completes later."""
-    from concurrent.futures import Future
-
-    from application.errors import StoreUnavailable
-
-    class FlakySender:
-        failures = 1
-
-        def submit(self, command, context):  # type: ignore[no-untyped-def]
-            if self.failures:
-                self.failures -= 1
-                future: Future = Future()  # type: ignore[type-arg]
-                future.set_exception(StoreUnavailable("database is locked"))
-                return future
-            return sender.submit(command, context)
-
+    """A busy database must not lose the task: the round fails (for the reactor to back
+    off and show the error), the report stays due, and the next round sends it."""
     clock = Monotonic()
+    flaky = FailingWrites(sender)
     simulated = workers(
-        memory_store,
-        FlakySender(),  # type: ignore[arg-type]
-        signal,
-        clock,
-        min_latency_s=0.1,
-        max_latency_s=0.1,
-        failure_rate=0.0,
-        seed=1,
-    )
-    assign(bus, 1)
+        memory_store, flaky, signal, clock, min_latency_s=0.1, max_latency_s=0.1,  # type: ignore[arg-type]
+        failure_rate=0.0, seed=1,
+    )  # fmt: skip
+    assign(bus, 2)
     simulated.run_once()
     clock.now += 0.2
-    deadline = simulated.run_once()
+    flaky.failures = 3
+    with pytest.raises(StoreUnavailable):
+        simulated.run_once()
+    assert [type(command) for command in flaky.refused] == [CompleteTask, CompleteTask]
     assert outcomes(memory_store) == []
-    assert deadline is not None, "the task is timed again"
-    assert deadline > 0
-    clock.now += deadline
-    simulated.run_once()
-    assert outcomes(memory_store) == ["TaskCompleted"]
+    assert simulated.in_flight == 2
+    with pytest.raises(StoreUnavailable):
+        simulated.run_once()
+    assert outcomes(memory_store) == ["TaskCompleted"], "one went through, one failed again"
+    assert simulated.run_once() is None
+    assert outcomes(memory_store) == ["TaskCompleted", "TaskCompleted"]
+    assert simulated.in_flight == 0
 
 
 def test_tasks_of_an_external_pool_are_left_to_its_workers(

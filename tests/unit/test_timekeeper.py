@@ -11,6 +11,7 @@ from application.commands.leases import Heartbeat, LeaseTask
 from application.commands.register_worker_pool import RegisterWorkerPool
 from application.commands.submit_task import SubmitTask
 from application.commit_signal import CommitSignal
+from application.errors import StoreUnavailable
 from application.lifecycle.due_times import Kind
 from application.lifecycle.timekeeper import Timekeeper
 from application.messages import MessageContext
@@ -18,7 +19,7 @@ from domain.retry import RetryPolicy
 from domain.scheduling import Decision, TaskSnapshot
 from domain.task import task_stream
 from domain.values import Algorithm, Execution, ResourceType, TaskType
-from tests.fakes import EmptyStateSource, FakeClock, InMemoryEventStore
+from tests.fakes import EmptyStateSource, FailingWrites, FakeClock, InMemoryEventStore
 
 CTX = MessageContext("req-7", None, "test")
 
@@ -149,3 +150,26 @@ def test_a_due_time_refused_as_early_after_the_clock_stepped_back_waits_again(
     keeper.run_once()
     assert types_of(memory_store, task_id) == ["TaskQueued", "TaskReady"]
     assert keeper.outlook == (0, None)
+
+
+def test_a_due_time_whose_command_fails_to_write_stays_due_until_it_is_written(
+    bus: CommandBus,
+    memory_store: InMemoryEventStore,
+    signal: CommitSignal,
+    clock: FakeClock,
+) -> None:
+    flaky = FailingWrites(InlineSender(bus))
+    keeper = Timekeeper(memory_store, flaky, EmptyStateSource(), signal, clock)
+    keeper.restore()
+    task_id = submit(bus, not_before=clock.now() + timedelta(seconds=1))
+    keeper.run_once()
+    clock.advance(1)
+    flaky.failures = 2
+    for _ in range(2):
+        with pytest.raises(StoreUnavailable):
+            keeper.run_once()
+        assert types_of(memory_store, task_id) == ["TaskQueued"]
+        assert keeper.outlook[0] == 1, "the due time is held, not dropped"
+    assert keeper.run_once() is None
+    assert types_of(memory_store, task_id) == ["TaskQueued", "TaskReady"]
+    assert keeper.fired == 1

@@ -44,5 +44,7 @@ MAX_STEPS = 1_000
 
 @router.get("/health")
 def health(service: Service) -> JSONResponse:
+    """200 while the process works ("healthy", or "degraded" while a reactor's writes fail
+    and are being retried: it shows which, since when and why); 503 when it does not."""
     report = service.health()
-    return JSONResponse(report, status_code=200 if report["status"] == "healthy" else 503)
+    return JSONResponse(report, status_code=503 if report["status"] == "unhealthy" else 200)
