@@ -17,6 +17,15 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     cors_origins: list[str] = ["http://localhost:3000", "http://127.0.0.1:3000"]
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_connections: int = Field(default=1000, ge=1)
+    """Open HTTP connections at once; one more is answered 503 and closed."""
+    max_header_bytes: int = Field(default=65_536, ge=1024)
+    """A request's line and headers, in bytes; more is answered 431."""
+    max_headers: int = Field(default=100, ge=8)
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    """From a connection's opening, or a request's first byte, to the end of its headers."""
+    keep_alive_s: int = Field(default=5, ge=1)
+    """How long an idle connection is kept open between requests."""
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=1)
     api_keys: str | None = None
     """JSON: [{"name": ..., "sha256": <hex of the key's SHA-256>, "scopes": [...]}]"""

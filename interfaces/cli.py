@@ -1,7 +1,6 @@
 """The `taskrouterx` command line."""
 
 import contextlib
-import functools
 import ipaddress
 import os
 import re
@@ -110,9 +109,7 @@ def serve(
     ] = True,
 ) -> None:
     """Run the HTTP API, the scheduler and the simulated workers."""
-    import uvicorn
-
-    from interfaces.http.asgi import create
+    from interfaces.http import serving
 
     settings = _settings()
     overrides: dict[str, object] = {"demo_pools": demo_pools and settings.demo_pools}
@@ -135,14 +132,7 @@ def serve(
         f"TaskRouterX on http://{settings.host}:{settings.port} (dashboard at /, API docs at "
         f"/docs), database {settings.database_url}"
     )
-    # as a factory: uvicorn calls it once its signal handlers are in place (see Closing)
-    uvicorn.run(
-        functools.partial(create, settings),
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-    )
+    serving.serve(settings, typer.echo)
 
 
 @app.command()

@@ -12,6 +12,7 @@ STDLIB = set(sys.stdlib_module_names)
 ENTRY_POINTS = {
     "interfaces/cli.py",
     "interfaces/http/asgi.py",
+    "interfaces/http/serving.py",
     "interfaces/__main__.py",
 }
 
@@ -28,6 +29,7 @@ ALLOWED = {
         "orjson",
         "structlog",
         "httpx",
+        "uvicorn",
     },
 }
 

@@ -47,13 +47,16 @@ class Server:
             **env,
         }
         self._output = output.open("ab")
-        command = [*(command or [sys.executable, "-m", "interfaces", "serve"]), "--port",
-                   str(self.port)]  # fmt: skip
+        command = [*(command or self.default_command()), "--port", str(self.port)]
         self.process = subprocess.Popen(
             command, env=environment, stdout=self._output, stderr=subprocess.STDOUT
         )
         self.client = httpx.Client(base_url=self.url, timeout=10)
         self._wait_healthy(output)
+
+    @staticmethod
+    def default_command() -> list[str]:
+        return [sys.executable, "-m", "interfaces", "serve"]
 
     def _wait_healthy(self, output: Path) -> None:
         deadline = time.monotonic() + 30
