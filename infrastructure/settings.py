@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     max_headers: int = Field(default=100, ge=8)
     header_timeout_s: float = Field(default=10.0, gt=0)
     """From a connection's opening, or a request's first byte, to the end of its headers."""
+    max_streams: int = Field(default=500, ge=1)
+    """Event streams open at once (503 beyond)."""
+    max_streams_per_key: int = Field(default=50, ge=1)
+    """Event streams one API key may hold open (429 beyond)."""
     keep_alive_s: int = Field(default=5, ge=1)
     """How long an idle connection is kept open between requests."""
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=1)

@@ -1,7 +1,7 @@
 """The FastAPI application: routers, the dashboard, error mapping, CORS, request ids, and a
 lifespan that starts and stops the service."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -14,6 +14,8 @@ from interfaces.http.access_log import AccessLogMiddleware
 from interfaces.http.auth import AuthMiddleware, KeyRing
 from interfaces.http.body_limit import BodyLimitMiddleware
 from interfaces.http.closing import Closing
+from interfaces.http.event_stream import StreamSlots
+from interfaces.http.log_fanout import LogFanout
 from interfaces.http.rate_limit import RateLimiter
 from interfaces.http.request_id import RequestIdMiddleware
 from interfaces.http.routes import (
@@ -40,6 +42,8 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     keys: KeyRing | None = None,
     limiter: RateLimiter | None = None,
+    stream_slots: StreamSlots | None = None,
+    release_memory: Callable[[], None] = lambda: None,
 ) -> FastAPI:
     """The app; middleware from the outside in: security headers, request id, access log
     and metrics, CORS, API keys and rate limits, body limit."""
@@ -61,6 +65,8 @@ def create_app(
     )
     app.state.service = service
     app.state.closing = Closing()
+    app.state.stream_slots = stream_slots or StreamSlots(total=500, per_key=50)
+    app.state.log_fanout = LogFanout(service, app.state.closing, release_memory)
     problems.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)

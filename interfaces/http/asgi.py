@@ -4,11 +4,12 @@
 from fastapi import FastAPI
 
 from infrastructure.bootstrap import bootstrap
-from infrastructure.runtime import tune_garbage_collector
+from infrastructure.runtime import freed_memory_releaser, tune_garbage_collector
 from infrastructure.settings import Settings
 from infrastructure.structured_logging import configure_logging
 from interfaces.http.app import create_app
 from interfaces.http.auth import KeyRing
+from interfaces.http.event_stream import StreamSlots
 from interfaces.http.rate_limit import RateLimiter
 
 
@@ -17,8 +18,15 @@ def create(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_format, settings.log_level)
     keys = KeyRing.load(settings.api_keys, settings.api_keys_file)
     limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+    streams = StreamSlots(settings.max_streams, settings.max_streams_per_key)
     app = create_app(
-        bootstrap(settings), settings.cors_origins, settings.max_body_bytes, keys, limiter
+        bootstrap(settings),
+        settings.cors_origins,
+        settings.max_body_bytes,
+        keys,
+        limiter,
+        streams,
+        freed_memory_releaser(),
     )
     tune_garbage_collector()
     app.state.closing.on_exit_signals()

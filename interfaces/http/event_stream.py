@@ -2,55 +2,143 @@
 commits. An event's SSE `id` is its global position, so a client that reconnects with
 `Last-Event-ID` resumes exactly after the last event it got: nothing lost, nothing twice.
 While the log is quiet a comment line keeps the connection alive; the stream ends when the
-client goes away, or when the server is closing (after what it had to send)."""
+client goes away, or when the server is closing (after what it had to send).
 
-from collections.abc import AsyncIterator
-from typing import Any
+Streams take new events from the one shared reader (`LogFanout`), and replay older ones
+from the database at its pace. Open streams are capped in all and per API key
+(`StreamSlots`)."""
 
-import orjson
-from starlette.concurrency import run_in_threadpool
+import asyncio
+import threading
+import weakref
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 
 from application.service import TaskRouterService
 from interfaces.http.closing import Closing
-from interfaces.http.commit_waits import CommitWaits
+from interfaces.http.log_fanout import PAGE, LogFanout, Page, chunks, frame
 
-PAGE = 500
 RETRY_MS = 1000
 """How long a disconnected client should wait before reconnecting."""
 
 
-def frame(event: dict[str, Any]) -> bytes:
-    return (
-        f"id: {event['position']}\nevent: {event['type']}\ndata: ".encode()
-        + orjson.dumps(event)
-        + b"\n\n"
-    )
+class TooManyStreams(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
 
 
-async def events_after(
+@dataclass
+class StreamSlots:
+    """Open streams: at most `total`, and at most `per_key` for one API key (without keys
+    only the total applies)."""
+
+    total: int
+    per_key: int
+    _open: dict[str | None, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def open(self) -> int:
+        return sum(self._open.values())
+
+    def take(self, key: str | None) -> Callable[[], None]:
+        """A slot for `key`'s stream, or TooManyStreams; returns its (idempotent) release."""
+        with self._lock:
+            if self.open >= self.total:
+                raise TooManyStreams(
+                    503, f"the server holds its limit of {self.total} open event streams"
+                )
+            if key is not None and self._open.get(key, 0) >= self.per_key:
+                raise TooManyStreams(
+                    429, f"this API key holds its limit of {self.per_key} open event streams"
+                )
+            self._open[key] = self._open.get(key, 0) + 1
+        released = threading.Event()
+
+        def release() -> None:
+            with self._lock:
+                if released.is_set():
+                    return
+                released.set()
+                self._open[key] -= 1
+                if not self._open[key]:
+                    del self._open[key]
+
+        return release
+
+
+def page_reader(
+    service: TaskRouterService, stream: str | None, type: str | None
+) -> Callable[[int], Page]:
+    def read(after: int) -> Page:
+        events, head = service.read_model.events_page(after, PAGE, stream, type)
+        full = len(events) == PAGE
+        # a short page holds every match up to the head it was read with
+        reached = events[-1]["position"] if full else max(after, head)
+        return Page([frame(event) for event in events], reached, full)
+
+    return read
+
+
+def events_after(
+    fanout: LogFanout,
     service: TaskRouterService,
     after: int,
     stream: str | None,
     type: str | None,
     ping_s: float,
     closing: Closing,
+    release: Callable[[], None],
 ) -> AsyncIterator[bytes]:
-    with CommitWaits(service, closing) as commits:
+    """The stream's body; `release` frees its slot when it ends, or when it is dropped
+    without having started (a client gone before the first byte)."""
+    body = _events_after(fanout, service, after, stream, type, ping_s, closing, release)
+    weakref.finalize(body, release)
+    return body
+
+
+async def _events_after(
+    fanout: LogFanout,
+    service: TaskRouterService,
+    after: int,
+    stream: str | None,
+    type: str | None,
+    ping_s: float,
+    closing: Closing,
+    release: Callable[[], None],
+) -> AsyncIterator[bytes]:
+    woken = await fanout.subscribe()
+    try:
         yield f"retry: {RETRY_MS}\n\n".encode()
+        read = page_reader(service, stream, type)
         position = after
         while True:  # until the client goes: Starlette then cancels this generator
-            commits.mark()
-            page, head = await run_in_threadpool(
-                service.read_model.events_page, position, PAGE, stream, type
-            )
-            for event in page:
-                yield frame(event)
-            if len(page) == PAGE:
-                position = page[-1]["position"]
+            woken.clear()
+            frames = fanout.frames_after(position)
+            if frames is None:
+                page = await fanout.replay(position, read)
+                position = page.reached
+                for chunk in chunks(page.frames):
+                    yield chunk
                 continue
-            # a short page holds every match up to the head it was read with
-            position = max(position, head, page[-1]["position"] if page else 0)
-            if commits.closing:
+            if frames:
+                position = frames[-1].position
+                matching = (
+                    held.data
+                    for held in frames
+                    if (stream is None or held.stream_id == stream)
+                    and (type is None or held.type == type)
+                )
+                for chunk in chunks(matching):
+                    yield chunk
+                continue
+            if closing.announced:
                 return
-            if not await commits.wait(ping_s):
+            try:
+                await asyncio.wait_for(woken.wait(), ping_s)
+            except TimeoutError:
                 yield b": ping\n\n"
+    finally:
+        fanout.unsubscribe(woken)
+        release()

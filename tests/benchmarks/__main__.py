@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from tests.benchmarks import decisions, end_to_end, http_load, queries, replay, store
+from tests.benchmarks import decisions, end_to_end, http_load, queries, replay, store, streams
 from tests.benchmarks.harness import Report, Scale
 
 SUITES = {
@@ -19,6 +19,7 @@ SUITES = {
     "replay": replay.run,
     "decisions": decisions.run,
     "queries": queries.run,
+    "streams": streams.run,
 }
 
 

@@ -29,6 +29,9 @@ class Scale:
     http_seconds: int = 10
     http_connections: tuple[int, ...] = (1, 8, 32, 64)
     e2e_tasks: int = 20_000
+    stream_count: int = 500
+    stream_seconds: float = 10.0
+    stream_rate: float = 20.0
 
     @staticmethod
     def quick() -> "Scale":
@@ -44,6 +47,9 @@ class Scale:
             http_seconds=1,
             http_connections=(1, 8),
             e2e_tasks=300,
+            stream_count=20,
+            stream_seconds=1.0,
+            stream_rate=10.0,
         )
 
 

@@ -34,6 +34,16 @@ def ping_app() -> FastAPI:
     return app
 
 
+PIDS: dict[str, int] = {}
+"""The process serving each running server's URL (for benchmarks that read its memory)."""
+
+
+def rss_mb(url: str) -> float:
+    status = Path(f"/proc/{PIDS[url]}/status").read_text()
+    line = next(line for line in status.splitlines() if line.startswith("VmRSS"))
+    return int(line.split()[1]) / 1024
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -73,8 +83,10 @@ def server(kind: str, database: Path | None = None, **env: str) -> Iterator[str]
                     f"{kind} server did not start: {process.stderr.read().decode() if process.stderr else ''}"
                 )
             time.sleep(0.1)
+        PIDS[url] = process.pid
         yield url
     finally:
+        PIDS.pop(url, None)
         process.terminate()
         process.wait(timeout=30)
 

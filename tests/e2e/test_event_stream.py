@@ -75,13 +75,21 @@ def test_the_log_streams_live_and_resumes_after_the_last_event_id(tmp_path: Path
         assert int(live[0]["id"]) == head + 1
         assert live[0]["data"]["stream_id"] == f"task-{submitted['id']}"
 
-        quiet = take(client, 1, after=10**6, ping_s=1)
+        now = client.get("/api/v1/events", params={"limit": 1}).json()["head"]
+        quiet = take(client, 1, after=now, ping_s=1)
         assert quiet[0] == {"retry": "1000"}, "the client is told how soon to reconnect"
         assert [f.get("comment") for f in quiet[1:]] == ["ping"]
         typed = [f for f in take(client, 2, type="TaskQueued", ping_s=1) if "id" in f]
         assert [f["event"] for f in typed] == ["TaskQueued"] * len(typed)
         refused = client.get("/api/v1/events/stream", headers={"Last-Event-ID": "x"})
         assert refused.status_code == 422
+        beyond = client.get("/api/v1/events/stream", params={"after": now + 1000})
+        assert beyond.status_code == 422, "a start past the head is refused, not pinged forever"
+        assert "after the log head" in beyond.json()["detail"]
+        overflow = {"Last-Event-ID": "99999999999999999999"}
+        too_big = client.get("/api/v1/events/stream", headers=overflow)
+        assert too_big.status_code == 422, "refused before the stream starts"
+        assert too_big.headers["content-type"] == "application/problem+json"
         assert client.get("/api/v1/health").status_code == 200, "the server survived it all"
     finally:
         server.stop()

@@ -1,23 +1,27 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from domain.errors import InvalidValue
 from interfaces.http.deps import ServerClosing, Service
-from interfaces.http.event_stream import events_after
+from interfaces.http.event_stream import StreamSlots, TooManyStreams, events_after
+from interfaces.http.log_fanout import LogFanout
+from interfaces.http.problems import problem
 from interfaces.http.schemas import EventPage, LogPage
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
 Name = Annotated[str, Query(min_length=1, max_length=200)]
+MAX_POSITION = 2**62
 
 
 @router.get("/events", response_model=EventPage)
 def events(
     service: Service,
-    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     stream: Name | None = None,
     type: Name | None = None,
@@ -32,26 +36,46 @@ def events(
 @router.get(
     "/events/stream",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"},
+        429: {"description": "this API key holds its limit of open streams"},
+        503: {"description": "the server holds its limit of open streams"},
+    },
 )
 async def event_stream(
+    request: Request,
     service: Service,
     closing: ServerClosing,
-    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
     stream: Name | None = None,
     type: Name | None = None,
     ping_s: Annotated[float, Query(ge=1, le=60, description="keep-alive interval")] = 15,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
-) -> StreamingResponse:
+) -> Response:
     """The log, live, as Server-Sent Events: each event's `id` is its position and its
     `event` its type. Reconnect with `Last-Event-ID` (browsers do it by themselves) to
-    resume after the last event received; it takes precedence over `after`."""
+    resume after the last event received; it takes precedence over `after`. A position
+    beyond the log's head is refused (422). Open streams are limited in all
+    (`MAX_STREAMS`, 503 beyond) and per API key (`MAX_STREAMS_PER_KEY`, 429 beyond)."""
     if last_event_id is not None:
         if not (last_event_id.isascii() and last_event_id.isdigit()):
             raise InvalidValue("Last-Event-ID must be an event position (digits)")
         after = int(last_event_id)
+        if after > MAX_POSITION:
+            raise InvalidValue(f"Last-Event-ID must be at most {MAX_POSITION}")
+    head = await run_in_threadpool(service.read_model.head)
+    if after > head:
+        raise InvalidValue(f"position {after} is after the log head {head}")
+    slots: StreamSlots = request.app.state.stream_slots
+    try:
+        release = slots.take(getattr(request.state, "principal", None))
+    except TooManyStreams as refused:
+        response = problem(refused.status, str(refused), "too-many-streams")
+        response.headers["Retry-After"] = "5"
+        return response
+    fanout: LogFanout = request.app.state.log_fanout
     return StreamingResponse(
-        events_after(service, after, stream, type, ping_s, closing),
+        events_after(fanout, service, after, stream, type, ping_s, closing, release),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
