@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     cors_origins: list[str] = ["http://localhost:3000", "http://127.0.0.1:3000"]
+    allowed_hosts: list[str] | None = None
+    """Names the Host header may carry ("*": any); by default localhost, 127.0.0.1, ::1 and
+    HOST unless it is 0.0.0.0 or ::."""
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_connections: int = Field(default=1000, ge=1)
     """Open HTTP connections at once; one more is answered 503 and closed."""

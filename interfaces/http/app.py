@@ -17,6 +17,7 @@ from interfaces.http.closing import Closing
 from interfaces.http.event_stream import StreamSlots
 from interfaces.http.log_fanout import LogFanout
 from interfaces.http.rate_limit import RateLimiter
+from interfaces.http.request_guard import RequestGuardMiddleware, allowed_hosts_for
 from interfaces.http.request_id import RequestIdMiddleware
 from interfaces.http.routes import (
     algorithms,
@@ -44,9 +45,11 @@ def create_app(
     limiter: RateLimiter | None = None,
     stream_slots: StreamSlots | None = None,
     release_memory: Callable[[], None] = lambda: None,
+    allowed_hosts: frozenset[str] | None = None,
 ) -> FastAPI:
     """The app; middleware from the outside in: security headers, request id, access log
-    and metrics, CORS, API keys and rate limits, body limit."""
+    and metrics, CORS, the request guard (Host, Origin, JSON bodies), API keys and rate
+    limits, body limit."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,6 +74,11 @@ def create_app(
     openapi.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(AuthMiddleware, keys=keys or KeyRing({}), limiter=limiter)
+    app.add_middleware(
+        RequestGuardMiddleware,
+        allowed_hosts=allowed_hosts or allowed_hosts_for("127.0.0.1", None),
+        allowed_origins=cors_origins or [],
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=cors_origins or [],

@@ -11,6 +11,7 @@ from interfaces.http.app import create_app
 from interfaces.http.auth import KeyRing
 from interfaces.http.event_stream import StreamSlots
 from interfaces.http.rate_limit import RateLimiter
+from interfaces.http.request_guard import allowed_hosts_for
 
 
 def create(settings: Settings | None = None) -> FastAPI:
@@ -27,6 +28,7 @@ def create(settings: Settings | None = None) -> FastAPI:
         limiter,
         streams,
         freed_memory_releaser(),
+        allowed_hosts_for(settings.host, settings.allowed_hosts),
     )
     tune_garbage_collector()
     app.state.closing.on_exit_signals()

@@ -9,11 +9,14 @@ from fastapi.openapi.utils import get_openapi
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEMS = {
+    "400": "The Host header names no host this server answers to",
     "401": "No API key, or an unknown one",
-    "403": "The API key lacks the scope this operation needs",
+    "403": "The API key lacks the scope this operation needs, or a command came from an "
+    "origin that is not allowed",
     "404": "Unknown id",
     "409": "The current state forbids the command",
     "413": "Request body too large",
+    "415": "A command must declare Content-Type: application/json, also without a body",
     "422": "Invalid input; nothing was written",
     "429": "Rate limited or too many simulations; see Retry-After",
     "503": "Database unavailable, writer backlog full or shutting down; see Retry-After",

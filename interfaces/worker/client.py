@@ -94,7 +94,11 @@ class WorkerClient:
     ) -> Any:
         try:
             response = self._http.request(
-                method, path, json=body, timeout=timeout or httpx.USE_CLIENT_DEFAULT
+                method,
+                path,
+                json=body,
+                headers={"Content-Type": "application/json"},
+                timeout=timeout or httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.HTTPError as error:
             raise ServiceError(f"{method} {path}: {error}") from error

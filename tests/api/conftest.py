@@ -11,9 +11,17 @@ from infrastructure.settings import Settings
 from interfaces.http.app import create_app
 from interfaces.http.auth import KeyRing
 from interfaces.http.rate_limit import RateLimiter
+from interfaces.http.request_guard import allowed_hosts_for
 from tests.sqlite_support import sqlite_url
 
 ClientFactory = Callable[..., TestClient]
+
+
+LOCAL_CLIENT: dict[str, Any] = {
+    "base_url": "http://localhost",
+    "headers": {"Content-Type": "application/json"},
+}
+"""A client as the request guard expects one: on a local host name, commands as JSON."""
 
 
 @pytest.fixture
@@ -36,7 +44,9 @@ def make_client(tmp_path: Path) -> Iterator[ClientFactory]:
                 settings.max_body_bytes,
                 keys,
                 RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
-            )
+                allowed_hosts=allowed_hosts_for(settings.host, settings.allowed_hosts),
+            ),
+            **LOCAL_CLIENT,
         )
         client.__enter__()
         clients.append(client)
@@ -70,8 +80,9 @@ def wait_until(check: Callable[[], Any], timeout: float = 10.0) -> Any:
         time.sleep(0.02)
 
 
-def head(client: TestClient) -> int:
-    return int(client.get("/api/v1/events", params={"limit": 1}).json()["head"])
+def head(client: TestClient, headers: dict[str, str] | None = None) -> int:
+    events = client.get("/api/v1/events", params={"limit": 1}, headers=headers)
+    return int(events.json()["head"])
 
 
 TASK = {"type": "order", "priority": 5, "cost": 1.5, "region": "us-east"}

@@ -6,12 +6,12 @@ from fastapi.testclient import TestClient
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
-from tests.api.conftest import TASK, wait_until
+from tests.api.conftest import LOCAL_CLIENT, TASK, wait_until
 
 
 def test_the_api_on_postgresql(postgres_url: str) -> None:
     settings = Settings(database_url=postgres_url, simulator="off", sim_seed=1)
-    with TestClient(create_app(bootstrap(settings))) as client:
+    with TestClient(create_app(bootstrap(settings)), **LOCAL_CLIENT) as client:
         assert client.get("/api/v1/health").json()["leader"] in (True, False)
         first = client.post("/api/v1/tasks", json=TASK, headers={"Idempotency-Key": "pg-1"})
         again = client.post("/api/v1/tasks", json=TASK, headers={"Idempotency-Key": "pg-1"})

@@ -51,7 +51,9 @@ class Server:
         self.process = subprocess.Popen(
             command, env=environment, stdout=self._output, stderr=subprocess.STDOUT
         )
-        self.client = httpx.Client(base_url=self.url, timeout=10)
+        self.client = httpx.Client(
+            base_url=self.url, timeout=10, headers={"Content-Type": "application/json"}
+        )
         self._wait_healthy(output)
 
     @staticmethod

@@ -48,10 +48,11 @@ export async function api(path, { method = "GET", body, query, signal } = {}) {
     if (value !== "" && value !== null && value !== undefined) url.searchParams.set(name, value);
   }
   const init = { method, headers: headers({ Accept: "application/json" }), signal };
-  if (body !== undefined) {
+  if (method !== "GET") {
+    // the server takes commands only as JSON, with or without a body
     init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
   }
+  if (body !== undefined) init.body = JSON.stringify(body);
   const response = await fetch(url, init);
   if (response.status === 204) return null;
   const text = await response.text();
