@@ -332,7 +332,13 @@ def bootstrap(
         aggregates.clear()
         metrics.commit_failed()
 
-    writer = SingleWriter(bus, transactions=store, on_abort=aborted, on_batch=metrics.batched)
+    writer = SingleWriter(
+        bus,
+        transactions=store,
+        on_abort=aborted,
+        on_batch=metrics.batched,
+        lock_wait_s=settings.busy_timeout_ms / 1000,
+    )
     system_lane = writer.system()
     state_source = SqlStateSource(engines.read)
     scheduler = (

@@ -14,6 +14,7 @@ with ServiceOverloaded instead of waiting without limit.
 
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -35,6 +36,7 @@ T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 MAX_BATCH = 512
+MIN_LOCK_WAIT_S = 0.001
 """Commands committed together at most: bounds how long the first one waits."""
 
 
@@ -45,7 +47,9 @@ class _RollBack(Exception):
 class Transactions(Protocol):
     """What group commit needs from the store (SqlEventStore provides it)."""
 
-    def transaction(self) -> AbstractContextManager[None]: ...
+    def transaction(self, wait_s: float | None = None) -> AbstractContextManager[None]:
+        """One write transaction, waiting at most `wait_s` for the database's lock."""
+        ...
 
     def savepoint(self) -> AbstractContextManager[None]: ...
 
@@ -53,7 +57,7 @@ class Transactions(Protocol):
 class NoTransactions:
     """For stores without group commit: every command commits on its own."""
 
-    def transaction(self) -> AbstractContextManager[None]:
+    def transaction(self, wait_s: float | None = None) -> AbstractContextManager[None]:
         return nullcontext()
 
     def savepoint(self) -> AbstractContextManager[None]:
@@ -66,6 +70,7 @@ class _Job:
     future: "Future[Any]"
     batchable: bool
     lane: int
+    queued_at: float
 
 
 class Lane(IntEnum):
@@ -92,8 +97,15 @@ class SingleWriter:
         transactions: Transactions | None = None,
         on_abort: Callable[[], None] = lambda: None,
         on_batch: Callable[[int], None] = lambda commands: None,
+        lock_wait_s: float | None = None,
     ) -> None:
+        """`lock_wait_s`: how long a command may wait for the database's write lock, counted
+        from when it was queued: a batch waits for the lock only as long as its oldest
+        command has left, so a command queued behind a batch that waited in vain fails
+        (StoreUnavailable) by its own deadline, not one busy timeout later. (A database
+        that is not locked grants the lock at once, however long the queue was.)"""
         self._bus = bus
+        self._lock_wait_s = lock_wait_s
         self._max_backlog = max_backlog
         self._transactions = transactions or NoTransactions()
         self._on_abort = on_abort
@@ -160,7 +172,7 @@ class SingleWriter:
                     )
                     return future
                 self._client_backlog += 1
-            self._lanes[lane].append(_Job(job, future, batchable, lane))
+            self._lanes[lane].append(_Job(job, future, batchable, lane, time.monotonic()))
         self._wake.put(None)
         return future
 
@@ -210,10 +222,11 @@ class SingleWriter:
             self._started(job)
             if job.future.set_running_or_notify_cancel():
                 runnable.append((job.action, job.future))
+        wait_s = self._lock_wait_left(min(batch, key=_queued_at))
         outcomes: list[tuple[Future[Any], BaseException | None, Any]] = []
         isolate = self._transactions.savepoint if len(runnable) > 1 else nullcontext
         try:
-            with self._transactions.transaction():
+            with self._transactions.transaction(wait_s):
                 for action, future in runnable:
                     try:
                         with isolate():
@@ -237,6 +250,11 @@ class SingleWriter:
             else:
                 future.set_exception(failure)
 
+    def _lock_wait_left(self, oldest: _Job) -> float | None:
+        if self._lock_wait_s is None:
+            return None
+        return max(self._lock_wait_s - (time.monotonic() - oldest.queued_at), MIN_LOCK_WAIT_S)
+
     def _started(self, job: _Job) -> None:
         if job.lane == Lane.CLIENT:
             with self._lock:
@@ -249,3 +267,7 @@ class SystemLane:
 
     def submit(self, command: Command, context: MessageContext) -> "Future[CommandResult]":
         return self._writer.submit(command, context, Lane.SYSTEM)
+
+
+def _queued_at(job: _Job) -> float:
+    return job.queued_at

@@ -106,10 +106,11 @@ class SqlEventStore:
         return recorded
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Appends from this thread share one transaction, committed on exit."""
+    def transaction(self, wait_s: float | None = None) -> Iterator[None]:
+        """Appends from this thread share one transaction, committed on exit; it waits at
+        most `wait_s` (default: the busy timeout) for the database's write lock."""
         started = time.perf_counter()
-        with self._writes.transaction() as db:
+        with self._writes.transaction(wait_s) as db:
             start, last = chain.tip(db)
             batch = _Batch(db, start, start, last)
             self._local.batch = batch

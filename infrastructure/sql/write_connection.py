@@ -27,16 +27,23 @@ from infrastructure.sql.projections.base import Db, raw
 class WriteConnection:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._busy_timeout_ms: int | None = None
+        """The connection's configured busy timeout (SQLite), read when it opens."""
+        self._current_wait_ms: int | None = None
         self._own = engine.dialect.name == "sqlite"
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
 
     @contextmanager
-    def transaction(self) -> Iterator[Db]:
-        """One write transaction: committed when the block ends, rolled back if it raises."""
+    def transaction(self, wait_s: float | None = None) -> Iterator[Db]:
+        """One write transaction: committed when the block ends, rolled back if it raises.
+        It waits at most `wait_s` for the write lock (the busy timeout when None on
+        SQLite; on PostgreSQL, as long as it takes when None)."""
         if not self._own:
             with unavailable_on_failure(), self._engine.begin() as pooled:
                 db = raw(pooled)
+                if wait_s is not None:
+                    db.execute(f"SET LOCAL lock_timeout = {max(1, int(wait_s * 1000))}")
                 # Positions are allocated as MAX + 1: one appender at a time, so a reader
                 # following the log never sees position N+1 before N has committed.
                 db.execute("LOCK TABLE events IN EXCLUSIVE MODE")
@@ -44,6 +51,7 @@ class WriteConnection:
             return
         with self._lock, unavailable_on_failure():
             connection = self._connection or self._open()
+            self._wait_at_most(connection, wait_s)
             connection.execute("BEGIN IMMEDIATE")
             try:
                 yield cast(Db, connection)
@@ -58,6 +66,13 @@ class WriteConnection:
                 _roll_back(connection)
                 raise
 
+    def _wait_at_most(self, connection: sqlite3.Connection, wait_s: float | None) -> None:
+        """Set the busy timeout for the next BEGIN (the configured one when None)."""
+        wanted = self._busy_timeout_ms if wait_s is None else max(1, int(wait_s * 1000))
+        if wanted is not None and wanted != self._current_wait_ms:
+            connection.execute(f"PRAGMA busy_timeout = {int(wanted)}")
+            self._current_wait_ms = wanted
+
     def close(self) -> None:
         with self._lock:
             if self._connection is not None:
@@ -69,6 +84,8 @@ class WriteConnection:
         connection = cast(sqlite3.Connection, pooled.driver_connection)
         pooled.detach()
         self._connection = connection
+        self._busy_timeout_ms = int(connection.execute("PRAGMA busy_timeout").fetchone()[0])
+        self._current_wait_ms = self._busy_timeout_ms
         return connection
 
 

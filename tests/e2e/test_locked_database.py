@@ -105,3 +105,57 @@ def test_tasks_caught_by_a_locked_database_complete_after_it_without_a_restart(
     finally:
         stop.set()
         running.stop()
+
+
+BUSY_TIMEOUT_S = 2.0
+
+
+def test_a_command_waiting_on_a_locked_database_gets_its_503_within_the_busy_timeout(
+    tmp_path: Path,
+) -> None:
+    """One bound: a command gets its 503 within BUSY_TIMEOUT_MS plus 10% of being sent,
+    also one that arrives while an earlier command is still waiting for the lock (it used
+    to wait for that one's timeout and then a whole one of its own: up to twice)."""
+    database = tmp_path / "taskrouterx.db"
+    running = Server(
+        database,
+        tmp_path / "server.log",
+        TASKROUTERX_BUSY_TIMEOUT_MS=str(int(BUSY_TIMEOUT_S * 1000)),
+        TASKROUTERX_SCHEDULER="off",
+    )
+    waited: dict[str, float] = {}
+
+    def submit(name: str) -> None:
+        with httpx.Client(base_url=running.url, timeout=30) as client:
+            started = time.monotonic()
+            response = client.post(
+                "/api/v1/tasks",
+                json={"type": "order", "priority": 5, "cost": 1.0, "region": "eu-west"},
+            )
+            waited[name] = time.monotonic() - started
+            assert response.status_code == 503, response.text
+            assert response.headers["content-type"] == "application/problem+json"
+
+    holder = sqlite3.connect(database, isolation_level=None, timeout=10)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        first = threading.Thread(target=submit, args=("first",))
+        second = threading.Thread(target=submit, args=("second",))
+        first.start()
+        time.sleep(BUSY_TIMEOUT_S / 2)
+        second.start()
+        first.join(30)
+        second.join(30)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    try:
+        assert set(waited) == {"first", "second"}
+        for name, seconds in waited.items():
+            assert seconds <= BUSY_TIMEOUT_S * 1.1, f"{name} waited {seconds:.2f} s"
+        ok = running.client.post(
+            "/api/v1/tasks", json={"type": "order", "priority": 5, "cost": 1.0, "region": "x"}
+        )
+        assert ok.status_code == 201
+    finally:
+        running.stop()
