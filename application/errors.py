@@ -44,3 +44,16 @@ class IdempotencyKeyReused(Exception):
             f"Idempotency-Key {key!r} was already used for a different request; "
             "use a new key for a new request"
         )
+
+
+class CorruptEvent(Exception):
+    """A stored event cannot be read back (its time, payload or fields are not what was
+    written): the fault is in the stored data, not in the request."""
+
+    def __init__(self, position: int, stream_id: str, reason: str) -> None:
+        super().__init__(
+            f"the stored event at position {position} ({stream_id}) cannot be read: {reason}"
+        )
+        self.position = position
+        self.stream_id = stream_id
+        self.reason = reason

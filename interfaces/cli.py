@@ -359,13 +359,14 @@ def audit_verify() -> None:
     assert chain is not None
     typer.echo(
         f"{report.events_checked} events, {report.decisions_checked} decisions recomputed: "
-        f"{report.mismatch_count} mismatches, {report.violation_count} invariant violations"
+        f"{report.mismatch_count} mismatches, {report.violation_count} invariant violations, "
+        f"{report.corrupt_count} unreadable events"
     )
     if chain.first_broken is None:
         typer.echo(f"hash chain intact over {chain.checked} events, head {chain.head_hash}")
     else:
         typer.echo(f"hash chain broken at position {chain.first_broken}: {chain.problem}")
-    for finding in [*report.mismatches, *report.violations]:
+    for finding in [*report.corrupt, *report.mismatches, *report.violations]:
         typer.echo(f"  position {finding.position} ({finding.stream_id}): {finding.detail}")
     if not report.ok:
         raise typer.Exit(1)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from application.errors import CorruptEvent
 from application.messages import RecordedEvent
 from application.ports import EventStore
 from domain.errors import UnknownAlgorithmVersion
@@ -69,14 +70,23 @@ class AuditReport:
     decisions_checked: int = 0
     mismatch_count: int = 0
     violation_count: int = 0
+    corrupt_count: int = 0
     mismatches: list[Finding] = field(default_factory=list)
     violations: list[Finding] = field(default_factory=list)
+    corrupt: list[Finding] = field(default_factory=list)
+    """Stored events that cannot be read back (their time, payload or fields)."""
     chain: ChainReport | None = None
 
     @property
     def ok(self) -> bool:
         chain_ok = self.chain is None or self.chain.first_broken is None
-        return chain_ok and self.mismatch_count == 0 and self.violation_count == 0
+        findings = self.mismatch_count + self.violation_count + self.corrupt_count
+        return chain_ok and findings == 0
+
+    def unreadable(self, error: CorruptEvent) -> None:
+        self.corrupt_count += 1
+        if len(self.corrupt) < MAX_LISTED:
+            self.corrupt.append(Finding(error.position, error.stream_id, error.reason))
 
     def mismatch(self, recorded: RecordedEvent, detail: str) -> None:
         self.mismatch_count += 1
@@ -99,16 +109,35 @@ def verify_log(
     )
     invariants = Invariants(report)
     after = 0
-    while page := store.read_all(after, PAGE):
+    while page := _readable_page(store, after, report):
         for recorded in page:
-            if recorded.type in DECISIONS:
-                recompute(recorded, report)
-            invariants.apply(recorded)
+            try:
+                if recorded.type in DECISIONS:
+                    recompute(recorded, report)
+                invariants.apply(recorded)
+            except CorruptEvent as error:
+                report.unreadable(error)
         report.events_checked += len(page)
         after = page[-1].position
         if progress is not None:
             progress("decisions and invariants", report.events_checked, head)
     return report
+
+
+def _readable_page(store: EventStore, after: int, report: AuditReport) -> list[RecordedEvent]:
+    """The next page of events after `after`. When a row in it cannot be read, the rows
+    before that one come one at a time, and each unreadable row is reported and passed."""
+    while True:
+        try:
+            return store.read_all(after, PAGE)
+        except CorruptEvent:
+            pass
+        try:
+            return store.read_all(after, 1)
+        except CorruptEvent as error:
+            report.unreadable(error)
+            report.events_checked += 1
+            after = error.position
 
 
 DECISIONS = frozenset({WorkerAssigned.type_name(), TaskDeferred.type_name()})

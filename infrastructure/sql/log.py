@@ -4,7 +4,11 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
+from application.errors import CorruptEvent
 from application.messages import EventMetadata, RecordedEvent
+from domain.events import EVENT_TYPES, DomainEvent
 from infrastructure.codec import decode
 from infrastructure.sql.projections.base import Db
 from infrastructure.sql.schema import events
@@ -74,14 +78,41 @@ def read_types(
 
 
 def to_recorded(row: Any) -> RecordedEvent:
+    """A stored row as an event; CorruptEvent (naming its position) if its time does not
+    parse, or, when first used, if its payload does not decode."""
     (position, stream_id, version, type_name, schema_version, payload, *meta) = row
     event_id, correlation_id, causation_id, actor, recorded_at = meta
+    try:
+        at = parse(recorded_at)
+    except (TypeError, ValueError):
+        raise CorruptEvent(
+            position, stream_id, f"recorded_at {recorded_at!r} is not a time"
+        ) from None
     return RecordedEvent(
         position,
         stream_id,
         version,
         type_name,
         schema_version,
-        EventMetadata(event_id, correlation_id, causation_id, actor, parse(recorded_at)),
-        functools.partial(decode, type_name, schema_version, payload),
+        EventMetadata(event_id, correlation_id, causation_id, actor, at),
+        functools.partial(_decode, position, stream_id, type_name, schema_version, payload),
     )
+
+
+def _decode(
+    position: int, stream_id: str, type_name: str, schema_version: int, payload: str
+) -> DomainEvent:
+    try:
+        return decode(type_name, schema_version, payload)
+    except Exception as error:  # whatever the stored bytes make the decoder raise
+        raise CorruptEvent(position, stream_id, _why(type_name, error)) from error
+
+
+def _why(type_name: str, error: Exception) -> str:
+    if isinstance(error, orjson.JSONDecodeError):
+        return "its payload is not JSON"
+    if isinstance(error, KeyError) and type_name not in EVENT_TYPES:
+        return f"no event type is called {type_name!r}"
+    if isinstance(error, KeyError):
+        return f"its {type_name} payload lacks the field {error}"
+    return f"its {type_name} payload does not decode ({type(error).__name__}: {error})"

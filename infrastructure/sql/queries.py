@@ -8,6 +8,7 @@ import orjson
 from sqlalchemy import Connection, Engine, Row, Select, desc, func, select
 
 from application import views
+from application.errors import CorruptEvent
 from application.messages import RecordedEvent
 from domain.events import AlgorithmSwitched
 from domain.scheduler_config import SCHEDULER_STREAM
@@ -354,7 +355,7 @@ def event_view(row: Any) -> dict[str, Any]:
         "version": row["version"],
         "type": row["type"],
         "schema_version": row["schema_version"],
-        "payload": payload_dict(row["payload"]),
+        "payload": _payload(row),
         "metadata": {
             "event_id": row["event_id"],
             "correlation_id": row["correlation_id"],
@@ -372,5 +373,15 @@ def log_view(row: Any) -> dict[str, Any]:
         "task_id": stream_id.removeprefix("task-") if stream_id.startswith("task-") else None,
         "timestamp": row["recorded_at"],
         "event_type": row["type"],
-        "details": payload_dict(row["payload"]),
+        "details": _payload(row),
     }
+
+
+def _payload(row: Any) -> dict[str, Any]:
+    """A stored event's payload as JSON; CorruptEvent, naming the row, if it is not."""
+    try:
+        return payload_dict(row["payload"])
+    except (ValueError, AssertionError):
+        raise CorruptEvent(
+            row["position"], row["stream_id"], "its payload is not a JSON object"
+        ) from None

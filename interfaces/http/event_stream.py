@@ -13,10 +13,11 @@ import threading
 import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from application.service import TaskRouterService
 from interfaces.http.closing import Closing
-from interfaces.http.log_fanout import PAGE, LogFanout, Page, chunks, frame
+from interfaces.http.log_fanout import PAGE, LogFanout, Page, chunks, frame, read_past_damage
 
 RETRY_MS = 1000
 """How long a disconnected client should wait before reconnecting."""
@@ -71,11 +72,14 @@ class StreamSlots:
 def page_reader(
     service: TaskRouterService, stream: str | None, type: str | None
 ) -> Callable[[int], Page]:
+    def read_page(after: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        return service.read_model.events_page(after, limit, stream, type)
+
     def read(after: int) -> Page:
-        events, head = service.read_model.events_page(after, PAGE, stream, type)
-        full = len(events) == PAGE
+        events, head = read_past_damage(read_page, after, PAGE)
+        full = len(events) == PAGE or head is None
         # a short page holds every match up to the head it was read with
-        reached = events[-1]["position"] if full else max(after, head)
+        reached = events[-1]["position"] if full else max(after, head or 0)
         return Page([frame(event) for event in events], reached, full)
 
     return read

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import orjson
 from starlette.concurrency import run_in_threadpool
 
+from application.errors import CorruptEvent
 from application.service import TaskRouterService
 from interfaces.http.closing import Closing
 from interfaces.http.commit_waits import CommitWaits
@@ -146,20 +147,22 @@ class LogFanout:
         return page
 
     async def _follow(self) -> None:
+        read = self._service.read_model.events_page
         with CommitWaits(self._service, self._closing) as commits:
             while True:
                 await asyncio.sleep(FOLLOW_EVERY_S)  # commits meanwhile go out together
                 commits.mark()
-                events, _ = await run_in_threadpool(
-                    self._service.read_model.events_page, self.head, PAGE, None, None
-                )
+                events, head = await run_in_threadpool(
+                    read_past_damage, lambda after, limit: read(after, limit, None, None),
+                    self.head, PAGE,
+                )  # fmt: skip
                 if events:
                     self._keep(
                         [Frame(e["position"], e["stream_id"], e["type"], frame(e)) for e in events]
                     )
                     self.head = events[-1]["position"]
                     await self._wake()
-                if len(events) == PAGE:
+                if len(events) == PAGE or head is None:
                     continue
                 if commits.closing:
                     await self._wake()
@@ -180,6 +183,29 @@ class LogFanout:
             woken.set()
             if count % WAKE_AT_ONCE == 0:
                 await asyncio.sleep(0)
+
+
+def read_past_damage(
+    read: Callable[[int, int], tuple[list[dict[str, Any]], int]], after: int, limit: int
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of events after `after` and the head it was read with. Where a stored row
+    cannot be read, the rows before it come one at a time, then the damaged row as a
+    `CorruptEvent` naming its position (the head is then None: read on), so a stream
+    neither stops nor skips silently."""
+    try:
+        return read(after, limit)
+    except CorruptEvent:
+        pass
+    try:
+        return read(after, 1)[0], None
+    except CorruptEvent as damaged:
+        marker = {
+            "position": damaged.position,
+            "stream_id": damaged.stream_id,
+            "type": "CorruptEvent",
+            "detail": str(damaged),
+        }
+        return [marker], None
 
 
 def _position(held: Frame) -> int:

@@ -19,6 +19,7 @@ PROBLEMS = {
     "415": "A command must declare Content-Type: application/json, also without a body",
     "422": "Invalid input; nothing was written",
     "429": "Rate limited or too many simulations; see Retry-After",
+    "500": "The stored history is damaged (type corrupt-history): names the position",
     "503": "Database unavailable, writer backlog full or shutting down; see Retry-After",
 }
 PROBLEM_SCHEMA: dict[str, Any] = {

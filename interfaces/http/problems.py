@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 
 from application.errors import (
     ConcurrencyConflict,
+    CorruptEvent,
     IdempotencyKeyReused,
     RebuildRunning,
     ServiceOverloaded,
@@ -87,6 +88,14 @@ def install(app: FastAPI) -> None:
             response.headers["Retry-After"] = str(RETRY_AFTER_S[status])
         return response
 
+    async def on_corrupt(request: Request, error: Exception) -> JSONResponse:
+        """The one 500 the API answers on purpose: the stored history is damaged."""
+        assert isinstance(error, CorruptEvent)
+        log.error("http.corrupt_history", path=request.url.path, position=error.position,
+                  stream_id=error.stream_id, reason=error.reason)  # fmt: skip
+        return problem(500, str(error), "corrupt-history", position=error.position,
+                       stream_id=error.stream_id)  # fmt: skip
+
     async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("http.unhandled", path=request.url.path)
         return problem(500, "an unexpected error occurred; it has been logged")
@@ -105,4 +114,5 @@ def install(app: FastAPI) -> None:
         RebuildRunning,
     ):
         app.add_exception_handler(known, on_known)
+    app.add_exception_handler(CorruptEvent, on_corrupt)
     app.add_exception_handler(Exception, on_unexpected)

@@ -293,8 +293,12 @@ class AuditOut(BaseModel):
     decisions_checked: int
     mismatch_count: int
     violation_count: int
+    corrupt_count: int
     mismatches: list[FindingOut] = Field(description="decisions that recompute differently")
     violations: list[FindingOut] = Field(description="domain invariants broken")
+    corrupt: list[FindingOut] = Field(
+        description="stored events that cannot be read back (time, payload or fields)"
+    )
     chain: ChainOut
 
 

@@ -344,3 +344,28 @@ def test_live_refreshes_leave_the_keyboard_focus_and_an_edit_alone(dashboard: Da
         assert page.evaluate(focused) == task_id, "the focus went back to the task's row"
     finally:
         dashboard.api.patch(f"/api/v1/workers/{pool['id']}", json={"capacity": pool["capacity"]})
+
+
+def test_a_task_with_a_damaged_history_shows_the_servers_message(
+    open_dashboard: OpenDashboard, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    database = tmp_path / "damaged.db"
+    server = Server(database, tmp_path / "server.log", TASKROUTERX_SIMULATOR="off",
+                    TASKROUTERX_SCHEDULER="off")  # fmt: skip
+    try:
+        task = server.client.post("/api/v1/tasks", json=TASK).json()
+        position = server.client.get(f"/api/v1/tasks/{task['id']}/events").json()["events"][0][
+            "position"
+        ]
+        with sqlite3.connect(database) as db:
+            db.execute("UPDATE events SET payload = '{}' WHERE position = ?", (position,))
+        dashboard = open_dashboard(server, expect_errors=("500",))
+        page = dashboard.open()
+        page.locator(f'#tasks tbody tr[data-task="{task["id"]}"]').click()
+        alert = page.locator("#task-detail [role=alert]")
+        expect(alert).to_contain_text(f"the stored event at position {position}")
+        expect(alert).to_contain_text("cannot be read")
+    finally:
+        server.stop()

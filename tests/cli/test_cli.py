@@ -125,7 +125,9 @@ def test_audit_verify_passes_a_clean_log_and_fails_a_tampered_one(tmp_path: Path
     assert clean.returncode == 0, clean.stderr
     first, second = clean.stdout.splitlines()
     assert first.startswith(f"{head} events, ")
-    assert first.endswith(" decisions recomputed: 0 mismatches, 0 invariant violations")
+    assert first.endswith(
+        " decisions recomputed: 0 mismatches, 0 invariant violations, 0 unreadable events"
+    )
     assert second.startswith(f"hash chain intact over {head} events, head ")
 
     with sqlite3.connect(tmp_path / "taskrouterx.db") as db:
@@ -277,3 +279,23 @@ def test_status_shows_the_head_lags_queue_pools_and_algorithm(tmp_path: Path) ->
     assert any(line.split()[:3] == ["tasks", str(head), "0"] for line in lines)
     pool = next(line for line in lines if line.strip().startswith(name))
     assert f"{load}/{capacity}" in pool
+
+
+def test_audit_verify_reports_each_unreadable_row_with_its_position_and_goes_on(
+    tmp_path: Path,
+) -> None:
+    populate(tmp_path, 10)
+    with sqlite3.connect(tmp_path / "taskrouterx.db") as db:
+        db.execute("UPDATE events SET recorded_at = 'yesterday' WHERE position = 9")
+        db.execute("UPDATE events SET payload = '{not json' WHERE position = 12")
+        db.execute("UPDATE events SET payload = '{}' WHERE position = 15")
+    result = run(tmp_path, "audit", "verify")
+    assert result.returncode == 1
+    assert "error" not in result.stderr.lower(), result.stderr
+    assert result.stdout.startswith("18 events, "), "it read on to the end"
+    assert "3 unreadable events" in result.stdout
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("  position 9 (") and "'yesterday' is not a time" in line
+               for line in lines)  # fmt: skip
+    assert any(line.startswith("  position 12 (") and "not JSON" in line for line in lines)
+    assert any(line.startswith("  position 15 (") and "lacks the field" in line for line in lines)

@@ -138,3 +138,25 @@ def test_a_server_told_to_stop_ends_its_streams_and_long_polls_and_exits(
     server.stop()
     assert ended == {"stream_events": head, "lease": (200, [])}
     assert "taskrouterx.stopped" in (tmp_path / "server.log").read_text(), "its lifespan ended"
+
+
+def test_a_stream_reads_past_a_damaged_row_and_names_it(tmp_path: Path) -> None:
+    import sqlite3
+
+    database = tmp_path / "damaged.db"
+    server = Server(database, tmp_path / "server.log", TASKROUTERX_SIMULATOR="off",
+                    TASKROUTERX_SCHEDULER="off")  # fmt: skip
+    for _ in range(3):
+        server.client.post("/api/v1/tasks", json=TASK)
+    head = server.client.get("/api/v1/events", params={"limit": 1}).json()["head"]
+    with sqlite3.connect(database) as db:
+        db.execute("UPDATE events SET payload = '{not json' WHERE position = ?", (head - 1,))
+    try:
+        got = [f for f in take(server.client, head, ping_s=1) if "id" in f]
+        assert [int(f["id"]) for f in got] == list(range(1, head + 1)), "none lost"
+        damaged = got[head - 2]
+        assert damaged["event"] == "CorruptEvent"
+        assert f"position {head - 1}" in damaged["data"]["detail"]
+        assert got[-1]["event"] == "TaskQueued"
+    finally:
+        server.stop()

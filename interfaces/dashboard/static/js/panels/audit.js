@@ -43,13 +43,14 @@ export function setUpAudit(app) {
 }
 
 function showVerdict(report) {
-  const findings = [...report.mismatches, ...report.violations];
+  const findings = [...report.corrupt, ...report.mismatches, ...report.violations];
   const chain = report.chain;
   replace(byId("verify-result"),
     h("p", { class: `verdict ${report.ok ? "ok" : "bad"}` },
       report.ok ? "✓ the log verifies" : "✗ the log does not verify",
       ` · ${number(report.events_checked)} events, ${number(report.decisions_checked)} decisions recomputed`
       + ` · ${number(report.mismatch_count)} mismatches, ${number(report.violation_count)} violations`
+      + (report.corrupt_count ? `, ${number(report.corrupt_count)} unreadable events` : "")
       + ` · chain ${chain.first_broken === null ? "intact" : `broken at #${chain.first_broken}`}`),
     h("p", { class: "hint mono" }, `head #${report.head} · hash ${chain.head_hash}`),
     chain.problem ? h("p", { class: "form-error" }, chain.problem) : null,
