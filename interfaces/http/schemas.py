@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from application.traffic import Distribution
 from domain.retry import MAX_ATTEMPTS, MAX_BACKOFF_S, MAX_TIMEOUT_S
@@ -43,13 +43,31 @@ Metadata = Annotated[dict[str, Any], AfterValidator(_json_object)]
 Cost = Annotated[float, Field(strict=True, gt=0, le=1e9, allow_inf_nan=False)]
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
 Priority = Annotated[int, Field(strict=True, ge=1, le=10)]
-Seconds = Annotated[float, Field(ge=0, le=MAX_BACKOFF_S, allow_inf_nan=False)]
+Seconds = Annotated[float, Field(strict=True, ge=0, le=MAX_BACKOFF_S, allow_inf_nan=False)]
 LeaseToken = Annotated[str, Field(min_length=1, max_length=100)]
 WorkerId = Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN)]
 Error = Annotated[str, Field(min_length=1, max_length=8000)]
 
 
+def _iso_time(value: Any) -> Any:
+    """Only an ISO 8601 string: not a number (no Unix times), not a numeric string."""
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date and time string, such as 2026-12-04T10:00:00")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"{value[:40]!r} is not an ISO 8601 date and time, such as 2026-12-04T10:00:00"
+        ) from None
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_time)]
+
+
 class Strict(BaseModel):
+    """A request body: no unknown fields. Every number in one is declared strict: a JSON
+    number, never a string or a boolean (tests/api/test_bad_input.py checks them all)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -69,13 +87,16 @@ class TaskCreate(Strict):
     retry_backoff_max_s: Seconds = Field(default=300.0, description="the longest wait")
     timeout_s: float | None = Field(
         default=None,
+        strict=True,
         gt=0,
         le=MAX_TIMEOUT_S,
         allow_inf_nan=False,
         description="an attempt running longer fails with reason timeout",
     )
-    not_before: datetime | None = Field(
-        default=None, description="the task waits (delayed) until then; UTC if no offset"
+    not_before: IsoTime | None = Field(
+        default=None,
+        description="an ISO 8601 date and time: the task waits (delayed) until then; UTC "
+        "if no offset",
     )
 
     @model_validator(mode="after")
@@ -143,7 +164,12 @@ class LeaseIn(Strict):
     worker_id: WorkerId
     max_tasks: int = Field(default=1, strict=True, ge=1, le=100)
     wait_s: float = Field(
-        default=0.0, ge=0, le=60, allow_inf_nan=False, description="long-poll up to this long"
+        default=0.0,
+        strict=True,
+        ge=0,
+        le=60,
+        allow_inf_nan=False,
+        description="long-poll up to this long",
     )
 
 

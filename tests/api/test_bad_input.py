@@ -30,6 +30,17 @@ BAD_TASKS = [
     ({**TASK, "metadata": {"a": [[[[[[[[["too deep"]]]]]]]]]}}, "body.metadata"),
     ({**TASK, "unexpected": 1}, "body.unexpected"),
     ({k: v for k, v in TASK.items() if k != "cost"}, "body.cost"),
+    ({**TASK, "retry_backoff_s": "8"}, "body.retry_backoff_s"),
+    ({**TASK, "retry_backoff_s": True}, "body.retry_backoff_s"),
+    ({**TASK, "retry_backoff_max_s": "8"}, "body.retry_backoff_max_s"),
+    ({**TASK, "retry_backoff_max_s": True}, "body.retry_backoff_max_s"),
+    ({**TASK, "timeout_s": True}, "body.timeout_s"),
+    ({**TASK, "timeout_s": "30"}, "body.timeout_s"),
+    ({**TASK, "max_attempts": "3"}, "body.max_attempts"),
+    ({**TASK, "not_before": -1}, "body.not_before"),
+    ({**TASK, "not_before": 1_900_000_000}, "body.not_before"),
+    ({**TASK, "not_before": "1900000000"}, "body.not_before"),
+    ({**TASK, "not_before": "tomorrow"}, "body.not_before"),
 ]
 
 
@@ -224,6 +235,9 @@ def test_fuzzed_queries_never_fail_the_server(client: TestClient, path: str, par
             },
         ),
         ("/api/v1/simulate", {"task_count": True}),
+        ("/api/v1/workers/lab/lease", {"worker_id": "w", "wait_s": "8"}),
+        ("/api/v1/workers/lab/lease", {"worker_id": "w", "wait_s": True}),
+        ("/api/v1/workers/lab/lease", {"worker_id": "w", "max_tasks": "2"}),
         ("/api/v1/simulate", {"task_count": 5, "priority_range": [1, "9"]}),
     ],
 )
@@ -285,3 +299,33 @@ def test_metadata_nested_eight_levels_is_accepted(idle_client: TestClient) -> No
     response = idle_client.post("/api/v1/tasks", json={**TASK, "metadata": deepest})
     assert response.status_code == 201
     assert response.json()["task_metadata"] == deepest
+
+
+def test_every_number_in_a_request_body_is_strict() -> None:
+    """A new numeric field cannot slip in lax: each one in every request model is declared
+    strict (a string or a boolean in its place is refused)."""
+    import typing
+
+    from interfaces.http import schemas
+
+    lax = []
+    for name, model in vars(schemas).items():
+        if not (isinstance(model, type) and issubclass(model, schemas.Strict)):
+            continue
+        for field_name, field in model.model_fields.items():
+            kinds = set(typing.get_args(field.annotation)) or {field.annotation}
+            if kinds & {int, float} and not any(
+                getattr(rule, "strict", False) for rule in field.metadata
+            ):
+                lax.append(f"{name}.{field_name}")
+    assert lax == []
+
+
+def test_not_before_takes_an_iso_8601_time(idle_client: TestClient) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    later = datetime.now(UTC) + timedelta(hours=1)
+    for text in (later.isoformat(), later.strftime("%Y-%m-%dT%H:%M:%SZ")):
+        response = idle_client.post("/api/v1/tasks", json={**TASK, "not_before": text})
+        assert response.status_code == 201, response.text
+        assert response.json()["status"] == "delayed"
