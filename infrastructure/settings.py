@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     """Event streams open at once (503 beyond)."""
     max_streams_per_key: int = Field(default=50, ge=1)
     """Event streams one API key may hold open (429 beyond)."""
+    heavy_request_s: float = Field(default=5.0, gt=0)
+    """How long a request that reads the whole log (verify, what-if) may take; 503 after."""
     keep_alive_s: int = Field(default=5, ge=1)
     """How long an idle connection is kept open between requests."""
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=1)

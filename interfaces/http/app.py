@@ -15,6 +15,7 @@ from interfaces.http.auth import AuthMiddleware, KeyRing
 from interfaces.http.body_limit import BodyLimitMiddleware
 from interfaces.http.closing import Closing
 from interfaces.http.event_stream import StreamSlots
+from interfaces.http.heavy_requests import HeavyRequests
 from interfaces.http.log_fanout import LogFanout
 from interfaces.http.rate_limit import RateLimiter
 from interfaces.http.request_guard import RequestGuardMiddleware, allowed_hosts_for
@@ -46,6 +47,7 @@ def create_app(
     stream_slots: StreamSlots | None = None,
     release_memory: Callable[[], None] = lambda: None,
     allowed_hosts: frozenset[str] | None = None,
+    heavy_request_s: float = 5.0,
 ) -> FastAPI:
     """The app; middleware from the outside in: security headers, request id, access log
     and metrics, CORS, the request guard (Host, Origin, JSON bodies), API keys and rate
@@ -70,6 +72,7 @@ def create_app(
     app.state.closing = Closing()
     app.state.stream_slots = stream_slots or StreamSlots(total=500, per_key=50)
     app.state.log_fanout = LogFanout(service, app.state.closing, release_memory)
+    app.state.heavy_requests = HeavyRequests(heavy_request_s)
     problems.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)

@@ -29,6 +29,7 @@ def create(settings: Settings | None = None) -> FastAPI:
         streams,
         freed_memory_releaser(),
         allowed_hosts_for(settings.host, settings.allowed_hosts),
+        settings.heavy_request_s,
     )
     tune_garbage_collector()
     app.state.closing.on_exit_signals()

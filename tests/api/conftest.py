@@ -45,6 +45,7 @@ def make_client(tmp_path: Path) -> Iterator[ClientFactory]:
                 keys,
                 RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
                 allowed_hosts=allowed_hosts_for(settings.host, settings.allowed_hosts),
+                heavy_request_s=settings.heavy_request_s,
             ),
             **LOCAL_CLIENT,
         )
