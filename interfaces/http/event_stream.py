@@ -17,7 +17,15 @@ from typing import Any
 
 from application.service import TaskRouterService
 from interfaces.http.closing import Closing
-from interfaces.http.log_fanout import PAGE, LogFanout, Page, chunks, frame, read_past_damage
+from interfaces.http.log_fanout import (
+    PAGE,
+    Frame,
+    LogFanout,
+    Page,
+    chunks,
+    frame,
+    read_past_damage,
+)
 
 RETRY_MS = 1000
 """How long a disconnected client should wait before reconnecting."""
@@ -85,38 +93,47 @@ def page_reader(
     return read
 
 
+@dataclass(frozen=True)
+class StreamAsk:
+    """What a client asked to follow: the events after a position, of one stream and one
+    type if it says so, with a ping every `ping_s` while quiet."""
+
+    after: int
+    stream: str | None
+    type: str | None
+    ping_s: float
+
+    def wants(self, held: Frame) -> bool:
+        return (self.stream is None or held.stream_id == self.stream) and (
+            self.type is None or held.type == self.type
+        )
+
+
 def events_after(
     fanout: LogFanout,
     service: TaskRouterService,
-    after: int,
-    stream: str | None,
-    type: str | None,
-    ping_s: float,
+    ask: StreamAsk,
     closing: Closing,
     release: Callable[[], None],
 ) -> AsyncIterator[bytes]:
     """The stream's body; `release` frees its slot when it ends, or when it is dropped
     without having started (a client gone before the first byte)."""
-    body = _events_after(fanout, service, after, stream, type, ping_s, closing, release)
+    body = _follow(fanout, page_reader(service, ask.stream, ask.type), ask, closing, release)
     weakref.finalize(body, release)
     return body
 
 
-async def _events_after(
+async def _follow(
     fanout: LogFanout,
-    service: TaskRouterService,
-    after: int,
-    stream: str | None,
-    type: str | None,
-    ping_s: float,
+    read: Callable[[int], Page],
+    ask: StreamAsk,
     closing: Closing,
     release: Callable[[], None],
 ) -> AsyncIterator[bytes]:
     woken = await fanout.subscribe()
     try:
         yield f"retry: {RETRY_MS}\n\n".encode()
-        read = page_reader(service, stream, type)
-        position = after
+        position = ask.after
         while True:  # until the client goes: Starlette then cancels this generator
             woken.clear()
             frames = fanout.frames_after(position)
@@ -128,19 +145,13 @@ async def _events_after(
                 continue
             if frames:
                 position = frames[-1].position
-                matching = (
-                    held.data
-                    for held in frames
-                    if (stream is None or held.stream_id == stream)
-                    and (type is None or held.type == type)
-                )
-                for chunk in chunks(matching):
+                for chunk in chunks(held.data for held in frames if ask.wants(held)):
                     yield chunk
                 continue
             if closing.announced:
                 return
             try:
-                await asyncio.wait_for(woken.wait(), ping_s)
+                await asyncio.wait_for(woken.wait(), ask.ping_s)
             except TimeoutError:
                 yield b": ping\n\n"
     finally:

@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.errors import InvalidValue
 from interfaces.http.deps import ServerClosing, Service
-from interfaces.http.event_stream import StreamSlots, TooManyStreams, events_after
+from interfaces.http.event_stream import StreamAsk, StreamSlots, TooManyStreams, events_after
 from interfaces.http.log_fanout import LogFanout
 from interfaces.http.problems import problem
 from interfaces.http.schemas import EventPage, LogPage
@@ -75,7 +75,7 @@ async def event_stream(
         return response
     fanout: LogFanout = request.app.state.log_fanout
     return StreamingResponse(
-        events_after(fanout, service, after, stream, type, ping_s, closing, release),
+        events_after(fanout, service, StreamAsk(after, stream, type, ping_s), closing, release),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
