@@ -30,7 +30,7 @@ class Scale:
     http_connections: tuple[int, ...] = (1, 8, 32, 64)
     e2e_tasks: int = 20_000
     stream_count: int = 500
-    stream_seconds: float = 10.0
+    stream_seconds: float = 20.0
     stream_rate: float = 20.0
 
     @staticmethod

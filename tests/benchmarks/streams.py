@@ -1,7 +1,8 @@
 """Benchmark: what open event streams cost everyone else. GET /tasks and POST /tasks at a
 fixed rate (open loop: requests start on schedule whether or not earlier ones finished),
-their p50 and p99 with no streams open, then with `stream_count` live streams, then with
-half of those replaying the log from position 0, all against one server in one run. Also
+their p50 and p99 with no streams open, then with `stream_count` streams whose filter
+matches nothing (what holding them costs), then live, then with half of those replaying
+the log from position 0, all against one server in one run. Also
 the server's RSS before, with the streams, and after they closed. The streams are read by
 a child process, so reading them does not delay the load generator's own event loop."""
 
@@ -82,7 +83,9 @@ async def timed_load(url: str, seconds: float, rate: float) -> Latencies:
     )
 
 
-async def read_streams(url: str, count: int, replaying: int, opened: Callable[[], None]) -> None:
+async def read_streams(
+    url: str, count: int, replaying: int, opened: Callable[[], None], query: str = ""
+) -> None:
     """`count` SSE readers (the first `replaying` from position 0, the rest from the
     head), each reading and dropping everything, until cancelled."""
     host, port = url.removeprefix("http://").split(":")
@@ -94,7 +97,7 @@ async def read_streams(url: str, count: int, replaying: int, opened: Callable[[]
         reader, writer = await asyncio.open_connection(host, int(port))
         after = 0 if index < replaying else head
         writer.write(
-            f"GET /api/v1/events/stream?after={after} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+            f"GET /api/v1/events/stream?after={after}{query} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
         )
         connections.append(reader)
         writers.append(writer)
@@ -109,17 +112,17 @@ async def read_streams(url: str, count: int, replaying: int, opened: Callable[[]
     await asyncio.gather(*(drain(reader) for reader in connections))
 
 
-def stream_readers(url: str, count: int, replaying: int, ready: "Connection") -> None:
+def stream_readers(url: str, count: int, replaying: int, ready: "Connection", query: str) -> None:
     """A child process holding the streams, so reading them does not slow the load
     generator's own clock."""
-    asyncio.run(read_streams(url, count, replaying, lambda: ready.send(True)))
+    asyncio.run(read_streams(url, count, replaying, lambda: ready.send(True), query))
 
 
 @contextmanager
-def streams_open(url: str, count: int, replaying: int) -> Iterator[None]:
+def streams_open(url: str, count: int, replaying: int, query: str = "") -> Iterator[None]:
     receiving, sending = multiprocessing.Pipe(duplex=False)
     child = multiprocessing.get_context("spawn").Process(
-        target=stream_readers, args=(url, count, replaying, sending), daemon=True
+        target=stream_readers, args=(url, count, replaying, sending, query), daemon=True
     )
     child.start()
     try:
@@ -137,6 +140,8 @@ async def scenario(url: str, scale: Scale) -> dict[str, Latencies | float]:
     await timed_load(url, max(1.0, seconds / 2), rate * 4)
     results: dict[str, Latencies | float] = {"rss_before": rss_mb(url)}
     results["none"] = await timed_load(url, seconds, rate)
+    with streams_open(url, count, 0, "&type=NoSuchType"):
+        results["silent"] = await timed_load(url, seconds, rate)
     with streams_open(url, count, 0):
         results["live"] = await timed_load(url, seconds, rate)
         results["rss_live"] = rss_mb(url)
@@ -156,7 +161,12 @@ def run(scale: Scale, report: Report) -> None:
     none = results["none"]
     assert isinstance(none, Latencies)
     count = scale.stream_count
-    for case, label in (("live", f"{count} live"), ("replaying", f"{count}, half from 0")):
+    cases = (
+        ("silent", f"{count} filtered to nothing (held, never sent to)"),
+        ("live", f"{count} live"),
+        ("replaying", f"{count}, half from 0"),
+    )
+    for case, label in cases:
         with_streams = results[case]
         assert isinstance(with_streams, Latencies)
         for name in ("get_p50_ms", "get_p99_ms", "post_p50_ms", "post_p99_ms"):
