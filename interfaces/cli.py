@@ -132,6 +132,11 @@ def serve(
         f"TaskRouterX on http://{settings.host}:{settings.port} (dashboard at /, API docs at "
         f"/docs), database {settings.database_url}"
     )
+    if settings.allowed_hosts is None and settings.host in ("0.0.0.0", "::"):
+        typer.echo(
+            "note: answering only requests whose Host is localhost, 127.0.0.1 or ::1; set "
+            "TASKROUTERX_ALLOWED_HOSTS to the names clients use to reach this server"
+        )
     serving.serve(settings, typer.echo)
 
 
