@@ -42,6 +42,7 @@ from interfaces.http.auth import (
     Permission,
     digest,
 )
+from interfaces.worker.runner import HEARTBEATS_PER_LEASE
 
 app = typer.Typer(help="TaskRouterX: event-sourced task routing.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -163,7 +164,11 @@ def worker(
         float, typer.Option(min=0, help="on SIGTERM, let running tasks finish this long")
     ] = 30.0,
     heartbeat_s: Annotated[
-        float | None, typer.Option(min=0.1, help="default: a third of the lease")
+        float | None,
+        typer.Option(
+            min=0.1,
+            help=f"seconds between heartbeats (default: the lease / {HEARTBEATS_PER_LEASE})",
+        ),
     ] = None,
 ) -> None:
     """Run tasks of an external pool: lease them, run COMMAND per task with the task's JSON

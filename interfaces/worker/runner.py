@@ -30,6 +30,9 @@ log = structlog.get_logger("taskrouterx.worker")
 
 STDERR_TAIL_BYTES = 4000
 RETRY_AFTER_S = 1.0
+HEARTBEATS_PER_LEASE = 4
+"""A heartbeat every quarter of the lease, unless told otherwise: three can be lost before
+the lease ends."""
 STOP_GRACE_S = 5.0
 """Between asking a command to stop (SIGTERM to its process group) and killing it."""
 TICK_S = 0.2
@@ -45,7 +48,7 @@ class WorkerOptions:
     """How long one lease request waits for work (the service's long poll)."""
     grace_s: float = 30.0
     heartbeat_s: float | None = None
-    """Between heartbeats; by default a quarter of the lease's length."""
+    """Between heartbeats; by default HEARTBEATS_PER_LEASE to a lease."""
 
 
 class Worker:
@@ -165,7 +168,7 @@ class Worker:
         with contextlib.suppress(BrokenPipeError):
             process.stdin.write(orjson.dumps(leased.task))
             process.stdin.close()
-        interval = self._options.heartbeat_s or max(leased.seconds / 4, TICK_S)
+        interval = self._options.heartbeat_s or max(leased.seconds / HEARTBEATS_PER_LEASE, TICK_S)
         next_beat = time.monotonic() + interval
         while process.poll() is None:
             if self._abandon.is_set():

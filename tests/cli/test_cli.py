@@ -299,3 +299,12 @@ def test_audit_verify_reports_each_unreadable_row_with_its_position_and_goes_on(
                for line in lines)  # fmt: skip
     assert any(line.startswith("  position 12 (") and "not JSON" in line for line in lines)
     assert any(line.startswith("  position 15 (") and "lacks the field" in line for line in lines)
+
+
+def test_worker_help_states_the_heartbeat_interval_the_worker_uses(tmp_path: Path) -> None:
+    from interfaces.worker.runner import HEARTBEATS_PER_LEASE
+
+    result = run(tmp_path, "worker", "--help", COLUMNS="200")
+    assert result.returncode == 0, result.stderr
+    assert f"the lease / {HEARTBEATS_PER_LEASE}" in result.stdout
+    assert "third" not in result.stdout
