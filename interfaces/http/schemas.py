@@ -2,11 +2,13 @@
 
 import math
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 import orjson
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from application.demo_pools import DEMO_POOLS
 from application.traffic import Distribution
 from domain.retry import MAX_ATTEMPTS, MAX_BACKOFF_S, MAX_TIMEOUT_S
 from domain.values import Algorithm, Execution, ResourceType, TaskType
@@ -49,6 +51,17 @@ WorkerId = Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTE
 Error = Annotated[str, Field(min_length=1, max_length=8000)]
 
 
+def one_of(values: type[StrEnum]) -> str:
+    return ", ".join(f"`{value}`" for value in values)
+
+
+REGION_HELP = (
+    "a region name: letters, digits and _.:- (the demo pools are in "
+    + ", ".join(f"`{region}`" for region, *_ in DEMO_POOLS)
+    + "); a task prefers pools in its region and goes elsewhere when none there has room"
+)
+
+
 def _iso_time(value: Any) -> Any:
     """Only an ISO 8601 string: not a number (no Unix times), not a numeric string."""
     if not isinstance(value, str):
@@ -72,12 +85,14 @@ class Strict(BaseModel):
 
 
 class TaskCreate(Strict):
-    type: TaskType
-    priority: Priority
-    cost: Cost
-    region: Region
+    type: TaskType = Field(description=f"one of {one_of(TaskType)}")
+    priority: Priority = Field(description="1 (lowest) to 10 (highest)")
+    cost: Cost = Field(description="above 0")
+    region: Region = Field(description=REGION_HELP)
     metadata: Metadata = Field(default_factory=dict)
-    resource_type: ResourceType | None = None
+    resource_type: ResourceType | None = Field(
+        default=None, description=f"{one_of(ResourceType)}, or none for either"
+    )
     max_attempts: int = Field(
         default=3, strict=True, ge=1, le=MAX_ATTEMPTS, description="attempts before dead letters"
     )
@@ -335,7 +350,7 @@ LogPoint = Annotated[
 
 
 class ReplayIn(Strict):
-    algorithm: Algorithm
+    algorithm: Algorithm = Field(description=f"one of {one_of(Algorithm)}")
     from_: LogPoint | None = Field(
         default=None, alias="from", description="report tasks queued after this point"
     )
@@ -393,7 +408,8 @@ class PoolCreate(Strict):
     capacity: int = Field(strict=True, ge=0, le=1_000_000)
     execution: Execution = Field(
         default=Execution.SIMULATED,
-        description="who runs its tasks: the simulator, or external workers that lease them",
+        description=f"who runs its tasks ({one_of(Execution)}): the simulator, or external "
+        "workers that lease them",
     )
 
 
@@ -426,7 +442,7 @@ class PoolList(BaseModel):
 
 
 class AlgorithmSwitch(Strict):
-    algorithm: Algorithm
+    algorithm: Algorithm = Field(description=f"one of {one_of(Algorithm)}")
 
 
 class AlgorithmSwitched(BaseModel):
@@ -441,7 +457,9 @@ class Algorithms(BaseModel):
 
 class SimulationCreate(Strict):
     task_count: int = Field(strict=True, ge=1, le=10_000)
-    distribution: Distribution = Distribution.RANDOM
+    distribution: Distribution = Field(
+        default=Distribution.RANDOM, description=f"one of {one_of(Distribution)}"
+    )
     region_bias: Region | None = None
     priority_range: tuple[Priority, Priority] = (1, 10)
     cost_range: tuple[Cost, Cost] = (0.1, 10.0)

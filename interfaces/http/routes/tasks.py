@@ -35,6 +35,7 @@ from interfaces.http.schemas import (
     TaskOut,
     TaskPage,
     TaskTimeline,
+    one_of,
 )
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
@@ -68,8 +69,8 @@ async def submit_task(request: Request) -> Response:
 @router.get("", response_model=TaskPage)
 def list_tasks(
     service: Service,
-    status: TaskStatus | None = None,
-    type: TaskType | None = None,
+    status: Annotated[TaskStatus | None, Query(description=f"one of {one_of(TaskStatus)}")] = None,
+    type: Annotated[TaskType | None, Query(description=f"one of {one_of(TaskType)}")] = None,
     region: Region | None = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
