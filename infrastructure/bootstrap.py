@@ -2,6 +2,7 @@
 `start()`; tests override the clock, ids or settings."""
 
 import random
+import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -187,9 +188,9 @@ class TaskRouter:
             return {"status": "off"}
         counters = scheduler.counters
         return {
-            **_reactor_state(scheduler),
+            **_reactor_state(scheduler, self._following),
             "position": scheduler.position,
-            "lag": max(head - scheduler.position, 0),
+            "lag": None if self._following else max(head - scheduler.position, 0),
             "waiting": scheduler.waiting,
             "claimed_slots": scheduler.claimed_slots,
             "assigned": counters.assigned,
@@ -233,7 +234,12 @@ class TaskRouter:
         if self.scheduler is None:
             checks["scheduler"] = {"ok": True, "state": "off"}
         elif self._following:
-            checks["scheduler"] = {"ok": True, "state": "standing by (another node leads)"}
+            leader = self.leadership.leader_node if self.leadership is not None else None
+            checks["scheduler"] = {
+                "ok": True,
+                "state": f"standby ({leader or 'another node'} leads)",
+                "leader_node": leader,
+            }
         else:
             running = self._reactors_running
             checks["scheduler"] = {"ok": running, "state": "running" if running else "stopped"}
@@ -251,7 +257,7 @@ class TaskRouter:
             return {"status": "off"}
         pending, upcoming = timekeeper.outlook
         return {
-            **_reactor_state(timekeeper),
+            **_reactor_state(timekeeper, self._following),
             "due": pending,
             "next_due_at": None if upcoming is None else upcoming.isoformat(),
             "fired": timekeeper.fired,
@@ -261,7 +267,7 @@ class TaskRouter:
         workers = self.workers
         if workers is None:
             return {"status": "off"}
-        return {**_reactor_state(workers), "running_tasks": workers.in_flight}
+        return {**_reactor_state(workers, self._following), "running_tasks": workers.in_flight}
 
     def health(self) -> dict[str, Any]:
         try:
@@ -287,14 +293,22 @@ class TaskRouter:
             "scheduler": scheduler,
             "timekeeper": self._timekeeper_runtime(),
             "leader": None if self.leadership is None else self.leadership.leading,
+            "node": None if self.leadership is None else self.leadership.node,
+            "leader_node": None if self.leadership is None else self.leadership.leader_node,
             "simulator": self._simulator_runtime(),
         }
 
 
-def _reactor_state(reactor: Reactor) -> dict[str, Any]:
-    """Whether a reactor runs, and while its rounds fail, since when, how often, and why."""
+def _reactor_state(reactor: Reactor, standby: bool = False) -> dict[str, Any]:
+    """Whether a reactor runs (or stands by while another node leads), and while its
+    rounds fail, since when, how often, and why."""
     failing = reactor.failing
-    status = "stopped" if not reactor.running else "running" if failing is None else "failing"
+    if standby:
+        status = "standby"
+    elif not reactor.running:
+        status = "stopped"
+    else:
+        status = "running" if failing is None else "failing"
     return {
         "status": status,
         "last_error": None if failing is None else failing.error,
@@ -378,7 +392,11 @@ def bootstrap(
     reactors = [reactor for reactor in (scheduler, timekeeper, workers) if reactor is not None]
     return TaskRouter(
         watcher=LogWatcher(settings.database_url, signal) if several_nodes else None,
-        leadership=Leadership(settings.database_url, reactors) if several_nodes else None,
+        leadership=Leadership(
+            settings.database_url, reactors, node=f"{socket.gethostname()}:{settings.port}"
+        )
+        if several_nodes
+        else None,
         settings=settings,
         clock=clock,
         engines=engines,

@@ -33,6 +33,7 @@ from infrastructure.bootstrap import TaskRouter, bootstrap
 from infrastructure.settings import Settings
 from infrastructure.sql import log, migrate, transfer
 from infrastructure.sql.errors import connect
+from infrastructure.sql.postgres_nodes import current_leader
 from infrastructure.sql.projections.base import raw
 from infrastructure.structured_logging import configure_logging
 from interfaces.http.auth import (
@@ -280,6 +281,9 @@ def status() -> None:
         positions, head = read_model.projection_positions()
         console = Console(highlight=False)
         console.print(f"log head {head}   algorithm {read_model.active_algorithm()}")
+        if router.leadership is not None:
+            leader = current_leader(router.settings.database_url)
+            console.print(f"scheduling on {leader}" if leader else "no node is scheduling")
         console.print(
             f"queued {counts.get('queued', 0)}   delayed {counts.get('delayed', 0)}   "
             f"processing {counts.get('processing', 0)}   failed {counts.get('failed', 0)}"

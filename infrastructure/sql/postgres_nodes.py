@@ -91,6 +91,30 @@ class LogWatcher:
                 polled = time.monotonic()
 
 
+HOLDER = (
+    "SELECT a.application_name, host(a.client_addr) FROM pg_locks l "
+    "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+    "AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = %s"
+)
+
+
+def _holder(connection: psycopg.Connection[Any]) -> str | None:
+    """The node holding the leader's lock: its name, or its address if it gave none."""
+    row = connection.execute(HOLDER, (LEADER_LOCK,)).fetchone()
+    if row is None:
+        return None
+    name, address = row
+    if name and name.startswith("taskrouterx ") and name != "taskrouterx ":
+        return str(name).removeprefix("taskrouterx ")
+    return None if address is None else str(address)
+
+
+def current_leader(url: str) -> str | None:
+    """Which node schedules now (None: none does), asked of the database."""
+    with psycopg.connect(dsn(url), autocommit=True) as connection:
+        return _holder(connection)
+
+
 class Reactive(Protocol):
     def start(self) -> None: ...
 
@@ -104,8 +128,14 @@ class Leadership:
         reactors: Sequence[Reactive],
         retry_s: float = 1.0,
         on_change: Callable[[bool], None] = lambda leading: None,
+        node: str = "",
     ) -> None:
+        """`node` names this node to the others (its host and port): the leader's
+        session carries it, so a standby can say who leads."""
         self._dsn = dsn(url)
+        self.node = node
+        self.leader_node: str | None = None
+        """The node holding the lock, as far as this one last saw (itself when leading)."""
         self._reactors = reactors
         self._retry_s = retry_s
         self._on_change = on_change
@@ -126,7 +156,9 @@ class Leadership:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self._dsn, autocommit=True) as connection:
+                with psycopg.connect(
+                    self._dsn, autocommit=True, application_name=f"taskrouterx {self.node}"[:63]
+                ) as connection:
                     self._campaign(connection)
             except psycopg.Error as error:
                 log.warning("leadership.connection_lost", error=str(error))
@@ -140,13 +172,16 @@ class Leadership:
                 won = connection.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,))
                 if won.fetchone()[0]:  # type: ignore[index]
                     self._lead()
+                else:
+                    self.leader_node = _holder(connection)
             else:
                 connection.execute("SELECT 1")  # still connected, so still holding the lock
             self._stop.wait(self._retry_s)
 
     def _lead(self) -> None:
-        log.info("leadership.acquired")
+        log.info("leadership.acquired", node=self.node)
         self.leading = True
+        self.leader_node = self.node
         for reactor in self._reactors:
             reactor.start()
         self._on_change(True)

@@ -2,9 +2,13 @@
 exactly one schedules; when the scheduling node is killed the other takes over, and every
 task still completes, each exactly once."""
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from socket import gethostname
 
 import psycopg
 import pytest
@@ -51,6 +55,29 @@ def test_two_nodes_share_the_work_and_survive_losing_the_scheduler(
             assert second.client.get(f"/api/v1/tasks/{task_id}").status_code == 200
 
         chief = leader(nodes)
+        standby = second if chief is first else first
+        chief_health = chief.client.get("/api/v1/health").json()
+        assert (
+            chief_health["leader_node"] == chief_health["node"] == f"{gethostname()}:{chief.port}"
+        )
+
+        def says_who_leads() -> dict:  # type: ignore[type-arg]
+            health = standby.client.get("/api/v1/health").json()
+            return health if health["leader_node"] == chief_health["node"] else {}
+
+        health = wait_until(says_who_leads, timeout=10)
+        assert health["status"] == "healthy"
+        for reactor in ("scheduler", "timekeeper", "simulator"):
+            assert health[reactor]["status"] == "standby", reactor
+        assert health["scheduler"]["lag"] is None
+        ready = standby.client.get("/api/v1/ready").json()
+        assert ready["checks"]["scheduler"]["state"] == f"standby ({chief_health['node']} leads)"
+        status = subprocess.run(
+            [sys.executable, "-m", "interfaces", "status"],
+            env={**os.environ, "TASKROUTERX_DATABASE_URL": database},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert f"scheduling on {chief_health['node']}" in status.stdout, status.stderr
         chief.kill()
         survivor = second if chief is first else first
         for _ in range(30):
