@@ -393,3 +393,16 @@ def test_series_refuses_more_than_a_thousand_steps(client: TestClient) -> None:
     response = client.get("/api/v1/system/series", params={"window_s": 86_400, "step_s": 1})
     assert response.status_code == 422
     assert "at most 1000 steps" in response.json()["detail"]
+
+
+def test_the_openapi_document_names_every_enumerated_fields_values(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    body = spec["paths"]["/api/v1/tasks"]["post"]["requestBody"]["content"]["application/json"]
+    task = body["schema"]["properties"]
+    assert task["type"]["description"] == "one of `order`, `simulation`, `query`"
+    assert "`cpu`, `gpu`" in task["resource_type"]["description"]
+    assert "`us-east`" in task["region"]["description"]
+    switch = spec["components"]["schemas"]["AlgorithmSwitch"]["properties"]
+    assert switch["algorithm"]["description"] == "one of `fifo`, `priority`, `min_cost`"
+    listing = {p["name"]: p for p in spec["paths"]["/api/v1/tasks"]["get"]["parameters"]}
+    assert "`cancelled`" in listing["status"]["description"]
