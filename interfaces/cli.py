@@ -76,9 +76,23 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _settings() -> Settings:
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="the database (a SQLAlchemy URL); default TASKROUTERX_DATABASE_URL, else "
+        "./taskrouterx.db",
+        show_default=False,
+    ),
+]
+
+
+def _settings(database_url: str | None = None) -> Settings:
     try:
-        return Settings()
+        settings = Settings()
+        if database_url is not None:
+            settings = settings.model_copy(update={"database_url": database_url})
+        return settings
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in item['loc']) or 'settings'}: {item['msg']}"
@@ -87,9 +101,9 @@ def _settings() -> Settings:
         raise _fail(f"invalid settings: {problems}") from None
 
 
-def _with_router(action: Callable[[TaskRouter], T]) -> T:
+def _with_router(action: Callable[[TaskRouter], T], database_url: str | None = None) -> T:
     """Build the system (nothing started), run one action, report errors in one line."""
-    settings = _settings()
+    settings = _settings(database_url)
     configure_logging(settings.log_format, "WARNING")
     router = bootstrap(settings)
     try:
@@ -228,15 +242,16 @@ def keys_new(
 
 
 @db_app.command("upgrade")
-def db_upgrade() -> None:
+def db_upgrade(database_url: DatabaseUrl = None) -> None:
     """Upgrade the schema to the latest revision."""
-    revision = _with_router(lambda router: migrate.upgrade(router.engines.write))
+    revision = _with_router(lambda router: migrate.upgrade(router.engines.write), database_url)
     typer.echo(f"database at revision {revision}")
 
 
 @projections_app.command("rebuild")
 def projections_rebuild(
     name: Annotated[str | None, typer.Argument(help="One projection; all when omitted.")] = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Empty projections and rebuild them from the whole event log, in one transaction of
     set-based SQL. Meant for a stopped server; a running one rebuilds over HTTP."""
@@ -267,11 +282,11 @@ def projections_rebuild(
             rate = f" ({applied / seconds:,.0f} events/s)" if seconds and applied else ""
             progress.console.print(f"{', '.join(names)}: {applied} events in {seconds:.2f}s{rate}")
 
-    _with_router(rebuild)
+    _with_router(rebuild, database_url)
 
 
 @app.command()
-def status() -> None:
+def status(database_url: DatabaseUrl = None) -> None:
     """The picture an operator wants first: log head, projection lags, tasks waiting and
     running, each pool's load, and the active algorithm."""
 
@@ -306,7 +321,7 @@ def status() -> None:
             )
         console.print(pools)
 
-    _with_router(show)
+    _with_router(show, database_url)
 
 
 def _load_bar(load: int, capacity: int, width: int = 10) -> str:
@@ -315,14 +330,14 @@ def _load_bar(load: int, capacity: int, width: int = 10) -> str:
 
 
 @projections_app.command("status")
-def projections_status() -> None:
+def projections_status(database_url: DatabaseUrl = None) -> None:
     """Each projection's checkpoint and lag behind the log head."""
 
     def status(router: TaskRouter) -> None:
         for item in router.projections.status():
             typer.echo(f"{item['name']:<10} checkpoint {item['checkpoint']:>10}  lag {item['lag']}")
 
-    _with_router(status)
+    _with_router(status, database_url)
 
 
 @events_app.command("tail")
@@ -332,6 +347,7 @@ def events_tail(
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing new events.")
     ] = False,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Print events as JSON lines."""
 
@@ -349,11 +365,11 @@ def events_tail(
                 time.sleep(0.5)
 
     with contextlib.suppress(KeyboardInterrupt):
-        _with_router(tail)
+        _with_router(tail, database_url)
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
+def audit_verify(database_url: DatabaseUrl = None) -> None:
     """Recompute every recorded decision, check the domain invariants from position 0 and
     walk the hash chain. Exits 1 when anything is wrong."""
 
@@ -368,7 +384,7 @@ def audit_verify() -> None:
 
             return router.audit(advance)
 
-    report = _with_router(verify)
+    report = _with_router(verify, database_url)
     chain = report.chain
     assert chain is not None
     typer.echo(
@@ -407,6 +423,7 @@ def events_export(
         Path | None, typer.Option("--out", "-o", help="File to write; standard output if omitted.")
     ] = None,
     to: Annotated[int | None, typer.Option(min=0, help="Last position to export.")] = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Write the log as JSON Lines, one CloudEvents 1.0 event per line."""
 
@@ -425,7 +442,7 @@ def events_export(
                     sink.close()
             return last
 
-    exported = _with_router(export)
+    exported = _with_router(export, database_url)
     if out is not None:
         typer.echo(f"exported {exported} events to {out}")
 
@@ -433,6 +450,7 @@ def events_export(
 @events_app.command("import")
 def events_import(
     source: Annotated[Path, typer.Argument(help="A file written by `events export`.")],
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Load an exported log into an empty store, checking its hash chain line by line
     (nothing is written if any line fails), then build the projections from it."""
@@ -456,7 +474,7 @@ def events_import(
         router.runner.rebuild_at_once(router.runner.names)
         return count
 
-    typer.echo(f"imported {_with_router(load)} events; projections rebuilt")
+    typer.echo(f"imported {_with_router(load, database_url)} events; projections rebuilt")
 
 
 @replay_app.callback()
@@ -466,6 +484,7 @@ def replay(
     into: Annotated[
         str | None, typer.Option(help="New database: a SQLite file path or a database URL.")
     ] = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Copy the history up to a position into a new database and build its projections
     there: a reproducible copy for debugging."""
@@ -489,7 +508,7 @@ def replay(
             target.engines.dispose()
         return copied
 
-    copied = _with_router(copy)
+    copied = _with_router(copy, database_url)
     typer.echo(f"copied {copied} events into {target_url}; projections rebuilt")
 
 
@@ -501,6 +520,7 @@ def replay_whatif(
     ] = 0,
     to: Annotated[int | None, typer.Option(min=0, help="Replay up to this position.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Replay the recorded arrivals under another algorithm, side by side with what
     actually happened (deterministic: same log, same answer)."""
@@ -513,7 +533,7 @@ def replay_whatif(
         result = compare(router.replays.up_to(last), algorithm, reported_from=start)
         return {**result, "window": {"from": start, "to": last}}
 
-    result = _with_router(replay)
+    result = _with_router(replay, database_url)
     if as_json:
         typer.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
         return

@@ -308,3 +308,23 @@ def test_worker_help_states_the_heartbeat_interval_the_worker_uses(tmp_path: Pat
     assert result.returncode == 0, result.stderr
     assert f"the lease / {HEARTBEATS_PER_LEASE}" in result.stdout
     assert "third" not in result.stdout
+
+
+def test_database_reading_commands_take_database_url(tmp_path: Path) -> None:
+    """--database-url wins over the environment, for every command that reads the log."""
+    populate(tmp_path, 5)
+    url = sqlite_url(tmp_path)
+    elsewhere = {"TASKROUTERX_DATABASE_URL": f"sqlite:///{tmp_path / 'other.db'}"}
+    for command in (
+        ["audit", "verify"],
+        ["projections", "status"],
+        ["status"],
+        ["events", "tail", "--last", "2"],
+        ["events", "export"],
+        ["replay", "whatif", "--algorithm", "fifo"],
+    ):
+        result = run(tmp_path, *command, "--database-url", url, **elsewhere)
+        assert result.returncode == 0, (command, result.stderr)
+    verified = run(tmp_path, "audit", "verify", "--database-url", url, **elsewhere)
+    assert verified.stdout.startswith("13 events, ")
+    assert not (tmp_path / "other.db").exists(), "the environment's database was not opened"
