@@ -8,9 +8,11 @@ import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import httpx
 import orjson
 import typer
 from pydantic import ValidationError
@@ -285,43 +287,117 @@ def projections_rebuild(
     _with_router(rebuild, database_url)
 
 
+@dataclass(frozen=True)
+class Picture:
+    """What `status` shows, from the database or from a running server."""
+
+    head: int
+    algorithm: str
+    counts: dict[str, int]
+    checkpoints: dict[str, int]
+    pools: list[dict[str, Any]]
+    leader: str | None = None
+    on_postgres: bool = False
+
+
 @app.command()
-def status(database_url: DatabaseUrl = None) -> None:
+def status(
+    database_url: DatabaseUrl = None,
+    url: Annotated[
+        str | None,
+        typer.Option(help="ask this running server (its API) instead of opening the database"),
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option(envvar="TASKROUTERX_API_KEY", help="with --url: a tasks:read key")
+    ] = None,
+) -> None:
     """The picture an operator wants first: log head, projection lags, tasks waiting and
     running, each pool's load, and the active algorithm."""
+    if url is not None:
+        _show(_picture_from_server(url, api_key))
+        return
 
-    def show(router: TaskRouter) -> None:
+    def read(router: TaskRouter) -> Picture:
         read_model = router.read_model
-        counts = read_model.status_counts()
         positions, head = read_model.projection_positions()
-        console = Console(highlight=False)
-        console.print(f"log head {head}   algorithm {read_model.active_algorithm()}")
-        if router.leadership is not None:
-            leader = current_leader(router.settings.database_url)
-            console.print(f"scheduling on {leader}" if leader else "no node is scheduling")
-        console.print(
-            f"queued {counts.get('queued', 0)}   delayed {counts.get('delayed', 0)}   "
-            f"processing {counts.get('processing', 0)}   failed {counts.get('failed', 0)}"
+        on_postgres = router.leadership is not None
+        return Picture(
+            head,
+            str(read_model.active_algorithm()),
+            read_model.status_counts(),
+            {name: positions.get(name, 0) for name in router.runner.names},
+            read_model.list_pools(),
+            current_leader(router.settings.database_url) if on_postgres else None,
+            on_postgres,
         )
-        lags = Table("projection", "checkpoint", "lag", box=None)
-        for name in router.runner.names:
-            checkpoint = positions.get(name, 0)
-            lags.add_row(name, str(checkpoint), str(head - checkpoint))
-        console.print(lags)
-        pools = Table("pool", "region", "type", "runs in", "load", "", box=None)
-        for pool in read_model.list_pools():
-            state = " draining" if pool["draining"] else ""
-            pools.add_row(
-                pool["name"],
-                pool["region"],
-                pool["resource_type"],
-                pool["execution"] + state,
-                f"{pool['current_load']}/{pool['capacity']}",
-                _load_bar(pool["current_load"], pool["capacity"]),
-            )
-        console.print(pools)
 
-    _with_router(show, database_url)
+    _show(_with_router(read, database_url))
+
+
+def _picture_from_server(url: str, api_key: str | None) -> Picture:
+    headers = {"X-API-Key": api_key} if api_key else {}
+    try:
+        with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=10) as client:
+
+            def get(path: str) -> Any:
+                response = client.get(path)
+                if response.status_code != 200:
+                    detail = response.json().get("detail", "") if response.content else ""
+                    raise Refused(f"GET {path}: {response.status_code} {detail}".strip())
+                return response.json()
+
+            health = get("/api/v1/health")
+            stats = get("/api/v1/system/stats")
+            projections = get("/api/v1/projections")["projections"]
+            pools = get("/api/v1/workers")["worker_pools"]
+    except httpx.HTTPError as error:
+        raise _fail(f"cannot reach {url}: {error}") from None
+    except Refused as error:
+        raise _fail(str(error)) from None
+    counts = {
+        "queued": stats["tasks_pending"],
+        "delayed": stats["tasks_delayed"],
+        "processing": stats["tasks_processing"],
+        "failed": stats["tasks_failed"],
+    }
+    return Picture(
+        max((item["head"] for item in projections), default=0),
+        stats["scheduler_stats"]["algorithm"],
+        counts,
+        {item["name"]: item["checkpoint"] for item in projections},
+        pools,
+        health.get("leader_node"),
+        health.get("leader") is not None,
+    )
+
+
+def _show(picture: Picture) -> None:
+    console = Console(highlight=False)
+    console.print(f"log head {picture.head}   algorithm {picture.algorithm}")
+    if picture.on_postgres:
+        leader = picture.leader
+        console.print(f"scheduling on {leader}" if leader else "no node is scheduling")
+    counts = picture.counts
+    console.print(
+        f"queued {counts.get('queued', 0)}   delayed {counts.get('delayed', 0)}   "
+        f"processing {counts.get('processing', 0)}   failed {counts.get('failed', 0)}"
+    )
+    lags = Table("projection", "checkpoint", "lag", box=None)
+    for name, checkpoint in picture.checkpoints.items():
+        lags.add_row(name, str(checkpoint), str(picture.head - checkpoint))
+    console.print(lags)
+    pools = Table("pool", "region", "type", "runs in", "load", "", box=None)
+    for pool in picture.pools:
+        state = " draining" if pool["draining"] else ""
+        pools.add_row(
+            pool["name"],
+            pool["region"],
+            pool["resource_type"],
+            pool["execution"] + state,
+            f"{pool['current_load']}/{pool['capacity']}",
+            _load_bar(pool["current_load"], pool["capacity"]),
+        )
+    console.print(pools)
 
 
 def _load_bar(load: int, capacity: int, width: int = 10) -> str:

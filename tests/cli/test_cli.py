@@ -328,3 +328,26 @@ def test_database_reading_commands_take_database_url(tmp_path: Path) -> None:
     verified = run(tmp_path, "audit", "verify", "--database-url", url, **elsewhere)
     assert verified.stdout.startswith("13 events, ")
     assert not (tmp_path / "other.db").exists(), "the environment's database was not opened"
+
+
+def test_status_can_ask_a_running_server_instead_of_the_database(tmp_path: Path) -> None:
+    from tests.e2e.support import Server
+
+    server = Server(tmp_path / "taskrouterx.db", tmp_path / "server.log",
+                    TASKROUTERX_SIMULATOR="off", TASKROUTERX_SCHEDULER="off")  # fmt: skip
+    try:
+        for _ in range(3):
+            server.client.post("/api/v1/tasks", json={"type": "order", "priority": 5,
+                                                       "cost": 1, "region": "us-east"})  # fmt: skip
+        elsewhere = {"TASKROUTERX_DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}"}
+        asked = run(tmp_path, "status", "--url", server.url, **elsewhere)
+        assert asked.returncode == 0, asked.stderr
+        opened = run(tmp_path, "status")
+        assert asked.stdout == opened.stdout, "the same picture either way"
+        assert "queued 3" in asked.stdout
+        assert not (tmp_path / "none.db").exists()
+    finally:
+        server.stop()
+    gone = run(tmp_path, "status", "--url", server.url)
+    assert gone.returncode == 1
+    assert gone.stderr.startswith("error: cannot reach")
