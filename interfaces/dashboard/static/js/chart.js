@@ -1,5 +1,7 @@
 // Two small SVG charts drawn from data: lines over time with a left and a right axis, and
-// grouped bars. Sizes come from the viewBox, so the charts scale with their box.
+// grouped bars. Sizes come from the viewBox, so the charts scale with their box. Their
+// elements' classes are their own (chart-grid, chart-bar): the page's .grid and .bar rules
+// would otherwise size them too.
 
 import { number, replace, s } from "./dom.js";
 
@@ -41,7 +43,7 @@ export function lineChart(svg, times, lines) {
   const parts = [];
   for (let tick = 0; tick <= 4; tick += 1) {
     const at = PAD.top + (tick / 4) * height;
-    parts.push(s("line", { class: "grid", x1: PAD.left, x2: PAD.left + width, y1: at, y2: at }));
+    parts.push(s("line", { class: "chart-grid", x1: PAD.left, x2: PAD.left + width, y1: at, y2: at }));
     const fraction = 1 - tick / 4;
     parts.push(s("text", { class: "tick throughput", x: PAD.left - 6, y: at + 4, "text-anchor": "end" }, label(max.left * fraction)));
     parts.push(s("text", { class: "tick latency", x: PAD.left + width + 6, y: at + 4 }, label(max.right * fraction)));
@@ -90,7 +92,7 @@ export function barChart(svg, groups, series) {
     group.values.forEach((value, index) => {
       const barWidth = (value / max) * width;
       const y = top + index * 14;
-      parts.push(s("rect", { class: `bar ${series[index].class}`, x: labelWidth, y, width: Math.max(0.5, barWidth), height: 12 },
+      parts.push(s("rect", { class: `chart-bar ${series[index].class}`, x: labelWidth, y, width: Math.max(0.5, barWidth), height: 12 },
         s("title", {}, `${group.label} ${series[index].name}: ${number(value, 2)} %`)));
       parts.push(s("text", { class: "tick", x: labelWidth + barWidth + 4, y: y + 10 }, `${number(value, 1)} %`));
     });

@@ -2,7 +2,7 @@
 // rest in the form's own error line.
 
 import { ApiError } from "./api.js";
-import { h, showError } from "./dom.js";
+import { byId, h, showError } from "./dom.js";
 
 export function showProblem(form, error) {
   const fields = error instanceof ApiError ? error.fields : {};
@@ -29,6 +29,14 @@ export function fieldError(form, name, message) {
   input.setAttribute("aria-describedby", note.id);
   input.closest("label").append(note);
   return true;
+}
+
+// One field's complaint gone, when what it complained of has been put right.
+export function clearFieldError(form, name) {
+  const input = form.elements.namedItem(name);
+  byId(`${form.id}-${name}-error`)?.remove();
+  input.removeAttribute("aria-invalid");
+  input.removeAttribute("aria-describedby");
 }
 
 export function clearErrors(form) {

@@ -4,7 +4,7 @@
 
 import { api } from "../api.js";
 import { byId, h, shortId } from "../dom.js";
-import { clearErrors, fieldError, numeric, showProblem } from "../forms.js";
+import { clearErrors, clearFieldError, fieldError, numeric, showProblem } from "../forms.js";
 import { openTask } from "./task_detail.js";
 
 export function setUpSubmit(app) {
@@ -13,6 +13,22 @@ export function setUpSubmit(app) {
     event.preventDefault();
     submit(app, form);
   });
+  // a complaint about the metadata's JSON is checked again as the text is typed, and goes
+  // as soon as the text is JSON (not at the next submit)
+  form.elements.metadata.addEventListener("input", () => {
+    if (form.elements.metadata.hasAttribute("aria-invalid")) readMetadata(form);
+  });
+}
+
+// The metadata as a value, or undefined with the complaint next to the field.
+function readMetadata(form) {
+  clearFieldError(form, "metadata");
+  try {
+    return JSON.parse(form.elements.metadata.value.trim() || "{}");
+  } catch (error) {
+    fieldError(form, "metadata", `not valid JSON: ${error.message}`);
+    return undefined;
+  }
 }
 
 async function submit(app, form) {
@@ -20,13 +36,8 @@ async function submit(app, form) {
   const values = Object.fromEntries(new FormData(form));
   const outcome = form.querySelector(".outcome");
   outcome.replaceChildren();
-  let metadata;
-  try {
-    metadata = JSON.parse(values.metadata.trim() || "{}");
-  } catch (error) {
-    fieldError(form, "metadata", `not valid JSON: ${error.message}`);
-    return;
-  }
+  const metadata = readMetadata(form);
+  if (metadata === undefined) return;
   const body = {
     type: values.type,
     priority: numeric(values.priority),

@@ -1,0 +1,323 @@
+"""What a newcomer noticed on the dashboard in Chromium (1440x900 and phone-sized, light and
+dark, keyboard only): the what-if chart's bars and labels, the way past the pools to the
+task list, text that is hard to read, filters that seemed to do nothing, and small layout
+slips. Measured in a real browser against the real server."""
+
+import re
+from contextlib import suppress
+from typing import Any
+
+import pytest
+from playwright.sync_api import Error, Locator, Page, Route, expect
+
+from tests.browser.conftest import Dashboard, OpenDashboard
+from tests.e2e.support import Server, wait_until
+
+WIDE = {"width": 1440, "height": 900}
+TASK = {"type": "order", "priority": 5, "cost": 1, "region": "us-east"}
+
+
+def submit(dashboard: Dashboard, **task: Any) -> dict[str, Any]:
+    response = dashboard.api.post("/api/v1/tasks", json={**TASK, **task})
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def finished(dashboard: Dashboard, task: dict[str, Any]) -> None:
+    wait_until(lambda: dashboard.api.get(f"/api/v1/tasks/{task['id']}").json()["status"]
+               == "completed", timeout=15)  # fmt: skip
+
+
+def box(locator: Locator) -> dict[str, float]:
+    measured = locator.bounding_box()
+    assert measured is not None, f"{locator} is not rendered"
+    return measured
+
+
+def middle(locator: Locator) -> float:
+    measured = box(locator)
+    return measured["y"] + measured["height"] / 2
+
+
+@pytest.fixture
+def wide(open_dashboard: OpenDashboard, shared_server: Server) -> Dashboard:
+    return open_dashboard(shared_server, viewport=WIDE)
+
+
+# 1. The what-if chart
+
+
+def test_the_what_if_chart_draws_each_bar_to_its_value_with_its_label_beside_it(
+    wide: Dashboard,
+) -> None:
+    tasks = [submit(wide, region=region, cost=cost)
+             for region, cost in (("us-east", 1), ("us-west", 3), ("us-west", 2), ("eu-west", 5),
+                                  ("ap-east", 2), ("ap-east", 4), ("ap-east", 1))]  # fmt: skip
+    for task in tasks:
+        finished(wide, task)
+    page = wide.page
+    audit = page.locator("#audit")
+    audit.get_by_label("What if").select_option("min_cost")
+    with page.expect_response("**/api/v1/replays") as answer:
+        audit.get_by_role("button", name="Replay").click()
+    recorded = answer.value.json()["actual"]["pool_utilization_pct"]
+    what_if = answer.value.json()["what_if"]["pool_utilization_pct"]
+    values = [v for pool in recorded for v in (recorded[pool], what_if.get(pool, 0))]  # bar order
+    bars = audit.locator("svg.bars rect")
+    expect(bars).to_have_count(len(values))
+    assert len({v for v in values if v > 0}) >= 2, f"two utilizations to compare: {values}"
+
+    widths = [box(bar)["width"] for bar in bars.all()]
+    largest = max(range(len(values)), key=values.__getitem__)
+    per_percent = widths[largest] / values[largest]
+    assert widths[largest] > 100, "the fullest bar takes most of the chart's width"
+    for value, width in zip(values, widths, strict=True):
+        if value > 0:
+            assert width == pytest.approx(value * per_percent, rel=0.03, abs=1), (
+                f"a bar of {value} % is {width:.1f} px wide, the one of {values[largest]} % "
+                f"{widths[largest]:.1f} px"
+            )
+        else:
+            assert width < 2, "an idle pool has (next to) no bar"
+
+    labels = audit.locator("svg.bars text").filter(has_text=re.compile(r"^[\d.,]+ %$"))
+    expect(labels).to_have_count(len(values))
+    for bar, label in zip(bars.all(), labels.all(), strict=True):
+        end = box(bar)["x"] + box(bar)["width"]
+        start = box(label)["x"]
+        assert end - 1 <= start <= end + 60, f"a label at {start:.0f} px, its bar's end {end:.0f}"
+
+
+# 3. The keyboard's way to the task list, landmarks and contrast
+
+
+def test_the_first_tab_offers_a_skip_link_to_the_recent_tasks(wide: Dashboard) -> None:
+    page = wide.page
+    skip = page.get_by_role("link", name="Skip to recent tasks")
+    expect(skip).not_to_be_in_viewport()  # hidden until it has the focus
+    page.keyboard.press("Tab")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.getElementById('tasks').contains(document.activeElement)")
+    expect(skip).not_to_be_in_viewport()
+    page.keyboard.press("Tab")
+    expect(page.locator("#task-filters").get_by_label("Status")).to_be_focused()
+
+
+def test_every_part_of_the_page_is_in_a_named_landmark(wide: Dashboard) -> None:
+    page = wide.page
+    expect(page.get_by_role("banner")).to_have_count(1)
+    expect(page.get_by_role("main")).to_have_count(1)
+    for name in ("System", "Submit a task", "Scheduling", "Worker pools", "Recent tasks",
+                 "Event log", "Audit"):  # fmt: skip
+        expect(page.get_by_role("region", name=name, exact=True)).to_have_count(1)
+    expect(page.get_by_role("navigation", name="task pages")).to_have_count(1)
+    page.get_by_role("button", name="API key").click()
+    expect(page.locator("#key-form")).to_be_visible()
+    outside = page.evaluate(
+        """() => [...document.body.querySelectorAll("*")]
+            .filter((e) => e.checkVisibility() && e.getClientRects().length
+                    && !e.closest("header, main, nav, footer, aside, dialog, .skip-link"))
+            .map((e) => e.outerHTML.slice(0, 80))"""
+    )
+    assert outside == [], "shown outside every landmark"
+
+
+CONTRAST = """(root) => {
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 1;
+  const paint = canvas.getContext("2d", { willReadFrequently: true });
+  const rgba = (css) => {
+    paint.clearRect(0, 0, 1, 1);
+    paint.fillStyle = css;
+    paint.fillRect(0, 0, 1, 1);
+    const [r, g, b, a] = paint.getImageData(0, 0, 1, 1).data;
+    return [r, g, b, a / 255];
+  };
+  const over = (top, under, alpha) => [0, 1, 2].map((i) => top[i] * alpha + under[i] * (1 - alpha));
+  const luminance = (rgb) => {
+    const linear = (c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+    const [r, g, b] = rgb.map((c) => linear(c / 255));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const ratio = (one, other) => {
+    const [light, dark] = [luminance(one), luminance(other)].sort((x, y) => y - x);
+    return (light + 0.05) / (dark + 0.05);
+  };
+  // the colour behind an element (its own and its ancestors' backgrounds, stacked) and the
+  // opacity it is drawn with
+  const ground = (element) => {
+    const chain = [];
+    for (let node = element; node; node = node.parentElement) chain.unshift(node);
+    let colour = rgba(getComputedStyle(document.body).colorScheme === "dark" ? "#000" : "#fff");
+    let opacity = 1;
+    for (const node of chain) {
+      const style = getComputedStyle(node);
+      const paint = rgba(style.backgroundColor);
+      colour = over(paint, colour, paint[3]);
+      opacity *= Number(style.opacity);
+    }
+    return [colour, opacity];
+  };
+  const failures = [];
+  const check = (element, text, ink) => {
+    const style = getComputedStyle(element);
+    const [background, opacity] = ground(element);
+    const size = parseFloat(style.fontSize);
+    const needed = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700) ? 3 : 4.5;
+    const measured = ratio(over(ink, background, ink[3] * opacity), background);
+    if (measured < needed) {
+      const name = `${element.tagName.toLowerCase()}.${[...element.classList].join(".")}`;
+      failures.push(`${name} "${text.slice(0, 30)}": ${measured.toFixed(2)} < ${needed}`);
+    }
+  };
+  for (const element of document.querySelector(root).querySelectorAll("*")) {
+    if (["OPTION", "SCRIPT", "STYLE", "NOSCRIPT", "title"].includes(element.tagName)) continue;
+    if (!element.checkVisibility({ checkVisibilityCSS: true, checkOpacity: true })) continue;
+    if (element.closest(":disabled") || !element.getClientRects().length) continue;
+    const style = getComputedStyle(element);
+    const text = [...element.childNodes].filter((node) => node.nodeType === Node.TEXT_NODE)
+      .map((node) => node.data).join("").trim();
+    if (text) check(element, text, rgba(element instanceof SVGElement ? style.fill : style.color));
+    if (element.placeholder && !element.value) {
+      check(element, element.placeholder, rgba(getComputedStyle(element, "::placeholder").color));
+    }
+  }
+  return failures;
+}"""
+
+
+def unreadable(page: Page, root: str = "body") -> list[str]:
+    """Every shown text (and placeholder) whose contrast with what is behind it is below
+    WCAG AA: 4.5:1, or 3:1 for large text."""
+    return list(page.evaluate(CONTRAST, root))
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_all_text_is_readable_in_light_and_dark_mode(
+    open_dashboard: OpenDashboard, shared_server: Server, scheme: str
+) -> None:
+    dashboard = open_dashboard(shared_server, viewport=WIDE, color_scheme=scheme)
+    page = dashboard.page
+    task = submit(dashboard)
+    finished(dashboard, task)
+    pools = {p["name"]: p for p in dashboard.api.get("/api/v1/workers").json()["worker_pools"]}
+    drained = pools["ap-east-gpu-pool"]
+    dashboard.api.post(f"/api/v1/workers/{drained['id']}/drain")
+    try:
+        tag = page.locator(f'#pools tr[data-pool="{drained["id"]}"] .tag')
+        expect(tag).to_have_text("draining")
+        audit = page.locator("#audit")
+        audit.get_by_role("button", name="Verify the log").click()
+        expect(audit.locator(".verdict")).to_be_visible()
+        audit.get_by_label("What if").select_option("min_cost")
+        audit.get_by_role("button", name="Replay").click()
+        expect(audit.locator("table.comparison")).to_be_visible()
+        expect(page.locator("#series-chart text.latency").first).to_be_visible()
+        assert unreadable(page) == []
+    finally:
+        dashboard.api.post(f"/api/v1/workers/{drained['id']}/resume")
+
+    page.locator(f'#tasks tbody tr[data-task="{task["id"]}"]').click()
+    expect(page.locator("#task-dialog .states li[data-state=completed]")).to_have_count(1)
+    assert unreadable(page, "#task-dialog") == []
+
+
+# 4. Filters
+
+
+def test_a_filter_shows_it_is_loading_at_once_and_only_the_last_choice_counts(
+    wide: Dashboard,
+) -> None:
+    query = submit(wide, type="query")
+    finished(wide, query)  # no more live refreshes for it
+    page = wide.page
+    expect(page.locator(f'#tasks tbody tr[data-task="{query["id"]}"]')).to_have_attribute(
+        "data-status", "completed"
+    )
+    table = page.locator("#tasks table")
+    loading = page.locator("#tasks").get_by_text("loading…")
+    expect(loading).to_be_hidden()
+    held: list[Route] = []
+    holding = True
+
+    def hold(route: Route) -> None:
+        if holding:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/api/v1/tasks\?"), hold)
+    filters = page.locator("#task-filters")
+
+    def requested(kind: str) -> list[Route]:
+        for _ in range(200):
+            found = [r for r in held if f"type={kind}" in r.request.url]
+            if found:
+                return found
+            page.wait_for_timeout(25)
+        raise AssertionError(f"no request for type={kind}")
+
+    filters.get_by_label("Type").select_option("order")
+    expect(table).to_have_attribute("aria-busy", "true")  # while the answer is held back
+    expect(loading).to_be_visible()
+    first = requested("order")
+    filters.get_by_label("Type").select_option("query")
+    requested("query")
+    expect(table).to_have_attribute("aria-busy", "true")
+
+    holding = False
+    for route in [r for r in held if "type=query" in r.request.url]:
+        route.continue_()
+    types = page.locator("#tasks tbody tr[data-task] td:nth-child(2)")
+    expect(table).not_to_have_attribute("aria-busy", "true")
+    expect(loading).to_be_hidden()
+    expect(types.first).to_have_text("query")
+    for route in first:  # the older choice's answer, if the page still waits for it
+        with suppress(Error):  # it does not: it gave up on it
+            route.continue_()
+    page.wait_for_timeout(500)
+    assert set(types.all_inner_texts()) == {"query"}, "the older choice's rows never show"
+    expect(table).not_to_have_attribute("aria-busy", "true")
+    expect(page.locator("#notice")).to_be_hidden()
+
+
+# 5. Small slips
+
+
+def test_a_corrected_metadata_text_loses_its_complaint_as_it_is_typed(wide: Dashboard) -> None:
+    form = wide.page.locator("#task-form")
+    metadata = form.get_by_label("Metadata (JSON)")
+    metadata.fill("{not json")
+    form.get_by_role("button", name="Submit").click()
+    complaint = form.locator("#task-form-metadata-error")
+    expect(complaint).to_contain_text("not valid JSON")
+    metadata.fill('{"still": "not json"')
+    expect(complaint).to_contain_text("not valid JSON")
+    expect(metadata).to_have_attribute("aria-invalid", "true")
+    metadata.fill('{"now": "json"}')
+    expect(complaint).to_have_count(0)
+    expect(metadata).not_to_have_attribute("aria-invalid", "true")
+    expect(form.locator(".outcome")).to_have_text("")  # nothing was submitted
+
+
+def test_task_ids_are_as_large_as_the_rest_of_their_row(wide: Dashboard) -> None:
+    submit(wide)
+    row = wide.page.locator("#tasks tbody tr[data-task]").first
+    size = "e => parseFloat(getComputedStyle(e).fontSize)"
+    id_size = row.get_by_role("button").evaluate(size)
+    text_size = row.locator("td").nth(1).evaluate(size)
+    assert id_size >= text_size >= 13, f"the id is {id_size} px, the row's text {text_size} px"
+
+
+def test_buttons_line_up_with_the_choices_they_act_on(wide: Dashboard) -> None:
+    page = wide.page
+    algorithm = page.locator("#algorithm-form")
+    switch = middle(algorithm.get_by_role("button", name="Switch"))
+    assert switch == pytest.approx(middle(algorithm.get_by_label("Algorithm")), abs=2)
+    audit = page.locator("#audit")
+    replay = middle(audit.get_by_role("button", name="Replay"))
+    assert replay == pytest.approx(middle(audit.get_by_label("What if")), abs=2)
+    verify = middle(audit.get_by_role("button", name="Verify the log"))
+    assert verify == pytest.approx(replay, abs=2)
