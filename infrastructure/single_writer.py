@@ -36,8 +36,9 @@ T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 MAX_BATCH = 512
-MIN_LOCK_WAIT_S = 0.001
 """Commands committed together at most: bounds how long the first one waits."""
+MIN_LOCK_WAIT_S = 0.001
+"""The least a batch waits for the write lock, even when its oldest command's time is up."""
 
 
 class _RollBack(Exception):

@@ -205,13 +205,13 @@ class SchedulingPolicy(Reactor):
             unrecorded = 0
             failure: Exception | None = None
             for task, undeferred, pool_id, future in sent:
-                error = self._settle(future, task)
-                if error is None:
+                recorded, failed = self._settle(future, task)
+                if recorded:
                     self.counters.assigned += 1
                     self._recorded(future, "assigned")
                     continue
                 unrecorded += 1
-                failure = failure or _failed_write(error)
+                failure = failure or failed
                 self._claims.pop(task.task_id, None)
                 self._board.add_load(pool_id, -1)
                 self._queue.put_back(task, undeferred)
@@ -238,13 +238,13 @@ class SchedulingPolicy(Reactor):
         unrecorded = 0
         failure: Exception | None = None
         for task, future in sent:
-            error = self._settle(future, task)
-            if error is None:
+            recorded, failed = self._settle(future, task)
+            if recorded:
                 self.counters.deferred += 1
                 self._recorded(future, "deferred")
                 continue
             unrecorded += 1
-            failure = failure or _failed_write(error)
+            failure = failure or failed
             self._queue.mark_undeferred(task.task_id)
         if failure is not None:
             raise failure
@@ -281,19 +281,17 @@ class SchedulingPolicy(Reactor):
         context = MessageContext(task.correlation_id, self._last_event_id, ACTOR)
         return self._sender.submit(command, context)
 
-    def _settle(self, future: "Future[CommandResult]", task: WaitingTask) -> Exception | None:
-        """Wait for one command; None if it was recorded, else why not."""
+    def _settle(
+        self, future: "Future[CommandResult]", task: WaitingTask
+    ) -> tuple[bool, Exception | None]:
+        """Wait for one command: whether it was recorded, and, if its write failed (rather
+        than a rule or a concurrent write rejecting it), the error."""
         try:
             future.result()
         except (DomainError, ConcurrencyConflict) as rejection:
             self.counters.rejected += 1
             log.info("scheduler.rejected", task_id=task.task_id, reason=str(rejection))
-            return rejection
+            return False, None
         except Exception as error:
-            return error
-        return None
-
-
-def _failed_write(error: Exception) -> Exception | None:
-    """The error if it is a failure to write, not a rejection by a rule."""
-    return None if isinstance(error, DomainError | ConcurrencyConflict) else error
+            return False, error
+        return True, None

@@ -43,7 +43,7 @@ class WriteConnection:
             with unavailable_on_failure(), self._engine.begin() as pooled:
                 db = raw(pooled)
                 if wait_s is not None:
-                    db.execute(f"SET LOCAL lock_timeout = {max(1, int(wait_s * 1000))}")
+                    db.execute(f"SET LOCAL lock_timeout = {_ms(wait_s)}")
                 # Positions are allocated as MAX + 1: one appender at a time, so a reader
                 # following the log never sees position N+1 before N has committed.
                 db.execute("LOCK TABLE events IN EXCLUSIVE MODE")
@@ -68,9 +68,9 @@ class WriteConnection:
 
     def _wait_at_most(self, connection: sqlite3.Connection, wait_s: float | None) -> None:
         """Set the busy timeout for the next BEGIN (the configured one when None)."""
-        wanted = self._busy_timeout_ms if wait_s is None else max(1, int(wait_s * 1000))
+        wanted = self._busy_timeout_ms if wait_s is None else _ms(wait_s)
         if wanted is not None and wanted != self._current_wait_ms:
-            connection.execute(f"PRAGMA busy_timeout = {int(wanted)}")
+            connection.execute(f"PRAGMA busy_timeout = {wanted}")
             self._current_wait_ms = wanted
 
     def close(self) -> None:
@@ -87,6 +87,11 @@ class WriteConnection:
         self._busy_timeout_ms = int(connection.execute("PRAGMA busy_timeout").fetchone()[0])
         self._current_wait_ms = self._busy_timeout_ms
         return connection
+
+
+def _ms(seconds: float) -> int:
+    """A wait in whole milliseconds, at least one (0 would mean no wait, or none at all)."""
+    return max(1, int(seconds * 1000))
 
 
 def _roll_back(connection: sqlite3.Connection) -> None:

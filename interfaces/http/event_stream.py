@@ -88,7 +88,7 @@ def page_reader(
         full = len(events) == PAGE or head is None
         # a short page holds every match up to the head it was read with
         reached = events[-1]["position"] if full else max(after, head or 0)
-        return Page([frame(event) for event in events], reached, full)
+        return Page([frame(event) for event in events], reached)
 
     return read
 

@@ -58,7 +58,6 @@ class Page(NamedTuple):
 
     frames: list[bytes]
     reached: int
-    full: bool
 
 
 CHUNK_BYTES = 65_536
