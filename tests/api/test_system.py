@@ -1,6 +1,8 @@
 """Workers, algorithms, stats, health, the event log, simulation, projections, CORS."""
 
 import itertools
+import json
+import re
 import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -339,6 +341,31 @@ def test_the_dashboard_is_served_at_the_root_with_its_own_content_policy(
     assert client.get("/dashboard/css/dashboard.css").status_code == 200
     assert client.get("/dashboard/nothing.js").status_code == 404
     assert client.get("/dashboard/%2e%2e/site.py").status_code == 404
+
+
+def test_the_dashboard_page_carries_the_choices_the_api_accepts_and_lists_its_modules(
+    client: TestClient,
+) -> None:
+    page = client.get("/")
+    found = re.search(r'<script type="application/json" id="choices">(.*?)</script>', page.text)
+    assert found, "the choices are written into the page"
+    choices = json.loads(found.group(1))
+    spec = client.get("/openapi.json").json()
+    enums = {name: schema.get("enum") for name, schema in spec["components"]["schemas"].items()}
+    assert choices["algorithms"] == enums["Algorithm"] == ["fifo", "priority", "min_cost"]
+    assert choices["distributions"] == enums["Distribution"]
+    assert choices["taskTypes"] == enums["TaskType"]
+    assert choices["resourceTypes"] == enums["ResourceType"]
+    assert choices["statuses"] == enums["TaskStatus"]
+    preloads = re.findall(r'<link rel="modulepreload" href="([^"]+)">', page.text)
+    assert "/dashboard/js/main.js" in preloads
+    assert "/dashboard/js/panels/tasks.js" in preloads
+    for module in preloads:
+        assert client.get(module).status_code == 200, module
+    again = client.get("/", headers={"If-None-Match": page.headers["etag"]})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["cache-control"] == "no-cache"
 
 
 def test_series_shows_throughput_and_latency_per_step_and_survives_a_rebuild(

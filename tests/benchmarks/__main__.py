@@ -9,7 +9,16 @@ from pathlib import Path
 
 from rich.console import Console
 
-from tests.benchmarks import decisions, end_to_end, http_load, queries, replay, store, streams
+from tests.benchmarks import (
+    dashboard_load,
+    decisions,
+    end_to_end,
+    http_load,
+    queries,
+    replay,
+    store,
+    streams,
+)
 from tests.benchmarks.harness import Report, Scale
 
 SUITES = {
@@ -20,6 +29,7 @@ SUITES = {
     "decisions": decisions.run,
     "queries": queries.run,
     "streams": streams.run,
+    "dashboard": dashboard_load.run,
 }
 
 

@@ -283,6 +283,33 @@ def test_a_filter_shows_it_is_loading_at_once_and_only_the_last_choice_counts(
     expect(page.locator("#notice")).to_be_hidden()
 
 
+# 6. The first load
+
+
+def test_the_first_load_fetches_every_module_at_once_and_then_only_data(
+    open_dashboard: OpenDashboard, shared_server: Server
+) -> None:
+    requested: list[str] = []
+
+    def record(context: Any) -> None:
+        context.on("request", lambda request: requested.append(request.url))
+
+    dashboard = open_dashboard(shared_server, viewport=WIDE, prepare=record)
+    page = dashboard.page
+    paths = [re.sub(r"^https?://[^/]+", "", url) for url in requested]
+    assert "/openapi.json" not in paths, "the page's choices come with the page"
+    modules = {path for path in paths if path.startswith("/dashboard/js/")}
+    preloaded = set(page.eval_on_selector_all('link[rel="modulepreload"]',
+                                              "links => links.map(l => l.getAttribute('href'))"))  # fmt: skip
+    assert modules <= preloaded, f"found only by importing: {modules - preloaded}"
+    assert len(modules) >= 10
+    task_types = page.locator("#task-form select[name=type] option").all_inner_texts()
+    assert task_types == ["order", "simulation", "query"]
+    algorithms = page.locator("#algorithm-form select option").all_inner_texts()
+    assert algorithms == ["fifo", "priority", "min_cost"]
+    assert page.locator("#pools tbody tr").count() >= 1
+
+
 # 5. Small slips
 
 

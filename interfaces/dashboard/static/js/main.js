@@ -1,5 +1,5 @@
-// The dashboard's composition root: read the API's own schema for the choices it offers,
-// set up every panel, load them, then keep them current from the live event log (each
+// The dashboard's composition root: read the choices the API offers (written into the
+// page), set up every panel, load them, then keep them current from the live event log (each
 // event schedules a refresh of what it changes, at most one a second per panel).
 
 import { api, key } from "./api.js";
@@ -17,23 +17,14 @@ import { refreshTasks, setUpTasks } from "./panels/tasks.js";
 const BACKLOG = 200;
 const QUIET_REFRESH_MS = 10000;
 
-async function readSchema() {
-  const response = await fetch("/openapi.json", { headers: { Accept: "application/json" } });
-  const spec = await response.json();
-  const enumOf = (name) => spec.components.schemas[name]?.enum || [];
-  return {
-    algorithms: enumOf("Algorithm"),
-    distributions: enumOf("Distribution"),
-    taskTypes: enumOf("TaskType"),
-    resourceTypes: enumOf("ResourceType"),
-    statuses: enumOf("TaskStatus"),
-    paths: new Set(Object.keys(spec.paths)),
-  };
+// The choices the API accepts, written into the page by the server (no schema to fetch).
+function readChoices() {
+  return JSON.parse(byId("choices").textContent);
 }
 
-function makeApp(schema) {
+function makeApp(choices) {
   const app = {
-    schema,
+    choices,
     regions: [],
     setPools(pools) {
       const regions = [...new Set(pools.map((pool) => pool.region))].sort();
@@ -63,13 +54,13 @@ function makeApp(schema) {
 }
 
 function setUpForms(app) {
-  const { schema } = app;
+  const { choices } = app;
   const form = byId("task-form");
-  options(form.elements.type, schema.taskTypes);
-  options(form.elements.resource_type, schema.resourceTypes.map((t) => [t, t.toUpperCase()]), { keep: 1 });
+  options(form.elements.type, choices.taskTypes);
+  options(form.elements.resource_type, choices.resourceTypes.map((t) => [t, t.toUpperCase()]), { keep: 1 });
   const filters = byId("task-filters").elements;
-  options(filters.status, schema.statuses, { keep: 1 });
-  options(filters.type, schema.taskTypes, { keep: 1 });
+  options(filters.status, choices.statuses, { keep: 1 });
+  options(filters.type, choices.taskTypes, { keep: 1 });
 }
 
 function setUpKey() {
@@ -118,14 +109,7 @@ function showLive(state) {
 
 async function start() {
   setUpKey();
-  let schema;
-  try {
-    schema = await readSchema();
-  } catch (error) {
-    notify("schema", `the API's schema could not be read: ${error.message}`);
-    return;
-  }
-  const app = makeApp(schema);
+  const app = makeApp(readChoices());
   setUpForms(app);
   setUpSubmit(app);
   setUpControl(app);
@@ -142,15 +126,15 @@ async function start() {
     notify("loading", `${error.message} (reload the page to try again)`);
     return;
   }
+  // the panels and the log's recent past at once; the backlog ends at the head, so the
+  // live log takes over where it stops
+  const backlog = api("/api/v1/events", { query: { after: Math.max(0, head - BACKLOG), limit: BACKLOG } })
+    .then(({ events }) => addEvents(events.filter((event) => event.position <= head)))
+    .catch((error) => notify("event log", error.message));
   const loads = await Promise.allSettled([refreshStats(app), refreshPools(app), refreshTasks(app)]);
   const failed = loads.find((load) => load.status === "rejected");
   if (failed) notify("loading", failed.reason.message);
-  try {
-    const backlog = await api("/api/v1/events", { query: { after: Math.max(0, head - BACKLOG), limit: BACKLOG } });
-    addEvents(backlog.events.filter((event) => event.position <= head));
-  } catch (error) {
-    notify("event log", error.message);
-  }
+  await backlog;
   new LiveLog({ after: head, onEvents: (events) => { addEvents(events); react(app, events); }, onState: showLive }).start();
   setInterval(app.refresh.stats, QUIET_REFRESH_MS);
   window.addEventListener("resize", app.refresh.stats);

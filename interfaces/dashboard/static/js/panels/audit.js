@@ -1,6 +1,6 @@
 // The audit panel: verify the log (every recorded decision recomputed, the domain's
 // invariants checked along a fold from the start, the hash chain walked), and replay the
-// recorded traffic under another algorithm to compare. Shown only when the API offers both.
+// recorded traffic under another algorithm to compare. Shown once its controls are wired.
 
 import { api } from "../api.js";
 import { barChart } from "../chart.js";
@@ -8,7 +8,6 @@ import { byId, h, number, options, replace, s, seconds, showError } from "../dom
 
 export function setUpAudit(app) {
   const panel = byId("audit");
-  if (!app.schema.paths.has("/api/v1/audit/verify") || !app.schema.paths.has("/api/v1/replays")) return;
   panel.hidden = false;
   const error = panel.querySelector(".form-error");
   const verifyButton = byId("verify-button");
@@ -26,7 +25,7 @@ export function setUpAudit(app) {
     }
   });
   const form = byId("whatif-form");
-  options(form.elements.algorithm, app.schema.algorithms);
+  options(form.elements.algorithm, app.choices.algorithms);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const button = form.querySelector("button");

@@ -7,7 +7,7 @@ import { clearErrors, numeric, showProblem } from "../forms.js";
 
 export function setUpControl(app) {
   const algorithmForm = byId("algorithm-form");
-  options(algorithmForm.elements.algorithm, app.schema.algorithms);
+  options(algorithmForm.elements.algorithm, app.choices.algorithms);
   algorithmForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const outcome = algorithmForm.querySelector(".outcome");
@@ -22,7 +22,7 @@ export function setUpControl(app) {
   });
 
   const simulateForm = byId("simulate-form");
-  options(simulateForm.elements.distribution, app.schema.distributions);
+  options(simulateForm.elements.distribution, app.choices.distributions);
   simulateForm.addEventListener("submit", (event) => {
     event.preventDefault();
     simulate(app, simulateForm);
