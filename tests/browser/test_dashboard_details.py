@@ -5,6 +5,7 @@ slips. Measured in a real browser against the real server."""
 
 import re
 from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from playwright.sync_api import Error, Locator, Page, Route, expect
 
 from tests.browser.conftest import Dashboard, OpenDashboard
 from tests.e2e.support import Server, wait_until
+from tests.postgres_support import fresh_database
 
 WIDE = {"width": 1440, "height": 900}
 TASK = {"type": "order", "priority": 5, "cost": 1, "region": "us-east"}
@@ -86,6 +88,80 @@ def test_the_what_if_chart_draws_each_bar_to_its_value_with_its_label_beside_it(
         end = box(bar)["x"] + box(bar)["width"]
         start = box(label)["x"]
         assert end - 1 <= start <= end + 60, f"a label at {start:.0f} px, its bar's end {end:.0f}"
+
+
+# 2. Phone-sized screens
+
+PHONE = {"width": 390, "height": 844}
+
+
+def whole_on_screen(locator: Locator, what: str) -> None:
+    """Shown in full, inside the screen's width, on one line, with no scrolling sideways."""
+    measured = box(locator)
+    where = f"{what} is at x={measured['x']:.0f}..{measured['x'] + measured['width']:.0f}"
+    assert measured["x"] >= 0, where
+    assert measured["x"] + measured["width"] <= PHONE["width"], where
+    assert locator.evaluate("e => e.getClientRects().length") == 1, f"{what} is broken over lines"
+    assert locator.evaluate("e => e.scrollWidth <= e.clientWidth || e.clientWidth === 0"), (
+        f"{what} is cut off"
+    )
+
+
+def test_on_a_phone_each_pool_and_task_is_a_card_with_nothing_off_screen(
+    open_dashboard: OpenDashboard, shared_server: Server
+) -> None:
+    task = submit_and_wait(open_dashboard, shared_server)
+    phone = open_dashboard(shared_server, viewport=PHONE, is_mobile=True)
+    page = phone.page
+    for scroller in page.locator(".scroll").all():
+        assert scroller.evaluate("e => e.scrollWidth <= e.clientWidth"), (
+            "nothing to scroll sideways"
+        )
+    pools = page.locator("#pools tbody tr")
+    assert pools.count() >= 8
+    for pool in pools.all():
+        name = pool.locator("th").inner_text().split("\n")[0]
+        whole_on_screen(pool.get_by_role("meter"), f"{name}'s load")
+        whole_on_screen(pool.locator(".load"), f"{name}'s load figures")
+        whole_on_screen(pool.get_by_role("spinbutton"), f"{name}'s capacity")
+        whole_on_screen(pool.get_by_role("button", name="Set"), f"{name}'s Set")
+        whole_on_screen(
+            pool.get_by_role("button", name=re.compile("drain|resume", re.I)), f"{name}'s drain"
+        )
+    label = "e => getComputedStyle(e, '::before').content"
+    assert pools.first.locator("td.bar-cell").evaluate(label) == '"Load / capacity"'
+    row = page.locator(f'#tasks tbody tr[data-task="{task["id"]}"]')
+    status = row.locator(".status")
+    expect(status).to_have_text("completed")
+    whole_on_screen(status, "the task's status")
+    cells = row.locator("td")
+    for index, column in ((5, "Pool"), (6, "Submitted")):
+        whole_on_screen(cells.nth(index), column)
+        assert cells.nth(index).evaluate(label) == f'"{column}"'
+    expect(cells.nth(5)).to_have_text(task["worker_id"])
+    # the header row is still there for screen readers, and each value is still a table cell
+    expect(page.locator("#tasks").get_by_role("columnheader", name="Status")).to_have_count(1)
+    expect(row.get_by_role("cell", name="completed")).to_have_count(1)
+
+
+def test_a_wide_screen_keeps_the_tables(wide: Dashboard) -> None:
+    header = wide.page.locator("#pools thead th").first
+    assert box(header)["height"] > 1, "column names shown above the rows"
+    first = wide.page.locator("#pools tbody tr").first
+    assert first.evaluate("e => getComputedStyle(e).display") == "table-row"
+    assert (
+        first.locator("td.bar-cell").evaluate("e => getComputedStyle(e, '::before').content")
+        == "none"
+    )
+
+
+def submit_and_wait(open_dashboard: OpenDashboard, server: Server) -> dict[str, Any]:
+    response = server.client.post("/api/v1/tasks", json=TASK)
+    assert response.status_code == 201, response.text
+    task_id = response.json()["id"]
+    wait_until(lambda: server.client.get(f"/api/v1/tasks/{task_id}").json()["status"]
+               == "completed", timeout=15)  # fmt: skip
+    return dict(server.client.get(f"/api/v1/tasks/{task_id}").json())
 
 
 # 3. The keyboard's way to the task list, landmarks and contrast
@@ -348,3 +424,49 @@ def test_buttons_line_up_with_the_choices_they_act_on(wide: Dashboard) -> None:
     assert replay == pytest.approx(middle(audit.get_by_label("What if")), abs=2)
     verify = middle(audit.get_by_role("button", name="Verify the log"))
     assert verify == pytest.approx(replay, abs=2)
+
+
+# 11. PostgreSQL nodes: which one schedules
+
+
+def test_a_single_server_names_no_node(wide: Dashboard) -> None:
+    expect(wide.page.locator("#node")).to_be_hidden()
+
+
+def test_the_header_names_the_node_and_the_node_that_schedules(
+    open_dashboard: OpenDashboard, tmp_path: Path
+) -> None:
+    with fresh_database() as database:
+        nodes = [
+            Server(database, tmp_path / "first.log"),
+            Server(database, tmp_path / "second.log", TASKROUTERX_DEMO_POOLS="false"),
+        ]
+        try:
+
+            def health(node: Server) -> dict[str, Any]:
+                return dict(node.client.get("/api/v1/health").json())
+
+            def settled() -> tuple[Server, Server] | None:
+                reports = [health(node) for node in nodes]
+                leading = [n for n, r in zip(nodes, reports, strict=True) if r["leader"]]
+                known = all(r["leader_node"] is not None for r in reports)
+                if len(leading) != 1 or not known:
+                    return None
+                return leading[0], next(n for n in nodes if n is not leading[0])
+
+            chief, standby = wait_until(settled, timeout=30)
+            chief_name, standby_name = health(chief)["node"], health(standby)["node"]
+            assert health(standby)["leader_node"] == chief_name
+            on_chief = open_dashboard(chief, viewport=WIDE).page
+            shown = on_chief.locator("#node")
+            expect(shown).to_have_text(f"node {chief_name}: scheduling")
+            expect(shown).to_have_attribute("data-role", "leader")
+            on_standby = open_dashboard(standby, viewport=WIDE).page
+            shown = on_standby.locator("#node")
+            expect(shown).to_have_text(f"node {standby_name}: standby, {chief_name} schedules")
+            expect(shown).to_have_attribute("data-role", "standby")
+            for page in (on_chief, on_standby):  # before their servers go
+                page.close()
+        finally:
+            for node in nodes:
+                node.stop()

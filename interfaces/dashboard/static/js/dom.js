@@ -127,3 +127,14 @@ export function keepingFocus(container, render) {
   render();
   if (name) container.querySelector(`[data-focus="${CSS.escape(name)}"]`)?.focus();
 }
+
+// On a phone a table's rows fold into cards (dashboard.css), each value under its column's
+// name: the names are taken from the table's own header row, one source for both layouts.
+export function labelCells(body) {
+  const names = [...body.closest("table").tHead.rows[0].cells].map((cell) => cell.textContent.trim());
+  for (const row of body.rows) {
+    for (const [index, cell] of [...row.cells].entries()) {
+      if (cell.tagName === "TD" && cell.colSpan === 1 && names[index]) cell.dataset.label = names[index];
+    }
+  }
+}

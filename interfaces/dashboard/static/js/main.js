@@ -8,6 +8,7 @@ import { LiveLog } from "./live.js";
 import { setUpAudit } from "./panels/audit.js";
 import { setUpControl } from "./panels/control.js";
 import { addEvents, setUpEvents } from "./panels/events.js";
+import { refreshNode } from "./panels/node.js";
 import { refreshPools } from "./panels/pools.js";
 import { refreshStats } from "./panels/stats.js";
 import { setUpSubmit } from "./panels/submit.js";
@@ -49,6 +50,7 @@ function makeApp(choices) {
     pools: throttle(() => refreshPools(app), 1000, "pools"),
     tasks: throttle(() => refreshTasks(app), 1000, "tasks"),
     task: throttle(() => refreshTask(app), 500, "task"),
+    node: throttle(refreshNode, 1000, "node"),
   };
   return app;
 }
@@ -131,12 +133,13 @@ async function start() {
   const backlog = api("/api/v1/events", { query: { after: Math.max(0, head - BACKLOG), limit: BACKLOG } })
     .then(({ events }) => addEvents(events.filter((event) => event.position <= head)))
     .catch((error) => notify("event log", error.message));
-  const loads = await Promise.allSettled([refreshStats(app), refreshPools(app), refreshTasks(app)]);
+  const loads = await Promise.allSettled([refreshStats(app), refreshPools(app), refreshTasks(app), refreshNode()]);
   const failed = loads.find((load) => load.status === "rejected");
   if (failed) notify("loading", failed.reason.message);
   await backlog;
   new LiveLog({ after: head, onEvents: (events) => { addEvents(events); react(app, events); }, onState: showLive }).start();
   setInterval(app.refresh.stats, QUIET_REFRESH_MS);
+  setInterval(app.refresh.node, QUIET_REFRESH_MS); // a takeover writes no event to react to
   window.addEventListener("resize", app.refresh.stats);
   document.body.dataset.ready = "true";
 }

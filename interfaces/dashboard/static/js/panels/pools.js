@@ -1,7 +1,7 @@
 // Worker pools: load against capacity, and the operator's levers on each (capacity, drain).
 
 import { api } from "../api.js";
-import { byId, h, keepingFocus, number, replace, showError } from "../dom.js";
+import { byId, h, keepingFocus, labelCells, number, replace, showError } from "../dom.js";
 
 export async function refreshPools(app) {
   const { worker_pools: pools } = await api("/api/v1/workers");
@@ -19,6 +19,7 @@ export async function refreshPools(app) {
       return fresh;
     });
     replace(body, rows);
+    labelCells(body);
   });
 }
 
@@ -35,15 +36,15 @@ function row(app, pool) {
   const drain = h("button", { type: "button", class: "quiet", "aria-label": `${action} ${pool.name}`,
     dataset: { focus: `lever-${pool.id}` }, onclick: () => lever(app, pool, action) }, pool.draining ? "Resume" : "Drain");
   return h("tr", { dataset: { pool: pool.id }, class: pool.draining ? "draining" : null },
-    h("th", { scope: "row" }, pool.name, pool.draining ? h("span", { class: "tag" }, "draining") : null),
+    h("th", { scope: "row", class: "whole" }, pool.name, pool.draining ? h("span", { class: "tag" }, "draining") : null),
     h("td", {}, pool.region),
     h("td", {}, pool.resource_type.toUpperCase()),
     h("td", {}, pool.execution),
     h("td", { class: "num" }, number(pool.cost_per_unit, 2)),
-    h("td", { class: "bar-cell" },
+    h("td", { class: "bar-cell span2" },
       h("span", { class: "bar", role: "meter", "aria-valuemin": 0, "aria-valuemax": pool.capacity, "aria-valuenow": pool.current_load, "aria-label": `${pool.name} load` }, fill),
       h("span", { class: "load" }, `${number(pool.current_load)} / ${number(pool.capacity)}`)),
-    h("td", {}, save),
+    h("td", { class: "span2" }, save),
     h("td", {}, drain));
 }
 

@@ -3,7 +3,7 @@
 // filter, another page, a live refresh) aborts the one still on its way.
 
 import { api } from "../api.js";
-import { byId, clock, h, keepingFocus, notify, number, replace, shortId } from "../dom.js";
+import { byId, clock, h, keepingFocus, labelCells, notify, number, replace, shortId } from "../dom.js";
 import { openTask } from "./task_detail.js";
 
 const PAGE_SIZE = 15;
@@ -67,8 +67,11 @@ async function load(app, signal) {
   }
   if (signal.aborted) return;
   const body = byId("tasks").querySelector("tbody");
-  keepingFocus(body, () => replace(body, result.tasks.length ? result.tasks.map((task) => row(app, task))
-    : h("tr", {}, h("td", { colspan: 7, class: "empty" }, "no tasks match"))));
+  keepingFocus(body, () => {
+    replace(body, result.tasks.length ? result.tasks.map((task) => row(app, task))
+      : h("tr", {}, h("td", { colspan: 7, class: "empty whole" }, "no tasks match")));
+    labelCells(body);
+  });
   const pager = byId("tasks").querySelector(".pager");
   pager.querySelector(".page-info").textContent = `page ${page} of ${pages} · ${number(result.total)} tasks`;
   pager.querySelector('[data-step="-1"]').disabled = page <= 1;
@@ -85,6 +88,6 @@ function row(app, task) {
   h("td", { class: "num" }, task.priority),
   h("td", {}, task.region),
   h("td", {}, h("span", { class: `status ${task.status}` }, task.status)),
-  h("td", {}, task.worker_id || "–"),
+  h("td", { class: "span2" }, task.worker_id || "–"),
   h("td", {}, clock(task.enqueued_at)));
 }
