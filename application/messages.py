@@ -1,9 +1,10 @@
 """The envelope every stored event travels in, and the context a command runs under."""
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from domain.events import DomainEvent
 
@@ -28,8 +29,9 @@ class EventMetadata:
 
 @dataclass(frozen=True)
 class RecordedEvent:
-    """A stored event. Its domain event is decoded on first use, so a reader that needs
-    only the envelope (type, stream, metadata) never pays for decoding the payload."""
+    """A stored event. Its domain event, and its payload as plain data, are each read on
+    first use, so a reader that needs only the envelope (type, stream, metadata) never
+    pays for decoding the payload."""
 
     position: int
     stream_id: str
@@ -38,12 +40,18 @@ class RecordedEvent:
     schema_version: int
     metadata: EventMetadata
     load: Callable[[], DomainEvent] = field(repr=False, compare=False)
+    load_data: Callable[[], Mapping[str, Any]] = field(repr=False, compare=False)
 
     @staticmethod
     def of(
-        position: int, stream_id: str, version: int, event: DomainEvent, metadata: EventMetadata
+        position: int,
+        stream_id: str,
+        version: int,
+        event: DomainEvent,
+        metadata: EventMetadata,
+        data: Mapping[str, Any],
     ) -> "RecordedEvent":
-        """An event already in hand (just appended)."""
+        """An event already in hand (just appended), with its payload as stored."""
         return RecordedEvent(
             position,
             stream_id,
@@ -52,11 +60,22 @@ class RecordedEvent:
             event.schema_version,
             metadata,
             lambda: event,
+            lambda: data,
         )
 
     @functools.cached_property
     def event(self) -> DomainEvent:
         return self.load()
+
+    @functools.cached_property
+    def data(self) -> Mapping[str, Any]:
+        """The payload as stored, at the current schema version: plain data, times as
+        fixed-width ISO text (what the read models fold)."""
+        return self.load_data()
+
+    @property
+    def correlation_id(self) -> str:
+        return self.metadata.correlation_id
 
     def caused(self, actor: str) -> MessageContext:
         """The context of a command issued in reaction to this event."""

@@ -11,7 +11,7 @@ makes is stated once, in `status_move`, which the fold, the audit and the read m
 """
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -350,7 +350,7 @@ class Task:
 
     def when(self, event: DomainEvent) -> "Task":
         changes = self._changes(event)
-        moved = status_move(event)
+        moved = status_move(event.type_name(), vars(event))
         if moved is not None and moved[1] is not self.status:
             changes["status"] = moved[1]
         return replace(self, **changes) if changes else self
@@ -394,36 +394,44 @@ def _from(*statuses: TaskStatus) -> frozenset[TaskStatus | None]:
     return frozenset(statuses)
 
 
-def status_move(event: DomainEvent) -> Move | None:
-    """The statuses a task may be in for `event` to happen, and the status it leaves the
-    task in; None for events of other aggregates."""
-    match event:
-        case TaskQueued(not_before=not_before, enqueued_at=at):
-            return _NEW, DELAYED if _later(not_before, at) else QUEUED
-        case TaskReady():
-            return _from(DELAYED), QUEUED
-        case TaskDeferred():
-            return _from(QUEUED), QUEUED
-        case WorkerAssigned():
-            return _from(QUEUED), PROCESSING
-        case TaskLeased() | TaskLeaseExtended() | TaskCancelRequested():
-            return _from(PROCESSING), PROCESSING
-        case TaskCompleted():
-            return _from(PROCESSING), COMPLETED
-        case TaskFailed(retry_at=retry_at) | TaskLeaseExpired(retry_at=retry_at):
-            return _from(PROCESSING), FAILED if retry_at is None else DELAYED
-        case TaskReleased():
-            return _from(PROCESSING), DELAYED
-        case TaskDeadLettered():
-            return _from(FAILED), FAILED
-        case TaskRetried():
-            return _from(FAILED), DELAYED
-        case TaskCancelled(from_status=before):
-            return _from(before), CANCELLED
-    return None
+def status_move(kind: str, fields: Mapping[str, Any]) -> Move | None:
+    """The statuses a task may be in for an event of type `kind` to happen, and the status
+    it leaves the task in; None for events of other aggregates.
+
+    `fields` are the event's fields, as an event object's (`vars(event)`) or as stored
+    (its payload: times as fixed-width ISO text, which orders as the times do), so the
+    aggregate, the read models and the audit all move a task by this one rule."""
+    rule = _MOVES.get(kind)
+    return None if rule is None else rule(fields)
 
 
-def _later(moment: datetime | None, than: datetime) -> bool:
+_MOVES: dict[str, Callable[[Mapping[str, Any]], Move]] = {
+    TaskQueued.type_name(): lambda f: (
+        _NEW, DELAYED if _later(f["not_before"], f["enqueued_at"]) else QUEUED
+    ),
+    TaskReady.type_name(): lambda f: (_from(DELAYED), QUEUED),
+    TaskDeferred.type_name(): lambda f: (_from(QUEUED), QUEUED),
+    WorkerAssigned.type_name(): lambda f: (_from(QUEUED), PROCESSING),
+    TaskLeased.type_name(): lambda f: (_from(PROCESSING), PROCESSING),
+    TaskLeaseExtended.type_name(): lambda f: (_from(PROCESSING), PROCESSING),
+    TaskCancelRequested.type_name(): lambda f: (_from(PROCESSING), PROCESSING),
+    TaskCompleted.type_name(): lambda f: (_from(PROCESSING), COMPLETED),
+    TaskFailed.type_name(): lambda f: (_from(PROCESSING), _after_attempt(f)),
+    TaskLeaseExpired.type_name(): lambda f: (_from(PROCESSING), _after_attempt(f)),
+    TaskReleased.type_name(): lambda f: (_from(PROCESSING), DELAYED),
+    TaskDeadLettered.type_name(): lambda f: (_from(FAILED), FAILED),
+    TaskRetried.type_name(): lambda f: (_from(FAILED), DELAYED),
+    TaskCancelled.type_name(): lambda f: (_from(TaskStatus(f["from_status"])), CANCELLED),
+}  # fmt: skip
+
+
+def _after_attempt(fields: Mapping[str, Any]) -> TaskStatus:
+    """A failed attempt waits for the next (delayed) or, with none left, has failed."""
+    return FAILED if fields["retry_at"] is None else DELAYED
+
+
+def _later(moment: Any, than: Any) -> bool:
+    """`moment` (a time, or stored ISO text) is set and after `than` (of the same kind)."""
     return moment is not None and moment > than
 
 

@@ -42,6 +42,23 @@ def decode(type_name: str, schema_version: int, payload: str | bytes) -> DomainE
     return event
 
 
+def stored_data(type_name: str, schema_version: int, payload: str | bytes) -> dict[str, Any]:
+    """The payload as plain data at the type's current schema version (what the read
+    models fold): upcast, not decoded into the event's class."""
+    data = payload_dict(payload)
+    if schema_version != EVENT_TYPES[type_name].schema_version:
+        data = upcast(type_name, schema_version, data)
+    missing = _fields_of(type_name) - data.keys()
+    if missing:
+        raise KeyError(min(missing))
+    return data
+
+
+@functools.cache
+def _fields_of(type_name: str) -> frozenset[str]:
+    return frozenset(field.name for field in dataclasses.fields(EVENT_TYPES[type_name]))
+
+
 def payload_dict(payload: str | bytes) -> dict[str, Any]:
     data = orjson.loads(payload)
     assert isinstance(data, dict)

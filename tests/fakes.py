@@ -20,6 +20,7 @@ from application.messages import (
 from application.ports import CommandSender
 from application.snapshots import RunningTasks, SchedulerState, TimekeeperState
 from domain.values import Algorithm
+from infrastructure.codec import encode, payload_dict
 
 
 class FakeClock:
@@ -73,6 +74,7 @@ class InMemoryEventStore:
                             write.expected_version + offset,
                             event,
                             metadata,
+                            payload_dict(encode(event)),
                         )
                     )
             for write in writes:

@@ -80,7 +80,7 @@ def timeline_view(history: Sequence[RecordedEvent], now: datetime) -> dict[str, 
         moment = _moment(event) or recorded.metadata.recorded_at
         entries.append({**_envelope(recorded), "type": recorded.type, "at": iso_timestamp(moment)})
         attempt += isinstance(event, WorkerAssigned)
-        moved = status_move(event)
+        moved = status_move(recorded.type, recorded.data)
         if moved is None or (states and states[-1]["state"] == str(moved[1])):
             continue
         if states:

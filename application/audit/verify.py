@@ -9,28 +9,12 @@ from typing import Protocol
 from application.errors import CorruptEvent
 from application.messages import RecordedEvent
 from application.ports import EventStore
+from application.read_models import pools
+from application.read_models.record import Row
 from domain.errors import UnknownAlgorithmVersion
 from domain.events import (
-    PoolCapacityChanged,
-    PoolDrainStarted,
-    PoolResumed,
-    PoolSlotClaimed,
-    PoolSlotReleased,
-    TaskCancelled,
-    TaskCancelRequested,
-    TaskCompleted,
-    TaskDeadLettered,
     TaskDeferred,
-    TaskFailed,
-    TaskLeased,
-    TaskLeaseExpired,
-    TaskLeaseExtended,
-    TaskQueued,
-    TaskReady,
-    TaskReleased,
-    TaskRetried,
     WorkerAssigned,
-    WorkerPoolRegistered,
 )
 from domain.scheduling import Decision, decide
 from domain.task import status_move
@@ -181,22 +165,21 @@ class Invariants:
     """Folds the log checking, at every event: no pool above capacity or below zero load,
     no slot claimed in a draining pool, and every task event allowed by the status the
     task was in (so no task is assigned twice for one attempt and nothing but an
-    operator's retry leaves a final status)."""
+    operator's retry leaves a final status). Tasks move by the domain's status rule and
+    pools by the pool row's fold, as the read models do."""
 
     def __init__(self, report: AuditReport) -> None:
         self._report = report
-        self._capacity: dict[str, int] = {}
-        self._load: dict[str, int] = {}
-        self._draining: set[str] = set()
+        self._pools: dict[str, Row] = {}
         self._status: dict[str, TaskStatus] = {}
 
     def apply(self, recorded: RecordedEvent) -> None:
-        kind = recorded.type
-        if kind in TASK_EVENTS:
-            moved = status_move(recorded.event)
-            assert moved is not None
+        moved = status_move(recorded.type, recorded.data)
+        if moved is not None:
             self._task(recorded, *moved)
-        elif kind in POOL_EVENTS:
+        elif recorded.type == "WorkerPoolRegistered":
+            self._pools[recorded.stream_id] = pools.start(recorded)
+        elif pools.CHANGES[recorded.type] is not pools.unchanged:
             self._pool(recorded)
 
     def _task(self, recorded: RecordedEvent, allowed: frozenset[TaskStatus | None],
@@ -214,46 +197,17 @@ class Invariants:
         self._status[task_id] = to
 
     def _pool(self, recorded: RecordedEvent) -> None:
-        pool = recorded.stream_id
-        match recorded.type:
-            case "WorkerPoolRegistered":
-                event = recorded.event
-                assert isinstance(event, WorkerPoolRegistered)
-                self._capacity[pool], self._load[pool] = event.capacity, 0
-                return
-            case "PoolCapacityChanged":
-                changed = recorded.event
-                assert isinstance(changed, PoolCapacityChanged)
-                self._capacity[pool] = changed.capacity
-            case "PoolDrainStarted":
-                self._draining.add(pool)
-            case "PoolResumed":
-                self._draining.discard(pool)
-            case "PoolSlotClaimed":
-                self._load[pool] = self._load.get(pool, 0) + 1
-                if pool in self._draining:
-                    self._report.violation(recorded, "slot claimed while the pool was draining")
-            case "PoolSlotReleased":
-                self._load[pool] = self._load.get(pool, 0) - 1
-        load, capacity = self._load.get(pool, 0), self._capacity.get(pool, 0)
+        pool = self._pools.get(recorded.stream_id)
+        if pool is None:
+            self._report.violation(recorded, f"{recorded.type} before the pool was registered")
+            return
+        changes = pools.fold(recorded, pool)
+        claimed = changes.get("current_load", 0) > pool["current_load"]
+        if claimed and pool["draining"]:
+            self._report.violation(recorded, "slot claimed while the pool was draining")
+        pool.update(changes)
+        load, capacity = pool["current_load"], pool["capacity"]
         if load > capacity:
             self._report.violation(recorded, f"pool load {load} above capacity {capacity}")
         elif load < 0:
             self._report.violation(recorded, f"pool load {load} below zero")
-
-
-TASK_EVENTS = frozenset(
-    cls.type_name()
-    for cls in (
-        TaskQueued, TaskReady, TaskDeferred, WorkerAssigned, TaskLeased, TaskLeaseExtended,
-        TaskCancelRequested, TaskCompleted, TaskFailed, TaskLeaseExpired, TaskReleased,
-        TaskDeadLettered, TaskRetried, TaskCancelled,
-    )
-)  # fmt: skip
-POOL_EVENTS = frozenset(
-    cls.type_name()
-    for cls in (
-        WorkerPoolRegistered, PoolCapacityChanged, PoolDrainStarted, PoolResumed,
-        PoolSlotClaimed, PoolSlotReleased,
-    )
-)  # fmt: skip

@@ -35,6 +35,7 @@ from application.commit_signal import CommitSignal
 from application.errors import ConcurrencyConflict
 from application.messages import EventMetadata, MessageContext, RecordedEvent, StreamWrite
 from application.ports import Clock, IdGenerator
+from domain.events import DomainEvent
 from infrastructure.codec import encode
 from infrastructure.metrics import Metrics
 from infrastructure.sql import chain, log
@@ -199,20 +200,23 @@ class SqlEventStore:
         head_before: int,
         previous: str,
     ) -> tuple[list[RecordedEvent], list[EventRecord], str]:
-        recorded = self._number(writes, context, head_before, self._stamp(db))
+        recorded: list[RecordedEvent] = []
         rows: list[tuple[Any, ...]] = []
         records: list[EventRecord] = []
-        for event in recorded:
-            payload = encode(event.event)
-            metadata = event.metadata
+        for position, stream_id, version, event, metadata in self._number(
+            writes, context, head_before, self._stamp(db)
+        ):
+            payload = encode(event)
+            data = orjson.loads(payload)
             at = iso(metadata.recorded_at)
-            row = (event.position, event.stream_id, event.version, event.type,
-                   event.schema_version, payload, metadata.event_id, metadata.correlation_id,
-                   metadata.causation_id, metadata.actor, at)  # fmt: skip
+            row = (position, stream_id, version, event.type_name(), event.schema_version,
+                   payload, metadata.event_id, metadata.correlation_id, metadata.causation_id,
+                   metadata.actor, at)  # fmt: skip
             previous = chain.link(previous, row)
             rows.append((*row, previous))
+            recorded.append(RecordedEvent.of(position, stream_id, version, event, metadata, data))
             records.append(
-                EventRecord(event.position, event.stream_id, event.type, orjson.loads(payload),
+                EventRecord(position, stream_id, event.type_name(), data,
                             metadata.correlation_id, at)
             )  # fmt: skip
         if self._on_postgres:  # PostgreSQL: an error aborts the transaction
@@ -252,8 +256,8 @@ class SqlEventStore:
         context: MessageContext,
         head_before: int,
         now: datetime,
-    ) -> list[RecordedEvent]:
-        recorded: list[RecordedEvent] = []
+    ) -> Iterator[tuple[int, str, int, DomainEvent, EventMetadata]]:
+        """Each event to append with its position, stream, version and metadata."""
         position = head_before
         for write in writes:
             for offset, event in enumerate(write.events, start=1):
@@ -265,9 +269,4 @@ class SqlEventStore:
                     context.actor,
                     now,
                 )
-                recorded.append(
-                    RecordedEvent.of(
-                        position, write.stream_id, write.expected_version + offset, event, metadata
-                    )
-                )
-        return recorded
+                yield position, write.stream_id, write.expected_version + offset, event, metadata

@@ -9,7 +9,7 @@ import orjson
 from application.errors import CorruptEvent
 from application.messages import EventMetadata, RecordedEvent
 from domain.events import EVENT_TYPES, DomainEvent
-from infrastructure.codec import decode
+from infrastructure.codec import decode, stored_data
 from infrastructure.sql.projections.base import Db
 from infrastructure.sql.schema import events
 from infrastructure.sql.timestamps import parse
@@ -96,6 +96,7 @@ def to_recorded(row: Any) -> RecordedEvent:
         schema_version,
         EventMetadata(event_id, correlation_id, causation_id, actor, at),
         functools.partial(_decode, position, stream_id, type_name, schema_version, payload),
+        functools.partial(_data, position, stream_id, type_name, schema_version, payload),
     )
 
 
@@ -105,6 +106,15 @@ def _decode(
     try:
         return decode(type_name, schema_version, payload)
     except Exception as error:  # whatever the stored bytes make the decoder raise
+        raise CorruptEvent(position, stream_id, _why(type_name, error)) from error
+
+
+def _data(
+    position: int, stream_id: str, type_name: str, schema_version: int, payload: str
+) -> dict[str, Any]:
+    try:
+        return stored_data(type_name, schema_version, payload)
+    except Exception as error:  # whatever the stored bytes make the reader raise
         raise CorruptEvent(position, stream_id, _why(type_name, error)) from error
 
 

@@ -10,6 +10,8 @@ from sqlalchemy import Connection, Engine, Row, Select, desc, func, select
 from application import views
 from application.errors import CorruptEvent
 from application.messages import RecordedEvent
+from application.read_models import pools as pool_rows
+from application.read_models import tasks as task_rows
 from domain.events import AlgorithmSwitched
 from domain.scheduler_config import SCHEDULER_STREAM
 from domain.task import task_stream
@@ -301,51 +303,12 @@ def stats_view(
 
 
 def task_view(row: Any) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "type": row["type"],
-        "priority": row["priority"],
-        "cost": row["cost"],
-        "region": row["region"],
-        "resource_type": row["resource_type"],
-        "status": row["status"],
-        "enqueued_at": row["enqueued_at"],
-        "started_at": row["started_at"],
-        "completed_at": row["completed_at"],
-        "worker_id": row["worker_id"],
-        "pool_id": row["pool_id"],
-        "algorithm_used": row["algorithm_used"],
-        "decision_summary": row["decision_summary"],
-        "deferral_reason": row["deferral_reason"],
-        "error": row["error"],
-        "task_metadata": orjson.loads(row["metadata"]),
-        "position": row["position"],
-        "attempt": row["attempt"],
-        "max_attempts": row["max_attempts"],
-        "timeout_s": row["timeout_s"],
-        "ready_at": row["ready_at"],
-        "lease": None
-        if row["leased_by"] is None
-        else {"worker_id": row["leased_by"], "expires_at": row["lease_expires_at"]},
-        "cancel_requested": bool(row["cancel_requested"]),
-    }
+    """A row of the tasks table as the API shows it (its metadata stored as JSON text)."""
+    return task_rows.view({**row, "metadata": orjson.loads(row["metadata"])})
 
 
 def pool_view(row: Any) -> dict[str, Any]:
-    capacity = row["capacity"]
-    load = row["current_load"]
-    return {
-        "id": row["pool_id"],
-        "name": row["name"],
-        "region": row["region"],
-        "resource_type": row["resource_type"],
-        "cost_per_unit": row["cost_per_unit"],
-        "capacity": capacity,
-        "current_load": load,
-        "utilization": views.utilization(load, capacity),
-        "execution": row["execution"],
-        "draining": bool(row["draining"]),
-    }
+    return pool_rows.view(row)
 
 
 def event_view(row: Any) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from application import views
 from application.audit.whatif import CapacityChanged, DrainChanged, PoolRegistered
+from application.read_models.pools import utilization
 from domain.events import (
     AlgorithmSwitched,
     TaskCompleted,
@@ -240,7 +241,7 @@ def _pools(db: Db, position: int, totals: Counter[str]) -> list[dict[str, Any]]:
     for pool_id, pool in pools.items():
         load = totals[f"load.{pool_stream(pool_id)}"]
         pool["current_load"] = load
-        pool["utilization"] = views.utilization(load, pool["capacity"])
+        pool["utilization"] = utilization(load, pool["capacity"])
     return list(pools.values())
 
 

@@ -10,6 +10,7 @@ from application.messages import EventMetadata, RecordedEvent
 from domain.events import DomainEvent, TaskCancelled, TaskDeferred, TaskQueued, WorkerAssigned
 from domain.scheduling import TaskSnapshot, decide
 from domain.values import Algorithm, ResourceType, TaskStatus, TaskType
+from infrastructure.codec import encode, payload_dict
 from tests.builders import task_queued
 from tests.unit.test_algorithms import demo_pools
 
@@ -25,6 +26,7 @@ def stream(*events: DomainEvent) -> list[RecordedEvent]:
             position,
             event,
             EventMetadata(f"event-{position}", "req-1", None, "api", T0),
+            payload_dict(encode(event)),
         )
         for position, event in enumerate(events, start=1)
     ]

@@ -1,15 +1,19 @@
 """The `pool_load` read model: each pool's capacity and current load, who runs its tasks,
-and whether it drains."""
+and whether it drains, folded by the pool row's fold (`application.read_models.pools`):
+columns it sets are updated, the load it adds to is added to in SQL."""
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from application.read_models import pools
+from application.read_models.record import Add
 from infrastructure.sql.projections.base import Db, Deltas, EventRecord
 
-INSERT = (
-    "INSERT INTO pool_load (pool_id, name, region, resource_type, cost_per_unit, capacity, "
-    "current_load, registration, execution, draining) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, 0)"
-)
+COLUMNS = (
+    "pool_id", "name", "region", "resource_type", "cost_per_unit", "capacity", "current_load",
+    "registration", "execution", "draining",
+)  # fmt: skip
+INSERT = f"INSERT INTO pool_load ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
 class PoolLoadProjection:
@@ -17,39 +21,25 @@ class PoolLoadProjection:
     tables: tuple[str, ...] = ("pool_load",)
 
     def apply(self, db: Db, records: Sequence[EventRecord]) -> None:
-        registered = []
-        capacities: dict[str, int] = {}
+        registered: list[tuple[Any, ...]] = []
         settings: dict[tuple[str, str], Any] = {}
-        loads = Deltas()
+        added: dict[str, Deltas] = {}
         for record in records:
-            data = record.data
-            match record.type:
-                case "WorkerPoolRegistered":
-                    registered.append(
-                        (data["pool_id"], data["name"], data["region"], data["resource_type"],
-                         float(data["cost_per_unit"]), data["capacity"], record.position,
-                         data["execution"])
-                    )  # fmt: skip
-                case "PoolCapacityChanged":
-                    capacities[data["pool_id"]] = data["capacity"]
-                case "PoolDrainStarted" | "PoolResumed":
-                    settings[(data["pool_id"], "draining")] = int(record.type == "PoolDrainStarted")
-                case "PoolExecutionChanged":
-                    settings[(data["pool_id"], "execution")] = data["execution"]
-                case "PoolSlotClaimed":
-                    loads.add((data["pool_id"],), 1)
-                case "PoolSlotReleased":
-                    loads.add((data["pool_id"],), -1)
+            if record.type == "WorkerPoolRegistered":
+                row = pools.start(record)
+                registered.append(tuple(row[c] for c in COLUMNS))
+                continue
+            for column, value in pools.changes(record).items():
+                if isinstance(value, Add):
+                    added.setdefault(column, Deltas()).add((record.data["pool_id"],), value)
+                else:
+                    settings[(record.data["pool_id"], column)] = value
         if registered:
             db.executemany(INSERT, registered)
-        if capacities:
-            db.executemany(
-                "UPDATE pool_load SET capacity = ? WHERE pool_id = ?",
-                [(capacity, pool_id) for pool_id, capacity in capacities.items()],
-            )
         for (pool_id, column), value in settings.items():
             db.execute(f"UPDATE pool_load SET {column} = ? WHERE pool_id = ?", (value, pool_id))
-        loads.apply_to(db, "UPDATE pool_load SET current_load = current_load + ? WHERE pool_id = ?")
+        for column, deltas in added.items():
+            deltas.apply_to(db, f"UPDATE pool_load SET {column} = {column} + ? WHERE pool_id = ?")
 
     def rebuild(self, db: Db, head: int, progress: Callable[[int], None] | None = None) -> None:
         """The whole projection from the log up to `head`, set-based, into an empty table."""

@@ -5,11 +5,10 @@ checkpoint in the same transaction as the rows: exactly once, resumable after a 
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
-import orjson
 from sqlalchemy import Engine
 
 from application.errors import UnknownProjection
-from domain.events import EVENT_TYPES, upcast
+from infrastructure.codec import stored_data
 from infrastructure.sql import log
 from infrastructure.sql.projections.base import Db, EventRecord, SqlProjection, raw
 
@@ -162,7 +161,5 @@ def read_checkpoints(db: Db) -> dict[str, int]:
 
 def _record(row: tuple[int, str, str, int, str, str, str]) -> EventRecord:
     position, stream_id, type_name, schema_version, payload, correlation_id, recorded_at = row
-    data = orjson.loads(payload)
-    if schema_version != EVENT_TYPES[type_name].schema_version:
-        data = upcast(type_name, schema_version, data)
+    data = stored_data(type_name, schema_version, payload)
     return EventRecord(position, stream_id, type_name, data, correlation_id, recorded_at)

@@ -1,14 +1,11 @@
 """The `stats` read model: scheduler and latency counters, and per second the tasks
-finished (completed, or failed for good: a failed attempt that will be retried has not
-finished), and of them the completed ones with the sum of their latencies.
-Every counter is an integer (latency in microseconds), so any batching sums exactly."""
+finished, as `application.read_models.stats` adds them up event by event. Every counter
+is an integer (latency in microseconds), so any batching sums exactly."""
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
 
+from application.read_models import stats
 from infrastructure.sql.projections.base import Db, Deltas, EventRecord
-
-MICROSECOND = timedelta(microseconds=1)
 
 
 class StatsProjection:
@@ -19,24 +16,12 @@ class StatsProjection:
         counters = Deltas()
         seconds = Deltas()
         for record in records:
-            data = record.data
-            match record.type:
-                case "WorkerAssigned":
-                    counters.add(("assigned",), 1)
-                    counters.add((f"assigned.{data['decision']['algorithm']}",), 1)
-                case "TaskDeferred":
-                    counters.add(("deferred",), 1)
-                case "TaskCompleted":
-                    done = datetime.fromisoformat(data["completed_at"])
-                    latency = (done - datetime.fromisoformat(data["enqueued_at"])) // MICROSECOND
-                    counters.add(("latency_sum_us",), latency)
-                    counters.add(("latency_count",), 1)
-                    seconds.add((int(done.timestamp()),), 1, 1, latency)
-                case "TaskFailed" | "TaskLeaseExpired" if data["retry_at"] is None:
-                    moment = data["failed_at" if record.type == "TaskFailed" else "expired_at"]
-                    seconds.add((int(datetime.fromisoformat(moment).timestamp()),), 1)
-                case "AlgorithmSwitched":
-                    counters.add(("algorithm_switches",), 1)
+            change = stats.changes(record)
+            for name, value in change.counters.items():
+                counters.add((name,), value)
+            if change.finished is not None:
+                second, completed, latency = change.finished
+                seconds.add((second,), 1, completed, latency)
         counters.upsert(db, "stats_counters", ("name",), "value")
         seconds.upsert(db, "stats_throughput", ("second",), "finished", "completed",
                        "latency_sum_us")  # fmt: skip

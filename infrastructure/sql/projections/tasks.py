@@ -1,15 +1,17 @@
 """The `tasks` read model: one row per task as the task endpoints return it, and
 `task_counts` per (status, type, region) so totals never scan the tasks table.
 
-A batch folds each task's events into the columns they change (the task's current status
-and attempt are read once per batch), writes one update per task, and moves the counts by
-each task's status before and after the batch."""
+A batch folds each task's events through the task row's fold (`application.read_models.
+tasks`: the task's current status and attempt are read once per batch), writes one update
+per task, and moves the counts by each task's status before and after the batch."""
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 
+from application.read_models import tasks
+from application.read_models.record import Row, resolved
 from domain.values import TaskStatus
 from infrastructure.sql.projections.base import Db, Deltas, EventRecord
 from infrastructure.sql.projections.task_status import (
@@ -40,10 +42,6 @@ COLUMNS = (
     "leased_by", "lease_expires_at", "cancel_requested",
 )  # fmt: skip
 INSERT = f"INSERT INTO tasks ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-CURRENT = "SELECT status, type, region, attempt FROM tasks WHERE id = ?"
-
-NO_LEASE = {"leased_by": None, "lease_expires_at": None, "cancel_requested": 0}
-"""What the end of an attempt clears."""
 
 
 class TasksProjection:
@@ -51,38 +49,40 @@ class TasksProjection:
     tables: tuple[str, ...] = ("tasks", "task_counts")
 
     def apply(self, db: Db, records: Sequence[EventRecord]) -> None:
-        created: dict[str, dict[str, Any]] = {}
-        changed: dict[str, dict[str, Any]] = {}
-        before: dict[str, tuple[str, str, str, int]] = {}
+        created: dict[str, Row] = {}
+        changed: dict[str, Row] = {}
+        before: dict[str, Row] = {}
         for record in records:
-            data = record.data
             if record.type == "TaskQueued":
-                created[data["task_id"]] = _row(record)
+                created[record.data["task_id"]] = tasks.start(record)
                 continue
-            if record.type not in FOLDED:
+            columns = tasks.changes(record)
+            if not columns:
                 continue
-            task_id = data["task_id"]
-            row = created.get(task_id)
-            if row is None:
+            task_id = record.data["task_id"]
+            if task_id in created:
+                target = created[task_id]
+            else:
                 if task_id not in before:
-                    before[task_id] = db.execute(CURRENT, (task_id,)).fetchone()
-                row = changed.setdefault(task_id, {"attempt": before[task_id][3]})
-            row.update(FOLDED[record.type](record, row))
+                    found = db.execute(CURRENT, (task_id,)).fetchone()
+                    before[task_id] = dict(zip(CURRENT_COLUMNS, found, strict=True))
+                target = changed.setdefault(task_id, dict(before[task_id]))
+            target.update(resolved(columns, target))
         counts = Deltas()
         if created:
-            db.executemany(INSERT, [tuple(row[c] for c in COLUMNS) for row in created.values()])
+            db.executemany(INSERT, [_stored(row) for row in created.values()])
             for row in created.values():
                 counts.add((row["status"], row["type"], row["region"]), 1)
         by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for task_id, row in changed.items():
-            columns = tuple(sorted(row))
-            by_columns.setdefault(columns, []).append((*(row[c] for c in columns), task_id))
-            status, kind, region, _ = before[task_id]
-            if row.get("status", status) != status:
-                counts.add((status, kind, region), -1)
-                counts.add((row["status"], kind, region), 1)
-        for columns, rows in by_columns.items():
-            assignments = ", ".join(f"{column} = ?" for column in columns)
+            old = before[task_id]
+            names = tuple(sorted(c for c in row if c not in KEPT or row[c] != old[c]))
+            by_columns.setdefault(names, []).append((*(row[c] for c in names), task_id))
+            if row["status"] != old["status"]:
+                counts.add((old["status"], old["type"], old["region"]), -1)
+                counts.add((row["status"], old["type"], old["region"]), 1)
+        for names, rows in by_columns.items():
+            assignments = ", ".join(f"{column} = ?" for column in names)
             db.executemany(f"UPDATE tasks SET {assignments} WHERE id = ?", rows)
         counts.upsert(db, "task_counts", ("status", "type", "region"), "count")
         db.execute("DELETE FROM task_counts WHERE count = 0")
@@ -91,115 +91,15 @@ class TasksProjection:
         rebuild_tasks(db, head, progress)
 
 
-def _row(record: EventRecord) -> dict[str, Any]:
-    data = record.data
-    not_before = data["not_before"]
-    delayed = not_before is not None and not_before > data["enqueued_at"]
-    return {
-        "id": data["task_id"],
-        "type": data["type"],
-        "priority": data["priority"],
-        "cost": float(data["cost"]),
-        "region": data["region"],
-        "resource_type": data["resource_type"],
-        "status": DELAYED if delayed else QUEUED,
-        "metadata": orjson.dumps(data["metadata"]).decode(),
-        "enqueued_at": data["enqueued_at"],
-        "started_at": None,
-        "completed_at": None,
-        "pool_id": None,
-        "worker_id": None,
-        "algorithm_used": None,
-        "decision_summary": None,
-        "deferral_reason": None,
-        "error": None,
-        "correlation_id": record.correlation_id,
-        "queued_position": record.position,
-        "position": record.position,
-        "attempt": 0,
-        "max_attempts": data["max_attempts"],
-        "timeout_s": data["timeout_s"],
-        "ready_at": not_before if delayed else None,
-        "ready_position": None if delayed else record.position,
-        "leased_by": None,
-        "lease_expires_at": None,
-        "cancel_requested": 0,
-    }
+CURRENT_COLUMNS = ("status", "type", "region", "attempt")
+CURRENT = f"SELECT {', '.join(CURRENT_COLUMNS)} FROM tasks WHERE id = ?"
+KEPT = frozenset(CURRENT_COLUMNS)
+"""Columns read before the batch: written back only when the batch changed them."""
 
 
-Row = dict[str, Any]
-
-
-def _at(record: EventRecord, **changes: Any) -> Row:
-    return {**changes, "position": record.position}
-
-
-def _assigned(record: EventRecord, row: Row) -> Row:
-    data = record.data
-    decision = data["decision"]
-    return _at(
-        record,
-        status=PROCESSING,
-        started_at=data["assigned_at"],
-        pool_id=data["pool_id"],
-        worker_id=data["pool_name"],
-        algorithm_used=decision["algorithm"],
-        decision_summary=decision["summary"],
-        attempt=row["attempt"] + 1,
-    )
-
-
-def _attempt_failed(record: EventRecord, error: str, moment: str) -> Row:
-    retry_at = record.data["retry_at"]
-    if retry_at is None:
-        return _at(record, status=FAILED, completed_at=moment, error=error, **NO_LEASE)
-    return _at(record, status=DELAYED, ready_at=retry_at, error=error, **NO_LEASE)
-
-
-def _lease_expired(record: EventRecord, row: Row) -> Row:
-    data = record.data
-    error = f"lease of worker {data['worker_id']} expired"
-    return _attempt_failed(record, error, data["expired_at"])
-
-
-FOLDED: dict[str, Callable[[EventRecord, Row], Row]] = {
-    "TaskReady": lambda record, row: _at(
-        record,
-        status=QUEUED,
-        ready_at=None,
-        ready_position=record.position,
-        deferral_reason=None,
-    ),
-    "TaskDeferred": lambda record, row: _at(
-        record, deferral_reason=record.data["decision"]["summary"]
-    ),
-    "WorkerAssigned": _assigned,
-    "TaskLeased": lambda record, row: _at(
-        record, leased_by=record.data["worker_id"], lease_expires_at=record.data["expires_at"]
-    ),
-    "TaskLeaseExtended": lambda record, row: _at(
-        record, lease_expires_at=record.data["expires_at"]
-    ),
-    "TaskCancelRequested": lambda record, row: _at(record, cancel_requested=1),
-    "TaskCompleted": lambda record, row: _at(
-        record, status=COMPLETED, completed_at=record.data["completed_at"], **NO_LEASE
-    ),
-    "TaskFailed": lambda record, row: _attempt_failed(
-        record, record.data["reason"], record.data["failed_at"]
-    ),
-    "TaskLeaseExpired": _lease_expired,
-    "TaskReleased": lambda record, row: _at(
-        record, status=DELAYED, ready_at=record.data["released_at"], **NO_LEASE
-    ),
-    "TaskRetried": lambda record, row: _at(
-        record, status=DELAYED, ready_at=record.data["retried_at"], completed_at=None
-    ),
-    "TaskCancelled": lambda record, row: _at(
-        record, status=CANCELLED, error=record.data["reason"], ready_at=None, **NO_LEASE
-    ),
-    "TaskDeadLettered": lambda record, row: _at(record),
-}
-"""Each task event after TaskQueued: the columns it sets, given the row so far."""
+def _stored(row: Row) -> tuple[Any, ...]:
+    """A new row's values in COLUMNS order, its metadata as JSON text."""
+    return tuple(orjson.dumps(row[c]).decode() if c == "metadata" else row[c] for c in COLUMNS)
 
 
 Latest = Callable[[str, str], str]
