@@ -401,11 +401,11 @@ def status_move(kind: str, fields: Mapping[str, Any]) -> Move | None:
     `fields` are the event's fields, as an event object's (`vars(event)`) or as stored
     (its payload: times as fixed-width ISO text, which orders as the times do), so the
     aggregate, the read models and the audit all move a task by this one rule."""
-    rule = _MOVES.get(kind)
+    rule = MOVES.get(kind)
     return None if rule is None else rule(fields)
 
 
-_MOVES: dict[str, Callable[[Mapping[str, Any]], Move]] = {
+MOVES: dict[str, Callable[[Mapping[str, Any]], Move]] = {
     TaskQueued.type_name(): lambda f: (
         _NEW, DELAYED if _later(f["not_before"], f["enqueued_at"]) else QUEUED
     ),

@@ -2,7 +2,7 @@
 current, and in batches (catch-up, rebuild) while it is behind. Each batch moves the
 checkpoint in the same transaction as the rows: exactly once, resumable after a crash."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol, TypeVar
 
 from sqlalchemy import Engine
@@ -157,6 +157,18 @@ def read_checkpoints(db: Db) -> dict[str, int]:
         name: int(position)
         for name, position in db.execute("SELECT name, position FROM checkpoints")
     }
+
+
+def read_records(db: Db, low: int, high: int) -> Iterator[EventRecord]:
+    """The events at positions (low, high], in order, as the read models fold them."""
+    for row in db.execute(READ_RANGE, (low, high)):
+        yield _record(row)
+
+
+READ_RANGE = (
+    "SELECT position, stream_id, type, schema_version, payload, correlation_id, recorded_at "
+    "FROM events WHERE position > ? AND position <= ? ORDER BY position"
+)
 
 
 def _record(row: tuple[int, str, str, int, str, str, str]) -> EventRecord:
