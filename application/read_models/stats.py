@@ -36,6 +36,13 @@ def unchanged(record: Recorded) -> StatsChange:
     return NOTHING
 
 
+def finishing(change: Change) -> Change:
+    """Marks a change that may finish a task (time travel reads only these to count the
+    tasks finished in a window)."""
+    change.finishes = True  # type: ignore[attr-defined]
+    return change
+
+
 def _assigned(record: Recorded) -> StatsChange:
     algorithm = record.data["decision"]["algorithm"]
     return StatsChange({"assigned": 1, f"assigned.{algorithm}": 1})
@@ -65,9 +72,9 @@ def _attempt_ended(moment: str) -> Change:
 CHANGES: dict[str, Change] = {
     "WorkerAssigned": _assigned,
     "TaskDeferred": lambda record: StatsChange({"deferred": 1}),
-    "TaskCompleted": _completed,
-    "TaskFailed": _attempt_ended("failed_at"),
-    "TaskLeaseExpired": _attempt_ended("expired_at"),
+    "TaskCompleted": finishing(_completed),
+    "TaskFailed": finishing(_attempt_ended("failed_at")),
+    "TaskLeaseExpired": finishing(_attempt_ended("expired_at")),
     "AlgorithmSwitched": lambda record: StatsChange({"algorithm_switches": 1}),
     "TaskQueued": unchanged,
     "TaskReady": unchanged,
@@ -87,6 +94,12 @@ CHANGES: dict[str, Change] = {
     "PoolSlotReleased": unchanged,
 }
 """What each event adds to the counters and to the second it finished a task in."""
+
+
+FINISHING = frozenset(
+    kind for kind, change in CHANGES.items() if getattr(change, "finishes", False)
+)
+"""The event types that may finish a task."""
 
 
 def changes(record: Recorded) -> StatsChange:

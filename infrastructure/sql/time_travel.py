@@ -35,10 +35,7 @@ from infrastructure.sql.projections.runner import read_records
 from infrastructure.sql.queries import THROUGHPUT_WINDOW_S, stats_view
 from infrastructure.sql.timestamps import iso, parse
 
-BLOCK = 50_000
-STATS_TYPES = tuple(
-    kind for kind, change in stats_fold.CHANGES.items() if change is not stats_fold.unchanged
-)
+BLOCK = 10_000
 
 
 @dataclass
@@ -196,7 +193,7 @@ def _finished_in_window(db: Db, position: int, moment: datetime | None) -> int:
     earliest = iso(datetime.fromtimestamp(since, moment.tzinfo))
     first = _first_after(db, earliest, position, inclusive=True)
     finished = 0
-    for recorded in log.read_types_within(db, STATS_TYPES, first, position):
+    for recorded in log.read_types_within(db, sorted(stats_fold.FINISHING), first, position):
         done = stats_fold.changes(recorded).finished
         finished += done is not None and done.second > since
     return finished
