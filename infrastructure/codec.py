@@ -44,19 +44,24 @@ def decode(type_name: str, schema_version: int, payload: str | bytes) -> DomainE
 
 def stored_data(type_name: str, schema_version: int, payload: str | bytes) -> dict[str, Any]:
     """The payload as plain data at the type's current schema version (what the read
-    models fold): upcast, not decoded into the event's class."""
-    data = payload_dict(payload)
-    if schema_version != EVENT_TYPES[type_name].schema_version:
+    models fold): upcast, not decoded into the event's class. KeyError for an unknown
+    type or a missing field, ValueError for a payload that is not a JSON object."""
+    data = orjson.loads(payload)
+    current, fields = _stored_shape(type_name)
+    if schema_version != current:
         data = upcast(type_name, schema_version, data)
-    missing = _fields_of(type_name) - data.keys()
-    if missing:
-        raise KeyError(min(missing))
+    if not isinstance(data, dict):
+        raise ValueError("the payload is not a JSON object")
+    if not data.keys() >= fields:
+        raise KeyError(min(fields - data.keys()))
     return data
 
 
 @functools.cache
-def _fields_of(type_name: str) -> frozenset[str]:
-    return frozenset(field.name for field in dataclasses.fields(EVENT_TYPES[type_name]))
+def _stored_shape(type_name: str) -> tuple[int, frozenset[str]]:
+    """The type's current schema version and the fields its payload has."""
+    cls = EVENT_TYPES[type_name]
+    return cls.schema_version, frozenset(field.name for field in dataclasses.fields(cls))
 
 
 def payload_dict(payload: str | bytes) -> dict[str, Any]:

@@ -38,8 +38,8 @@ CHANGES: dict[str, Change] = {
     "PoolDrainStarted": lambda record: {"draining": 1},
     "PoolResumed": lambda record: {"draining": 0},
     "PoolExecutionChanged": lambda record: {"execution": record.data["execution"]},
-    "PoolSlotClaimed": lambda record: {"current_load": Add(1)},
-    "PoolSlotReleased": lambda record: {"current_load": Add(-1)},
+    "PoolSlotClaimed": lambda record: {"current_load": Add(1)},  # LOADS
+    "PoolSlotReleased": lambda record: {"current_load": Add(-1)},  # LOADS
     "TaskQueued": unchanged,
     "TaskReady": unchanged,
     "TaskDeferred": unchanged,
@@ -57,6 +57,16 @@ CHANGES: dict[str, Change] = {
     "AlgorithmSwitched": unchanged,
 }
 """The columns each event changes in its pool's row."""
+
+LOADS = frozenset({"PoolSlotClaimed", "PoolSlotReleased"})
+"""The event types that only add to a pool's load: every slot, so most pool events; a
+reader of the pools' configuration alone (the what-if replay) leaves them out."""
+
+
+TYPES = frozenset(kind for kind, change in CHANGES.items() if change is not unchanged) | {
+    "WorkerPoolRegistered"
+}
+"""The event types that change this read model."""
 
 
 def changes(record: Recorded) -> Row:

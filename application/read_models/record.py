@@ -30,6 +30,8 @@ class Add(int):
 
 def resolved(changes: Row, row: Row) -> Row:
     """`changes` as new values for `row`: each Add added to the column's value so far."""
+    if not any(type(value) is Add for value in changes.values()):
+        return changes
     return {
         column: row[column] + value if isinstance(value, Add) else value
         for column, value in changes.items()

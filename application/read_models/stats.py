@@ -102,5 +102,9 @@ FINISHING = frozenset(
 """The event types that may finish a task."""
 
 
+TYPES = frozenset(kind for kind, change in CHANGES.items() if change is not unchanged)
+"""The event types that change this read model."""
+
+
 def changes(record: Recorded) -> StatsChange:
     return CHANGES[record.type](record)

@@ -160,6 +160,11 @@ CHANGES: dict[str, Change] = {
     "AlgorithmSwitched": unchanged,
 }  # fmt: skip
 
+TYPES = frozenset(kind for kind, change in CHANGES.items() if change is not unchanged) | {
+    "TaskQueued"
+}
+"""The event types that change this read model."""
+
 
 def view(row: Row) -> dict[str, Any]:
     """The task as the API shows it."""

@@ -2,7 +2,7 @@
 there (arrival, recorded start, finish and pool) and the pool configuration changes.
 
 At the head, with the tasks projection current, the tasks come from the projection;
-otherwise from the set-based query the rebuild uses, evaluated at that position."""
+otherwise each task's stream is folded up to that position by the task row's fold."""
 
 from datetime import datetime
 from typing import Any
@@ -18,20 +18,14 @@ from application.audit.whatif import (
     RecordedTask,
     ReplayInputs,
 )
-from domain.events import (
-    PoolCapacityChanged,
-    PoolDrainStarted,
-    PoolExecutionChanged,
-    PoolResumed,
-    WorkerPoolRegistered,
-)
+from application.read_models import pools as pool_rows
 from domain.scheduling import PoolSnapshot
 from domain.values import ResourceType, TaskStatus
 from infrastructure.sql import log
 from infrastructure.sql.errors import connect
 from infrastructure.sql.projections.base import Db, raw
 from infrastructure.sql.projections.runner import read_checkpoints
-from infrastructure.sql.projections.tasks import COLUMNS, TASKS_AT, TASKS_AT_POSTGRES
+from infrastructure.sql.projections.tasks import COLUMNS, task_rows_at
 
 FIELDS = ", ".join(COLUMNS)
 FINISHED = (str(TaskStatus.COMPLETED), str(TaskStatus.FAILED))
@@ -56,10 +50,9 @@ class SqlReplayInputs:
                 rows = db.execute(
                     f"SELECT {FIELDS} FROM tasks WHERE queued_position <= ?", (position,)
                 )
+                found = [dict(zip(COLUMNS, row, strict=True)) for row in rows]
             else:
-                query = TASKS_AT if connection.dialect.name == "sqlite" else TASKS_AT_POSTGRES
-                rows = db.execute(query, {"head": position, "low": 0, "high": position})
-            found = [dict(zip(COLUMNS, row, strict=True)) for row in rows]
+                found = list(task_rows_at(db, position))
             changes = pool_changes(db, position)
             last = db.execute(
                 "SELECT recorded_at FROM events WHERE position = ?", (position,)
@@ -88,34 +81,32 @@ def _task(row: dict[str, Any]) -> RecordedTask:
     )
 
 
-POOL_TYPES = tuple(
-    cls.type_name()
-    for cls in (
-        WorkerPoolRegistered, PoolCapacityChanged, PoolDrainStarted, PoolResumed,
-        PoolExecutionChanged,
-    )
-)  # fmt: skip
+CONFIGURATION = sorted(pool_rows.TYPES - pool_rows.LOADS)
 
 
 def pool_changes(db: Db, position: int) -> list[PoolChange]:
-    """Every pool registration and configuration change up to `position`, in log order."""
+    """Every pool registration and configuration change up to `position`, in log order,
+    as the pool row's fold states them."""
     changes: list[PoolChange] = []
-    for recorded in log.read_types_within(db, POOL_TYPES, 1, position):
-        at = recorded.metadata.recorded_at.timestamp()
-        match recorded.event:
-            case WorkerPoolRegistered() as new:
-                pool = PoolSnapshot(
-                    new.pool_id, new.name, new.region, new.resource_type,
-                    new.cost_per_unit, new.capacity, 0, recorded.position,
-                )  # fmt: skip
-                changes.append(PoolRegistered(recorded.position, at, pool, str(new.execution)))
-            case PoolCapacityChanged(pool_id=pool_id, capacity=capacity):
-                changes.append(CapacityChanged(recorded.position, at, pool_id, capacity))
-            case PoolDrainStarted(pool_id=pool_id) | PoolResumed(pool_id=pool_id):
-                draining = isinstance(recorded.event, PoolDrainStarted)
-                changes.append(DrainChanged(recorded.position, at, pool_id, draining))
-            case PoolExecutionChanged(pool_id=pool_id, execution=execution):
-                changes.append(ExecutionChanged(recorded.position, at, pool_id, str(execution)))
+    for recorded in log.read_types_within(db, CONFIGURATION, 1, position):
+        at, where = recorded.metadata.recorded_at.timestamp(), recorded.position
+        if recorded.type == "WorkerPoolRegistered":
+            row = pool_rows.start(recorded)
+            pool = PoolSnapshot(
+                row["pool_id"], row["name"], row["region"], ResourceType(row["resource_type"]),
+                row["cost_per_unit"], row["capacity"], 0, where,
+            )  # fmt: skip
+            changes.append(PoolRegistered(where, at, pool, row["execution"]))
+            continue
+        pool_id = recorded.data["pool_id"]
+        for column, value in pool_rows.changes(recorded).items():
+            match column:
+                case "capacity":
+                    changes.append(CapacityChanged(where, at, pool_id, value))
+                case "draining":
+                    changes.append(DrainChanged(where, at, pool_id, bool(value)))
+                case "execution":
+                    changes.append(ExecutionChanged(where, at, pool_id, value))
     return changes
 
 

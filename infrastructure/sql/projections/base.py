@@ -6,7 +6,7 @@ changed row, and counters upserted with their net change. The same code runs inl
 command batch) and in a rebuild (thousands of events), so both build identical tables.
 """
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Connection
@@ -37,11 +37,6 @@ class SqlProjection(Protocol):
         """Fold events into the projection's tables, inside the caller's transaction."""
         ...
 
-    def rebuild(self, db: Db, head: int, progress: Callable[[int], None] | None = None) -> None:
-        """Build the empty tables from the whole log up to `head` in set-based SQL: the
-        same rows `apply` would build, at the speed of SQLite's C code."""
-        ...
-
 
 def raw(connection: Connection) -> Db:
     """The DB-API connection under a SQLAlchemy one, inside its open transaction (on
@@ -63,8 +58,12 @@ class Deltas:
         self._deltas: dict[tuple[Hashable, ...], list[int]] = {}
 
     def add(self, key: tuple[Hashable, ...], *deltas: int) -> None:
-        row = self._deltas.setdefault(key, [])
-        row.extend([0] * (len(deltas) - len(row)))
+        row = self._deltas.get(key)
+        if row is None:
+            self._deltas[key] = list(deltas)
+            return
+        if len(row) < len(deltas):
+            row.extend([0] * (len(deltas) - len(row)))
         for index, delta in enumerate(deltas):
             row[index] += delta
 
