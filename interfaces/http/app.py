@@ -11,7 +11,7 @@ from application.service import TaskRouterService
 from interfaces.dashboard import site
 from interfaces.http import openapi, problems
 from interfaces.http.access_log import AccessLogMiddleware
-from interfaces.http.auth import AuthMiddleware, KeyRing
+from interfaces.http.auth import AccessRules, AuthMiddleware, KeyRing
 from interfaces.http.body_limit import BodyLimitMiddleware
 from interfaces.http.closing import Closing
 from interfaces.http.event_stream import StreamSlots
@@ -36,6 +36,14 @@ from interfaces.http.routes import (
 from interfaces.http.security_headers import SecurityHeadersMiddleware
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+ROUTERS = [
+    module.router
+    for module in (
+        tasks, dead_letters, workers, algorithms, system, events, simulate, projections, audit,
+        replays, operations,
+    )
+]  # fmt: skip
+"""In the order the app matches them."""
 
 
 def create_app(
@@ -76,7 +84,9 @@ def create_app(
     problems.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
-    app.add_middleware(AuthMiddleware, keys=keys or KeyRing({}), limiter=limiter)
+    app.add_middleware(
+        AuthMiddleware, keys=keys or KeyRing({}), rules=AccessRules.of(ROUTERS), limiter=limiter
+    )
     app.add_middleware(
         RequestGuardMiddleware,
         allowed_hosts=allowed_hosts or allowed_hosts_for("127.0.0.1", None),
@@ -92,20 +102,8 @@ def create_app(
     app.add_middleware(AccessLogMiddleware, service=service)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
-    for module in (
-        tasks,
-        dead_letters,
-        workers,
-        algorithms,
-        system,
-        events,
-        simulate,
-        projections,
-        audit,
-        replays,
-        operations,
-    ):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
 
     site.install(app)
     return app

@@ -1,4 +1,7 @@
-"""API keys with scopes, checked by a pure ASGI middleware from one table of routes.
+"""API keys with scopes. Each route declares the scope it needs (`requires(...)`, or
+`PUBLIC`), which the OpenAPI document shows; a pure ASGI middleware checks it before the
+request reaches the app, from a table made of those declarations (a route declaring none
+stops the app from being made).
 
 A key is presented as `Authorization: Bearer <key>` or `X-API-Key: <key>`; only its
 SHA-256 is configured (TASKROUTERX_API_KEYS, or a JSON file named by
@@ -12,10 +15,15 @@ on anything but a loopback address.
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
+from fastapi import APIRouter, Depends, Security, params
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPBearer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from interfaces.http.problems import problem
@@ -34,42 +42,79 @@ class Permission(StrEnum):
 READ, WRITE, WORK = Permission.TASKS_READ, Permission.TASKS_WRITE, Permission.TASKS_WORK
 POOLS, ADMIN = Permission.POOLS_ADMIN, Permission.ADMIN
 
-OPEN = None
-"""No key needed: health probes, the API's own documentation, and the dashboard's static
-files (the dashboard then calls the API with the key its user enters)."""
+API_KEY = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiKey",
+    description="An API key, as `Authorization: Bearer <key>` or `X-API-Key: <key>`, with "
+    "the scope the operation names (a key with `admin` has every scope). Without keys "
+    "configured, every request passes.",
+)
 
-ROUTES: list[tuple[str, re.Pattern[str], Permission | None]] = [
-    (method, re.compile(pattern), scope)
-    for method, pattern, scope in [
-        ("GET", r"/api/v1/(health|ready)", OPEN),
-        ("GET", r"/metrics", READ),
-        ("GET", r"/(docs|redoc|openapi\.json)(/.*)?", OPEN),
-        ("GET", r"/|/dashboard/.*", OPEN),
-        ("POST", r"/api/v1/tasks", WRITE),
-        ("POST", r"/api/v1/tasks/[^/]+/(cancel|retry)", WRITE),
-        ("POST", r"/api/v1/tasks/[^/]+/(complete|fail|heartbeat|release)", WORK),
-        ("DELETE", r"/api/v1/tasks/[^/]+", WRITE),
-        ("POST", r"/api/v1/workers/[^/]+/lease", WORK),
-        ("POST", r"/api/v1/workers/[^/]+/(drain|resume)", POOLS),
-        ("POST", r"/api/v1/workers", POOLS),
-        ("PATCH", r"/api/v1/workers/[^/]+", POOLS),
-        ("GET", r"/api/v1/audit/verify", ADMIN),
-        ("GET", r"/api/v1/.*", READ),
-        ("POST", r"/api/v1/algorithms/switch", ADMIN),
-        ("POST", r"/api/v1/projections/[^/]+/rebuild", ADMIN),
-        ("POST", r"/api/v1/replays", ADMIN),
-        ("POST", r"/api/v1/simulate", ADMIN),
-    ]
+
+def requires(permission: Permission) -> Any:
+    """A route's declaration of the scope a key needs for it (shown in the OpenAPI
+    document as the operation's security requirement); `AuthMiddleware` enforces it
+    before the request reaches the route."""
+    return Security(API_KEY, scopes=[str(permission)])
+
+
+def _public() -> None:
+    """No key needed."""
+
+
+PUBLIC = Depends(_public)
+"""A route's declaration that it needs no key: health probes."""
+
+OPEN_PATHS: list[tuple[str, re.Pattern[str], Permission | None]] = [
+    ("GET", re.compile(r"/(docs|redoc|openapi\.json)(/.*)?"), None),
+    ("GET", re.compile(r"/|/dashboard/.*"), None),
 ]
-"""First match wins; a request matching no rule needs `admin`."""
+"""Beside the API's routes: its own documentation and the dashboard's static files (the
+dashboard then calls the API with the key its user enters)."""
 
 
-def required_scope(method: str, path: str) -> Permission | None:
-    verb = "GET" if method in ("GET", "HEAD") else method
-    for rule_method, pattern, scope in ROUTES:
-        if rule_method == verb and pattern.fullmatch(path):
-            return scope
-    return ADMIN
+class UndeclaredScope(Exception):
+    def __init__(self, route: APIRoute) -> None:
+        super().__init__(
+            f"{sorted(route.methods or ())} {route.path} declares no scope: add "
+            "dependencies=[requires(...)] or dependencies=[PUBLIC]"
+        )
+
+
+def declared_scope(route: APIRoute) -> Permission | None:
+    """The scope a route declares (None: public); UndeclaredScope if it declares none."""
+    for dependency in route.dependencies:
+        if dependency.dependency is _public:
+            return None
+        if dependency.dependency is API_KEY and isinstance(dependency, params.Security):
+            (scope,) = dependency.scopes or [""]
+            return Permission(scope)
+    raise UndeclaredScope(route)
+
+
+@dataclass(frozen=True)
+class AccessRules:
+    """Which scope each request needs, from the routes' own declarations, in the order
+    the app matches them; a request no route matches needs `admin`."""
+
+    rules: tuple[tuple[frozenset[str], re.Pattern[str], Permission | None], ...]
+
+    @staticmethod
+    def of(routers: Iterable[APIRouter]) -> "AccessRules":
+        rules = [(frozenset({method}), pattern, scope) for method, pattern, scope in OPEN_PATHS]
+        for router in routers:
+            for route in router.routes:
+                if isinstance(route, APIRoute):
+                    methods = frozenset(route.methods or ())
+                    rules.append((methods, route.path_regex, declared_scope(route)))
+        return AccessRules(tuple(rules))
+
+    def required(self, method: str, path: str) -> Permission | None:
+        verb = "GET" if method in ("GET", "HEAD") else method
+        for methods, pattern, scope in self.rules:
+            if verb in methods and pattern.fullmatch(path):
+                return scope
+        return ADMIN
 
 
 @dataclass(frozen=True)
@@ -136,16 +181,23 @@ def digest(key: str) -> str:
 
 
 class AuthMiddleware:
-    def __init__(self, app: ASGIApp, keys: KeyRing, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        keys: KeyRing,
+        rules: AccessRules,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.app = app
         self.keys = keys
+        self.rules = rules
         self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.keys.empty:
             await self.app(scope, receive, send)
             return
-        needed = required_scope(scope["method"], scope["path"])
+        needed = self.rules.required(scope["method"], scope["path"])
         if needed is None:
             await self.app(scope, receive, send)
             return

@@ -3,12 +3,22 @@ scope, both as problem details; health and docs stay open; keys come inline or f
 file; idempotency keys are per API key."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
+from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
-from interfaces.http.auth import InvalidKeyConfiguration, KeyRing, digest
+from interfaces.http.app import ROUTERS
+from interfaces.http.auth import (
+    AccessRules,
+    InvalidKeyConfiguration,
+    KeyRing,
+    Permission,
+    UndeclaredScope,
+    digest,
+)
 from interfaces.http.rate_limit import RateLimiter
 from tests.api.conftest import TASK, ClientFactory
 
@@ -133,3 +143,34 @@ def test_the_bucket_refills_at_its_rate() -> None:
     assert limiter.wait("k") == 1
     now[0] = 10.0
     assert [limiter.wait("k") for _ in range(3)] == [0, 0, 1], "never above the burst"
+
+
+def test_every_route_declares_its_scope_and_the_schema_shows_it(client: TestClient) -> None:
+    rules = AccessRules.of(ROUTERS)  # raises if a route declares none
+    spec = client.get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            concrete = re.sub(r"\{[^}]+\}", "x", path)
+            needed = rules.required(method.upper(), concrete)
+            shown = operation.get("security")
+            if needed is None:
+                assert shown is None, f"{method} {path} needs no key"
+            else:
+                assert shown == [{"apiKey": [str(needed)]}], f"{method} {path}"
+    assert rules.required("POST", "/api/v1/tasks") == Permission.TASKS_WRITE
+    assert rules.required("POST", "/api/v1/tasks/x/complete") == Permission.TASKS_WORK
+    assert rules.required("GET", "/api/v1/audit/verify") == Permission.ADMIN
+    assert rules.required("HEAD", "/api/v1/health") is None
+    assert rules.required("GET", "/dashboard/js/main.js") is None
+    assert rules.required("GET", "/api/v1/nothing-here") == Permission.ADMIN
+
+
+def test_a_route_without_a_declared_scope_stops_the_app_from_being_made() -> None:
+    router = APIRouter()
+
+    @router.get("/forgotten")
+    def forgotten() -> None: ...
+
+    with pytest.raises(UndeclaredScope, match="/forgotten declares no scope"):
+        AccessRules.of([router])

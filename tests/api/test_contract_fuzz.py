@@ -1,6 +1,7 @@
 """Schemathesis against the app's own OpenAPI schema, in process over ASGI, every
 operation: no server errors, and every status, content type and body the API answers is
-declared in the schema; data the schema forbids is rejected."""
+declared in the schema; data the schema forbids is rejected, a missing key included (the
+app has an API key, which every other case presents)."""
 
 import tempfile
 from pathlib import Path
@@ -18,6 +19,7 @@ from schemathesis.specs.openapi.checks import (
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
+from interfaces.http.auth import ApiKey, KeyRing, Permission, digest
 from tests.sqlite_support import sqlite_url
 
 CHECKS = [
@@ -29,14 +31,20 @@ CHECKS = [
 ]
 
 
+KEY = "fuzz-admin-key"
+
+
 def app_under_test():  # type: ignore[no-untyped-def]
-    """The real app on a real SQLite file; schemathesis runs its lifespan (the service)."""
+    """The real app on a real SQLite file, with one API key (admin); schemathesis runs its
+    lifespan (the service)."""
     directory = Path(tempfile.mkdtemp(prefix="taskrouterx-fuzz-"))
     settings = Settings(database_url=sqlite_url(directory), simulator="off", sim_seed=1)
+    keys = KeyRing({digest(KEY): ApiKey("fuzz", frozenset({Permission.ADMIN}))})
     return create_app(
         bootstrap(settings),
         settings.cors_origins,
         settings.max_body_bytes,
+        keys=keys,
         allowed_hosts=frozenset({"testserver", "localhost"}),  # schemathesis's ASGI host
     )
 
@@ -57,5 +65,8 @@ check it; tests/e2e/test_event_stream.py covers it against the real server."""
 def test_every_operation_keeps_its_contract(case: schemathesis.Case) -> None:
     # Commands without a body still declare JSON (the request guard's rule), so that the
     # fuzzer reaches them rather than their 415.
-    headers = {"Content-Type": "application/json"} if not case.operation.body else None
-    case.call_and_validate(headers=headers, checks=CHECKS)
+    headers = {"Content-Type": "application/json"} if not case.operation.body else {}
+    # Where the case carries a key (anything but a case about a missing key), the real one.
+    if "Authorization" in (case.headers or {}):
+        headers["Authorization"] = f"Bearer {KEY}"
+    case.call_and_validate(headers=headers or None, checks=CHECKS)

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request, Response
 
 from application.commands.switch_algorithm import SwitchAlgorithm
 from domain.values import Algorithm
+from interfaces.http.auth import ADMIN, READ, requires
 from interfaces.http.deps import Service
 from interfaces.http.idempotent import execute, json_body
 from interfaces.http.schemas import Algorithms, AlgorithmSwitch, AlgorithmSwitched
@@ -11,13 +12,13 @@ from interfaces.http.schemas import Algorithms, AlgorithmSwitch, AlgorithmSwitch
 router = APIRouter(prefix="/api/v1/algorithms", tags=["algorithms"])
 
 
-@router.get("", response_model=Algorithms)
+@router.get("", dependencies=[requires(READ)], response_model=Algorithms)
 def algorithms(service: Service) -> dict[str, Any]:
     active = service.read_model.active_algorithm()
     return {"active": str(active), "available": [str(algorithm) for algorithm in Algorithm]}
 
 
-@router.post("/switch", response_model=AlgorithmSwitched)
+@router.post("/switch", dependencies=[requires(ADMIN)], response_model=AlgorithmSwitched)
 async def switch(body: AlgorithmSwitch, request: Request) -> Response:
     answer = json_body(200, {"status": "success", "algorithm": str(body.algorithm)})
     return await execute(request, SwitchAlgorithm(body.algorithm), lambda result, history: answer)

@@ -4,6 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from interfaces.http.auth import ADMIN, requires
 from interfaces.http.deps import Service
 from interfaces.http.heavy_requests import Abandoned, HeavyRequests
 from interfaces.http.schemas import AuditOut
@@ -11,7 +12,7 @@ from interfaces.http.schemas import AuditOut
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 
-@router.get("/verify", response_model=AuditOut)
+@router.get("/verify", dependencies=[requires(ADMIN)], response_model=AuditOut)
 async def verify(request: Request, service: Service) -> dict[str, Any]:
     """Recompute every recorded decision with the algorithm version that made it, check the
     domain invariants at every step of a fold from position 0, and walk the hash chain.

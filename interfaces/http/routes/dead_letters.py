@@ -3,13 +3,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from domain.values import TaskStatus
+from interfaces.http.auth import READ, requires
 from interfaces.http.deps import Service
 from interfaces.http.schemas import TaskPage
 
 router = APIRouter(prefix="/api/v1/dead-letters", tags=["tasks"])
 
 
-@router.get("", response_model=TaskPage)
+@router.get("", dependencies=[requires(READ)], response_model=TaskPage)
 def dead_letters(
     service: Service,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,

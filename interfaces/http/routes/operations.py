@@ -5,20 +5,23 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
+from interfaces.http.auth import PUBLIC, READ, requires
 from interfaces.http.deps import Service
 from interfaces.http.problems import PROBLEM_JSON, TYPE_BASE
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/metrics", include_in_schema=True, response_class=Response)
+@router.get(
+    "/metrics", dependencies=[requires(READ)], include_in_schema=True, response_class=Response
+)
 def metrics(service: Service) -> Response:
     """Prometheus text exposition (see the README's Operations section for the names)."""
     body, content_type = service.metrics_exposition()
     return Response(body, media_type=content_type)
 
 
-@router.get("/api/v1/ready")
+@router.get("/api/v1/ready", dependencies=[PUBLIC])
 def ready(service: Service) -> Any:
     """200 when this node can serve: the database answers, the schema is at the newest
     migration, every projection is within the allowed lag and none is rebuilding, and the

@@ -2,17 +2,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
+from interfaces.http.auth import ADMIN, READ, requires
 from interfaces.http.deps import Service
 
 router = APIRouter(prefix="/api/v1/projections", tags=["projections"])
 
 
-@router.get("")
+@router.get("", dependencies=[requires(READ)])
 def projections(service: Service) -> dict[str, Any]:
     return {"projections": service.projections.status()}
 
 
-@router.post("/{name}/rebuild", status_code=202)
+@router.post("/{name}/rebuild", dependencies=[requires(ADMIN)], status_code=202)
 def rebuild(
     name: Annotated[str, Path(min_length=1, max_length=100)], service: Service
 ) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Request
 
 from application.audit.whatif import compare
 from interfaces.http.as_of import InvalidTime, position_of
+from interfaces.http.auth import ADMIN, requires
 from interfaces.http.deps import Service
 from interfaces.http.heavy_requests import HeavyRequests
 from interfaces.http.schemas import LogPoint, ReplayIn, ReplayOut
@@ -12,7 +13,7 @@ from interfaces.http.schemas import LogPoint, ReplayIn, ReplayOut
 router = APIRouter(prefix="/api/v1/replays", tags=["audit"])
 
 
-@router.post("", response_model=ReplayOut)
+@router.post("", dependencies=[requires(ADMIN)], response_model=ReplayOut)
 async def what_if(body: ReplayIn, service: Service, request: Request) -> dict[str, Any]:
     """Run the recorded arrivals and pool configuration through a deterministic simulation
     under `algorithm`, each task keeping its recorded processing time and outcome, and

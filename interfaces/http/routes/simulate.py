@@ -4,13 +4,14 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 
 from application.traffic import TrafficPlan, TrafficRun
+from interfaces.http.auth import ADMIN, READ, requires
 from interfaces.http.deps import Context, Service
 from interfaces.http.schemas import SimulationCreate, SimulationOut
 
 router = APIRouter(prefix="/api/v1/simulate", tags=["simulate"])
 
 
-@router.post("", status_code=202, response_model=SimulationOut)
+@router.post("", dependencies=[requires(ADMIN)], status_code=202, response_model=SimulationOut)
 def simulate(body: SimulationCreate, service: Service, context: Context) -> dict[str, Any]:
     plan = TrafficPlan(
         body.task_count, body.distribution, body.priority_range, body.cost_range, body.region_bias
@@ -18,7 +19,7 @@ def simulate(body: SimulationCreate, service: Service, context: Context) -> dict
     return _view(service.traffic.start(plan, context))
 
 
-@router.get("/{run_id}", response_model=SimulationOut)
+@router.get("/{run_id}", dependencies=[requires(READ)], response_model=SimulationOut)
 def simulation(run_id: uuid.UUID, service: Service) -> dict[str, Any]:
     run = service.traffic.get(str(run_id))
     if run is None:

@@ -5,13 +5,14 @@ from fastapi.responses import JSONResponse
 
 from domain.errors import InvalidValue
 from interfaces.http.as_of import AsOf, position_of
+from interfaces.http.auth import PUBLIC, READ, requires
 from interfaces.http.deps import Service
 from interfaces.http.schemas import Series
 
 router = APIRouter(prefix="/api/v1", tags=["system"])
 
 
-@router.get("/system/stats")
+@router.get("/system/stats", dependencies=[requires(READ)])
 def stats(service: Service, as_of: AsOf = None) -> dict[str, Any]:
     """Live, or as it was at `as_of` (throughput over the 60 s before that point; the
     scheduler's runtime figures are always the live process's)."""
@@ -23,7 +24,7 @@ def stats(service: Service, as_of: AsOf = None) -> dict[str, Any]:
     return result
 
 
-@router.get("/system/series", response_model=Series)
+@router.get("/system/series", dependencies=[requires(READ)], response_model=Series)
 def series(
     service: Service,
     window_s: Annotated[int, Query(ge=10, le=86_400)] = 600,
@@ -42,7 +43,7 @@ def series(
 MAX_STEPS = 1_000
 
 
-@router.get("/health")
+@router.get("/health", dependencies=[PUBLIC])
 def health(service: Service) -> JSONResponse:
     """200 while the process works ("healthy", or "degraded" while a reactor's writes fail
     and are being retried: it shows which, since when and why); 503 when it does not."""

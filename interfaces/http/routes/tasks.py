@@ -18,6 +18,7 @@ from domain.retry import RetryPolicy
 from domain.task import task_stream
 from domain.values import TaskStatus, TaskType
 from interfaces.http.as_of import AsOf, position_of, utc
+from interfaces.http.auth import READ, WORK, WRITE, requires
 from interfaces.http.deps import Context, Service, send
 from interfaces.http.idempotent import execute, json_body
 from interfaces.http.parsing import body_schema, parse_body
@@ -43,6 +44,7 @@ router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
 @router.post(
     "",
+    dependencies=[requires(WRITE)],
     status_code=201,
     response_model=TaskOut,
     openapi_extra=body_schema(TaskCreate),
@@ -66,7 +68,7 @@ async def submit_task(request: Request) -> Response:
     return await execute(request, command, _submitted)
 
 
-@router.get("", response_model=TaskPage)
+@router.get("", dependencies=[requires(READ)], response_model=TaskPage)
 def list_tasks(
     service: Service,
     status: Annotated[TaskStatus | None, Query(description=f"one of {one_of(TaskStatus)}")] = None,
@@ -79,7 +81,7 @@ def list_tasks(
     return {"tasks": tasks, "total": total, "page": page, "page_size": page_size}
 
 
-@router.get("/{task_id}", response_model=TaskOut)
+@router.get("/{task_id}", dependencies=[requires(READ)], response_model=TaskOut)
 def get_task(task_id: uuid.UUID, service: Service, as_of: AsOf = None) -> dict[str, Any]:
     """The task now, or as it was at `as_of` (404 if it did not exist yet)."""
     if as_of is None:
@@ -90,7 +92,7 @@ def get_task(task_id: uuid.UUID, service: Service, as_of: AsOf = None) -> dict[s
     return task
 
 
-@router.get("/{task_id}/events", response_model=TaskEvents)
+@router.get("/{task_id}/events", dependencies=[requires(READ)], response_model=TaskEvents)
 def task_events(task_id: uuid.UUID, service: Service) -> dict[str, Any]:
     events = service.read_model.stream_events(task_stream(str(task_id)))
     if not events:
@@ -98,7 +100,7 @@ def task_events(task_id: uuid.UUID, service: Service) -> dict[str, Any]:
     return {"task_id": str(task_id), "events": events}
 
 
-@router.get("/{task_id}/decisions", response_model=TaskDecisions)
+@router.get("/{task_id}/decisions", dependencies=[requires(READ)], response_model=TaskDecisions)
 def task_decisions(task_id: uuid.UUID, service: Service) -> dict[str, Any]:
     """Every scheduling decision for the task, deferrals included, as the scheduler saw it:
     each candidate pool, why it was filtered out or how it ranked, and the choice."""
@@ -106,7 +108,7 @@ def task_decisions(task_id: uuid.UUID, service: Service) -> dict[str, Any]:
     return {"task_id": str(task_id), "decisions": explain.decisions_view(history)}
 
 
-@router.get("/{task_id}/timeline", response_model=TaskTimeline)
+@router.get("/{task_id}/timeline", dependencies=[requires(READ)], response_model=TaskTimeline)
 def task_timeline(task_id: uuid.UUID, service: Service) -> dict[str, Any]:
     """The task's events and the time it spent in each state."""
     timeline = explain.timeline_view(_history(service, task_id), service.clock.now())
@@ -115,13 +117,13 @@ def task_timeline(task_id: uuid.UUID, service: Service) -> dict[str, Any]:
     return timeline
 
 
-@router.delete("/{task_id}", status_code=204)
+@router.delete("/{task_id}", dependencies=[requires(WRITE)], status_code=204)
 async def delete_task(task_id: uuid.UUID, service: Service, context: Context) -> Response:
     await send(service, CancelTask(str(task_id)), context)
     return Response(status_code=204)
 
 
-@router.post("/{task_id}/cancel", response_model=TaskOut)
+@router.post("/{task_id}/cancel", dependencies=[requires(WRITE)], response_model=TaskOut)
 async def cancel_task(
     task_id: uuid.UUID, request: Request, body: ReasonIn | None = None
 ) -> Response:
@@ -129,7 +131,7 @@ async def cancel_task(
     return await execute(request, CancelTask(str(task_id), reason), _task_after(task_id))
 
 
-@router.post("/{task_id}/complete", response_model=TaskOut)
+@router.post("/{task_id}/complete", dependencies=[requires(WORK)], response_model=TaskOut)
 async def complete_task(
     task_id: uuid.UUID, request: Request, body: CompleteIn | None = None
 ) -> Response:
@@ -139,7 +141,7 @@ async def complete_task(
     return await execute(request, command, _task_after(task_id))
 
 
-@router.post("/{task_id}/fail", response_model=TaskOut)
+@router.post("/{task_id}/fail", dependencies=[requires(WORK)], response_model=TaskOut)
 async def fail_task(task_id: uuid.UUID, request: Request, body: FailIn | None = None) -> Response:
     """Report an attempt failed: the task is retried after its backoff while it has
     attempts left, and goes to the dead letters when it has none."""
@@ -148,7 +150,7 @@ async def fail_task(task_id: uuid.UUID, request: Request, body: FailIn | None = 
     return await execute(request, command, _task_after(task_id))
 
 
-@router.post("/{task_id}/heartbeat", response_model=HeartbeatOut)
+@router.post("/{task_id}/heartbeat", dependencies=[requires(WORK)], response_model=HeartbeatOut)
 async def heartbeat(
     task_id: uuid.UUID, body: HeartbeatIn, service: Service, context: Context
 ) -> dict[str, Any]:
@@ -166,7 +168,7 @@ async def heartbeat(
     }
 
 
-@router.post("/{task_id}/release", response_model=TaskOut)
+@router.post("/{task_id}/release", dependencies=[requires(WORK)], response_model=TaskOut)
 async def release_task(task_id: uuid.UUID, request: Request, body: ReleaseIn) -> Response:
     """Give a leased task back unfinished (a worker shutting down): it is not counted as a
     failed attempt. A task whose cancellation was requested is cancelled instead."""
@@ -176,7 +178,7 @@ async def release_task(task_id: uuid.UUID, request: Request, body: ReleaseIn) ->
     )
 
 
-@router.post("/{task_id}/retry", response_model=TaskOut)
+@router.post("/{task_id}/retry", dependencies=[requires(WRITE)], response_model=TaskOut)
 async def retry_task(task_id: uuid.UUID, request: Request) -> Response:
     """Send a failed task (a dead letter) back for a fresh round of attempts; the log
     records who did it."""

@@ -14,6 +14,7 @@ from domain.errors import PoolNotFound
 from domain.worker_pool import pool_stream
 from interfaces.http import leasing
 from interfaces.http.as_of import AsOf, position_of
+from interfaces.http.auth import POOLS, READ, WORK, requires
 from interfaces.http.deps import Context, ServerClosing, Service, send
 from interfaces.http.idempotent import execute, json_body
 from interfaces.http.schemas import LeasedTasks, LeaseIn, PoolCreate, PoolList, PoolOut, PoolPatch
@@ -21,14 +22,14 @@ from interfaces.http.schemas import LeasedTasks, LeaseIn, PoolCreate, PoolList, 
 router = APIRouter(prefix="/api/v1/workers", tags=["workers"])
 
 
-@router.get("", response_model=PoolList)
+@router.get("", dependencies=[requires(READ)], response_model=PoolList)
 def list_pools(service: Service, as_of: AsOf = None) -> dict[str, Any]:
     if as_of is not None:
         return {"worker_pools": service.time_travel.pools(position_of(service, as_of))}
     return {"worker_pools": service.read_model.list_pools()}
 
 
-@router.post("", status_code=201, response_model=PoolOut)
+@router.post("", dependencies=[requires(POOLS)], status_code=201, response_model=PoolOut)
 async def register_pool(body: PoolCreate, request: Request) -> Response:
     command = RegisterWorkerPool(
         body.name,
@@ -46,12 +47,12 @@ def _registered(result: CommandResult, history: History) -> IdempotentResponse:
     return json_body(201, views.pool_view(history(pool_stream(result.aggregate_id))))
 
 
-@router.get("/{pool_id}", response_model=PoolOut)
+@router.get("/{pool_id}", dependencies=[requires(READ)], response_model=PoolOut)
 def get_pool(pool_id: uuid.UUID, service: Service) -> dict[str, Any]:
     return _pool(service, str(pool_id))
 
 
-@router.patch("/{pool_id}", response_model=PoolOut)
+@router.patch("/{pool_id}", dependencies=[requires(POOLS)], response_model=PoolOut)
 async def change_pool(
     pool_id: uuid.UUID, body: PoolPatch, service: Service, context: Context
 ) -> dict[str, Any]:
@@ -63,21 +64,21 @@ async def change_pool(
     return _pool(service, str(pool_id))
 
 
-@router.post("/{pool_id}/drain", response_model=PoolOut)
+@router.post("/{pool_id}/drain", dependencies=[requires(POOLS)], response_model=PoolOut)
 async def drain_pool(pool_id: uuid.UUID, service: Service, context: Context) -> dict[str, Any]:
     """Stop new assignments to the pool; its running tasks finish."""
     await send(service, DrainPool(str(pool_id)), context)
     return _pool(service, str(pool_id))
 
 
-@router.post("/{pool_id}/resume", response_model=PoolOut)
+@router.post("/{pool_id}/resume", dependencies=[requires(POOLS)], response_model=PoolOut)
 async def resume_pool(pool_id: uuid.UUID, service: Service, context: Context) -> dict[str, Any]:
     """Take new assignments again after a drain."""
     await send(service, ResumePool(str(pool_id)), context)
     return _pool(service, str(pool_id))
 
 
-@router.post("/{pool_id}/lease", response_model=LeasedTasks)
+@router.post("/{pool_id}/lease", dependencies=[requires(WORK)], response_model=LeasedTasks)
 async def lease_tasks(
     pool_id: uuid.UUID, body: LeaseIn, service: Service, context: Context, closing: ServerClosing
 ) -> dict[str, Any]:
