@@ -1,1 +1,1 @@
-"""The benchmark suite: `python -m tests.benchmarks` (see README, Performance)."""
+"""The benchmark suite: `python -m tests.benchmarks` (see docs/performance.md)."""

@@ -16,7 +16,7 @@ router = APIRouter(tags=["operations"])
     "/metrics", dependencies=[requires(READ)], include_in_schema=True, response_class=Response
 )
 def metrics(service: Service) -> Response:
-    """Prometheus text exposition (see the README's Operations section for the names)."""
+    """Prometheus text exposition (docs/operations.md lists the names)."""
     body, content_type = service.metrics_exposition()
     return Response(body, media_type=content_type)
 
