@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from application.ports import Clock
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
@@ -29,7 +30,7 @@ def make_client(tmp_path: Path) -> Iterator[ClientFactory]:
     """The real app on a real SQLite file; the lifespan starts writer and reactors."""
     clients: list[TestClient] = []
 
-    def make(**overrides: Any) -> TestClient:
+    def make(clock: Clock | None = None, **overrides: Any) -> TestClient:
         settings = Settings(
             database_url=sqlite_url(tmp_path),
             simulator="off",
@@ -39,7 +40,7 @@ def make_client(tmp_path: Path) -> Iterator[ClientFactory]:
         keys = KeyRing.load(settings.api_keys, settings.api_keys_file)
         client = TestClient(
             create_app(
-                bootstrap(settings),
+                bootstrap(settings, clock),
                 settings.cors_origins,
                 settings.max_body_bytes,
                 keys,

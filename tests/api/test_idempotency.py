@@ -1,12 +1,13 @@
 """Idempotency-Key on command POSTs: a retry gets the original response and writes
 nothing; another request under the same key is a 422; keys survive a restart and expire."""
 
-import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import TASK, ClientFactory, head, wait_until
+from tests.fakes import FakeClock
 
 
 def keyed(key: str) -> dict[str, str]:
@@ -66,16 +67,17 @@ def test_concurrent_requests_with_one_key_create_one_task(idle_client: TestClien
 
 
 def test_keys_survive_a_restart_and_expire(make_client: ClientFactory) -> None:
-    client = make_client(scheduler="off", idempotency_ttl_s=2)
+    clock = FakeClock(datetime.now(UTC))
+    client = make_client(clock, scheduler="off", idempotency_ttl_s=2)
     pool = {"name": "p1", "region": "r", "resource_type": "cpu", "cost_per_unit": 1, "capacity": 2}
     first = client.post("/api/v1/workers", json=pool, headers=keyed("pool-1"))
     assert first.status_code == 201
     client.__exit__(None, None, None)
 
-    restarted = make_client(scheduler="off", idempotency_ttl_s=2)
+    restarted = make_client(clock, scheduler="off", idempotency_ttl_s=2)
     retry = restarted.post("/api/v1/workers", json=pool, headers=keyed("pool-1"))
     assert (retry.status_code, retry.json()) == (201, first.json())
-    time.sleep(2.1)
+    clock.advance(2.1)
     expired = restarted.post("/api/v1/workers", json=pool, headers=keyed("pool-1"))
     assert expired.status_code == 409, "past the time to live the key runs the command again"
 

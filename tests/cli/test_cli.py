@@ -5,7 +5,10 @@ import os
 import sqlite3
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+from typer.testing import CliRunner
 
 from application.bus import InlineSender
 from application.commands.submit_task import SubmitTask
@@ -15,13 +18,32 @@ from domain.values import TaskType
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
 from infrastructure.sql import migrate
+from interfaces.cli import app
 from interfaces.http.auth import digest
 from tests.fakes import FakeClock
 from tests.histories import random_history
 from tests.sqlite_support import sqlite_url
 
 
-def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(tmp_path: Path, *args: str, **env: str) -> Ran:
+    """The command as `taskrouterx` runs it, in this process (typer's runner: the same
+    parsing, output and exit code, without a new interpreter each time)."""
+    environment = {"TASKROUTERX_DATABASE_URL": sqlite_url(tmp_path), **env}
+    result = CliRunner().invoke(app, list(args), env=environment)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Ran(result.exit_code, result.stdout, result.stderr)
+
+
+def run_process(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The command in a process of its own, as the installed entry point runs it."""
     environment = {**os.environ, "TASKROUTERX_DATABASE_URL": sqlite_url(tmp_path), **env}
     return subprocess.run(
         [sys.executable, "-m", "interfaces", *args],
@@ -45,7 +67,7 @@ def populate(tmp_path: Path, tasks: int) -> None:
 
 
 def test_db_upgrade(tmp_path: Path) -> None:
-    result = run(tmp_path, "db", "upgrade")
+    result = run_process(tmp_path, "db", "upgrade")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "database at revision 0006"
     assert (tmp_path / "taskrouterx.db").exists()
