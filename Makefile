@@ -28,5 +28,5 @@ CHROMIUM ?= /usr/bin/chromium
 
 test: lint
 	@test -x $(CHROMIUM) || echo "NOTE: no Chromium at $(CHROMIUM): the dashboard's browser tests will be SKIPPED (apt-get install chromium, or run .ci/run)"
-	TASKROUTERX_TEST_CHROMIUM=$(CHROMIUM) ./.ci/with-postgres $(BIN)/pytest -rs --cov --cov-report=term
+	TASKROUTERX_TEST_CHROMIUM=$(CHROMIUM) ./.ci/with-postgres $(BIN)/pytest -rs -n 2 --dist loadfile --durations=20 --cov --cov-report=term
 	@test -x $(CHROMIUM) || echo "NOTE: the dashboard's browser tests were SKIPPED: no Chromium at $(CHROMIUM)"

@@ -2,6 +2,7 @@
 
 import logging
 import sys
+from typing import TextIO, cast
 
 import structlog
 
@@ -22,6 +23,17 @@ def configure_logging(format: str = "auto", level: str = "INFO") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(cast(TextIO, CurrentStderr())),
         cache_logger_on_first_use=False,
     )
+
+
+class CurrentStderr:
+    """Whatever `sys.stderr` is when a line is written, not when logging was set up: a
+    command run inside another program (a test runner, an embedding tool) may swap it."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
