@@ -12,7 +12,7 @@ from application.messages import (
     RecordedEvent,
     StreamWrite,
 )
-from application.snapshots import RunningTasks, SchedulerState, TimekeeperState
+from application.restored_state import RunningTasks, SchedulerState, TimekeeperState
 
 if TYPE_CHECKING:
     from application.audit.whatif import ReplayInputs

@@ -23,7 +23,7 @@ from application.lifecycle.timekeeper import Timekeeper
 from application.messages import Command, MessageContext
 from application.ports import Clock, IdGenerator
 from application.reactor import Reactor
-from application.scheduling.policy import SchedulingPolicy
+from application.scheduling.scheduler import Scheduler
 from application.simulated_workers import SimulatedWorkers, SimulationSettings
 from application.traffic import TrafficGenerator
 from infrastructure.clock import RandomIds, SystemClock
@@ -64,7 +64,7 @@ class TaskRouter:
     time_travel: SqlTimeTravel
     replays: SqlReplayInputs
     metrics: Metrics = field(default_factory=Metrics)
-    scheduler: SchedulingPolicy | None = None
+    scheduler: Scheduler | None = None
     timekeeper: Timekeeper | None = None
     workers: SimulatedWorkers | None = None
     watcher: LogWatcher | None = None
@@ -356,7 +356,7 @@ def bootstrap(
     system_lane = writer.system()
     state_source = SqlStateSource(engines.read)
     scheduler = (
-        SchedulingPolicy(store, system_lane, state_source, signal, metrics)
+        Scheduler(store, system_lane, state_source, signal, metrics)
         if settings.scheduler == "on"
         else None
     )

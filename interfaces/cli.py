@@ -33,7 +33,7 @@ from application.errors import UnknownProjection
 from domain.values import Algorithm
 from infrastructure.bootstrap import TaskRouter, bootstrap
 from infrastructure.settings import Settings
-from infrastructure.sql import log, migrate, transfer
+from infrastructure.sql import migrate, stored_events, transfer
 from infrastructure.sql.errors import connect
 from infrastructure.sql.postgres_nodes import current_leader
 from infrastructure.sql.projections.base import raw
@@ -506,7 +506,7 @@ def events_export(
     def export(router: TaskRouter) -> int:
         with connect(router.engines.read, transaction=True) as connection:
             db = raw(connection)
-            head = log.head(db)
+            head = stored_events.head(db)
             last = head if to is None else min(to, head)
             sink = out.open("wb") if out is not None else sys.stdout.buffer
             try:
@@ -576,7 +576,7 @@ def replay(
             migrate.upgrade(target.engines.write)
             with connect(router.engines.read, transaction=True) as connection:
                 db = raw(connection)
-                last = min(to, log.head(db))
+                last = min(to, stored_events.head(db))
                 with _bar("copying", last) as advance, target.engines.write.begin() as written:
                     copied = transfer.copy_log(db, raw(written), last, advance)
             target.runner.rebuild_at_once(target.runner.names)

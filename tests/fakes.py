@@ -18,7 +18,7 @@ from application.messages import (
     StreamWrite,
 )
 from application.ports import CommandSender
-from application.snapshots import RunningTasks, SchedulerState, TimekeeperState
+from application.restored_state import RunningTasks, SchedulerState, TimekeeperState
 from domain.values import Algorithm
 from infrastructure.codec import encode, payload_dict
 

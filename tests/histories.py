@@ -19,7 +19,7 @@ from application.commands.task_lifecycle import CancelTask, RetryTask
 from application.demo_pools import register_demo_pools
 from application.lifecycle.timekeeper import Timekeeper
 from application.messages import Command, MessageContext
-from application.scheduling.policy import SchedulingPolicy
+from application.scheduling.scheduler import Scheduler
 from domain.errors import DomainError
 from domain.retry import RetryPolicy
 from domain.task import Task, task_stream
@@ -86,7 +86,7 @@ def current(router: TaskRouter, task_id: str) -> Task:
 class Reactors:
     """The scheduler and timekeeper a history drives, to continue it with."""
 
-    policy: SchedulingPolicy
+    policy: Scheduler
     keeper: Timekeeper
 
 
@@ -111,7 +111,7 @@ def random_history(
                 RegisterWorkerPool(f"mars-{kind}", "mars", kind, 0.7, 3, Execution.EXTERNAL), CTX
             ).result()
         reactors = Reactors(
-            SchedulingPolicy(router.store, sender, state_source, router.signal),
+            Scheduler(router.store, sender, state_source, router.signal),
             Timekeeper(router.store, sender, state_source, router.signal, clock),
         )
         reactors.policy.restore()
@@ -209,9 +209,7 @@ def scheduled_history(
     sender = InlineSender(router.bus)
     register_demo_pools(router.store, sender)
     sender.submit(SwitchAlgorithm(algorithm), CTX).result()
-    policy = SchedulingPolicy(
-        router.store, sender, SqlStateSource(router.engines.read), router.signal
-    )
+    policy = Scheduler(router.store, sender, SqlStateSource(router.engines.read), router.signal)
     policy.restore()
     policy.run_once()
     while router.store.head() < events:

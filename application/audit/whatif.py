@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from application.restored_state import WaitingTask
 from application.scheduling.pool_board import PoolBoard
 from application.scheduling.waiting_queue import WaitingQueue
-from application.snapshots import WaitingTask
 from domain.scheduling import PoolSnapshot, TaskSnapshot, decide
 from domain.values import Algorithm, ResourceType
 

@@ -8,7 +8,7 @@ next placeable task is the best head among the requirements that have room.
 import heapq
 from collections.abc import Callable, Iterator
 
-from application.snapshots import WaitingTask
+from application.restored_state import WaitingTask
 from domain.values import Algorithm, ResourceType
 
 Requirement = ResourceType | None

@@ -38,7 +38,7 @@ from application.ports import Clock, IdGenerator
 from domain.events import DomainEvent
 from infrastructure.codec import encode
 from infrastructure.metrics import Metrics
-from infrastructure.sql import chain, log
+from infrastructure.sql import chain, stored_events
 from infrastructure.sql.errors import INTEGRITY_ERRORS, connect, unavailable_on_failure
 from infrastructure.sql.projections.base import Db, EventRecord, raw
 from infrastructure.sql.timestamps import iso, parse
@@ -169,23 +169,23 @@ class SqlEventStore:
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
         batch: _Batch | None = getattr(self._local, "batch", None)
         if batch is not None:
-            return log.read_stream(batch.db, stream_id, after_version)
+            return stored_events.read_stream(batch.db, stream_id, after_version)
         with connect(self._read) as connection:
-            return log.read_stream(raw(connection), stream_id, after_version)
+            return stored_events.read_stream(raw(connection), stream_id, after_version)
 
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         with connect(self._read) as connection:
-            return log.read_all(raw(connection), after_position, limit)
+            return stored_events.read_all(raw(connection), after_position, limit)
 
     def read_types(
         self, after_position: int, types: frozenset[str], limit: int = 1000
     ) -> tuple[list[RecordedEvent], int]:
         with connect(self._read, transaction=True) as connection:
-            return log.read_types(raw(connection), after_position, types, limit)
+            return stored_events.read_types(raw(connection), after_position, types, limit)
 
     def head(self) -> int:
         with connect(self._read) as connection:
-            return log.head(raw(connection))
+            return stored_events.head(raw(connection))
 
     def verify_chain(self, progress: Callable[[int], None] | None = None) -> ChainReport:
         """Walk the hash chain from position 1 in one read snapshot."""
@@ -235,7 +235,7 @@ class SqlEventStore:
 
     def _conflict(self, db: Db, writes: Sequence[StreamWrite]) -> ConcurrencyConflict:
         for write in writes:
-            actual = log.current_version(db, write.stream_id)
+            actual = stored_events.current_version(db, write.stream_id)
             if actual != write.expected_version:
                 return ConcurrencyConflict(write.stream_id, write.expected_version, actual)
         return ConcurrencyConflict(writes[0].stream_id, writes[0].expected_version, -1)

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from application.commit_signal import CommitSignal
 from infrastructure.sql.event_store import NOTIFY_CHANNEL
-from infrastructure.sql.log import HEAD
+from infrastructure.sql.stored_events import HEAD
 
 log = structlog.get_logger(__name__)
 

@@ -18,7 +18,7 @@ from domain.task import task_stream
 from domain.values import Algorithm, TaskStatus
 from domain.worker_pool import pool_stream
 from infrastructure.codec import decode, payload_dict
-from infrastructure.sql import log
+from infrastructure.sql import stored_events
 from infrastructure.sql.errors import connect
 from infrastructure.sql.projections.base import raw
 from infrastructure.sql.projections.runner import read_checkpoints
@@ -43,7 +43,9 @@ class SqlReadModel:
         """From the projection, or folded from the task's stream while it is behind."""
         with connect(self._engine, transaction=True) as connection:
             if not _is_current(connection, "tasks"):
-                return views.task_view(log.read_stream(raw(connection), task_stream(task_id)))
+                return views.task_view(
+                    stored_events.read_stream(raw(connection), task_stream(task_id))
+                )
             row = connection.execute(select(tasks).where(tasks.c.id == task_id)).first()
         return None if row is None else task_view(row._mapping)
 
@@ -77,7 +79,9 @@ class SqlReadModel:
         """From the projection, or folded from the pool's stream while it is behind."""
         with connect(self._engine, transaction=True) as connection:
             if not _is_current(connection, "pool_load"):
-                return views.pool_view(log.read_stream(raw(connection), pool_stream(pool_id)))
+                return views.pool_view(
+                    stored_events.read_stream(raw(connection), pool_stream(pool_id))
+                )
             row = connection.execute(
                 select(pool_load).where(pool_load.c.pool_id == pool_id)
             ).first()
@@ -153,7 +157,7 @@ class SqlReadModel:
         type: str | None,
         correlation_id: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        query = select(*log.COLUMNS).where(events.c.position > after)
+        query = select(*stored_events.COLUMNS).where(events.c.position > after)
         if stream is not None:
             query = query.where(events.c.stream_id == stream)
         if type is not None:
@@ -162,24 +166,26 @@ class SqlReadModel:
             query = query.where(events.c.correlation_id == correlation_id)
         query = query.order_by(events.c.position).limit(limit)
         with connect(self._engine, transaction=True) as connection:
-            head = log.head(raw(connection))
+            head = stored_events.head(raw(connection))
             return [event_view(row._mapping) for row in connection.execute(query)], head
 
     def stream_events(self, stream_id: str) -> list[dict[str, Any]]:
         query = (
-            select(*log.COLUMNS).where(events.c.stream_id == stream_id).order_by(events.c.version)
+            select(*stored_events.COLUMNS)
+            .where(events.c.stream_id == stream_id)
+            .order_by(events.c.version)
         )
         with connect(self._engine) as connection:
             return [event_view(row._mapping) for row in connection.execute(query)]
 
     def history(self, stream_id: str) -> list[RecordedEvent]:
         with connect(self._engine) as connection:
-            return log.read_stream(raw(connection), stream_id)
+            return stored_events.read_stream(raw(connection), stream_id)
 
     def logs(
         self, task_id: str | None, event_type: str | None, page: int, page_size: int
     ) -> tuple[list[dict[str, Any]], int]:
-        query: Select[Any] = select(*log.COLUMNS)
+        query: Select[Any] = select(*stored_events.COLUMNS)
         count = select(func.count()).select_from(events)
         if task_id is not None:
             query = query.where(events.c.stream_id == task_stream(task_id))
@@ -192,18 +198,18 @@ class SqlReadModel:
         with connect(self._engine, transaction=True) as connection:
             rows = connection.execute(query).all()
             if task_id is None and event_type is None:
-                total = log.head(raw(connection))
+                total = stored_events.head(raw(connection))
             else:
                 total = int(connection.execute(count).scalar_one())
         return [log_view(row._mapping) for row in rows], total
 
     def projection_positions(self) -> tuple[dict[str, int], int]:
         with connect(self._engine, transaction=True) as connection:
-            return read_checkpoints(raw(connection)), log.head(raw(connection))
+            return read_checkpoints(raw(connection)), stored_events.head(raw(connection))
 
     def head(self) -> int:
         with connect(self._engine) as connection:
-            return log.head(raw(connection))
+            return stored_events.head(raw(connection))
 
     def ping(self) -> None:
         with connect(self._engine) as connection:
@@ -214,7 +220,7 @@ def _is_current(connection: Connection, projection: str) -> bool:
     checkpoint = connection.execute(
         select(checkpoints.c.position).where(checkpoints.c.name == projection)
     ).scalar()
-    return checkpoint == log.head(raw(connection))
+    return checkpoint == stored_events.head(raw(connection))
 
 
 def _status_counts(connection: Connection) -> dict[str, int]:

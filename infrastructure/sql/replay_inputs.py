@@ -21,7 +21,7 @@ from application.audit.whatif import (
 from application.read_models import pools as pool_rows
 from domain.scheduling import PoolSnapshot
 from domain.values import ResourceType, TaskStatus
-from infrastructure.sql import log
+from infrastructure.sql import stored_events
 from infrastructure.sql.errors import connect
 from infrastructure.sql.projections.base import Db, raw
 from infrastructure.sql.projections.runner import read_checkpoints
@@ -39,12 +39,12 @@ class SqlReplayInputs:
 
     def head(self) -> int:
         with connect(self._engine) as connection:
-            return log.head(raw(connection))
+            return stored_events.head(raw(connection))
 
     def up_to(self, position: int) -> ReplayInputs:
         with connect(self._engine, transaction=True) as connection:
             db = raw(connection)
-            head = log.head(db)
+            head = stored_events.head(db)
             current = read_checkpoints(db).get("tasks") == head == position
             if current:
                 rows = db.execute(
@@ -88,7 +88,7 @@ def pool_changes(db: Db, position: int) -> list[PoolChange]:
     """Every pool registration and configuration change up to `position`, in log order,
     as the pool row's fold states them."""
     changes: list[PoolChange] = []
-    for recorded in log.read_types_within(db, CONFIGURATION, 1, position):
+    for recorded in stored_events.read_types_within(db, CONFIGURATION, 1, position):
         at, where = recorded.metadata.recorded_at.timestamp(), recorded.position
         if recorded.type == "WorkerPoolRegistered":
             row = pool_rows.start(recorded)

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, or_, select
 
-from application.snapshots import (
+from application.restored_state import (
     RunningTask,
     RunningTasks,
     SchedulerState,
@@ -15,7 +15,7 @@ from application.snapshots import (
 )
 from domain.scheduling import PoolSnapshot
 from domain.values import Execution, ResourceType, TaskStatus
-from infrastructure.sql import log
+from infrastructure.sql import stored_events
 from infrastructure.sql.projections.base import raw
 from infrastructure.sql.projections.runner import read_checkpoints
 from infrastructure.sql.queries import active_algorithm
@@ -118,7 +118,7 @@ class SqlStateSource:
         return TimekeeperState(position, watched)
 
     def _current_position(self, connection: Connection) -> int:
-        head = log.head(raw(connection))
+        head = stored_events.head(raw(connection))
         checkpoints = read_checkpoints(raw(connection))
         behind = {
             name: checkpoints.get(name, 0)

@@ -28,7 +28,7 @@ from domain.scheduler_config import SCHEDULER_STREAM
 from domain.task import status_move, task_stream
 from domain.values import Algorithm, TaskStatus
 from infrastructure.codec import decode
-from infrastructure.sql import log
+from infrastructure.sql import stored_events
 from infrastructure.sql.errors import connect
 from infrastructure.sql.projections.base import Db, raw
 from infrastructure.sql.projections.runner import read_records
@@ -101,15 +101,15 @@ class SqlTimeTravel:
         the store stamps recorded_at in position order."""
         with connect(self._engine, transaction=True) as connection:
             db = raw(connection)
-            return _first_after(db, iso(moment), log.head(db)) - 1
+            return _first_after(db, iso(moment), stored_events.head(db)) - 1
 
     def head(self) -> int:
         with connect(self._engine) as connection:
-            return log.head(raw(connection))
+            return stored_events.head(raw(connection))
 
     def task(self, task_id: str, position: int) -> dict[str, Any] | None:
         with connect(self._engine) as connection:
-            history = log.read_stream(raw(connection), task_stream(task_id))
+            history = stored_events.read_stream(raw(connection), task_stream(task_id))
         return views.task_view([event for event in history if event.position <= position])
 
     def pools(self, position: int) -> list[dict[str, Any]]:
@@ -131,7 +131,7 @@ class SqlTimeTravel:
         """Summarize every full block now, so the first query does not have to."""
         with connect(self._engine) as connection:
             db = raw(connection)
-            full = log.head(db) // BLOCK
+            full = stored_events.head(db) // BLOCK
             for block in range(full):
                 self._block(db, block)
                 if progress is not None:
@@ -193,7 +193,9 @@ def _finished_in_window(db: Db, position: int, moment: datetime | None) -> int:
     earliest = iso(datetime.fromtimestamp(since, moment.tzinfo))
     first = _first_after(db, earliest, position, inclusive=True)
     finished = 0
-    for recorded in log.read_types_within(db, sorted(stats_fold.FINISHING), first, position):
+    for recorded in stored_events.read_types_within(
+        db, sorted(stats_fold.FINISHING), first, position
+    ):
         done = stats_fold.changes(recorded).finished
         finished += done is not None and done.second > since
     return finished

@@ -22,7 +22,7 @@ from application.commands.switch_algorithm import SwitchAlgorithm
 from application.commands.task_lifecycle import CancelTask
 from application.errors import ConcurrencyConflict
 from application.messages import Command, MessageContext
-from application.scheduling.policy import SchedulingPolicy
+from application.scheduling.scheduler import Scheduler
 from domain.errors import DomainError
 from domain.scheduling import PoolSnapshot, TaskSnapshot, decide
 from domain.values import Algorithm, ResourceType, TaskType
@@ -53,7 +53,7 @@ class TaskRouterMachine(RuleBasedStateMachine):
         self.router = bootstrap(settings, clock=self.clock)
         migrate.upgrade(self.router.engines.write)
         self.sender = InlineSender(self.router.bus)
-        self.policy = SchedulingPolicy(
+        self.policy = Scheduler(
             self.router.store, self.sender, SqlStateSource(self.router.engines.read),
             self.router.signal,
         )  # fmt: skip

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from application.errors import UnknownProjection
 from infrastructure.codec import stored_data
 from infrastructure.runtime import YOUNG_GENERATION_THRESHOLD
-from infrastructure.sql import log
+from infrastructure.sql import stored_events
 from infrastructure.sql.projections.base import Db, EventRecord, SqlProjection, raw
 
 Progress = Callable[[int, int], None]
@@ -94,7 +94,7 @@ class ProjectionRunner:
             positions = read_checkpoints(db)
             checkpoint = min(positions.get(name, 0) for name in names)
             behind = [name for name in names if positions.get(name, 0) == checkpoint]
-            head = log.head(db)
+            head = stored_events.head(db)
             records = [_record(row) for row in db.execute(READ_BATCH, (checkpoint, limit))]
             if records:
                 for name in behind:
@@ -128,11 +128,11 @@ class ProjectionRunner:
         if self._write.dialect.name != "sqlite":
             self.rebuild(names, progress)
             with self._write.connect() as connection:
-                return log.head(raw(connection))
+                return stored_events.head(raw(connection))
         projections = [self._get(name) for name in names]
         with self._write.begin() as connection, rare_collections():
             db = raw(connection)
-            head = log.head(db)
+            head = stored_events.head(db)
             for projection in projections:
                 for table in projection.tables:
                     db.execute(f"DELETE FROM {table}")

@@ -1,5 +1,6 @@
-"""The scheduling policy: reacts to TaskQueued and to freed capacity by placing waiting
-tasks, and records one TaskDeferred per wait when no pool can take a task."""
+"""The scheduler: a long-running reactor that places waiting tasks as TaskQueued events
+and freed capacity arrive, and records one TaskDeferred per wait when no pool can take
+a task."""
 
 import time
 from concurrent.futures import Future
@@ -19,9 +20,9 @@ from application.ports import (
     SchedulingObserver,
 )
 from application.reactor import Reactor
+from application.restored_state import WaitingTask
 from application.scheduling.pool_board import PoolBoard
 from application.scheduling.waiting_queue import WaitingQueue
-from application.snapshots import WaitingTask
 from domain.errors import DomainError
 from domain.events import (
     AlgorithmSwitched,
@@ -46,7 +47,7 @@ log = structlog.get_logger(__name__)
 ACTOR = "scheduler"
 TASK_STREAM_PREFIX = task_stream("")
 _BY_STREAM_ALONE = frozenset({WorkerAssigned.type_name(), TaskDeferred.type_name()})
-"""Events the policy folds from their envelope alone: which task (the stream) and what
+"""Events the scheduler folds from their envelope alone: which task (the stream) and what
 happened (the type). Their payloads carry whole decisions, never decoded here."""
 MAX_IN_FLIGHT = 256
 """Commands sent before waiting for their answers: they share the writer's group commit."""
@@ -59,7 +60,7 @@ class SchedulerCounters:
     rejected: int = 0
 
 
-class SchedulingPolicy(Reactor):
+class Scheduler(Reactor):
     """Tasks join the waiting queue on TaskQueued (unless delayed) and on TaskReady (a
     delayed task whose time came, or one back for another attempt)."""
 
@@ -82,7 +83,7 @@ class SchedulingPolicy(Reactor):
         self._board = PoolBoard()
         self._last_event_id: str | None = None
         self._claims: dict[str, str] = {}
-        """Slots this policy has claimed on its board before their events arrive."""
+        """Slots this scheduler has claimed on its board before their events arrive."""
         self.counters = SchedulerCounters()
 
     @property

@@ -15,8 +15,8 @@ from application.commands.task_lifecycle import CancelTask
 from application.commit_signal import CommitSignal
 from application.errors import StoreUnavailable
 from application.messages import MessageContext
-from application.scheduling.policy import SchedulingPolicy
-from application.snapshots import RunningTasks, SchedulerState, WaitingTask
+from application.restored_state import RunningTasks, SchedulerState, WaitingTask
+from application.scheduling.scheduler import Scheduler
 from domain.events import TaskDeferred, WorkerAssigned
 from domain.scheduling import PoolSnapshot
 from domain.values import Algorithm, ResourceType, TaskType
@@ -25,10 +25,8 @@ from tests.fakes import EmptyStateSource, FailingWrites, InMemoryEventStore
 CTX = MessageContext("req", None, "test")
 
 
-def make_policy(
-    store: InMemoryEventStore, sender: InlineSender, signal: CommitSignal
-) -> SchedulingPolicy:
-    policy = SchedulingPolicy(store, sender, EmptyStateSource(), signal)
+def make_policy(store: InMemoryEventStore, sender: InlineSender, signal: CommitSignal) -> Scheduler:
+    policy = Scheduler(store, sender, EmptyStateSource(), signal)
     policy.restore()
     return policy
 
@@ -196,7 +194,7 @@ def test_resumes_from_restored_state_after_a_restart(bus, sender, memory_store, 
         def running_tasks(self) -> RunningTasks:
             return RunningTasks(head, [])
 
-    policy = SchedulingPolicy(memory_store, sender, Restored(), signal)
+    policy = Scheduler(memory_store, sender, Restored(), signal)
     policy.restore()
     assert policy.position == head
     policy.run_once()
@@ -205,7 +203,7 @@ def test_resumes_from_restored_state_after_a_restart(bus, sender, memory_store, 
 
 def test_the_running_policy_is_woken_by_new_events(bus, sender, memory_store, signal) -> None:  # type: ignore[no-untyped-def]
     pool(bus, "a", 5)
-    policy = SchedulingPolicy(memory_store, sender, EmptyStateSource(), signal)
+    policy = Scheduler(memory_store, sender, EmptyStateSource(), signal)
     placed = threading.Event()
 
     original = policy.apply
@@ -276,7 +274,7 @@ def test_the_running_policy_shows_its_failure_backs_off_and_recovers(
     failure is visible (what, how many in a row) while it lasts and clears after."""
     pool(bus, "a", 5)
     flaky = FailingWrites(sender, failures=4)
-    policy = SchedulingPolicy(memory_store, flaky, EmptyStateSource(), signal)  # type: ignore[arg-type]
+    policy = Scheduler(memory_store, flaky, EmptyStateSource(), signal)  # type: ignore[arg-type]
     seen: list[tuple[int, str]] = []
     recorded_failure = policy._failed
 
