@@ -10,7 +10,7 @@ from application.audit.verify import Progress as AuditProgress
 from application.idempotency import Outcome, Render
 from application.messages import Command, MessageContext
 from application.ports import Clock, CommandSender, ReadModel, ReplaySource, TimeTravel
-from application.traffic import TrafficGenerator
+from application.simulation.traffic import TrafficGenerator
 
 
 class ProjectionAdmin(Protocol):

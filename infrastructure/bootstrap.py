@@ -17,25 +17,25 @@ from application.audit.verify import AuditReport, verify_log
 from application.audit.verify import Progress as AuditProgress
 from application.bus import CommandBus
 from application.commit_signal import CommitSignal
-from application.demo_pools import register_demo_pools
 from application.idempotency import Outcome, Render, Response, once
 from application.lifecycle.timekeeper import Timekeeper
 from application.messages import Command, MessageContext
 from application.ports import Clock, IdGenerator
 from application.reactor import Reactor
 from application.scheduling.scheduler import Scheduler
-from application.simulated_workers import SimulatedWorkers, SimulationSettings
-from application.traffic import TrafficGenerator
+from application.simulation.demo_pools import register_demo_pools
+from application.simulation.traffic import TrafficGenerator
+from application.simulation.workers import SimulatedWorkers, SimulationSettings
 from infrastructure.clock import RandomIds, SystemClock
 from infrastructure.metrics import Metrics, render
 from infrastructure.projection_admin import ProjectionAdmin
+from infrastructure.replication.postgres_nodes import Leadership, LogWatcher
 from infrastructure.settings import Settings
 from infrastructure.single_writer import SingleWriter, lane_of
 from infrastructure.sql import migrate
 from infrastructure.sql.engine import Engines, create_engines
 from infrastructure.sql.event_store import SqlEventStore
 from infrastructure.sql.idempotency import SqlIdempotencyRecords
-from infrastructure.sql.postgres_nodes import Leadership, LogWatcher
 from infrastructure.sql.projections.pool_load import PoolLoadProjection
 from infrastructure.sql.projections.runner import ProjectionRunner
 from infrastructure.sql.projections.stats import StatsProjection

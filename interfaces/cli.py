@@ -32,13 +32,13 @@ from application.audit.whatif import compare
 from application.errors import UnknownProjection
 from domain.values import Algorithm
 from infrastructure.bootstrap import TaskRouter, bootstrap
+from infrastructure.replication.postgres_nodes import current_leader
 from infrastructure.settings import Settings
 from infrastructure.sql import migrate, stored_events, transfer
 from infrastructure.sql.errors import connect
-from infrastructure.sql.postgres_nodes import current_leader
 from infrastructure.sql.projections.base import raw
 from infrastructure.structured_logging import configure_logging
-from interfaces.http.auth import (
+from interfaces.http.middleware.auth import (
     KEY_NAME,
     InvalidKeyConfiguration,
     KeyRing,

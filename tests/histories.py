@@ -16,10 +16,10 @@ from application.commands.register_worker_pool import RegisterWorkerPool
 from application.commands.submit_task import SubmitTask
 from application.commands.switch_algorithm import SwitchAlgorithm
 from application.commands.task_lifecycle import CancelTask, RetryTask
-from application.demo_pools import register_demo_pools
 from application.lifecycle.timekeeper import Timekeeper
 from application.messages import Command, MessageContext
 from application.scheduling.scheduler import Scheduler
+from application.simulation.demo_pools import register_demo_pools
 from domain.errors import DomainError
 from domain.retry import RetryPolicy
 from domain.task import Task, task_stream

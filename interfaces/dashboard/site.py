@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
-from application.traffic import Distribution
+from application.simulation.traffic import Distribution
 from domain.values import Algorithm, ResourceType, TaskStatus, TaskType
 
 STATIC = Path(__file__).parent / "static"

@@ -10,16 +10,17 @@ from fastapi.middleware.cors import CORSMiddleware
 from application.service import TaskRouterService
 from interfaces.dashboard import site
 from interfaces.http import openapi, problems
-from interfaces.http.access_log import AccessLogMiddleware
-from interfaces.http.auth import AccessRules, AuthMiddleware, KeyRing
-from interfaces.http.body_limit import BodyLimitMiddleware
 from interfaces.http.closing import Closing
 from interfaces.http.event_stream import StreamSlots
 from interfaces.http.heavy_requests import HeavyRequests
 from interfaces.http.log_fanout import LogFanout
-from interfaces.http.rate_limit import RateLimiter
-from interfaces.http.request_guard import RequestGuardMiddleware, allowed_hosts_for
-from interfaces.http.request_id import RequestIdMiddleware
+from interfaces.http.middleware.access_log import AccessLogMiddleware
+from interfaces.http.middleware.auth import AccessRules, AuthMiddleware, KeyRing
+from interfaces.http.middleware.body_limit import BodyLimitMiddleware
+from interfaces.http.middleware.rate_limit import RateLimiter
+from interfaces.http.middleware.request_guard import RequestGuardMiddleware, allowed_hosts_for
+from interfaces.http.middleware.request_id import RequestIdMiddleware
+from interfaces.http.middleware.security_headers import SecurityHeadersMiddleware
 from interfaces.http.routes import (
     algorithms,
     audit,
@@ -33,7 +34,6 @@ from interfaces.http.routes import (
     tasks,
     workers,
 )
-from interfaces.http.security_headers import SecurityHeadersMiddleware
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 ROUTERS = [

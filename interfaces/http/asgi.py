@@ -8,10 +8,10 @@ from infrastructure.runtime import freed_memory_releaser, tune_garbage_collector
 from infrastructure.settings import Settings
 from infrastructure.structured_logging import configure_logging
 from interfaces.http.app import create_app
-from interfaces.http.auth import KeyRing
 from interfaces.http.event_stream import StreamSlots
-from interfaces.http.rate_limit import RateLimiter
-from interfaces.http.request_guard import allowed_hosts_for
+from interfaces.http.middleware.auth import KeyRing
+from interfaces.http.middleware.rate_limit import RateLimiter
+from interfaces.http.middleware.request_guard import allowed_hosts_for
 
 
 def create(settings: Settings | None = None) -> FastAPI:

@@ -20,7 +20,7 @@ from application.errors import (
     StoreUnavailable,
     UnknownProjection,
 )
-from application.traffic import TooManySimulations
+from application.simulation.traffic import TooManySimulations
 from domain.errors import DomainError, Invalid, NotFound
 
 log = structlog.get_logger(__name__)

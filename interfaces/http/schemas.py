@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import orjson
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from application.demo_pools import DEMO_POOLS
-from application.traffic import Distribution
+from application.simulation.demo_pools import DEMO_POOLS
+from application.simulation.traffic import Distribution
 from domain.retry import MAX_ATTEMPTS, MAX_BACKOFF_S, MAX_TIMEOUT_S
 from domain.values import Algorithm, Execution, ResourceType, TaskType
 

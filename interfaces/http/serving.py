@@ -6,7 +6,11 @@ import resource
 from collections.abc import Callable
 
 from infrastructure.settings import Settings
-from interfaces.http.connection_limits import MAX_LINGERING, ConnectionLimits, limited_protocol
+from interfaces.http.middleware.connection_limits import (
+    MAX_LINGERING,
+    ConnectionLimits,
+    limited_protocol,
+)
 
 FD_RESERVE = 256
 """Descriptors kept for everything but client connections: the database files and

@@ -10,9 +10,9 @@ from application.ports import Clock
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
-from interfaces.http.auth import KeyRing
-from interfaces.http.rate_limit import RateLimiter
-from interfaces.http.request_guard import allowed_hosts_for
+from interfaces.http.middleware.auth import KeyRing
+from interfaces.http.middleware.rate_limit import RateLimiter
+from interfaces.http.middleware.request_guard import allowed_hosts_for
 from tests.sqlite_support import sqlite_url
 
 ClientFactory = Callable[..., TestClient]

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
 from interfaces.http.app import ROUTERS
-from interfaces.http.auth import (
+from interfaces.http.middleware.auth import (
     AccessRules,
     InvalidKeyConfiguration,
     KeyRing,
@@ -19,7 +19,7 @@ from interfaces.http.auth import (
     UndeclaredScope,
     digest,
 )
-from interfaces.http.rate_limit import RateLimiter
+from interfaces.http.middleware.rate_limit import RateLimiter
 from tests.api.conftest import TASK, ClientFactory
 
 KEYS = {

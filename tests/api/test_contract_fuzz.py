@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
-from interfaces.http.auth import ApiKey, KeyRing, Permission, digest
+from interfaces.http.middleware.auth import ApiKey, KeyRing, Permission, digest
 from tests.sqlite_support import sqlite_url
 
 CHECKS = [

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from interfaces.http.auth import digest
+from interfaces.http.middleware.auth import digest
 from tests.api.conftest import ClientFactory, wait_until
 
 EXTERNAL = {

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from application.commands.register_worker_pool import pool_id_for
-from application.demo_pools import demo_pool_commands
+from application.simulation.demo_pools import demo_pool_commands
 from domain.events import (
     DomainEvent,
     PoolSlotClaimed,

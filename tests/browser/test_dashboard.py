@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, expect
 
-from interfaces.http.auth import digest
+from interfaces.http.middleware.auth import digest
 from tests.browser.conftest import Dashboard, OpenDashboard
 from tests.e2e.support import Server, wait_until
 

@@ -12,14 +12,14 @@ from typer.testing import CliRunner
 
 from application.bus import InlineSender
 from application.commands.submit_task import SubmitTask
-from application.demo_pools import register_demo_pools
 from application.messages import MessageContext
+from application.simulation.demo_pools import register_demo_pools
 from domain.values import TaskType
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
 from infrastructure.sql import migrate
 from interfaces.cli import app
-from interfaces.http.auth import digest
+from interfaces.http.middleware.auth import digest
 from tests.fakes import FakeClock
 from tests.histories import random_history
 from tests.sqlite_support import sqlite_url

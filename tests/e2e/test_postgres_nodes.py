@@ -13,7 +13,7 @@ from socket import gethostname
 import psycopg
 import pytest
 
-from infrastructure.sql.postgres_nodes import dsn
+from infrastructure.replication.postgres_nodes import dsn
 from tests.e2e.support import Server, wait_until
 from tests.postgres_support import fresh_database
 

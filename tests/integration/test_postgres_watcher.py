@@ -11,9 +11,9 @@ import pytest
 from application.commit_signal import CommitSignal
 from application.messages import MessageContext, StreamWrite
 from domain.events import PoolSlotClaimed
+from infrastructure.replication.postgres_nodes import LogWatcher
 from infrastructure.sql import migrate
 from infrastructure.sql.engine import create_engines
-from infrastructure.sql.postgres_nodes import LogWatcher
 from tests.sqlite_support import sql_store
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import select, text
 from application import views
 from application.bus import InlineSender
 from application.commands.submit_task import SubmitTask
-from application.demo_pools import register_demo_pools
 from application.messages import MessageContext
+from application.simulation.demo_pools import register_demo_pools
 from domain.values import TaskStatus, TaskType
 from infrastructure.bootstrap import TaskRouter
 from infrastructure.sql.schema import metadata, pool_load, tasks

@@ -11,7 +11,7 @@ from application.commands.task_lifecycle import CancelTask, MarkTaskReady
 from application.commit_signal import CommitSignal
 from application.errors import StoreUnavailable
 from application.messages import MessageContext
-from application.simulated_workers import SimulatedWorkers, SimulationSettings
+from application.simulation.workers import SimulatedWorkers, SimulationSettings
 from domain.events import TaskCompleted, TaskFailed
 from domain.scheduling import Decision, TaskSnapshot
 from domain.values import Algorithm, Execution, ResourceType, TaskType

@@ -4,9 +4,9 @@ from fastapi import APIRouter, Request, Response
 
 from application.commands.switch_algorithm import SwitchAlgorithm
 from domain.values import Algorithm
-from interfaces.http.auth import ADMIN, READ, requires
 from interfaces.http.deps import Service
 from interfaces.http.idempotent import execute, json_body
+from interfaces.http.middleware.auth import ADMIN, READ, requires
 from interfaces.http.schemas import Algorithms, AlgorithmSwitch, AlgorithmSwitched
 
 router = APIRouter(prefix="/api/v1/algorithms", tags=["algorithms"])

@@ -4,9 +4,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from interfaces.http.auth import ADMIN, requires
 from interfaces.http.deps import Service
 from interfaces.http.heavy_requests import Abandoned, HeavyRequests
+from interfaces.http.middleware.auth import ADMIN, requires
 from interfaces.http.schemas import AuditOut
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])

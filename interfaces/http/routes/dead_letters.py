@@ -3,8 +3,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from domain.values import TaskStatus
-from interfaces.http.auth import READ, requires
 from interfaces.http.deps import Service
+from interfaces.http.middleware.auth import READ, requires
 from interfaces.http.schemas import TaskPage
 
 router = APIRouter(prefix="/api/v1/dead-letters", tags=["tasks"])

@@ -6,10 +6,10 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from domain.errors import InvalidValue
-from interfaces.http.auth import READ, requires
 from interfaces.http.deps import ServerClosing, Service
 from interfaces.http.event_stream import StreamAsk, StreamSlots, TooManyStreams, events_after
 from interfaces.http.log_fanout import LogFanout
+from interfaces.http.middleware.auth import READ, requires
 from interfaces.http.problems import problem
 from interfaces.http.schemas import EventPage, LogPage
 

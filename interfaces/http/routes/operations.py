@@ -5,8 +5,8 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from interfaces.http.auth import PUBLIC, READ, requires
 from interfaces.http.deps import Service
+from interfaces.http.middleware.auth import PUBLIC, READ, requires
 from interfaces.http.problems import PROBLEM_JSON, TYPE_BASE
 
 router = APIRouter(tags=["operations"])

@@ -2,8 +2,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
-from interfaces.http.auth import ADMIN, READ, requires
 from interfaces.http.deps import Service
+from interfaces.http.middleware.auth import ADMIN, READ, requires
 
 router = APIRouter(prefix="/api/v1/projections", tags=["projections"])
 

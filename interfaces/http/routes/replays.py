@@ -5,9 +5,9 @@ from fastapi import APIRouter, Request
 
 from application.audit.whatif import compare
 from interfaces.http.as_of import InvalidTime, position_of
-from interfaces.http.auth import ADMIN, requires
 from interfaces.http.deps import Service
 from interfaces.http.heavy_requests import HeavyRequests
+from interfaces.http.middleware.auth import ADMIN, requires
 from interfaces.http.schemas import LogPoint, ReplayIn, ReplayOut
 
 router = APIRouter(prefix="/api/v1/replays", tags=["audit"])

@@ -3,9 +3,9 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
-from application.traffic import TrafficPlan, TrafficRun
-from interfaces.http.auth import ADMIN, READ, requires
+from application.simulation.traffic import TrafficPlan, TrafficRun
 from interfaces.http.deps import Context, Service
+from interfaces.http.middleware.auth import ADMIN, READ, requires
 from interfaces.http.schemas import SimulationCreate, SimulationOut
 
 router = APIRouter(prefix="/api/v1/simulate", tags=["simulate"])

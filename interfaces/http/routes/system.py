@@ -5,8 +5,8 @@ from fastapi.responses import JSONResponse
 
 from domain.errors import InvalidValue
 from interfaces.http.as_of import AsOf, position_of
-from interfaces.http.auth import PUBLIC, READ, requires
 from interfaces.http.deps import Service
+from interfaces.http.middleware.auth import PUBLIC, READ, requires
 from interfaces.http.schemas import Series
 
 router = APIRouter(prefix="/api/v1", tags=["system"])

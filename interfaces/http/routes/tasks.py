@@ -18,9 +18,9 @@ from domain.retry import RetryPolicy
 from domain.task import task_stream
 from domain.values import TaskStatus, TaskType
 from interfaces.http.as_of import AsOf, position_of, utc
-from interfaces.http.auth import READ, WORK, WRITE, requires
 from interfaces.http.deps import Context, Service, send
 from interfaces.http.idempotent import execute, json_body
+from interfaces.http.middleware.auth import READ, WORK, WRITE, requires
 from interfaces.http.parsing import body_schema, parse_body
 from interfaces.http.schemas import (
     CompleteIn,

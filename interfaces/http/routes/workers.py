@@ -14,9 +14,9 @@ from domain.errors import PoolNotFound
 from domain.worker_pool import pool_stream
 from interfaces.http import leasing
 from interfaces.http.as_of import AsOf, position_of
-from interfaces.http.auth import POOLS, READ, WORK, requires
 from interfaces.http.deps import Context, ServerClosing, Service, send
 from interfaces.http.idempotent import execute, json_body
+from interfaces.http.middleware.auth import POOLS, READ, WORK, requires
 from interfaces.http.schemas import LeasedTasks, LeaseIn, PoolCreate, PoolList, PoolOut, PoolPatch
 
 router = APIRouter(prefix="/api/v1/workers", tags=["workers"])

@@ -26,8 +26,8 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from interfaces.http.middleware.rate_limit import RateLimiter
 from interfaces.http.problems import problem
-from interfaces.http.rate_limit import RateLimiter
 
 
 class Permission(StrEnum):
