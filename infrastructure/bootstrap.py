@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -17,25 +17,25 @@ from application.audit.verify import AuditReport, verify_log
 from application.audit.verify import Progress as AuditProgress
 from application.bus import CommandBus
 from application.commit_signal import CommitSignal
-from application.idempotency import Outcome, Render, Response, once
+from application.idempotency import Outcome, Render
 from application.lifecycle.timekeeper import Timekeeper
 from application.messages import Command, MessageContext
 from application.ports import Clock, IdGenerator
-from application.reactor import Reactor
 from application.scheduling.scheduler import Scheduler
 from application.simulation.demo_pools import register_demo_pools
 from application.simulation.traffic import TrafficGenerator
 from application.simulation.workers import SimulatedWorkers, SimulationSettings
 from infrastructure.clock import RandomIds, SystemClock
+from infrastructure.health import NodeHealth
+from infrastructure.idempotent_commands import IdempotentCommands
 from infrastructure.metrics import Metrics, render
 from infrastructure.projection_admin import ProjectionAdmin
 from infrastructure.replication.postgres_nodes import Leadership, LogWatcher
 from infrastructure.settings import Settings
-from infrastructure.single_writer import SingleWriter, lane_of
+from infrastructure.single_writer import SingleWriter
 from infrastructure.sql import migrate
 from infrastructure.sql.engine import Engines, create_engines
 from infrastructure.sql.event_store import SqlEventStore
-from infrastructure.sql.idempotency import SqlIdempotencyRecords
 from infrastructure.sql.projections.pool_load import PoolLoadProjection
 from infrastructure.sql.projections.runner import ProjectionRunner
 from infrastructure.sql.projections.stats import StatsProjection
@@ -63,6 +63,8 @@ class TaskRouter:
     projections: ProjectionAdmin
     time_travel: SqlTimeTravel
     replays: SqlReplayInputs
+    node_health: NodeHealth
+    idempotent: IdempotentCommands
     metrics: Metrics = field(default_factory=Metrics)
     scheduler: Scheduler | None = None
     timekeeper: Timekeeper | None = None
@@ -73,7 +75,6 @@ class TaskRouter:
     """On PostgreSQL: runs the scheduler, timekeeper and simulated workers on one node at a
     time."""
     started: bool = field(default=False)
-    _head: str | None = field(default=None, repr=False)
 
     @property
     def reactors(self) -> list[Any]:
@@ -90,25 +91,7 @@ class TaskRouter:
         self.metrics.request(route, method, status, seconds)
 
     def metrics_exposition(self) -> tuple[bytes, str]:
-        return render(self.metrics, self._metric_state)
-
-    def _metric_state(self) -> dict[str, Any]:
-        counts = self.read_model.status_counts()
-        positions, head = self.read_model.projection_positions()
-        return {
-            "tasks": counts,
-            "queue": counts.get("queued", 0),
-            "pools": self.read_model.list_pools(),
-            "lags": {name: head - positions.get(name, 0) for name in self.runner.names},
-            "due": 0 if self.timekeeper is None else self.timekeeper.outlook[0],
-            "reactors": {
-                reactor.name: (
-                    reactor.failures_total,
-                    0 if reactor.failing is None else reactor.failing.failures,
-                )
-                for reactor in self.reactors
-            },
-        }
+        return render(self.metrics, self.node_health.gauges)
 
     def start(self) -> None:
         """Migrate, catch projections up, then start the writer and the reactors."""
@@ -145,17 +128,7 @@ class TaskRouter:
         context: MessageContext,
         render: Render,
     ) -> "Future[Outcome]":
-        records = SqlIdempotencyRecords(self.store)
-        ttl = timedelta(seconds=self.settings.idempotency_ttl_s)
-
-        def act() -> Response:
-            return render(self.bus.handle(command, context), self.store.read_stream)
-
-        return self.sender.run(
-            lambda: once(records, self.clock, ttl, key, fingerprint, act),
-            lane_of(command),
-            batchable=True,
-        )
+        return self.idempotent.submit_once(key, fingerprint, command, context, render)
 
     def _warm_time_travel(self) -> None:
         try:
@@ -182,142 +155,13 @@ class TaskRouter:
         log.info("taskrouterx.stopped")
 
     def scheduler_runtime(self) -> dict[str, Any]:
-        scheduler = self.scheduler
-        head = self.store.head()
-        if scheduler is None:
-            return {"status": "off"}
-        counters = scheduler.counters
-        return {
-            **_reactor_state(scheduler, self._following),
-            "position": scheduler.position,
-            "lag": None if self._following else max(head - scheduler.position, 0),
-            "waiting": scheduler.waiting,
-            "claimed_slots": scheduler.claimed_slots,
-            "assigned": counters.assigned,
-            "deferred": counters.deferred,
-            "rejected": counters.rejected,
-        }
-
-    @property
-    def _following(self) -> bool:
-        """On PostgreSQL, another node leads: this one's reactors stand by."""
-        return self.leadership is not None and not self.leadership.leading
-
-    @property
-    def _reactors_running(self) -> bool:
-        return all(reactor.running for reactor in self.reactors)
+        return self.node_health.scheduler_runtime()
 
     def readiness(self) -> dict[str, Any]:
-        """Whether this node can serve, check by check (see GET /api/v1/ready)."""
-        checks: dict[str, dict[str, Any]] = {}
-        try:
-            self.read_model.ping()
-            current = migrate.current_revision(self.engines.read)
-        except Exception as error:
-            log.warning("ready.database_unreachable", error=str(error))
-            checks["database"] = {"ok": False, "error": "the database cannot be reached"}
-            return {"ready": False, "checks": checks}
-        checks["database"] = {"ok": True}
-        head = self._schema_head()
-        checks["migrations"] = {"ok": current == head, "current": current, "head": head}
-        positions, log_head = self.read_model.projection_positions()
-        lags = {name: log_head - positions.get(name, 0) for name in self.runner.names}
-        rebuilding = self.projections.rebuilding()
-        checks["projections"] = {
-            "ok": not rebuilding
-            and all(lag <= self.settings.ready_max_lag for lag in lags.values()),
-            "lags": lags,
-            "max_lag": self.settings.ready_max_lag,
-            "rebuilding": rebuilding,
-        }
-        checks["writer"] = {"ok": self.sender.running}
-        if self.scheduler is None:
-            checks["scheduler"] = {"ok": True, "state": "off"}
-        elif self._following:
-            leader = self.leadership.leader_node if self.leadership is not None else None
-            checks["scheduler"] = {
-                "ok": True,
-                "state": f"standby ({leader or 'another node'} leads)",
-                "leader_node": leader,
-            }
-        else:
-            running = self._reactors_running
-            checks["scheduler"] = {"ok": running, "state": "running" if running else "stopped"}
-        return {"ready": all(check["ok"] for check in checks.values()), "checks": checks}
-
-    def _schema_head(self) -> str | None:
-        """The newest migration this code knows (read once: it cannot change while running)."""
-        if self._head is None:
-            self._head = migrate.head_revision(self.engines.write)
-        return self._head
-
-    def _timekeeper_runtime(self) -> dict[str, Any]:
-        timekeeper = self.timekeeper
-        if timekeeper is None:
-            return {"status": "off"}
-        pending, upcoming = timekeeper.outlook
-        return {
-            **_reactor_state(timekeeper, self._following),
-            "due": pending,
-            "next_due_at": None if upcoming is None else upcoming.isoformat(),
-            "fired": timekeeper.fired,
-        }
-
-    def _simulator_runtime(self) -> dict[str, Any]:
-        workers = self.workers
-        if workers is None:
-            return {"status": "off"}
-        return {**_reactor_state(workers, self._following), "running_tasks": workers.in_flight}
+        return self.node_health.readiness()
 
     def health(self) -> dict[str, Any]:
-        try:
-            self.read_model.ping()
-            queue_size = self.read_model.queue_size()
-            database = "connected"
-        except Exception as error:
-            log.warning("health.database_unreachable", error=str(error))
-            database, queue_size = "unreachable", None
-        scheduler = self.scheduler_runtime()
-        writer_ok = self.sender.running
-        reactors_ok = self._following or self._reactors_running
-        healthy = database == "connected" and writer_ok and reactors_ok
-        failing = any(reactor.failing is not None for reactor in self.reactors)
-        return {
-            "status": ("degraded" if failing else "healthy") if healthy else "unhealthy",
-            "database": database,
-            "queue": {"size": queue_size, "writer_backlog": self.sender.backlog},
-            "writer": {
-                "transactions": self.sender.batches,
-                "commands": self.sender.batched_commands,
-            },
-            "scheduler": scheduler,
-            "timekeeper": self._timekeeper_runtime(),
-            "leader": None if self.leadership is None else self.leadership.leading,
-            "node": None if self.leadership is None else self.leadership.node,
-            "leader_node": None if self.leadership is None else self.leadership.leader_node,
-            "simulator": self._simulator_runtime(),
-        }
-
-
-def _reactor_state(reactor: Reactor, standby: bool = False) -> dict[str, Any]:
-    """Whether a reactor runs (or stands by while another node leads), and while its
-    rounds fail, since when, how often, and why."""
-    failing = reactor.failing
-    if standby:
-        status = "standby"
-    elif not reactor.running:
-        status = "stopped"
-    else:
-        status = "running" if failing is None else "failing"
-    return {
-        "status": status,
-        "last_error": None if failing is None else failing.error,
-        "failing_since": None
-        if failing is None
-        else datetime.fromtimestamp(failing.since, UTC).isoformat(),
-        "consecutive_failures": 0 if failing is None else failing.failures,
-        "retry_in_s": None if failing is None else failing.retry_in_s,
-    }
+        return self.node_health.health()
 
 
 def bootstrap(
@@ -390,13 +234,24 @@ def bootstrap(
     )
     several_nodes = engines.write.dialect.name == "postgresql"
     reactors = [reactor for reactor in (scheduler, timekeeper, workers) if reactor is not None]
-    return TaskRouter(
-        watcher=LogWatcher(settings.database_url, signal) if several_nodes else None,
-        leadership=Leadership(
-            settings.database_url, reactors, node=f"{socket.gethostname()}:{settings.port}"
-        )
+    leadership = (
+        Leadership(settings.database_url, reactors, node=f"{socket.gethostname()}:{settings.port}")
         if several_nodes
-        else None,
+        else None
+    )
+    projections = ProjectionAdmin(runner, read_model, writer, metrics)
+    node_health = NodeHealth(
+        settings, engines, store, read_model, writer, runner, projections,
+        scheduler, timekeeper, workers, leadership,
+    )  # fmt: skip
+    idempotent = IdempotentCommands(
+        store, bus, writer, clock, timedelta(seconds=settings.idempotency_ttl_s)
+    )
+    return TaskRouter(
+        idempotent=idempotent,
+        watcher=LogWatcher(settings.database_url, signal) if several_nodes else None,
+        leadership=leadership,
+        node_health=node_health,
         settings=settings,
         clock=clock,
         engines=engines,
@@ -407,7 +262,7 @@ def bootstrap(
         bus=bus,
         sender=writer,
         traffic=traffic,
-        projections=ProjectionAdmin(runner, read_model, writer, metrics),
+        projections=projections,
         metrics=metrics,
         time_travel=SqlTimeTravel(engines.read),
         replays=SqlReplayInputs(engines.read),

@@ -6,10 +6,10 @@ transaction, each in its own savepoint, and share one commit (one fsync). Every 
 resolves only after that commit, so nothing is acknowledged before it is durable. Jobs
 that are not commands (a projection rebuild batch) run alone, between transactions.
 
-Two lanes: the scheduler and the workers (`Lane.SYSTEM`) go before clients
-(`Lane.CLIENT`), so a burst of submissions cannot starve the assignments and completions
-that drain it. The client lane is bounded: past `max_backlog` a command is refused at once
-with ServiceOverloaded instead of waiting without limit.
+Two lanes, in the order `application.lanes` (the policy of which commands go first) gives
+them: the system lane before the client lane. The client lane is bounded: past
+`max_backlog` a command is refused at once with ServiceOverloaded instead of waiting
+without limit.
 """
 
 import queue
@@ -20,15 +20,13 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any, Protocol, TypeVar
 
 import structlog
 
 from application.bus import CommandBus
-from application.commands.finish_task import CompleteTask, FailTask
-from application.commands.leases import Heartbeat, LeaseTask, ReleaseTask
 from application.errors import ServiceOverloaded, ServiceStopping
+from application.lanes import Lane, lane_of
 from application.messages import Command, CommandResult, MessageContext
 
 T = TypeVar("T")
@@ -72,22 +70,6 @@ class _Job:
     batchable: bool
     lane: int
     queued_at: float
-
-
-class Lane(IntEnum):
-    SYSTEM = 0
-    CLIENT = 1
-
-
-WORKER_COMMANDS: frozenset[type[Command]] = frozenset(
-    {LeaseTask, Heartbeat, CompleteTask, FailTask, ReleaseTask}
-)
-"""What workers send, over HTTP or from the simulator: the commands that keep work going
-and free capacity, so a burst of submissions never starves them (nor lets a lease lapse)."""
-
-
-def lane_of(command: Command) -> Lane:
-    return Lane.SYSTEM if type(command) in WORKER_COMMANDS else Lane.CLIENT
 
 
 class SingleWriter:

@@ -5,7 +5,8 @@ import threading
 import pytest
 
 from application.errors import ServiceOverloaded, ServiceStopping
-from infrastructure.single_writer import Lane, SingleWriter
+from application.lanes import Lane
+from infrastructure.single_writer import SingleWriter
 
 
 def test_runs_jobs_on_one_thread_system_lane_first(bus) -> None:  # type: ignore[no-untyped-def]
