@@ -25,6 +25,30 @@ class ProjectionAdmin(Protocol):
         ...
 
 
+class NodeStatus(Protocol):
+    """How this node is doing (GET /health, /ready, the scheduler's runtime figures)."""
+
+    def health(self) -> dict[str, Any]: ...
+
+    def readiness(self) -> dict[str, Any]:
+        """{"ready": bool, "checks": {name: {"ok": bool, ...}}}"""
+        ...
+
+    def scheduler_runtime(self) -> dict[str, Any]: ...
+
+
+class Auditor(Protocol):
+    def audit(self, progress: AuditProgress | None = None) -> AuditReport:
+        """Recompute every decision, check the invariants and walk the hash chain."""
+        ...
+
+
+class MetricsExposition(Protocol):
+    def metrics_exposition(self) -> tuple[bytes, str]:
+        """The Prometheus exposition text and its content type."""
+        ...
+
+
 class TaskRouterService(Protocol):
     @property
     def sender(self) -> CommandSender: ...

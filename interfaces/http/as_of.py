@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Query
 
-from application.service import TaskRouterService
+from application.ports import TimeTravel
 from domain.errors import Invalid
 
 AsOf = Annotated[
@@ -24,8 +24,7 @@ class InvalidTime(Invalid):
     pass
 
 
-def position_of(service: TaskRouterService, as_of: str) -> int:
-    history = service.time_travel
+def position_of(history: TimeTravel, as_of: str) -> int:
     text = as_of.strip()
     if text.isascii() and text.isdigit() and len(text) <= 18:
         position = int(text)

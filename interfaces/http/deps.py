@@ -1,11 +1,22 @@
-"""Dependencies shared by the routes (async: no thread-pool hop to read request state)."""
+"""Dependencies shared by the routes (async: no thread-pool hop to read request state).
 
-from typing import Annotated
+A route asks for the narrow port it uses (`Reads`, `Sender`, `Now`, `TimeTravelling`...),
+each one part of the running service."""
+
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from application.messages import Command, CommandResult, MessageContext
-from application.service import TaskRouterService
+from application.ports import Clock, CommandSender, ReadModel, ReplaySource, TimeTravel
+from application.service import (
+    Auditor,
+    MetricsExposition,
+    NodeStatus,
+    ProjectionAdmin,
+    TaskRouterService,
+)
+from application.simulation.traffic import TrafficGenerator
 from interfaces.http.closing import Closing
 from interfaces.http.completions import wait_for
 
@@ -36,13 +47,34 @@ async def get_closing(request: Request) -> Closing:
     return closing
 
 
+def _part(name: str) -> Any:
+    """A dependency giving one part of the service (`None`: the service itself, through
+    one of the narrow protocols it implements)."""
+
+    async def part(request: Request) -> Any:
+        service = request.app.state.service
+        return service if name == "" else getattr(service, name)
+
+    part.__name__ = f"get_{name or 'node'}"
+    return Depends(part)
+
+
 Service = Annotated[TaskRouterService, Depends(get_service)]
 Context = Annotated[MessageContext, Depends(get_context)]
 ServerClosing = Annotated[Closing, Depends(get_closing)]
+Reads = Annotated[ReadModel, _part("read_model")]
+Sender = Annotated[CommandSender, _part("sender")]
+Now = Annotated[Clock, _part("clock")]
+TimeTravelling = Annotated[TimeTravel, _part("time_travel")]
+Replays = Annotated[ReplaySource, _part("replays")]
+Traffic = Annotated[TrafficGenerator, _part("traffic")]
+Projections = Annotated[ProjectionAdmin, _part("projections")]
+LeaseSeconds = Annotated[float, _part("lease_s")]
+Node = Annotated[NodeStatus, _part("")]
+Audits = Annotated[Auditor, _part("")]
+Exposition = Annotated[MetricsExposition, _part("")]
 
 
-async def send(
-    service: TaskRouterService, command: Command, context: MessageContext
-) -> CommandResult:
+async def send(sender: CommandSender, command: Command, context: MessageContext) -> CommandResult:
     """Hand the command to the single writer and wait for its commit."""
-    return await wait_for(service.sender.submit(command, context))
+    return await wait_for(sender.submit(command, context))

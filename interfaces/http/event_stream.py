@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from application.service import TaskRouterService
+from application.ports import ReadModel
 from interfaces.http.closing import Closing
 from interfaces.http.log_fanout import (
     PAGE,
@@ -77,11 +77,9 @@ class StreamSlots:
         return release
 
 
-def page_reader(
-    service: TaskRouterService, stream: str | None, type: str | None
-) -> Callable[[int], Page]:
+def page_reader(reads: ReadModel, stream: str | None, type: str | None) -> Callable[[int], Page]:
     def read_page(after: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-        return service.read_model.events_page(after, limit, stream, type)
+        return reads.events_page(after, limit, stream, type)
 
     def read(after: int) -> Page:
         events, head = read_past_damage(read_page, after, PAGE)
@@ -111,14 +109,14 @@ class StreamAsk:
 
 def events_after(
     fanout: LogFanout,
-    service: TaskRouterService,
+    reads: ReadModel,
     ask: StreamAsk,
     closing: Closing,
     release: Callable[[], None],
 ) -> AsyncIterator[bytes]:
     """The stream's body; `release` frees its slot when it ends, or when it is dropped
     without having started (a client gone before the first byte)."""
-    body = _follow(fanout, page_reader(service, ask.stream, ask.type), ask, closing, release)
+    body = _follow(fanout, page_reader(reads, ask.stream, ask.type), ask, closing, release)
     weakref.finalize(body, release)
     return body
 

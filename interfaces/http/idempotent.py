@@ -29,7 +29,7 @@ async def execute(request: Request, command: Command, render: Render) -> HttpRes
     service, context = service_of(request), context_of(request)
     key = request.headers.get(HEADER)
     if key is None:
-        result = await send(service, command, context)
+        result = await send(service.sender, command, context)
         return _http(render(result, service.read_model.history))
     if not KEY.fullmatch(key):
         raise InvalidIdempotencyKey(

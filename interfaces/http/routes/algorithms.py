@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request, Response
 
 from application.commands.switch_algorithm import SwitchAlgorithm
 from domain.values import Algorithm
-from interfaces.http.deps import Service
+from interfaces.http.deps import Reads
 from interfaces.http.idempotent import execute, json_body
 from interfaces.http.middleware.auth import ADMIN, READ, requires
 from interfaces.http.schemas import Algorithms, AlgorithmSwitch, AlgorithmSwitched
@@ -13,8 +13,8 @@ router = APIRouter(prefix="/api/v1/algorithms", tags=["algorithms"])
 
 
 @router.get("", dependencies=[requires(READ)], response_model=Algorithms)
-def algorithms(service: Service) -> dict[str, Any]:
-    active = service.read_model.active_algorithm()
+def algorithms(reads: Reads) -> dict[str, Any]:
+    active = reads.active_algorithm()
     return {"active": str(active), "available": [str(algorithm) for algorithm in Algorithm]}
 
 

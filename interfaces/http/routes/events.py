@@ -6,7 +6,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from domain.errors import InvalidValue
-from interfaces.http.deps import ServerClosing, Service
+from interfaces.http.deps import Reads, ServerClosing
 from interfaces.http.event_stream import StreamAsk, StreamSlots, TooManyStreams, events_after
 from interfaces.http.log_fanout import LogFanout
 from interfaces.http.middleware.auth import READ, requires
@@ -21,7 +21,7 @@ MAX_POSITION = 2**62
 
 @router.get("/events", dependencies=[requires(READ)], response_model=EventPage)
 def events(
-    service: Service,
+    reads: Reads,
     after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     stream: Name | None = None,
@@ -29,7 +29,7 @@ def events(
     correlation_id: Name | None = None,
 ) -> dict[str, Any]:
     """The log in position order; `correlation_id` finds everything one request caused."""
-    page, head = service.read_model.events_page(after, limit, stream, type, correlation_id)
+    page, head = reads.events_page(after, limit, stream, type, correlation_id)
     next_after = page[-1]["position"] if len(page) == limit else max(after, head)
     return {"events": page, "next_after": next_after, "head": head}
 
@@ -46,7 +46,7 @@ def events(
 )
 async def event_stream(
     request: Request,
-    service: Service,
+    reads: Reads,
     closing: ServerClosing,
     after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
     stream: Name | None = None,
@@ -65,7 +65,7 @@ async def event_stream(
         after = int(last_event_id)
         if after > MAX_POSITION:
             raise InvalidValue(f"Last-Event-ID must be at most {MAX_POSITION}")
-    head = await run_in_threadpool(service.read_model.head)
+    head = await run_in_threadpool(reads.head)
     if after > head:
         raise InvalidValue(f"position {after} is after the log head {head}")
     slots: StreamSlots = request.app.state.stream_slots
@@ -77,7 +77,7 @@ async def event_stream(
         return response
     fanout: LogFanout = request.app.state.log_fanout
     return StreamingResponse(
-        events_after(fanout, service, StreamAsk(after, stream, type, ping_s), closing, release),
+        events_after(fanout, reads, StreamAsk(after, stream, type, ping_s), closing, release),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -85,13 +85,13 @@ async def event_stream(
 
 @router.get("/logs", dependencies=[requires(READ)], response_model=LogPage)
 def logs(
-    service: Service,
+    reads: Reads,
     task_id: uuid.UUID | None = None,
     event_type: Name | None = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
-    entries, total = service.read_model.logs(
+    entries, total = reads.logs(
         None if task_id is None else str(task_id), event_type, page, page_size
     )
     return {"logs": entries, "total": total, "page": page, "page_size": page_size}

@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from interfaces.http.deps import Service
+from interfaces.http.deps import Exposition, Node
 from interfaces.http.middleware.auth import PUBLIC, READ, requires
 from interfaces.http.problems import PROBLEM_JSON, TYPE_BASE
 
@@ -15,19 +15,19 @@ router = APIRouter(tags=["operations"])
 @router.get(
     "/metrics", dependencies=[requires(READ)], include_in_schema=True, response_class=Response
 )
-def metrics(service: Service) -> Response:
+def metrics(exposition: Exposition) -> Response:
     """Prometheus text exposition (docs/operations.md lists the names)."""
-    body, content_type = service.metrics_exposition()
+    body, content_type = exposition.metrics_exposition()
     return Response(body, media_type=content_type)
 
 
 @router.get("/api/v1/ready", dependencies=[PUBLIC])
-def ready(service: Service) -> Any:
+def ready(node: Node) -> Any:
     """200 when this node can serve: the database answers, the schema is at the newest
     migration, every projection is within the allowed lag and none is rebuilding, and the
     scheduler runs (or stands by on a node that is not the leader). 503 otherwise, with
     each check's verdict."""
-    report = service.readiness()
+    report = node.readiness()
     if report["ready"]:
         return report
     body = {

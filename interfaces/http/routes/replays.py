@@ -4,8 +4,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from application.audit.whatif import compare
+from application.ports import TimeTravel
 from interfaces.http.as_of import InvalidTime, position_of
-from interfaces.http.deps import Service
+from interfaces.http.deps import Replays, TimeTravelling
 from interfaces.http.heavy_requests import HeavyRequests
 from interfaces.http.middleware.auth import ADMIN, requires
 from interfaces.http.schemas import LogPoint, ReplayIn, ReplayOut
@@ -14,7 +15,9 @@ router = APIRouter(prefix="/api/v1/replays", tags=["audit"])
 
 
 @router.post("", dependencies=[requires(ADMIN)], response_model=ReplayOut)
-async def what_if(body: ReplayIn, service: Service, request: Request) -> dict[str, Any]:
+async def what_if(
+    body: ReplayIn, replays: Replays, history: TimeTravelling, request: Request
+) -> dict[str, Any]:
     """Run the recorded arrivals and pool configuration through a deterministic simulation
     under `algorithm`, each task keeping its recorded processing time and outcome, and
     compare with what actually happened. Same input, same output. One such request at a
@@ -23,15 +26,15 @@ async def what_if(body: ReplayIn, service: Service, request: Request) -> dict[st
     heavy: HeavyRequests = request.app.state.heavy_requests
 
     def work(stop: threading.Event) -> dict[str, Any]:
-        to = _position(service, body.to) if body.to is not None else service.replays.head()
-        start = _position(service, body.from_) if body.from_ is not None else 0
+        to = _position(history, body.to) if body.to is not None else replays.head()
+        start = _position(history, body.from_) if body.from_ is not None else 0
         if start > to:
             raise InvalidTime(f"from ({start}) is after to ({to})")
-        result = compare(service.replays.up_to(to), body.algorithm, reported_from=start)
+        result = compare(replays.up_to(to), body.algorithm, reported_from=start)
         return {**result, "window": {"from": start, "to": to}}
 
     return await heavy.run(work, f"taskrouterx replay whatif --algorithm {body.algorithm}")
 
 
-def _position(service: Service, point: LogPoint) -> int:
-    return position_of(service, str(point))
+def _position(history: TimeTravel, point: LogPoint) -> int:
+    return position_of(history, str(point))

@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse
 
 from domain.errors import InvalidValue
 from interfaces.http.as_of import AsOf, position_of
-from interfaces.http.deps import Service
+from interfaces.http.deps import Node, Now, Reads, TimeTravelling
 from interfaces.http.middleware.auth import PUBLIC, READ, requires
 from interfaces.http.schemas import Series
 
@@ -13,20 +13,23 @@ router = APIRouter(prefix="/api/v1", tags=["system"])
 
 
 @router.get("/system/stats", dependencies=[requires(READ)])
-def stats(service: Service, as_of: AsOf = None) -> dict[str, Any]:
+def stats(
+    reads: Reads, history: TimeTravelling, clock: Now, node: Node, as_of: AsOf = None
+) -> dict[str, Any]:
     """Live, or as it was at `as_of` (throughput over the 60 s before that point; the
     scheduler's runtime figures are always the live process's)."""
     if as_of is not None:
-        result = service.time_travel.stats(position_of(service, as_of))
+        result = history.stats(position_of(history, as_of))
     else:
-        result = service.read_model.stats(service.clock.now())
-    result["scheduler_stats"]["runtime"] = service.scheduler_runtime()
+        result = reads.stats(clock.now())
+    result["scheduler_stats"]["runtime"] = node.scheduler_runtime()
     return result
 
 
 @router.get("/system/series", dependencies=[requires(READ)], response_model=Series)
 def series(
-    service: Service,
+    reads: Reads,
+    clock: Now,
     window_s: Annotated[int, Query(ge=10, le=86_400)] = 600,
     step_s: Annotated[int, Query(ge=1, le=3_600)] = 10,
 ) -> dict[str, Any]:
@@ -36,7 +39,7 @@ def series(
     counted over the seconds it has had so far."""
     if -(-window_s // step_s) > MAX_STEPS:
         raise InvalidValue(f"window_s / step_s must be at most {MAX_STEPS} steps")
-    points = service.read_model.series(service.clock.now(), window_s, step_s)
+    points = reads.series(clock.now(), window_s, step_s)
     return {"window_s": len(points) * step_s, "step_s": step_s, "points": points}
 
 
@@ -44,8 +47,8 @@ MAX_STEPS = 1_000
 
 
 @router.get("/health", dependencies=[PUBLIC])
-def health(service: Service) -> JSONResponse:
+def health(node: Node) -> JSONResponse:
     """200 while the process works ("healthy", or "degraded" while a reactor's writes fail
     and are being retried: it shows which, since when and why); 503 when it does not."""
-    report = service.health()
+    report = node.health()
     return JSONResponse(report, status_code=503 if report["status"] == "unhealthy" else 200)

@@ -13,12 +13,13 @@ from application.commands.task_lifecycle import CancelTask, RetryTask
 from application.idempotency import History, Render
 from application.idempotency import Response as IdempotentResponse
 from application.messages import CommandResult, RecordedEvent
+from application.ports import ReadModel
 from domain.errors import LeaseNotHeld, TaskNotFound
 from domain.retry import RetryPolicy
 from domain.task import task_stream
 from domain.values import TaskStatus, TaskType
 from interfaces.http.as_of import AsOf, position_of, utc
-from interfaces.http.deps import Context, Service, send
+from interfaces.http.deps import Context, LeaseSeconds, Now, Reads, Sender, TimeTravelling, send
 from interfaces.http.idempotent import execute, json_body
 from interfaces.http.middleware.auth import READ, WORK, WRITE, requires
 from interfaces.http.parsing import body_schema, parse_body
@@ -70,56 +71,58 @@ async def submit_task(request: Request) -> Response:
 
 @router.get("", dependencies=[requires(READ)], response_model=TaskPage)
 def list_tasks(
-    service: Service,
+    reads: Reads,
     status: Annotated[TaskStatus | None, Query(description=f"one of {one_of(TaskStatus)}")] = None,
     type: Annotated[TaskType | None, Query(description=f"one of {one_of(TaskType)}")] = None,
     region: Region | None = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
-    tasks, total = service.read_model.list_tasks(status, type, region, page, page_size)
+    tasks, total = reads.list_tasks(status, type, region, page, page_size)
     return {"tasks": tasks, "total": total, "page": page, "page_size": page_size}
 
 
 @router.get("/{task_id}", dependencies=[requires(READ)], response_model=TaskOut)
-def get_task(task_id: uuid.UUID, service: Service, as_of: AsOf = None) -> dict[str, Any]:
+def get_task(
+    task_id: uuid.UUID, reads: Reads, history: TimeTravelling, as_of: AsOf = None
+) -> dict[str, Any]:
     """The task now, or as it was at `as_of` (404 if it did not exist yet)."""
     if as_of is None:
-        return _task(service, task_id)
-    task = service.time_travel.task(str(task_id), position_of(service, as_of))
+        return _task(reads, task_id)
+    task = history.task(str(task_id), position_of(history, as_of))
     if task is None:
         raise TaskNotFound(str(task_id))
     return task
 
 
 @router.get("/{task_id}/events", dependencies=[requires(READ)], response_model=TaskEvents)
-def task_events(task_id: uuid.UUID, service: Service) -> dict[str, Any]:
-    events = service.read_model.stream_events(task_stream(str(task_id)))
+def task_events(task_id: uuid.UUID, reads: Reads) -> dict[str, Any]:
+    events = reads.stream_events(task_stream(str(task_id)))
     if not events:
         raise TaskNotFound(str(task_id))
     return {"task_id": str(task_id), "events": events}
 
 
 @router.get("/{task_id}/decisions", dependencies=[requires(READ)], response_model=TaskDecisions)
-def task_decisions(task_id: uuid.UUID, service: Service) -> dict[str, Any]:
+def task_decisions(task_id: uuid.UUID, reads: Reads) -> dict[str, Any]:
     """Every scheduling decision for the task, deferrals included, as the scheduler saw it:
     each candidate pool, why it was filtered out or how it ranked, and the choice."""
-    history = _history(service, task_id)
+    history = _history(reads, task_id)
     return {"task_id": str(task_id), "decisions": explain.decisions_view(history)}
 
 
 @router.get("/{task_id}/timeline", dependencies=[requires(READ)], response_model=TaskTimeline)
-def task_timeline(task_id: uuid.UUID, service: Service) -> dict[str, Any]:
+def task_timeline(task_id: uuid.UUID, reads: Reads, clock: Now) -> dict[str, Any]:
     """The task's events and the time it spent in each state."""
-    timeline = explain.timeline_view(_history(service, task_id), service.clock.now())
+    timeline = explain.timeline_view(_history(reads, task_id), clock.now())
     if timeline is None:
         raise TaskNotFound(str(task_id))
     return timeline
 
 
 @router.delete("/{task_id}", dependencies=[requires(WRITE)], status_code=204)
-async def delete_task(task_id: uuid.UUID, service: Service, context: Context) -> Response:
-    await send(service, CancelTask(str(task_id)), context)
+async def delete_task(task_id: uuid.UUID, sender: Sender, context: Context) -> Response:
+    await send(sender, CancelTask(str(task_id)), context)
     return Response(status_code=204)
 
 
@@ -152,12 +155,17 @@ async def fail_task(task_id: uuid.UUID, request: Request, body: FailIn | None = 
 
 @router.post("/{task_id}/heartbeat", dependencies=[requires(WORK)], response_model=HeartbeatOut)
 async def heartbeat(
-    task_id: uuid.UUID, body: HeartbeatIn, service: Service, context: Context
+    task_id: uuid.UUID,
+    body: HeartbeatIn,
+    sender: Sender,
+    reads: Reads,
+    lease_s: LeaseSeconds,
+    context: Context,
 ) -> dict[str, Any]:
     """Keep a lease: it is extended to the pool's lease length from now. The answer says
     whether the task was cancelled meanwhile (then stop it and release it)."""
-    await send(service, Heartbeat(str(task_id), body.lease, service.lease_s), context)
-    task = await run_in_threadpool(_task, service, task_id)
+    await send(sender, Heartbeat(str(task_id), body.lease, lease_s), context)
+    task = await run_in_threadpool(_task, reads, task_id)
     lease = task["lease"]
     if lease is None:  # the lease ended between the heartbeat and this read
         raise LeaseNotHeld(str(task_id), f"the task is {task['status']}")
@@ -196,15 +204,15 @@ def _task_after(task_id: uuid.UUID) -> Render:
     )
 
 
-def _history(service: Service, task_id: uuid.UUID) -> list[RecordedEvent]:
-    history = service.read_model.history(task_stream(str(task_id)))
+def _history(reads: ReadModel, task_id: uuid.UUID) -> list[RecordedEvent]:
+    history = reads.history(task_stream(str(task_id)))
     if not history:
         raise TaskNotFound(str(task_id))
     return history
 
 
-def _task(service: Service, task_id: uuid.UUID) -> dict[str, Any]:
-    task = service.read_model.get_task(str(task_id))
+def _task(reads: ReadModel, task_id: uuid.UUID) -> dict[str, Any]:
+    task = reads.get_task(str(task_id))
     if task is None:
         raise TaskNotFound(str(task_id))
     return task

@@ -10,11 +10,20 @@ from application.commands.register_worker_pool import RegisterWorkerPool
 from application.idempotency import History
 from application.idempotency import Response as IdempotentResponse
 from application.messages import CommandResult
+from application.ports import ReadModel
 from domain.errors import PoolNotFound
 from domain.worker_pool import pool_stream
 from interfaces.http import leasing
 from interfaces.http.as_of import AsOf, position_of
-from interfaces.http.deps import Context, ServerClosing, Service, send
+from interfaces.http.deps import (
+    Context,
+    Reads,
+    Sender,
+    ServerClosing,
+    Service,
+    TimeTravelling,
+    send,
+)
 from interfaces.http.idempotent import execute, json_body
 from interfaces.http.middleware.auth import POOLS, READ, WORK, requires
 from interfaces.http.schemas import LeasedTasks, LeaseIn, PoolCreate, PoolList, PoolOut, PoolPatch
@@ -23,10 +32,10 @@ router = APIRouter(prefix="/api/v1/workers", tags=["workers"])
 
 
 @router.get("", dependencies=[requires(READ)], response_model=PoolList)
-def list_pools(service: Service, as_of: AsOf = None) -> dict[str, Any]:
+def list_pools(reads: Reads, history: TimeTravelling, as_of: AsOf = None) -> dict[str, Any]:
     if as_of is not None:
-        return {"worker_pools": service.time_travel.pools(position_of(service, as_of))}
-    return {"worker_pools": service.read_model.list_pools()}
+        return {"worker_pools": history.pools(position_of(history, as_of))}
+    return {"worker_pools": reads.list_pools()}
 
 
 @router.post("", dependencies=[requires(POOLS)], status_code=201, response_model=PoolOut)
@@ -48,34 +57,38 @@ def _registered(result: CommandResult, history: History) -> IdempotentResponse:
 
 
 @router.get("/{pool_id}", dependencies=[requires(READ)], response_model=PoolOut)
-def get_pool(pool_id: uuid.UUID, service: Service) -> dict[str, Any]:
-    return _pool(service, str(pool_id))
+def get_pool(pool_id: uuid.UUID, reads: Reads) -> dict[str, Any]:
+    return _pool(reads, str(pool_id))
 
 
 @router.patch("/{pool_id}", dependencies=[requires(POOLS)], response_model=PoolOut)
 async def change_pool(
-    pool_id: uuid.UUID, body: PoolPatch, service: Service, context: Context
+    pool_id: uuid.UUID, body: PoolPatch, sender: Sender, reads: Reads, context: Context
 ) -> dict[str, Any]:
     """Change the capacity, or who runs the pool's tasks (only while it runs none)."""
     if body.execution is not None:
-        await send(service, ChangePoolExecution(str(pool_id), body.execution), context)
+        await send(sender, ChangePoolExecution(str(pool_id), body.execution), context)
     if body.capacity is not None:
-        await send(service, ChangePoolCapacity(str(pool_id), body.capacity), context)
-    return _pool(service, str(pool_id))
+        await send(sender, ChangePoolCapacity(str(pool_id), body.capacity), context)
+    return _pool(reads, str(pool_id))
 
 
 @router.post("/{pool_id}/drain", dependencies=[requires(POOLS)], response_model=PoolOut)
-async def drain_pool(pool_id: uuid.UUID, service: Service, context: Context) -> dict[str, Any]:
+async def drain_pool(
+    pool_id: uuid.UUID, sender: Sender, reads: Reads, context: Context
+) -> dict[str, Any]:
     """Stop new assignments to the pool; its running tasks finish."""
-    await send(service, DrainPool(str(pool_id)), context)
-    return _pool(service, str(pool_id))
+    await send(sender, DrainPool(str(pool_id)), context)
+    return _pool(reads, str(pool_id))
 
 
 @router.post("/{pool_id}/resume", dependencies=[requires(POOLS)], response_model=PoolOut)
-async def resume_pool(pool_id: uuid.UUID, service: Service, context: Context) -> dict[str, Any]:
+async def resume_pool(
+    pool_id: uuid.UUID, sender: Sender, reads: Reads, context: Context
+) -> dict[str, Any]:
     """Take new assignments again after a drain."""
-    await send(service, ResumePool(str(pool_id)), context)
-    return _pool(service, str(pool_id))
+    await send(sender, ResumePool(str(pool_id)), context)
+    return _pool(reads, str(pool_id))
 
 
 @router.post("/{pool_id}/lease", dependencies=[requires(WORK)], response_model=LeasedTasks)
@@ -92,8 +105,8 @@ async def lease_tasks(
     return {"pool_id": str(pool_id), "worker_id": body.worker_id, "tasks": leased}
 
 
-def _pool(service: Service, pool_id: str) -> dict[str, Any]:
-    pool = service.read_model.get_pool(pool_id)
+def _pool(reads: ReadModel, pool_id: str) -> dict[str, Any]:
+    pool = reads.get_pool(pool_id)
     if pool is None:
         raise PoolNotFound(pool_id)
     return pool
