@@ -43,7 +43,7 @@ def start(record: Recorded) -> Row:
         "started_at": None,
         "completed_at": None,
         "pool_id": None,
-        "worker_id": None,
+        "pool_name": None,
         "algorithm_used": None,
         "decision_summary": None,
         "deferral_reason": None,
@@ -98,7 +98,7 @@ def _assigned(record: Recorded) -> Row:
     return {
         "started_at": data["assigned_at"],
         "pool_id": data["pool_id"],
-        "worker_id": data["pool_name"],
+        "pool_name": data["pool_name"],
         "algorithm_used": decision["algorithm"],
         "decision_summary": decision["summary"],
         "attempt": Add(1),
@@ -179,7 +179,7 @@ def view(row: Row) -> dict[str, Any]:
         "enqueued_at": row["enqueued_at"],
         "started_at": row["started_at"],
         "completed_at": row["completed_at"],
-        "worker_id": row["worker_id"],
+        "worker_id": row["pool_name"],  # the v1 API's name for the pool
         "pool_id": row["pool_id"],
         "algorithm_used": row["algorithm_used"],
         "decision_summary": row["decision_summary"],

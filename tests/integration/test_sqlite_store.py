@@ -1,18 +1,20 @@
 """SQLite specifics: the schema comes from Alembic and matches the code's tables; the
 write path is durable (WAL, synchronous=FULL) and takes the write lock up front."""
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from application.errors import StoreUnavailable
 from infrastructure.sql import migrate
 from infrastructure.sql.engine import create_engines
-from infrastructure.sql.schema import metadata
+from infrastructure.sql.queries import task_view
+from infrastructure.sql.schema import metadata, tasks
 from infrastructure.sql.write_connection import WriteConnection
 from tests.sqlite_support import migrated_engines, sqlite_url
 
@@ -27,7 +29,7 @@ def test_migrated_schema_matches_the_table_definitions(tmp_path: Path) -> None:
 
 def test_upgrade_is_idempotent_and_downgrade_empties(tmp_path: Path) -> None:
     engines = migrated_engines(tmp_path)
-    assert migrate.upgrade(engines.write) == migrate.head_revision(engines.write) == "0006"
+    assert migrate.upgrade(engines.write) == migrate.head_revision(engines.write) == "0007"
     command.downgrade(migrate.alembic_config(sqlite_url(tmp_path)), "base")
     assert set(inspect(engines.read).get_table_names()) == {"alembic_version"}
     engines.dispose()
@@ -102,3 +104,24 @@ def test_a_locked_database_is_reported_unavailable_and_the_connection_recovers(
         db.execute("INSERT INTO checkpoints VALUES ('after', 1)")
     writes.close()
     engines.dispose()
+
+
+def test_a_task_row_written_before_0007_keeps_its_pool(tmp_path: Path) -> None:
+    """0007 renames the tasks table's worker_id column to pool_name; the rows keep their
+    values, and the API still answers them as worker_id."""
+    url = sqlite_url(tmp_path)
+    command.upgrade(migrate.alembic_config(url), "0006")
+    with sqlite3.connect(tmp_path / "taskrouterx.db") as db:
+        db.execute(
+            "INSERT INTO tasks (id, type, priority, cost, region, status, metadata, enqueued_at,"
+            " pool_id, worker_id, correlation_id, queued_position, position) VALUES"
+            " ('t-1', 'order', 5, 1.0, 'eu-west', 'processing', '{}',"
+            " '2026-12-01T00:00:00.000000+00:00', 'p-1', 'eu-west-cpu-pool', 'c', 1, 2)"
+        )
+    engines = create_engines(url)
+    assert migrate.upgrade(engines.write) == "0007"
+    with engines.read.connect() as connection:
+        row = connection.execute(select(tasks).where(tasks.c.id == "t-1")).one()
+    engines.dispose()
+    assert row.pool_name == "eu-west-cpu-pool"
+    assert task_view(row._mapping)["worker_id"] == "eu-west-cpu-pool"

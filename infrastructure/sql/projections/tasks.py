@@ -18,7 +18,7 @@ from infrastructure.sql.projections.base import Db, Deltas, EventRecord
 
 COLUMNS = (
     "id", "type", "priority", "cost", "region", "resource_type", "status", "metadata",
-    "enqueued_at", "started_at", "completed_at", "pool_id", "worker_id", "algorithm_used",
+    "enqueued_at", "started_at", "completed_at", "pool_id", "pool_name", "algorithm_used",
     "decision_summary", "deferral_reason", "error", "correlation_id", "queued_position",
     "position", "attempt", "max_attempts", "timeout_s", "ready_at", "ready_position",
     "leased_by", "lease_expires_at", "cancel_requested",
