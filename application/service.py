@@ -25,6 +25,13 @@ class ProjectionAdmin(Protocol):
         ...
 
 
+class CommitSource(Protocol):
+    def subscribe_commits(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` after every commit (see CommitSignal.subscribe); returns the
+        function that unsubscribes it."""
+        ...
+
+
 class NodeStatus(Protocol):
     """How this node is doing (GET /health, /ready, the scheduler's runtime figures)."""
 

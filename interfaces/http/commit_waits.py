@@ -7,13 +7,13 @@ import asyncio
 import contextlib
 from types import TracebackType
 
-from application.service import TaskRouterService
+from application.service import CommitSource
 from interfaces.http.closing import Closing
 
 
 class CommitWaits:
-    def __init__(self, service: TaskRouterService, closing: Closing) -> None:
-        self._service = service
+    def __init__(self, commits: CommitSource, closing: Closing) -> None:
+        self._commits = commits
         self._closing = closing
         self._woken = asyncio.Event()
 
@@ -24,7 +24,7 @@ class CommitWaits:
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
                 loop.call_soon_threadsafe(self._woken.set)
 
-        self._unsubscribe = self._service.subscribe_commits(wake)
+        self._unsubscribe = self._commits.subscribe_commits(wake)
         self._unsubscribe_closing = self._closing.subscribe(wake)
         return self
 

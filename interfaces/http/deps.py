@@ -11,6 +11,7 @@ from application.messages import Command, CommandResult, MessageContext
 from application.ports import Clock, CommandSender, ReadModel, ReplaySource, TimeTravel
 from application.service import (
     Auditor,
+    CommitSource,
     MetricsExposition,
     NodeStatus,
     ProjectionAdmin,
@@ -70,6 +71,7 @@ Replays = Annotated[ReplaySource, _part("replays")]
 Traffic = Annotated[TrafficGenerator, _part("traffic")]
 Projections = Annotated[ProjectionAdmin, _part("projections")]
 LeaseSeconds = Annotated[float, _part("lease_s")]
+Commits = Annotated[CommitSource, _part("")]
 Node = Annotated[NodeStatus, _part("")]
 Audits = Annotated[Auditor, _part("")]
 Exposition = Annotated[MetricsExposition, _part("")]

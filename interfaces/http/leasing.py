@@ -3,6 +3,7 @@ long-polling (bounded) until some arrive. The wait sleeps on the log's commit si
 new assignment wakes the waiting workers at once; nothing polls the database in a loop."""
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -11,7 +12,8 @@ from application import views
 from application.commands.leases import LeaseTask
 from application.errors import ConcurrencyConflict
 from application.messages import MessageContext, RecordedEvent
-from application.service import TaskRouterService
+from application.ports import CommandSender, ReadModel
+from application.service import CommitSource
 from domain.errors import DomainError, PoolNotExternal, PoolNotFound
 from domain.events import TaskLeased
 from domain.task import task_stream
@@ -24,8 +26,18 @@ RECHECK_S = 1.0
 MIN_RECHECK_S = 0.05
 
 
+@dataclass(frozen=True)
+class Leasing:
+    """What leasing uses of the service."""
+
+    reads: ReadModel
+    sender: CommandSender
+    lease_s: float
+    commits: CommitSource
+
+
 async def lease(
-    service: TaskRouterService,
+    service: Leasing,
     pool_id: str,
     worker_id: str,
     max_tasks: int,
@@ -33,14 +45,14 @@ async def lease(
     context: MessageContext,
     closing: Closing,
 ) -> list[dict[str, Any]]:
-    pool = await run_in_threadpool(service.read_model.get_pool, pool_id)
+    pool = await run_in_threadpool(service.reads.get_pool, pool_id)
     if pool is None:
         raise PoolNotFound(pool_id)
     if pool["execution"] != "external":
         raise PoolNotExternal(pool["name"])
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
-    with CommitWaits(service, closing) as commits:
+    with CommitWaits(service.commits, closing) as commits:
         while True:
             looked = loop.time()
             commits.mark()
@@ -54,13 +66,13 @@ async def lease(
 
 
 async def _lease_some(
-    service: TaskRouterService,
+    service: Leasing,
     pool_id: str,
     worker_id: str,
     max_tasks: int,
     context: MessageContext,
 ) -> list[dict[str, Any]]:
-    candidates = await run_in_threadpool(service.read_model.leasable, pool_id, max_tasks)
+    candidates = await run_in_threadpool(service.reads.leasable, pool_id, max_tasks)
     futures = [
         wait_for(service.sender.submit(LeaseTask(task_id, pool_id, worker_id, service.lease_s),
                                        context))
@@ -79,7 +91,7 @@ async def _lease_some(
         event = result.recorded[-1].event
         assert isinstance(event, TaskLeased)
         history: list[RecordedEvent] = await run_in_threadpool(
-            service.read_model.history, task_stream(event.task_id)
+            service.reads.history, task_stream(event.task_id)
         )
         leased.append(
             {

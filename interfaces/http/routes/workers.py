@@ -16,11 +16,12 @@ from domain.worker_pool import pool_stream
 from interfaces.http import leasing
 from interfaces.http.as_of import AsOf, position_of
 from interfaces.http.deps import (
+    Commits,
     Context,
+    LeaseSeconds,
     Reads,
     Sender,
     ServerClosing,
-    Service,
     TimeTravelling,
     send,
 )
@@ -93,14 +94,22 @@ async def resume_pool(
 
 @router.post("/{pool_id}/lease", dependencies=[requires(WORK)], response_model=LeasedTasks)
 async def lease_tasks(
-    pool_id: uuid.UUID, body: LeaseIn, service: Service, context: Context, closing: ServerClosing
+    pool_id: uuid.UUID,
+    body: LeaseIn,
+    reads: Reads,
+    sender: Sender,
+    lease_s: LeaseSeconds,
+    commits: Commits,
+    context: Context,
+    closing: ServerClosing,
 ) -> dict[str, Any]:
     """For a worker of an external pool: up to `max_tasks` tasks assigned to the pool that
     no worker holds, each with a lease token and deadline, waiting up to `wait_s` for some
     to arrive (an empty list when none did). Keep a lease with heartbeats; report with
     complete or fail, or give the task back with release."""
+    parts = leasing.Leasing(reads, sender, lease_s, commits)
     leased = await leasing.lease(
-        service, str(pool_id), body.worker_id, body.max_tasks, body.wait_s, context, closing
+        parts, str(pool_id), body.worker_id, body.max_tasks, body.wait_s, context, closing
     )
     return {"pool_id": str(pool_id), "worker_id": body.worker_id, "tasks": leased}
 
