@@ -25,6 +25,20 @@ class ProjectionAdmin(Protocol):
         ...
 
 
+class IdempotentCommands(Protocol):
+    def submit_once(
+        self,
+        key: str,
+        fingerprint: str,
+        command: Command,
+        context: MessageContext,
+        render: Render,
+    ) -> "Future[Outcome]":
+        """Run the command unless the key already answered this request; the key, the
+        rendered response and the command's events commit together."""
+        ...
+
+
 class CommitSource(Protocol):
     def subscribe_commits(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call `listener` after every commit (see CommitSignal.subscribe); returns the
@@ -105,17 +119,8 @@ class TaskRouterService(Protocol):
         """{"ready": bool, "checks": {name: {"ok": bool, ...}}}"""
         ...
 
-    def submit_once(
-        self,
-        key: str,
-        fingerprint: str,
-        command: Command,
-        context: MessageContext,
-        render: Render,
-    ) -> "Future[Outcome]":
-        """Run the command unless the key already answered this request; the key, the
-        rendered response and the command's events commit together."""
-        ...
+    @property
+    def idempotent(self) -> IdempotentCommands: ...
 
     def audit(self, progress: AuditProgress | None = None) -> AuditReport: ...
 

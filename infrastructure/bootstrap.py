@@ -5,7 +5,6 @@ import random
 import socket
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -17,9 +16,7 @@ from application.audit.verify import AuditReport, verify_log
 from application.audit.verify import Progress as AuditProgress
 from application.bus import CommandBus
 from application.commit_signal import CommitSignal
-from application.idempotency import Outcome, Render
 from application.lifecycle.timekeeper import Timekeeper
-from application.messages import Command, MessageContext
 from application.ports import Clock, IdGenerator
 from application.scheduling.scheduler import Scheduler
 from application.simulation.demo_pools import register_demo_pools
@@ -119,16 +116,6 @@ class TaskRouter:
             scheduler=self.scheduler is not None,
             simulator=self.workers is not None,
         )
-
-    def submit_once(
-        self,
-        key: str,
-        fingerprint: str,
-        command: Command,
-        context: MessageContext,
-        render: Render,
-    ) -> "Future[Outcome]":
-        return self.idempotent.submit_once(key, fingerprint, command, context, render)
 
     def _warm_time_travel(self) -> None:
         try:

@@ -40,7 +40,9 @@ async def execute(request: Request, command: Command, render: Render) -> HttpRes
         key = f"{principal}/{key}"  # each API key has its own key space
     request_line = f"{request.method} {request.url.path}\n".encode()
     fingerprint = hashlib.sha256(request_line + await request.body()).hexdigest()
-    outcome = await wait_for(service.submit_once(key, fingerprint, command, context, render))
+    outcome = await wait_for(
+        service.idempotent.submit_once(key, fingerprint, command, context, render)
+    )
     response = _http(outcome.response)
     if outcome.replayed:
         response.headers["Idempotency-Replayed"] = "true"
