@@ -18,9 +18,12 @@ export function setUpTaskDialog() {
     const closed = shown;
     shown = null;
     // the row that opened it may have been redrawn since, and the browser's return of the
-    // focus (after this event) then finds nothing: give it to the row drawn in its place
+    // focus then finds nothing: the focus is left on the body, or still on a control of
+    // the closed dialog until the browser's next rendering moves it to the body. Either
+    // way, give it to the row drawn in the opener's place.
     setTimeout(() => {
-      if (!document.activeElement || document.activeElement === document.body) {
+      const active = document.activeElement;
+      if (!active || active === document.body || dialog.contains(active)) {
         document.querySelector(`[data-focus="task-${closed}"]`)?.focus();
       }
     }, 0);
