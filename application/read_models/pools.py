@@ -6,7 +6,7 @@ event changes: set, or added to (`Add`: the load, which moves with every slot)."
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from application.read_models.record import Add, Recorded, Row, resolved
+from application.read_models.record import Add, Recorded, Row, changing, fold_stream, resolved
 
 Change = Callable[[Recorded], Row]
 
@@ -63,9 +63,7 @@ LOADS = frozenset({"PoolSlotClaimed", "PoolSlotReleased"})
 reader of the pools' configuration alone (the what-if replay) leaves them out."""
 
 
-TYPES = frozenset(kind for kind, change in CHANGES.items() if change is not unchanged) | {
-    "WorkerPoolRegistered"
-}
+TYPES = changing(CHANGES, unchanged) | {"WorkerPoolRegistered"}
 """The event types that change this read model."""
 
 
@@ -81,13 +79,7 @@ def fold(record: Recorded, row: Row) -> Row:
 
 def folded(history: Iterable[Recorded]) -> Row | None:
     """A pool's row from its stream (None before it is registered)."""
-    row: Row | None = None
-    for record in history:
-        if record.type == "WorkerPoolRegistered":
-            row = start(record)
-        elif row is not None:
-            row.update(fold(record, row))
-    return row
+    return fold_stream(history, "WorkerPoolRegistered", start, fold)
 
 
 def utilization(load: int, capacity: int) -> float:

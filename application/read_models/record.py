@@ -1,7 +1,7 @@
 """The event as the read models fold it: its place in the log, its type and its payload
 as stored (plain data: times as fixed-width ISO text, enums as their values)."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 Row = dict[str, Any]
@@ -36,3 +36,25 @@ def resolved(changes: Row, row: Row) -> Row:
         column: row[column] + value if isinstance(value, Add) else value
         for column, value in changes.items()
     }
+
+
+def fold_stream(
+    history: Iterable[Recorded],
+    first: str,
+    start: Callable[[Recorded], Row],
+    fold: Callable[[Recorded, Row], Row],
+) -> Row | None:
+    """An entity's row from its stream: made by its `first` event, then folded (None
+    before that event)."""
+    row: Row | None = None
+    for record in history:
+        if record.type == first:
+            row = start(record)
+        elif row is not None:
+            row.update(fold(record, row))
+    return row
+
+
+def changing(changes: Mapping[str, object], unchanged: object) -> frozenset[str]:
+    """The event types whose entry in a read model's `changes` is not `unchanged`."""
+    return frozenset(kind for kind, change in changes.items() if change is not unchanged)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from application.read_models.record import Recorded
+from application.read_models.record import Recorded, changing
 
 MICROSECOND = timedelta(microseconds=1)
 
@@ -102,7 +102,7 @@ FINISHING = frozenset(
 """The event types that may finish a task."""
 
 
-TYPES = frozenset(kind for kind, change in CHANGES.items() if change is not unchanged)
+TYPES = changing(CHANGES, unchanged)
 """The event types that change this read model."""
 
 

@@ -8,7 +8,7 @@ API returns it."""
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from application.read_models.record import Add, Recorded, Row, resolved
+from application.read_models.record import Add, Recorded, Row, changing, fold_stream, resolved
 from domain.task import status_move
 from domain.values import TaskStatus
 
@@ -83,13 +83,7 @@ def fold(record: Recorded, row: Row) -> Row:
 
 def folded(history: Iterable[Recorded]) -> Row | None:
     """A task's row from its stream (None before its TaskQueued)."""
-    row: Row | None = None
-    for record in history:
-        if record.type == "TaskQueued":
-            row = start(record)
-        elif row is not None:
-            row.update(fold(record, row))
-    return row
+    return fold_stream(history, "TaskQueued", start, fold)
 
 
 def _assigned(record: Recorded) -> Row:
@@ -160,9 +154,7 @@ CHANGES: dict[str, Change] = {
     "AlgorithmSwitched": unchanged,
 }  # fmt: skip
 
-TYPES = frozenset(kind for kind, change in CHANGES.items() if change is not unchanged) | {
-    "TaskQueued"
-}
+TYPES = changing(CHANGES, unchanged) | {"TaskQueued"}
 """The event types that change this read model."""
 
 

@@ -95,7 +95,7 @@ class ProjectionRunner:
             checkpoint = min(positions.get(name, 0) for name in names)
             behind = [name for name in names if positions.get(name, 0) == checkpoint]
             head = stored_events.head(db)
-            records = [_record(row) for row in db.execute(READ_BATCH, (checkpoint, limit))]
+            records = [record_of(row) for row in db.execute(READ_BATCH, (checkpoint, limit))]
             if records:
                 for name in behind:
                     self._projections[name].apply(db, records)
@@ -197,11 +197,7 @@ def rare_collections() -> Iterator[None]:
 
 def read_records(db: Db, low: int, high: int) -> Iterator[EventRecord]:
     """The events at positions (low, high], in order, as the read models fold them."""
-    record, data = EventRecord, stored_data  # local names: this loop runs per event
-    for position, stream_id, kind, version, payload, correlation_id, at in db.execute(
-        READ_RANGE, (low, high)
-    ):
-        yield record(position, stream_id, kind, data(kind, version, payload), correlation_id, at)
+    return map(record_of, db.execute(READ_RANGE, (low, high)))
 
 
 READ_RANGE = (
@@ -210,7 +206,9 @@ READ_RANGE = (
 )
 
 
-def _record(row: tuple[int, str, str, int, str, str, str]) -> EventRecord:
+def record_of(row: tuple[int, str, str, int, str, str, str]) -> EventRecord:
+    """A row of (position, stream_id, type, schema_version, payload, correlation_id,
+    recorded_at) as the read models fold it."""
     position, stream_id, type_name, schema_version, payload, correlation_id, recorded_at = row
     data = stored_data(type_name, schema_version, payload)
     return EventRecord(position, stream_id, type_name, data, correlation_id, recorded_at)

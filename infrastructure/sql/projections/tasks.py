@@ -5,6 +5,7 @@ A batch folds each task's events through the task row's fold (`application.read_
 tasks`: the task's current status and attempt are read once per batch), writes one update
 per task, and moves the counts by each task's status before and after the batch."""
 
+import itertools
 import operator
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -13,8 +14,8 @@ import orjson
 
 from application.read_models import tasks
 from application.read_models.record import Row, resolved
-from infrastructure.codec import stored_data
 from infrastructure.sql.projections.base import Db, Deltas, EventRecord
+from infrastructure.sql.projections.runner import record_of
 
 COLUMNS = (
     "id", "type", "priority", "cost", "region", "resource_type", "status", "metadata",
@@ -100,18 +101,8 @@ STREAMS_AT = (
 def task_rows_at(db: Db, head: int) -> Iterator[Row]:
     """Every task queued by position `head`, as it stood there: each task's stream folded
     in turn (one task in memory at a time), in the order they were queued."""
-    row: Row | None = None
-    for position, stream_id, kind, version, payload, correlation_id, at in db.execute(
-        STREAMS_AT, {"head": head}
-    ):
-        record = EventRecord(
-            position, stream_id, kind, stored_data(kind, version, payload), correlation_id, at
-        )
-        if kind == "TaskQueued":
-            if row is not None:
-                yield row
-            row = tasks.start(record)
-        elif row is not None:
-            row.update(tasks.fold(record, row))
-    if row is not None:
-        yield row
+    records = map(record_of, db.execute(STREAMS_AT, {"head": head}))
+    for _, stream in itertools.groupby(records, key=operator.attrgetter("stream_id")):
+        row = tasks.folded(stream)
+        if row is not None:
+            yield row
