@@ -74,8 +74,10 @@ class Summary:
             self.sums[f"status.{before}"] -= 1
 
     def then(self, later: "Summary") -> "Summary":
+        sums = Counter(self.sums)
+        sums.update(later.sums)  # not `+`, which would drop a block's negative changes
         return Summary(
-            self.sums + later.sums,
+            sums,
             [*self.registered, *later.registered],
             {**self.settings, **later.settings},
         )
