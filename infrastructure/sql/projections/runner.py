@@ -133,9 +133,7 @@ class ProjectionRunner:
         with self._write.begin() as connection, rare_collections():
             db = raw(connection)
             head = stored_events.head(db)
-            for projection in projections:
-                for table in projection.tables:
-                    db.execute(f"DELETE FROM {table}")
+            self._empty(db, names)
             batch: list[EventRecord] = []
             for record in read_records(db, 0, head):
                 batch.append(record)
@@ -156,10 +154,13 @@ class ProjectionRunner:
         """Empty the projections' tables and move their checkpoints back to 0, at once."""
         with self._write.begin() as connection:
             db = raw(connection)
-            for name in names:
-                for table in self._get(name).tables:
-                    db.execute(f"DELETE FROM {table}")
-                db.execute(SAVE_CHECKPOINT, (name, 0))
+            self._empty(db, names)
+            db.executemany(SAVE_CHECKPOINT, [(name, 0) for name in names])
+
+    def _empty(self, db: Db, names: Sequence[str]) -> None:
+        for name in names:
+            for table in self._get(name).tables:
+                db.execute(f"DELETE FROM {table}")
 
     def catch_up_all(self) -> int:
         return sum(self.catch_up([name]) for name in self._projections)
