@@ -35,8 +35,7 @@ from infrastructure.bootstrap import TaskRouter, bootstrap
 from infrastructure.replication.postgres_nodes import current_leader
 from infrastructure.settings import Settings
 from infrastructure.sql import migrate, stored_events, transfer
-from infrastructure.sql.errors import connect
-from infrastructure.sql.projections.base import raw
+from infrastructure.sql.db import reading, writing
 from infrastructure.structured_logging import configure_logging
 from interfaces.http.middleware.auth import (
     KEY_NAME,
@@ -504,8 +503,7 @@ def events_export(
     """Write the log as JSON Lines, one CloudEvents 1.0 event per line."""
 
     def export(router: TaskRouter) -> int:
-        with connect(router.engines.read, transaction=True) as connection:
-            db = raw(connection)
+        with reading(router.engines.read, transaction=True) as db:
             head = stored_events.head(db)
             last = head if to is None else min(to, head)
             sink = out.open("wb") if out is not None else sys.stdout.buffer
@@ -544,9 +542,9 @@ def events_import(
         with (
             source.open("rb") as lines_in,
             _bar("importing", lines) as advance,
-            router.engines.write.begin() as connection,
+            writing(router.engines.write) as db,
         ):
-            count = transfer.import_lines(raw(connection), lines_in, advance)
+            count = transfer.import_lines(db, lines_in, advance)
         router.runner.rebuild_at_once(router.runner.names)
         return count
 
@@ -574,11 +572,10 @@ def replay(
         target = bootstrap(router.settings.model_copy(update={"database_url": target_url}))
         try:
             migrate.upgrade(target.engines.write)
-            with connect(router.engines.read, transaction=True) as connection:
-                db = raw(connection)
+            with reading(router.engines.read, transaction=True) as db:
                 last = min(to, stored_events.head(db))
-                with _bar("copying", last) as advance, target.engines.write.begin() as written:
-                    copied = transfer.copy_log(db, raw(written), last, advance)
+                with _bar("copying", last) as advance, writing(target.engines.write) as written:
+                    copied = transfer.copy_log(db, written, last, advance)
             target.runner.rebuild_at_once(target.runner.names)
         finally:
             target.engines.dispose()

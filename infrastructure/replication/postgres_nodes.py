@@ -23,12 +23,14 @@ import structlog
 from sqlalchemy.engine import make_url
 
 from application.commit_signal import CommitSignal
+from infrastructure.sql.db import PostgresDb, sql
 from infrastructure.sql.event_store import NOTIFY_CHANNEL
 from infrastructure.sql.stored_events import HEAD
 
 log = structlog.get_logger(__name__)
 
 CHANNEL = NOTIFY_CHANNEL
+LISTEN = sql(f"LISTEN {CHANNEL}")
 LEADER_LOCK = 7_251_014_301
 """The advisory lock key whose holder schedules."""
 
@@ -70,7 +72,7 @@ class LogWatcher:
 
     def _listen(self, connection: psycopg.Connection[Any]) -> bool:
         try:
-            connection.execute(f"LISTEN {CHANNEL}")
+            PostgresDb(connection).execute(LISTEN)
             return True
         except psycopg.Error:
             return False  # e.g. a transaction-pooling proxy: poll only
@@ -86,21 +88,23 @@ class LogWatcher:
             else:
                 self._stop.wait(tick)
             if time.monotonic() - polled >= self._poll_s:
-                head = connection.execute(HEAD)
-                self._signal.publish(int(head.fetchone()[0]))  # type: ignore[index]
+                head = PostgresDb(connection).execute(HEAD)
+                self._signal.publish(int(head.fetchone()[0]))
                 polled = time.monotonic()
 
 
-HOLDER = (
+HOLDER = sql(
     "SELECT a.application_name, host(a.client_addr) FROM pg_locks l "
     "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
-    "AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = %s"
+    "AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = ?"
 )
+TRY_LOCK = sql("SELECT pg_try_advisory_lock(?)")
+STILL_CONNECTED = sql("SELECT 1")
 
 
 def _holder(connection: psycopg.Connection[Any]) -> str | None:
     """The node holding the leader's lock: its name, or its address if it gave none."""
-    row = connection.execute(HOLDER, (LEADER_LOCK,)).fetchone()
+    row = PostgresDb(connection).execute(HOLDER, (LEADER_LOCK,)).fetchone()
     if row is None:
         return None
     name, address = row
@@ -169,13 +173,14 @@ class Leadership:
     def _campaign(self, connection: psycopg.Connection[Any]) -> None:
         while not self._stop.is_set():
             if not self.leading:
-                won = connection.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,))
-                if won.fetchone()[0]:  # type: ignore[index]
+                won = PostgresDb(connection).execute(TRY_LOCK, (LEADER_LOCK,))
+                if won.fetchone()[0]:
                     self._lead()
                 else:
                     self.leader_node = _holder(connection)
             else:
-                connection.execute("SELECT 1")  # still connected, so still holding the lock
+                # Still connected, so still holding the lock.
+                PostgresDb(connection).execute(STILL_CONNECTED)
             self._stop.wait(self._retry_s)
 
     def _lead(self) -> None:

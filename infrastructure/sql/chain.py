@@ -15,15 +15,16 @@ from typing import Any
 import orjson
 
 from application.audit.verify import ChainReport
-from infrastructure.sql.projections.base import Db
+from infrastructure.sql import stored_events
+from infrastructure.sql.db import Db, sql
 
 GENESIS = "0" * 64
 """The hash before the first event."""
 
-ROW = (
-    "position, stream_id, version, type, schema_version, payload, event_id, "
-    "correlation_id, causation_id, actor, recorded_at"
-)
+ROW = ", ".join(stored_events.COLUMNS)
+"""The chained columns, in order."""
+TIP = sql("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1")
+CHAINED = sql(f"SELECT {ROW}, hash FROM events ORDER BY position")
 
 
 def link(previous: str, row: Sequence[Any]) -> str:
@@ -33,7 +34,7 @@ def link(previous: str, row: Sequence[Any]) -> str:
 
 def tip(db: Db) -> tuple[int, str]:
     """The newest position and its hash (0 and GENESIS on an empty log)."""
-    row = db.execute("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1").fetchone()
+    row = db.execute(TIP).fetchone()
     return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
 
@@ -42,7 +43,7 @@ def verify(
 ) -> ChainReport:
     """Walk the log from position 1, recomputing every hash; stop at the first break."""
     previous, expected, checked = GENESIS, 1, 0
-    cursor = db.execute(f"SELECT {ROW}, hash FROM events ORDER BY position")
+    cursor = db.execute(CHAINED)
     while rows := cursor.fetchmany(chunk):
         for row in rows:
             position, stored = row[0], row[-1]

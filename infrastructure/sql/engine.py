@@ -7,6 +7,11 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from infrastructure.sql.db import Sql, SqliteDb, pragma, sql
+
+BEGIN = sql("BEGIN")
+BEGIN_IMMEDIATE = sql("BEGIN IMMEDIATE")
+
 
 @dataclass(frozen=True)
 class Engines:
@@ -26,25 +31,24 @@ def create_engines(url: str, synchronous: str = "FULL", busy_timeout_ms: int = 5
     if not is_sqlite(url):
         return Engines(create_engine(url), create_engine(url))
     return Engines(
-        _sqlite_engine(url, "BEGIN IMMEDIATE", synchronous, busy_timeout_ms),
-        _sqlite_engine(url, "BEGIN", synchronous, busy_timeout_ms),
+        _sqlite_engine(url, BEGIN_IMMEDIATE, synchronous, busy_timeout_ms),
+        _sqlite_engine(url, BEGIN, synchronous, busy_timeout_ms),
     )
 
 
-def _sqlite_engine(url: str, begin: str, synchronous: str, busy_timeout_ms: int) -> Engine:
+def _sqlite_engine(url: str, begin: Sql, synchronous: str, busy_timeout_ms: int) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.close()
+        db = SqliteDb(dbapi_connection)
+        db.execute(pragma("journal_mode", "WAL"))
+        db.execute(pragma("synchronous", synchronous))
+        db.execute(pragma("busy_timeout", int(busy_timeout_ms)))
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+        SqliteDb(connection.connection.driver_connection).execute(begin)
 
     return engine

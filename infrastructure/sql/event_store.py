@@ -39,13 +39,22 @@ from domain.events import DomainEvent
 from infrastructure.codec import encode
 from infrastructure.metrics import Metrics
 from infrastructure.sql import chain, stored_events
-from infrastructure.sql.errors import INTEGRITY_ERRORS, connect, unavailable_on_failure
-from infrastructure.sql.projections.base import Db, EventRecord, raw
+from infrastructure.sql.db import Db, reading, sql
+from infrastructure.sql.errors import INTEGRITY_ERRORS, unavailable_on_failure
+from infrastructure.sql.projections.base import EventRecord
 from infrastructure.sql.timestamps import iso, parse
 from infrastructure.sql.write_connection import WriteConnection
 
 NOTIFY_CHANNEL = "taskrouterx_log"
-INSERT = f"INSERT INTO events ({chain.ROW}, hash) VALUES ({', '.join('?' * 12)})"
+NOTIFY = sql("SELECT pg_notify(?, ?)")
+SAVEPOINT = sql("SAVEPOINT command")
+ROLLBACK_TO_SAVEPOINT = sql("ROLLBACK TO command")
+RELEASE_SAVEPOINT = sql("RELEASE command")
+SAVEPOINT_APPEND = sql("SAVEPOINT append")
+ROLLBACK_TO_APPEND = sql("ROLLBACK TO SAVEPOINT append")
+RELEASE_APPEND = sql("RELEASE SAVEPOINT append")
+UNDO_APPEND = sql("DELETE FROM events WHERE position > ?")
+NEWEST_RECORDED_AT = sql("SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1")
 
 
 class InlineProjections(Protocol):
@@ -139,7 +148,7 @@ class SqlEventStore:
     def _announce(self, db: Db, head: int) -> None:
         """On PostgreSQL, tell the other nodes at commit (NOTIFY is transactional)."""
         if self._on_postgres:
-            db.execute("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, str(head)))
+            db.execute(NOTIFY, (NOTIFY_CHANNEL, str(head)))
 
     def transaction_db(self) -> Db:
         """The connection of the transaction open on this thread (inside `transaction()`),
@@ -155,42 +164,42 @@ class SqlEventStore:
         batch: _Batch = self._local.batch
         head, last, recorded = batch.head, batch.hash, len(batch.records)
         with unavailable_on_failure():
-            batch.db.execute("SAVEPOINT command")
+            batch.db.execute(SAVEPOINT)
             try:
                 yield
             except BaseException:
-                batch.db.execute("ROLLBACK TO command")
-                batch.db.execute("RELEASE command")
+                batch.db.execute(ROLLBACK_TO_SAVEPOINT)
+                batch.db.execute(RELEASE_SAVEPOINT)
                 batch.head, batch.hash = head, last
                 del batch.records[recorded:]
                 raise
-            batch.db.execute("RELEASE command")
+            batch.db.execute(RELEASE_SAVEPOINT)
 
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
         batch: _Batch | None = getattr(self._local, "batch", None)
         if batch is not None:
             return stored_events.read_stream(batch.db, stream_id, after_version)
-        with connect(self._read) as connection:
-            return stored_events.read_stream(raw(connection), stream_id, after_version)
+        with reading(self._read) as db:
+            return stored_events.read_stream(db, stream_id, after_version)
 
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        with connect(self._read) as connection:
-            return stored_events.read_all(raw(connection), after_position, limit)
+        with reading(self._read) as db:
+            return stored_events.read_all(db, after_position, limit)
 
     def read_types(
         self, after_position: int, types: frozenset[str], limit: int = 1000
     ) -> tuple[list[RecordedEvent], int]:
-        with connect(self._read, transaction=True) as connection:
-            return stored_events.read_types(raw(connection), after_position, types, limit)
+        with reading(self._read, transaction=True) as db:
+            return stored_events.read_types(db, after_position, types, limit)
 
     def head(self) -> int:
-        with connect(self._read) as connection:
-            return stored_events.head(raw(connection))
+        with reading(self._read) as db:
+            return stored_events.head(db)
 
     def verify_chain(self, progress: Callable[[int], None] | None = None) -> ChainReport:
         """Walk the hash chain from position 1 in one read snapshot."""
-        with connect(self._read, transaction=True) as connection:
-            return chain.verify(raw(connection), progress)
+        with reading(self._read, transaction=True) as db:
+            return chain.verify(db, progress)
 
     def _write_events(
         self,
@@ -220,17 +229,17 @@ class SqlEventStore:
                             metadata.correlation_id, at)
             )  # fmt: skip
         if self._on_postgres:  # PostgreSQL: an error aborts the transaction
-            db.execute("SAVEPOINT append")
+            db.execute(SAVEPOINT_APPEND)
         try:
-            db.executemany(INSERT, rows)
+            db.executemany(stored_events.INSERT, rows)
         except INTEGRITY_ERRORS:
             if self._on_postgres:
-                db.execute("ROLLBACK TO SAVEPOINT append")
+                db.execute(ROLLBACK_TO_APPEND)
             else:
-                db.execute("DELETE FROM events WHERE position > ?", (head_before,))
+                db.execute(UNDO_APPEND, (head_before,))
             raise self._conflict(db, writes) from None
         if self._on_postgres:
-            db.execute("RELEASE SAVEPOINT append")
+            db.execute(RELEASE_APPEND)
         return recorded, records, previous
 
     def _conflict(self, db: Db, writes: Sequence[StreamWrite]) -> ConcurrencyConflict:
@@ -244,7 +253,7 @@ class SqlEventStore:
         """Now, but never before the newest stored event: recorded_at follows position
         order even if the wall clock steps back, so a time maps to a position by bisection."""
         if self._last_stamp is None:
-            row = db.execute("SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1")
+            row = db.execute(NEWEST_RECORDED_AT)
             newest = row.fetchone()
             self._last_stamp = parse(newest[0]) if newest else self._clock.now()
         self._last_stamp = max(self._clock.now(), self._last_stamp)

@@ -1,11 +1,12 @@
 """The read side: queries over the projections and the log, returning plain views."""
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, Row, Select, desc, func, select
+from sqlalchemy import Engine
 
 from application import views
 from application.errors import CorruptEvent
@@ -19,20 +20,40 @@ from domain.values import Algorithm, TaskStatus
 from domain.worker_pool import pool_stream
 from infrastructure.codec import decode, payload_dict
 from infrastructure.sql import stored_events
-from infrastructure.sql.errors import connect
-from infrastructure.sql.projections.base import raw
+from infrastructure.sql.db import Db, Sql, mappings, reading, sql
 from infrastructure.sql.projections.runner import read_checkpoints
-from infrastructure.sql.schema import (
-    checkpoints,
-    events,
-    pool_load,
-    stats_counters,
-    stats_throughput,
-    task_counts,
-    tasks,
-)
 
 THROUGHPUT_WINDOW_S = 60
+
+TASK = sql("SELECT * FROM tasks WHERE id = ?")
+POOLS = sql("SELECT * FROM pool_load ORDER BY registration")
+POOL = sql("SELECT * FROM pool_load WHERE pool_id = ?")
+LEASABLE = sql(
+    "SELECT id FROM tasks WHERE pool_id = ? AND status = ? AND leased_by IS NULL "
+    "AND cancel_requested = 0 ORDER BY started_at LIMIT ?"
+)
+STATUS_COUNTS = sql("SELECT status, SUM(count) FROM task_counts GROUP BY status")
+COUNTERS = sql("SELECT name, value FROM stats_counters")
+FINISHED_SINCE = sql("SELECT COALESCE(SUM(finished), 0) FROM stats_throughput WHERE second > ?")
+THROUGHPUT = sql(
+    "SELECT second, finished, completed, latency_sum_us FROM stats_throughput "
+    "WHERE second >= ? AND second < ?"
+)
+STREAM_EVENTS = sql(f"{stored_events.SELECT} WHERE stream_id = ? ORDER BY version")
+CHECKPOINT = sql("SELECT position FROM checkpoints WHERE name = ?")
+LATEST_ALGORITHM = sql(
+    "SELECT type, schema_version, payload FROM events WHERE stream_id = ? "
+    "ORDER BY version DESC LIMIT 1"
+)
+PING = sql("SELECT 1")
+TASKS_PAGE = "SELECT * FROM tasks{where} ORDER BY queued_position DESC LIMIT ? OFFSET ?"
+TASKS_TOTAL = "SELECT COALESCE(SUM(count), 0) FROM task_counts{where}"
+EVENTS_PAGE = stored_events.SELECT + " WHERE position > ?{and_where} ORDER BY position LIMIT ?"
+LOG_PAGE = stored_events.SELECT + "{where} ORDER BY position DESC LIMIT ? OFFSET ?"
+LOG_TOTAL = "SELECT COUNT(*) FROM events{where}"
+TASK_FILTERS = ("status", "type", "region")
+EVENT_FILTERS = ("stream_id", "type", "correlation_id")
+LOG_FILTERS = ("stream_id", "type")
 
 
 class SqlReadModel:
@@ -41,13 +62,11 @@ class SqlReadModel:
 
     def get_task(self, task_id: str) -> dict[str, Any] | None:
         """From the projection, or folded from the task's stream while it is behind."""
-        with connect(self._engine, transaction=True) as connection:
-            if not _is_current(connection, "tasks"):
-                return views.task_view(
-                    stored_events.read_stream(raw(connection), task_stream(task_id))
-                )
-            row = connection.execute(select(tasks).where(tasks.c.id == task_id)).first()
-        return None if row is None else task_view(row._mapping)
+        with reading(self._engine, transaction=True) as db:
+            if not _is_current(db, "tasks"):
+                return views.task_view(stored_events.read_stream(db, task_stream(task_id)))
+            found = mappings(db.execute(TASK, (task_id,)))
+        return task_view(found[0]) if found else None
 
     def list_tasks(
         self,
@@ -57,76 +76,48 @@ class SqlReadModel:
         page: int,
         page_size: int,
     ) -> tuple[list[dict[str, Any]], int]:
-        filters = {"status": status, "type": type, "region": region}
-        query = select(tasks).order_by(desc(tasks.c.queued_position))
-        total_query = select(func.coalesce(func.sum(task_counts.c.count), 0))
-        for column, value in filters.items():
-            if value is not None:
-                query = query.where(tasks.c[column] == value)
-                total_query = total_query.where(task_counts.c[column] == value)
-        query = query.limit(page_size).offset((page - 1) * page_size)
-        with connect(self._engine, transaction=True) as connection:
-            rows = connection.execute(query).all()
-            total = int(connection.execute(total_query).scalar_one())
-        return [task_view(row._mapping) for row in rows], total
+        names, values = _given(TASK_FILTERS, (status, type, region))
+        with reading(self._engine, transaction=True) as db:
+            page_of = (*values, page_size, (page - 1) * page_size)
+            rows = mappings(db.execute(_filtered(TASKS_PAGE, names), page_of))
+            total = int(db.execute(_filtered(TASKS_TOTAL, names), values).fetchone()[0])
+        return [task_view(row) for row in rows], total
 
     def list_pools(self) -> list[dict[str, Any]]:
-        with connect(self._engine) as connection:
-            rows = connection.execute(select(pool_load).order_by(pool_load.c.registration))
-            return [pool_view(row._mapping) for row in rows]
+        with reading(self._engine) as db:
+            return [pool_view(row) for row in mappings(db.execute(POOLS))]
 
     def get_pool(self, pool_id: str) -> dict[str, Any] | None:
         """From the projection, or folded from the pool's stream while it is behind."""
-        with connect(self._engine, transaction=True) as connection:
-            if not _is_current(connection, "pool_load"):
-                return views.pool_view(
-                    stored_events.read_stream(raw(connection), pool_stream(pool_id))
-                )
-            row = connection.execute(
-                select(pool_load).where(pool_load.c.pool_id == pool_id)
-            ).first()
-        return None if row is None else pool_view(row._mapping)
+        with reading(self._engine, transaction=True) as db:
+            if not _is_current(db, "pool_load"):
+                return views.pool_view(stored_events.read_stream(db, pool_stream(pool_id)))
+            found = mappings(db.execute(POOL, (pool_id,)))
+        return pool_view(found[0]) if found else None
 
     def leasable(self, pool_id: str, limit: int) -> list[str]:
         """Tasks assigned to the pool that no worker holds yet, oldest assignment first
         (a hint: leasing each one checks it again)."""
-        query = (
-            select(tasks.c.id)
-            .where(
-                tasks.c.pool_id == pool_id,
-                tasks.c.status == TaskStatus.PROCESSING,
-                tasks.c.leased_by.is_(None),
-                tasks.c.cancel_requested == 0,
-            )
-            .order_by(tasks.c.started_at)
-            .limit(limit)
-        )
-        with connect(self._engine) as connection:
-            return [row.id for row in connection.execute(query)]
+        with reading(self._engine) as db:
+            rows = db.execute(LEASABLE, (pool_id, str(TaskStatus.PROCESSING), limit))
+            return [task_id for (task_id,) in rows]
 
     def queue_size(self) -> int:
         return self.status_counts().get(TaskStatus.QUEUED, 0)
 
     def status_counts(self) -> dict[str, int]:
-        with connect(self._engine) as connection:
-            return _status_counts(connection)
+        with reading(self._engine) as db:
+            return _status_counts(db)
 
     def stats(self, now: datetime) -> dict[str, Any]:
         since = int((now - timedelta(seconds=THROUGHPUT_WINDOW_S)).timestamp())
-        with connect(self._engine, transaction=True) as connection:
-            counts = _status_counts(connection)
-            counters = dict(
-                connection.execute(select(stats_counters.c.name, stats_counters.c.value)).all()
-            )
-            finished = connection.execute(
-                select(func.coalesce(func.sum(stats_throughput.c.finished), 0)).where(
-                    stats_throughput.c.second > since
-                )
-            ).scalar_one()
-            pools = connection.execute(select(pool_load).order_by(pool_load.c.registration)).all()
-            algorithm = active_algorithm(connection)
-        return stats_view(counts, counters, int(finished), [pool_view(r._mapping) for r in pools],
-                          algorithm)  # fmt: skip
+        with reading(self._engine, transaction=True) as db:
+            counts = _status_counts(db)
+            counters = dict(db.execute(COUNTERS))
+            finished = db.execute(FINISHED_SINCE, (since,)).fetchone()[0]
+            pools = [pool_view(row) for row in mappings(db.execute(POOLS))]
+            algorithm = active_algorithm(db)
+        return stats_view(counts, counters, int(finished), pools, algorithm)
 
     def series(self, now: datetime, window_s: int, step_s: int) -> list[dict[str, Any]]:
         """Throughput and mean latency over the last `window_s` seconds (rounded up to whole
@@ -138,16 +129,13 @@ class SqlReadModel:
         second = int(now.timestamp())
         end = (second // step_s + 1) * step_s
         start = end - count * step_s
-        query = select(stats_throughput).where(
-            stats_throughput.c.second >= start, stats_throughput.c.second < end
-        )
-        with connect(self._engine) as connection:
-            rows = connection.execute(query).all()
+        with reading(self._engine) as db:
+            rows = db.execute(THROUGHPUT, (start, end)).fetchall()
         return series_view(start, count, step_s, second - (end - step_s) + 1, rows)
 
     def active_algorithm(self) -> Algorithm:
-        with connect(self._engine) as connection:
-            return active_algorithm(connection)
+        with reading(self._engine) as db:
+            return active_algorithm(db)
 
     def events_page(
         self,
@@ -157,103 +145,100 @@ class SqlReadModel:
         type: str | None,
         correlation_id: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        query = select(*stored_events.COLUMNS).where(events.c.position > after)
-        if stream is not None:
-            query = query.where(events.c.stream_id == stream)
-        if type is not None:
-            query = query.where(events.c.type == type)
-        if correlation_id is not None:
-            query = query.where(events.c.correlation_id == correlation_id)
-        query = query.order_by(events.c.position).limit(limit)
-        with connect(self._engine, transaction=True) as connection:
-            head = stored_events.head(raw(connection))
-            return [event_view(row._mapping) for row in connection.execute(query)], head
+        names, values = _given(EVENT_FILTERS, (stream, type, correlation_id))
+        with reading(self._engine, transaction=True) as db:
+            head = stored_events.head(db)
+            rows = mappings(db.execute(_filtered(EVENTS_PAGE, names), (after, *values, limit)))
+            return [event_view(row) for row in rows], head
 
     def stream_events(self, stream_id: str) -> list[dict[str, Any]]:
-        query = (
-            select(*stored_events.COLUMNS)
-            .where(events.c.stream_id == stream_id)
-            .order_by(events.c.version)
-        )
-        with connect(self._engine) as connection:
-            return [event_view(row._mapping) for row in connection.execute(query)]
+        with reading(self._engine) as db:
+            return [event_view(row) for row in mappings(db.execute(STREAM_EVENTS, (stream_id,)))]
 
     def history(self, stream_id: str) -> list[RecordedEvent]:
-        with connect(self._engine) as connection:
-            return stored_events.read_stream(raw(connection), stream_id)
+        with reading(self._engine) as db:
+            return stored_events.read_stream(db, stream_id)
 
     def logs(
         self, task_id: str | None, event_type: str | None, page: int, page_size: int
     ) -> tuple[list[dict[str, Any]], int]:
-        query: Select[Any] = select(*stored_events.COLUMNS)
-        count = select(func.count()).select_from(events)
-        if task_id is not None:
-            query = query.where(events.c.stream_id == task_stream(task_id))
-            count = count.where(events.c.stream_id == task_stream(task_id))
-        if event_type is not None:
-            query = query.where(events.c.type == event_type)
-            count = count.where(events.c.type == event_type)
-        query = query.order_by(desc(events.c.position)).limit(page_size)
-        query = query.offset((page - 1) * page_size)
-        with connect(self._engine, transaction=True) as connection:
-            rows = connection.execute(query).all()
-            if task_id is None and event_type is None:
-                total = stored_events.head(raw(connection))
+        stream = None if task_id is None else task_stream(task_id)
+        names, values = _given(LOG_FILTERS, (stream, event_type))
+        with reading(self._engine, transaction=True) as db:
+            rows = mappings(
+                db.execute(_filtered(LOG_PAGE, names), (*values, page_size, (page - 1) * page_size))
+            )
+            if names:
+                total = int(db.execute(_filtered(LOG_TOTAL, names), values).fetchone()[0])
             else:
-                total = int(connection.execute(count).scalar_one())
-        return [log_view(row._mapping) for row in rows], total
+                total = stored_events.head(db)
+        return [log_view(row) for row in rows], total
 
     def projection_positions(self) -> tuple[dict[str, int], int]:
-        with connect(self._engine, transaction=True) as connection:
-            return read_checkpoints(raw(connection)), stored_events.head(raw(connection))
+        with reading(self._engine, transaction=True) as db:
+            return read_checkpoints(db), stored_events.head(db)
 
     def head(self) -> int:
-        with connect(self._engine) as connection:
-            return stored_events.head(raw(connection))
+        with reading(self._engine) as db:
+            return stored_events.head(db)
 
     def ping(self) -> None:
-        with connect(self._engine) as connection:
-            connection.execute(select(1)).scalar_one()
+        with reading(self._engine) as db:
+            db.execute(PING).fetchone()
 
 
-def _is_current(connection: Connection, projection: str) -> bool:
-    checkpoint = connection.execute(
-        select(checkpoints.c.position).where(checkpoints.c.name == projection)
-    ).scalar()
-    return checkpoint == stored_events.head(raw(connection))
+def _given(
+    names: tuple[str, ...], values: tuple[str | None, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The filters that have a value: their column names and their values."""
+    given = [(name, value) for name, value in zip(names, values, strict=True) if value is not None]
+    return tuple(name for name, _ in given), tuple(value for _, value in given)
 
 
-def _status_counts(connection: Connection) -> dict[str, int]:
-    rows = connection.execute(
-        select(task_counts.c.status, func.sum(task_counts.c.count)).group_by(task_counts.c.status)
+@functools.cache
+def _filtered(template: str, names: tuple[str, ...]) -> Sql:
+    """`template` with `{where}` replaced by `WHERE a = ? AND b = ?` for the given columns
+    (nothing for none) and `{and_where}` by `AND a = ? AND b = ?`. One statement per
+    combination of filters (the columns are a closed set), so each uses the indexes that
+    serve its filters, which a catch-all `(? IS NULL OR ...)` could not."""
+    conditions = " AND ".join(f"{name} = ?" for name in names)
+    return sql(
+        template.format(
+            where=f" WHERE {conditions}" if names else "",
+            and_where=f" AND {conditions}" if names else "",
+        )
     )
-    return {status: int(total) for status, total in rows}
 
 
-def active_algorithm(connection: Connection) -> Algorithm:
-    row = connection.execute(
-        select(events.c.type, events.c.schema_version, events.c.payload)
-        .where(events.c.stream_id == SCHEDULER_STREAM)
-        .order_by(desc(events.c.version))
-        .limit(1)
-    ).first()
+def _is_current(db: Db, projection: str) -> bool:
+    row = db.execute(CHECKPOINT, (projection,)).fetchone()
+    return row is not None and row[0] == stored_events.head(db)
+
+
+def _status_counts(db: Db) -> dict[str, int]:
+    return {status: int(total) for status, total in db.execute(STATUS_COUNTS)}
+
+
+def active_algorithm(db: Db) -> Algorithm:
+    row = db.execute(LATEST_ALGORITHM, (SCHEDULER_STREAM,)).fetchone()
     if row is None:
         return Algorithm.FIFO
-    event = decode(row.type, row.schema_version, row.payload)
+    event = decode(*row)
     assert isinstance(event, AlgorithmSwitched)
     return event.algorithm
 
 
 def series_view(
-    start: int, count: int, step_s: int, last_seconds: int, rows: Sequence[Row[Any]]
+    start: int, count: int, step_s: int, last_seconds: int, rows: Sequence[Sequence[int]]
 ) -> list[dict[str, Any]]:
-    """`last_seconds`: how much of the last step has passed."""
+    """`last_seconds`: how much of the last step has passed; `rows`: (second, finished,
+    completed, latency_sum_us)."""
     steps = [[0, 0, 0] for _ in range(count)]
-    for row in rows:
-        step = steps[(row.second - start) // step_s]
-        step[0] += row.finished
-        step[1] += row.completed
-        step[2] += row.latency_sum_us
+    for second, finished, completed, latency_sum_us in rows:
+        step = steps[(second - start) // step_s]
+        step[0] += finished
+        step[1] += completed
+        step[2] += latency_sum_us
     points = []
     for index, (finished, completed, latency) in enumerate(steps):
         seconds = last_seconds if index == count - 1 else step_s

@@ -22,12 +22,11 @@ from application.read_models import pools as pool_rows
 from domain.scheduling import PoolSnapshot
 from domain.values import ResourceType, TaskStatus
 from infrastructure.sql import stored_events
-from infrastructure.sql.errors import connect
-from infrastructure.sql.projections.base import Db, raw
+from infrastructure.sql.db import Db, reading, sql
 from infrastructure.sql.projections.runner import read_checkpoints
 from infrastructure.sql.projections.tasks import COLUMNS, task_rows_at
 
-FIELDS = ", ".join(COLUMNS)
+TASKS_UP_TO = sql(f"SELECT {', '.join(COLUMNS)} FROM tasks WHERE queued_position <= ?")
 FINISHED = (str(TaskStatus.COMPLETED), str(TaskStatus.FAILED))
 """A replayed task runs its last attempt, from its last start to its end; one waiting for
 another attempt (delayed or queued again) has none running and is not replayed."""
@@ -38,28 +37,23 @@ class SqlReplayInputs:
         self._engine = engine
 
     def head(self) -> int:
-        with connect(self._engine) as connection:
-            return stored_events.head(raw(connection))
+        with reading(self._engine) as db:
+            return stored_events.head(db)
 
     def up_to(self, position: int) -> ReplayInputs:
-        with connect(self._engine, transaction=True) as connection:
-            db = raw(connection)
+        with reading(self._engine, transaction=True) as db:
             head = stored_events.head(db)
             current = read_checkpoints(db).get("tasks") == head == position
             if current:
-                rows = db.execute(
-                    f"SELECT {FIELDS} FROM tasks WHERE queued_position <= ?", (position,)
-                )
+                rows = db.execute(TASKS_UP_TO, (position,))
                 found = [dict(zip(COLUMNS, row, strict=True)) for row in rows]
             else:
                 found = list(task_rows_at(db, position))
             changes = pool_changes(db, position)
-            last = db.execute(
-                "SELECT recorded_at FROM events WHERE position = ?", (position,)
-            ).fetchone()
+            last = stored_events.recorded_at(db, position)
         tasks = sorted(map(_task, found), key=lambda task: task.queued_position)
         used = frozenset(row["algorithm_used"] for row in found if row["algorithm_used"])
-        return ReplayInputs(tasks, changes, used, _seconds(last[0]) if last else 0.0)
+        return ReplayInputs(tasks, changes, used, _seconds(last) if last else 0.0)
 
 
 def _task(row: dict[str, Any]) -> RecordedTask:

@@ -3,7 +3,7 @@ in one transaction, so it is exactly the state of the log at one position."""
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, or_, select
+from sqlalchemy import Engine
 
 from application.restored_state import (
     RunningTask,
@@ -16,11 +16,26 @@ from application.restored_state import (
 from domain.scheduling import PoolSnapshot
 from domain.values import Execution, ResourceType, TaskStatus
 from infrastructure.sql import stored_events
-from infrastructure.sql.projections.base import raw
+from infrastructure.sql.db import Db, mappings, reading, sql
 from infrastructure.sql.projections.runner import read_checkpoints
-from infrastructure.sql.queries import active_algorithm
-from infrastructure.sql.schema import pool_load, tasks
+from infrastructure.sql.queries import POOLS, active_algorithm
 from infrastructure.sql.timestamps import parse
+
+WAITING = sql(
+    "SELECT id, priority, region, resource_type, ready_position, correlation_id, "
+    "deferral_reason FROM tasks WHERE status = ? ORDER BY ready_position"
+)
+EXTERNAL_POOLS = sql("SELECT pool_id FROM pool_load WHERE execution = ?")
+RUNNING = sql(
+    "SELECT id, correlation_id, pool_id, attempt FROM tasks WHERE status = ? "
+    "ORDER BY queued_position"
+)
+TIMED = sql(
+    "SELECT id, status, correlation_id, ready_at, lease_expires_at, timeout_s, attempt, "
+    "started_at FROM tasks WHERE status IN (?, ?, ?, ?) AND (status = ? "
+    "OR lease_expires_at IS NOT NULL OR timeout_s IS NOT NULL)"
+)
+MAY_RUN = (TaskStatus.DELAYED, TaskStatus.QUEUED, TaskStatus.PROCESSING, TaskStatus.FAILED)
 
 
 class ProjectionsBehind(Exception):
@@ -34,92 +49,75 @@ class SqlStateSource:
         self._needed = needed
 
     def scheduler_state(self) -> SchedulerState:
-        with self._engine.connect() as connection, connection.begin():
-            position = self._current_position(connection)
+        with reading(self._engine, transaction=True) as db:
+            position = self._current_position(db)
             pools = [
                 PoolSnapshot(
-                    row.pool_id,
-                    row.name,
-                    row.region,
-                    ResourceType(row.resource_type),
-                    row.cost_per_unit,
-                    row.capacity,
-                    row.current_load,
-                    row.registration,
-                    bool(row.draining),
+                    row["pool_id"],
+                    row["name"],
+                    row["region"],
+                    ResourceType(row["resource_type"]),
+                    row["cost_per_unit"],
+                    row["capacity"],
+                    row["current_load"],
+                    row["registration"],
+                    bool(row["draining"]),
                 )
-                for row in connection.execute(select(pool_load).order_by(pool_load.c.registration))
+                for row in mappings(db.execute(POOLS))
             ]
             waiting = [
                 WaitingTask(
-                    row.id,
-                    row.priority,
-                    row.region,
-                    None if row.resource_type is None else ResourceType(row.resource_type),
-                    row.ready_position,
-                    row.correlation_id,
-                    deferred=row.deferral_reason is not None,
+                    task_id,
+                    priority,
+                    region,
+                    None if kind is None else ResourceType(kind),
+                    ready_position,
+                    correlation_id,
+                    deferred=deferral_reason is not None,
                 )
-                for row in connection.execute(
-                    select(tasks)
-                    .where(tasks.c.status == TaskStatus.QUEUED)
-                    .order_by(tasks.c.ready_position)
-                )
-            ]
-            algorithm = active_algorithm(connection)
+                for (task_id, priority, region, kind, ready_position, correlation_id,
+                     deferral_reason) in db.execute(WAITING, (str(TaskStatus.QUEUED),))
+            ]  # fmt: skip
+            algorithm = active_algorithm(db)
         return SchedulerState(position, algorithm, pools, waiting)
 
     def running_tasks(self) -> RunningTasks:
-        with self._engine.connect() as connection, connection.begin():
-            position = self._current_position(connection)
+        with reading(self._engine, transaction=True) as db:
+            position = self._current_position(db)
             external = frozenset(
-                connection.execute(
-                    select(pool_load.c.pool_id).where(pool_load.c.execution == Execution.EXTERNAL)
-                ).scalars()
+                pool_id for (pool_id,) in db.execute(EXTERNAL_POOLS, (str(Execution.EXTERNAL),))
             )
             running = [
-                RunningTask(row.id, row.correlation_id, row.attempt)
-                for row in connection.execute(
-                    select(tasks.c.id, tasks.c.correlation_id, tasks.c.pool_id, tasks.c.attempt)
-                    .where(tasks.c.status == TaskStatus.PROCESSING)
-                    .order_by(tasks.c.queued_position)
+                RunningTask(task_id, correlation_id, attempt)
+                for task_id, correlation_id, pool_id, attempt in db.execute(
+                    RUNNING, (str(TaskStatus.PROCESSING),)
                 )
-                if row.pool_id not in external
+                if pool_id not in external
             ]
         return RunningTasks(position, running, external)
 
     def timekeeper_state(self) -> TimekeeperState:
-        may_run = (TaskStatus.DELAYED, TaskStatus.QUEUED, TaskStatus.PROCESSING, TaskStatus.FAILED)
-        query = select(
-            tasks.c.id, tasks.c.status, tasks.c.correlation_id, tasks.c.ready_at,
-            tasks.c.lease_expires_at, tasks.c.timeout_s, tasks.c.attempt, tasks.c.started_at,
-        ).where(
-            tasks.c.status.in_(may_run),
-            or_(
-                tasks.c.status == TaskStatus.DELAYED,
-                tasks.c.lease_expires_at.is_not(None),
-                tasks.c.timeout_s.is_not(None),
-            ),
-        )  # fmt: skip
-        with self._engine.connect() as connection, connection.begin():
-            position = self._current_position(connection)
+        with reading(self._engine, transaction=True) as db:
+            position = self._current_position(db)
+            rows = db.execute(TIMED, (*map(str, MAY_RUN), str(TaskStatus.DELAYED)))
             watched = [
                 TimedTask(
-                    row.id,
-                    row.correlation_id,
-                    _moment(row.ready_at),
-                    _moment(row.lease_expires_at),
-                    row.timeout_s,
-                    row.attempt,
-                    _moment(row.started_at) if row.status == TaskStatus.PROCESSING else None,
+                    task_id,
+                    correlation_id,
+                    _moment(ready_at),
+                    _moment(lease_expires_at),
+                    timeout_s,
+                    attempt,
+                    _moment(started_at) if status == TaskStatus.PROCESSING else None,
                 )
-                for row in connection.execute(query)
-            ]
+                for (task_id, status, correlation_id, ready_at, lease_expires_at, timeout_s,
+                     attempt, started_at) in rows
+            ]  # fmt: skip
         return TimekeeperState(position, watched)
 
-    def _current_position(self, connection: Connection) -> int:
-        head = stored_events.head(raw(connection))
-        checkpoints = read_checkpoints(raw(connection))
+    def _current_position(self, db: Db) -> int:
+        head = stored_events.head(db)
+        checkpoints = read_checkpoints(db)
         behind = {
             name: checkpoints.get(name, 0)
             for name in self._needed

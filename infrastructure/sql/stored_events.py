@@ -10,28 +10,22 @@ from application.errors import CorruptEvent
 from application.messages import EventMetadata, RecordedEvent
 from domain.events import EVENT_TYPES, DomainEvent
 from infrastructure.codec import decode, stored_data
-from infrastructure.sql.projections.base import Db
-from infrastructure.sql.schema import events
+from infrastructure.sql.db import Db, Sql, marks, sql
 from infrastructure.sql.timestamps import parse
 
 COLUMNS = (
-    events.c.position,
-    events.c.stream_id,
-    events.c.version,
-    events.c.type,
-    events.c.schema_version,
-    events.c.payload,
-    events.c.event_id,
-    events.c.correlation_id,
-    events.c.causation_id,
-    events.c.actor,
-    events.c.recorded_at,
-)
-SELECT = f"SELECT {', '.join(column.name for column in COLUMNS)} FROM events"
-STREAM = f"{SELECT} WHERE stream_id = ? AND version > ? ORDER BY version"
-AFTER = f"{SELECT} WHERE position > ? ORDER BY position LIMIT ?"
-HEAD = "SELECT COALESCE(MAX(position), 0) FROM events"
-VERSION = "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?"
+    "position", "stream_id", "version", "type", "schema_version", "payload", "event_id",
+    "correlation_id", "causation_id", "actor", "recorded_at",
+)  # fmt: skip
+"""An event's stored values, in column order (the hash chain covers them in this order)."""
+SELECT = f"SELECT {', '.join(COLUMNS)} FROM events"
+STREAM = sql(f"{SELECT} WHERE stream_id = ? AND version > ? ORDER BY version")
+AFTER = sql(f"{SELECT} WHERE position > ? ORDER BY position LIMIT ?")
+HEAD = sql("SELECT COALESCE(MAX(position), 0) FROM events")
+VERSION = sql("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?")
+INSERT = sql(f"INSERT INTO events ({', '.join(COLUMNS)}, hash) VALUES ({marks(len(COLUMNS) + 1)})")
+"""A row: its stored values and its chain hash."""
+RECORDED_AT = sql("SELECT recorded_at FROM events WHERE position = ?")
 
 
 def current_version(db: Db, stream_id: str) -> int:
@@ -50,13 +44,15 @@ def read_all(db: Db, after_position: int, limit: int) -> list[RecordedEvent]:
     return [to_recorded(row) for row in db.execute(AFTER, (after_position, limit))]
 
 
+def recorded_at(db: Db, position: int) -> str | None:
+    """When the event at `position` was recorded (None if there is none)."""
+    row = db.execute(RECORDED_AT, (position,)).fetchone()
+    return None if row is None else str(row[0])
+
+
 def read_types_within(db: Db, types: Sequence[str], first: int, last: int) -> list[RecordedEvent]:
     """Every event of the given types at positions first..last, in position order."""
-    marks = ", ".join("?" * len(types))
-    rows = db.execute(
-        f"{SELECT} WHERE type IN ({marks}) AND position >= ? AND position <= ? ORDER BY position",
-        (*types, first, last),
-    )
+    rows = db.execute(_types_within(len(types)), (*types, first, last))
     return [to_recorded(row) for row in rows]
 
 
@@ -65,16 +61,29 @@ def read_types(
 ) -> tuple[list[RecordedEvent], int]:
     """Call inside one read transaction, so the head and the page agree."""
     reached = head(db)
-    marks = ", ".join("?" * len(types))
     rows = db.execute(
-        f"{SELECT} WHERE type IN ({marks}) AND position > ? AND position <= ? "
-        "ORDER BY position LIMIT ?",
-        (*sorted(types), after_position, reached, limit),
+        _types_page(len(types)), (*sorted(types), after_position, reached, limit)
     ).fetchall()
     events = [to_recorded(row) for row in rows]
     if len(events) == limit:
         reached = events[-1].position
     return events, max(reached, after_position)
+
+
+@functools.cache
+def _types_within(count: int) -> Sql:
+    return sql(
+        f"{SELECT} WHERE type IN ({marks(count)}) AND position >= ? AND position <= ? "
+        "ORDER BY position"
+    )
+
+
+@functools.cache
+def _types_page(count: int) -> Sql:
+    return sql(
+        f"{SELECT} WHERE type IN ({marks(count)}) AND position > ? AND position <= ? "
+        "ORDER BY position LIMIT ?"
+    )
 
 
 def to_recorded(row: Any) -> RecordedEvent:

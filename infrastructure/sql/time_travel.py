@@ -29,8 +29,7 @@ from domain.task import status_move, task_stream
 from domain.values import Algorithm, TaskStatus
 from infrastructure.codec import decode
 from infrastructure.sql import stored_events
-from infrastructure.sql.errors import connect
-from infrastructure.sql.projections.base import Db, raw
+from infrastructure.sql.db import Db, reading, sql
 from infrastructure.sql.projections.runner import read_records
 from infrastructure.sql.queries import THROUGHPUT_WINDOW_S, stats_view
 from infrastructure.sql.timestamps import iso, parse
@@ -101,28 +100,27 @@ class SqlTimeTravel:
     def position_at(self, moment: datetime) -> int:
         """The newest position recorded at or before `moment` (0 if none): a bisection, as
         the store stamps recorded_at in position order."""
-        with connect(self._engine, transaction=True) as connection:
-            db = raw(connection)
+        with reading(self._engine, transaction=True) as db:
             return _first_after(db, iso(moment), stored_events.head(db)) - 1
 
     def head(self) -> int:
-        with connect(self._engine) as connection:
-            return stored_events.head(raw(connection))
+        with reading(self._engine) as db:
+            return stored_events.head(db)
 
     def task(self, task_id: str, position: int) -> dict[str, Any] | None:
-        with connect(self._engine) as connection:
-            history = stored_events.read_stream(raw(connection), task_stream(task_id))
+        with reading(self._engine) as db:
+            history = stored_events.read_stream(db, task_stream(task_id))
         return views.task_view([event for event in history if event.position <= position])
 
     def pools(self, position: int) -> list[dict[str, Any]]:
-        with connect(self._engine, transaction=True) as connection:
-            return self._summary(raw(connection), position).pools()
+        with reading(self._engine, transaction=True) as db:
+            return self._summary(db, position).pools()
 
     def stats(self, position: int) -> dict[str, Any]:
-        with connect(self._engine, transaction=True) as connection:
-            db = raw(connection)
+        with reading(self._engine, transaction=True) as db:
             summary = self._summary(db, position)
-            moment = parse(_recorded_at(db, position)) if position else None
+            recorded = stored_events.recorded_at(db, position)
+            moment = None if recorded is None else parse(recorded)
             finished = _finished_in_window(db, position, moment)
             algorithm = _algorithm(db, position)
         sums = summary.sums
@@ -131,8 +129,7 @@ class SqlTimeTravel:
 
     def warm(self, progress: Callable[[int, int], None] | None = None) -> None:
         """Summarize every full block now, so the first query does not have to."""
-        with connect(self._engine) as connection:
-            db = raw(connection)
+        with reading(self._engine) as db:
             full = stored_events.head(db) // BLOCK
             for block in range(full):
                 self._block(db, block)
@@ -172,17 +169,13 @@ def _first_after(db: Db, moment: str, head: int, inclusive: bool = False) -> int
     low, high = 1, head + 1
     while low < high:
         middle = (low + high) // 2
-        recorded = _recorded_at(db, middle)
+        recorded = stored_events.recorded_at(db, middle)
+        assert recorded is not None  # positions 1..head are gap-free
         if recorded > moment or (inclusive and recorded == moment):
             high = middle
         else:
             low = middle + 1
     return low
-
-
-def _recorded_at(db: Db, position: int) -> str:
-    row = db.execute("SELECT recorded_at FROM events WHERE position = ?", (position,)).fetchone()
-    return str(row[0])
 
 
 def _finished_in_window(db: Db, position: int, moment: datetime | None) -> int:
@@ -203,12 +196,14 @@ def _finished_in_window(db: Db, position: int, moment: datetime | None) -> int:
     return finished
 
 
+ALGORITHM_AT = sql(
+    "SELECT type, schema_version, payload FROM events "
+    "WHERE stream_id = ? AND position <= ? ORDER BY version DESC LIMIT 1"
+)
+
+
 def _algorithm(db: Db, position: int) -> Algorithm:
-    row = db.execute(
-        "SELECT type, schema_version, payload FROM events "
-        "WHERE stream_id = ? AND position <= ? ORDER BY version DESC LIMIT 1",
-        (SCHEDULER_STREAM, position),
-    ).fetchone()
+    row = db.execute(ALGORITHM_AT, (SCHEDULER_STREAM, position)).fetchone()
     if row is None:
         return Algorithm.FIFO
     event = decode(*row)

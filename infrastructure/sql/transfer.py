@@ -14,13 +14,14 @@ from typing import Any
 
 import orjson
 
-from infrastructure.sql import chain
-from infrastructure.sql.projections.base import Db
+from infrastructure.sql import chain, stored_events
+from infrastructure.sql.db import Db, sql
 
 SPEC_VERSION = "1.0"
 SOURCE = "/taskrouterx"
 TYPE_PREFIX = "dev.taskrouterx."
-INSERT = f"INSERT INTO events ({chain.ROW}, hash) VALUES ({', '.join('?' * 12)})"
+COUNT = sql("SELECT COUNT(*) FROM events")
+UP_TO = sql(f"SELECT {chain.ROW}, hash FROM events WHERE position <= ? ORDER BY position")
 CHUNK = 5000
 
 Progress = Callable[[int], None]
@@ -46,7 +47,7 @@ def export_lines(
 def import_lines(db: Db, lines: Iterable[bytes], progress: Progress | None = None) -> int:
     """Append every event of the file to an empty log, checking the chain as it goes.
     Call inside a transaction: on InvalidImport the caller's rollback writes nothing."""
-    head = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    head = db.execute(COUNT).fetchone()[0]
     if head:
         raise InvalidImport(f"the store already holds {head} events; import needs an empty one")
     previous, batch, count = chain.GENESIS, [], 0
@@ -64,11 +65,11 @@ def import_lines(db: Db, lines: Iterable[bytes], progress: Progress | None = Non
         batch.append((*row, previous))
         count += 1
         if len(batch) == CHUNK:
-            db.executemany(INSERT, batch)
+            db.executemany(stored_events.INSERT, batch)
             batch = []
             if progress is not None:
                 progress(count)
-    db.executemany(INSERT, batch)
+    db.executemany(stored_events.INSERT, batch)
     if progress is not None:
         progress(count)
     return count
@@ -76,11 +77,11 @@ def import_lines(db: Db, lines: Iterable[bytes], progress: Progress | None = Non
 
 def copy_log(source: Db, target: Db, to: int, progress: Progress | None = None) -> int:
     """Copy positions 1..to, rows and hashes as they are, into an empty log."""
-    if target.execute("SELECT COUNT(*) FROM events").fetchone()[0]:
+    if target.execute(COUNT).fetchone()[0]:
         raise InvalidImport("the target database already holds events")
     copied = 0
     for rows in _chunks_up_to(source, to):
-        target.executemany(INSERT, rows)
+        target.executemany(stored_events.INSERT, rows)
         copied += len(rows)
         if progress is not None:
             progress(copied)
@@ -89,9 +90,7 @@ def copy_log(source: Db, target: Db, to: int, progress: Progress | None = None) 
 
 def _chunks_up_to(db: Db, to: int) -> Iterator[list[tuple[Any, ...]]]:
     """Stored rows (the chained values and the hash) of positions 1..to, CHUNK at a time."""
-    cursor = db.execute(
-        f"SELECT {chain.ROW}, hash FROM events WHERE position <= ? ORDER BY position", (to,)
-    )
+    cursor = db.execute(UP_TO, (to,))
     while rows := cursor.fetchmany(CHUNK):
         yield rows
 

@@ -20,8 +20,16 @@ from typing import cast
 
 from sqlalchemy import Engine
 
+from infrastructure.sql.db import Db, SqliteDb, db_of, pragma, sql
+from infrastructure.sql.engine import BEGIN_IMMEDIATE
 from infrastructure.sql.errors import unavailable_on_failure
-from infrastructure.sql.projections.base import Db, raw
+
+LOCK_TIMEOUT = sql("SELECT set_config('lock_timeout', ?, true)")
+"""PostgreSQL: how long this transaction waits for a lock (SET LOCAL, with a parameter)."""
+LOCK_EVENTS = sql("LOCK TABLE events IN EXCLUSIVE MODE")
+COMMIT = sql("COMMIT")
+ROLLBACK = sql("ROLLBACK")
+BUSY_TIMEOUT = sql("PRAGMA busy_timeout")
 
 
 class WriteConnection:
@@ -41,36 +49,37 @@ class WriteConnection:
         SQLite; on PostgreSQL, as long as it takes when None)."""
         if not self._own:
             with unavailable_on_failure(), self._engine.begin() as pooled:
-                db = raw(pooled)
+                db = db_of(pooled)
                 if wait_s is not None:
-                    db.execute(f"SET LOCAL lock_timeout = {_ms(wait_s)}")
+                    db.execute(LOCK_TIMEOUT, (f"{_ms(wait_s)}ms",))
                 # Positions are allocated as MAX + 1: one appender at a time, so a reader
                 # following the log never sees position N+1 before N has committed.
-                db.execute("LOCK TABLE events IN EXCLUSIVE MODE")
+                db.execute(LOCK_EVENTS)
                 yield db
             return
         with self._lock, unavailable_on_failure():
             connection = self._connection or self._open()
-            self._wait_at_most(connection, wait_s)
-            connection.execute("BEGIN IMMEDIATE")
+            db = SqliteDb(connection)
+            self._wait_at_most(db, wait_s)
+            db.execute(BEGIN_IMMEDIATE)
             try:
-                yield cast(Db, connection)
+                yield db
             except BaseException:
                 _roll_back(connection)
                 raise
             try:
-                connection.execute("COMMIT")
+                db.execute(COMMIT)
             except BaseException:
                 # A failed COMMIT (disk full, I/O error) may leave the transaction open:
                 # end it, so nothing half-written stays and the next one can begin.
                 _roll_back(connection)
                 raise
 
-    def _wait_at_most(self, connection: sqlite3.Connection, wait_s: float | None) -> None:
+    def _wait_at_most(self, db: Db, wait_s: float | None) -> None:
         """Set the busy timeout for the next BEGIN (the configured one when None)."""
         wanted = self._busy_timeout_ms if wait_s is None else _ms(wait_s)
         if wanted is not None and wanted != self._current_wait_ms:
-            connection.execute(f"PRAGMA busy_timeout = {wanted}")
+            db.execute(pragma("busy_timeout", wanted))
             self._current_wait_ms = wanted
 
     def close(self) -> None:
@@ -84,7 +93,7 @@ class WriteConnection:
         connection = cast(sqlite3.Connection, pooled.driver_connection)
         pooled.detach()
         self._connection = connection
-        self._busy_timeout_ms = int(connection.execute("PRAGMA busy_timeout").fetchone()[0])
+        self._busy_timeout_ms = int(SqliteDb(connection).execute(BUSY_TIMEOUT).fetchone()[0])
         self._current_wait_ms = self._busy_timeout_ms
         return connection
 
@@ -96,4 +105,4 @@ def _ms(seconds: float) -> int:
 
 def _roll_back(connection: sqlite3.Connection) -> None:
     if connection.in_transaction:
-        connection.execute("ROLLBACK")
+        SqliteDb(connection).execute(ROLLBACK)

@@ -16,6 +16,7 @@ from tests.benchmarks import (
     http_load,
     queries,
     replay,
+    sql_styles,
     store,
     streams,
 )
@@ -28,6 +29,7 @@ SUITES = {
     "replay": replay.run,
     "decisions": decisions.run,
     "queries": queries.run,
+    "sql": sql_styles.run,
     "streams": streams.run,
     "dashboard": dashboard_load.run,
 }

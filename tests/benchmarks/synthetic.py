@@ -20,7 +20,7 @@ from domain.events import (
 from domain.scheduling import PoolSnapshot, TaskSnapshot, decide
 from domain.values import Algorithm, ResourceType, TaskStatus, TaskType
 from infrastructure.codec import encode
-from infrastructure.sql import chain
+from infrastructure.sql import chain, stored_events
 from infrastructure.sql.projections.tasks import INSERT
 from tests.builders import pool_registered, task_queued
 
@@ -149,11 +149,11 @@ def write_log(path: Path, total: int, tick: Callable[[int], None] | None = None)
 
 def _insert(db: sqlite3.Connection, rows: list[Row]) -> None:
     db.execute("BEGIN")
-    db.executemany(f"INSERT INTO events ({chain.ROW}, hash) VALUES ({','.join('?' * 12)})", rows)
+    db.executemany(stored_events.INSERT.sqlite, rows)
     db.execute("COMMIT")
 
 
-TASK_ROW = INSERT
+TASK_ROW = INSERT.sqlite
 """A row of the tasks read model, columns named."""
 
 

@@ -7,7 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-EXPECTED = {"http", "end to end", "store", "replay", "decision", "query", "streams", "dashboard"}
+EXPECTED = {
+    "http",
+    "end to end",
+    "store",
+    "replay",
+    "decision",
+    "query",
+    "sql",
+    "streams",
+    "dashboard",
+}
 
 
 def test_the_quick_suite_runs_and_reports_sane_figures(tmp_path: Path) -> None:

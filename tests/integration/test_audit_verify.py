@@ -13,6 +13,7 @@ from domain.scheduling import algorithms
 from domain.values import Algorithm
 from infrastructure.bootstrap import TaskRouter
 from infrastructure.sql import chain, migrate
+from infrastructure.sql.db import reading
 from infrastructure.sql.engine import create_engines
 from tests.fakes import FakeClock
 from tests.histories import random_history
@@ -117,7 +118,7 @@ def test_the_migration_chains_events_stored_before_it(tmp_path: Path) -> None:
             ],
         )
     migrate.upgrade(engines.write)
-    with engines.read.connect() as connection:
-        report = chain.verify(connection.connection.driver_connection)
+    with reading(engines.read) as db:
+        report = chain.verify(db)
     engines.dispose()
     assert (report.checked, report.first_broken) == (25_000, None)

@@ -12,6 +12,7 @@ from sqlalchemy import inspect, select, text
 
 from application.errors import StoreUnavailable
 from infrastructure.sql import migrate
+from infrastructure.sql.db import sql
 from infrastructure.sql.engine import create_engines
 from infrastructure.sql.queries import task_view
 from infrastructure.sql.schema import metadata, tasks
@@ -71,12 +72,12 @@ def test_the_store_write_connection_is_durable_and_rolls_back_what_raised(
     migrate.upgrade(engines.write)
     writes = WriteConnection(engines.write)
     with writes.transaction() as db:
-        assert db.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
-        db.execute("INSERT INTO checkpoints VALUES ('kept', 1)")
+        assert db.execute(sql("PRAGMA synchronous")).fetchone() == (2,)  # FULL
+        db.execute(sql("INSERT INTO checkpoints VALUES ('kept', 1)"))
 
     def rejected_command() -> None:
         with writes.transaction() as db:
-            db.execute("INSERT INTO checkpoints VALUES ('undone', 2)")
+            db.execute(sql("INSERT INTO checkpoints VALUES ('undone', 2)"))
             raise ValueError("the command was rejected")
 
     with pytest.raises(ValueError, match="rejected"):
@@ -101,7 +102,7 @@ def test_a_locked_database_is_reported_unavailable_and_the_connection_recovers(
     other.rollback()
     other.close()
     with writes.transaction() as db:
-        db.execute("INSERT INTO checkpoints VALUES ('after', 1)")
+        db.execute(sql("INSERT INTO checkpoints VALUES ('after', 1)"))
     writes.close()
     engines.dispose()
 

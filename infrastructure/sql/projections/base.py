@@ -6,18 +6,10 @@ changed row, and counters upserted with their net change. The same code runs inl
 command batch) and in a rebuild (thousands of events), so both build identical tables.
 """
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Connection
-
-
-class Db(Protocol):
-    """The DB-API calls the projections use (sqlite3.Connection and cursors provide them)."""
-
-    def execute(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] = ..., /) -> Any: ...
-
-    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Any: ...
+from infrastructure.sql.db import Db, Sql, marks, sql
 
 
 class EventRecord(NamedTuple):
@@ -38,18 +30,6 @@ class SqlProjection(Protocol):
         ...
 
 
-def raw(connection: Connection) -> Db:
-    """The DB-API connection under a SQLAlchemy one, inside its open transaction (on
-    PostgreSQL wrapped to take the same placeholders as SQLite)."""
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    if connection.dialect.name == "postgresql":
-        from infrastructure.sql.postgres_db import PostgresDb
-
-        return PostgresDb(driver)
-    return driver  # type: ignore[no-any-return]
-
-
 class Deltas:
     """Net changes to counter rows, each of one or more counter columns (a row's deltas
     are added column by column; missing ones are 0), applied with one upsert per row."""
@@ -67,18 +47,37 @@ class Deltas:
         for index, delta in enumerate(deltas):
             row[index] += delta
 
-    def upsert(self, db: Db, table: str, keys: Sequence[str], *columns: str) -> None:
+    def upsert(self, db: Db, upsert: "Upsert") -> None:
         if not self._deltas:
             return
-        names = [*keys, *columns]
-        updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in columns)
+        width = upsert.columns
         db.executemany(
-            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "
-            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
-            [(*key, *row, *[0] * (len(columns) - len(row))) for key, row in self._deltas.items()],
+            upsert.statement,
+            [(*key, *row, *[0] * (width - len(row))) for key, row in self._deltas.items()],
         )
 
-    def apply_to(self, db: Db, update: str) -> None:
+    def apply_to(self, db: Db, update: Sql) -> None:
         """Run `update` (parameters: the first column's delta, then the key) once per
         changed row."""
         db.executemany(update, [(row[0], *key) for key, row in self._deltas.items()])
+
+
+class Upsert(NamedTuple):
+    """A statement adding counter deltas to rows, inserting the rows that are missing."""
+
+    statement: Sql
+    columns: int
+
+
+def upsert(table: str, keys: Sequence[str], *columns: str) -> Upsert:
+    """The upsert adding to `columns` of `table`'s row keyed by `keys` (parameters: the
+    key's values, then one delta per column)."""
+    names = [*keys, *columns]
+    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in columns)
+    return Upsert(
+        sql(
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks(len(names))}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+        ),
+        len(columns),
+    )

@@ -2,18 +2,20 @@
 and whether it drains, folded by the pool row's fold (`application.read_models.pools`):
 columns it sets are updated, the load it adds to is added to in SQL."""
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 from application.read_models import pools
 from application.read_models.record import Add
-from infrastructure.sql.projections.base import Db, Deltas, EventRecord
+from infrastructure.sql.db import Db, Sql, marks, sql
+from infrastructure.sql.projections.base import Deltas, EventRecord
 
 COLUMNS = (
     "pool_id", "name", "region", "resource_type", "cost_per_unit", "capacity", "current_load",
     "registration", "execution", "draining",
 )  # fmt: skip
-INSERT = f"INSERT INTO pool_load ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+INSERT = sql(f"INSERT INTO pool_load ({', '.join(COLUMNS)}) VALUES ({marks(len(COLUMNS))})")
 
 
 class PoolLoadProjection:
@@ -39,6 +41,17 @@ class PoolLoadProjection:
         if registered:
             db.executemany(INSERT, registered)
         for (pool_id, column), value in settings.items():
-            db.execute(f"UPDATE pool_load SET {column} = ? WHERE pool_id = ?", (value, pool_id))
+            db.execute(_set(column), (value, pool_id))
         for column, deltas in added.items():
-            deltas.apply_to(db, f"UPDATE pool_load SET {column} = {column} + ? WHERE pool_id = ?")
+            deltas.apply_to(db, _add(column))
+
+
+# The columns come from the fold's declarations, a closed set.
+@functools.cache
+def _set(column: str) -> Sql:
+    return sql(f"UPDATE pool_load SET {column} = ? WHERE pool_id = ?")
+
+
+@functools.cache
+def _add(column: str) -> Sql:
+    return sql(f"UPDATE pool_load SET {column} = {column} + ? WHERE pool_id = ?")

@@ -2,6 +2,7 @@
 current, and in batches (catch-up, rebuild) while it is behind. Each batch moves the
 checkpoint in the same transaction as the rows: exactly once, resumable after a crash."""
 
+import functools
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -13,21 +14,22 @@ from application.errors import UnknownProjection
 from infrastructure.codec import stored_data
 from infrastructure.runtime import YOUNG_GENERATION_THRESHOLD
 from infrastructure.sql import stored_events
-from infrastructure.sql.projections.base import Db, EventRecord, SqlProjection, raw
+from infrastructure.sql.db import Db, Sql, reading, sql, writing
+from infrastructure.sql.projections.base import EventRecord, SqlProjection
 
 Progress = Callable[[int, int], None]
 """Called with (checkpoint, head) after every batch."""
 
 T = TypeVar("T")
 
-READ_BATCH = (
+READ_BATCH = sql(
     "SELECT position, stream_id, type, schema_version, payload, correlation_id, recorded_at "
     "FROM events WHERE position > ? ORDER BY position LIMIT ?"
 )
 REBUILD_BATCH = 2000
 """Events per `apply` in a rebuild: small enough that a batch's parsed payloads stay in
 the processor's caches (20,000 took half as long again)."""
-SAVE_CHECKPOINT = (
+SAVE_CHECKPOINT = sql(
     "INSERT INTO checkpoints (name, position) VALUES (?, ?) "
     "ON CONFLICT (name) DO UPDATE SET position = excluded.position"
 )
@@ -89,8 +91,7 @@ class ProjectionRunner:
 
     def apply_batch(self, names: Sequence[str], limit: int) -> tuple[int, int, int]:
         """One catch-up transaction; returns (checkpoint, head, events applied)."""
-        with self._write.begin() as connection:
-            db = raw(connection)
+        with writing(self._write) as db:
             positions = read_checkpoints(db)
             checkpoint = min(positions.get(name, 0) for name in names)
             behind = [name for name in names if positions.get(name, 0) == checkpoint]
@@ -127,11 +128,10 @@ class ProjectionRunner:
         rebuild."""
         if self._write.dialect.name != "sqlite":
             self.rebuild(names, progress)
-            with self._write.connect() as connection:
-                return stored_events.head(raw(connection))
+            with reading(self._write) as db:
+                return stored_events.head(db)
         projections = [self._get(name) for name in names]
-        with self._write.begin() as connection, rare_collections():
-            db = raw(connection)
+        with writing(self._write) as db, rare_collections():
             head = stored_events.head(db)
             self._empty(db, names)
             batch: list[EventRecord] = []
@@ -152,15 +152,14 @@ class ProjectionRunner:
 
     def reset(self, names: Sequence[str]) -> None:
         """Empty the projections' tables and move their checkpoints back to 0, at once."""
-        with self._write.begin() as connection:
-            db = raw(connection)
+        with writing(self._write) as db:
             self._empty(db, names)
             db.executemany(SAVE_CHECKPOINT, [(name, 0) for name in names])
 
     def _empty(self, db: Db, names: Sequence[str]) -> None:
         for name in names:
             for table in self._get(name).tables:
-                db.execute(f"DELETE FROM {table}")
+                db.execute(_delete_all(table))
 
     def catch_up_all(self) -> int:
         return sum(self.catch_up([name]) for name in self._projections)
@@ -172,10 +171,16 @@ class ProjectionRunner:
 
 
 def read_checkpoints(db: Db) -> dict[str, int]:
-    return {
-        name: int(position)
-        for name, position in db.execute("SELECT name, position FROM checkpoints")
-    }
+    return {name: int(position) for name, position in db.execute(CHECKPOINTS)}
+
+
+CHECKPOINTS = sql("SELECT name, position FROM checkpoints")
+
+
+@functools.cache
+def _delete_all(table: str) -> Sql:
+    """Emptying one of a projection's tables (named by the projection, a closed set)."""
+    return sql(f"DELETE FROM {table}")
 
 
 @contextmanager
@@ -201,7 +206,7 @@ def read_records(db: Db, low: int, high: int) -> Iterator[EventRecord]:
     return map(record_of, db.execute(READ_RANGE, (low, high)))
 
 
-READ_RANGE = (
+READ_RANGE = sql(
     "SELECT position, stream_id, type, schema_version, payload, correlation_id, recorded_at "
     "FROM events WHERE position > ? AND position <= ? ORDER BY position"
 )

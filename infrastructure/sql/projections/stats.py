@@ -5,7 +5,11 @@ is an integer (latency in microseconds), so any batching sums exactly."""
 from collections.abc import Sequence
 
 from application.read_models import stats
-from infrastructure.sql.projections.base import Db, Deltas, EventRecord
+from infrastructure.sql.db import Db
+from infrastructure.sql.projections.base import Deltas, EventRecord, upsert
+
+COUNTERS = upsert("stats_counters", ("name",), "value")
+THROUGHPUT = upsert("stats_throughput", ("second",), "finished", "completed", "latency_sum_us")
 
 
 class StatsProjection:
@@ -24,6 +28,5 @@ class StatsProjection:
             if change.finished is not None:
                 second, completed, latency = change.finished
                 seconds.add((second,), 1, completed, latency)
-        counters.upsert(db, "stats_counters", ("name",), "value")
-        seconds.upsert(db, "stats_throughput", ("second",), "finished", "completed",
-                       "latency_sum_us")  # fmt: skip
+        counters.upsert(db, COUNTERS)
+        seconds.upsert(db, THROUGHPUT)

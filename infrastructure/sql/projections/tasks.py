@@ -5,6 +5,7 @@ A batch folds each task's events through the task row's fold (`application.read_
 tasks`: the task's current status and attempt are read once per batch), writes one update
 per task, and moves the counts by each task's status before and after the batch."""
 
+import functools
 import itertools
 import operator
 from collections.abc import Iterator, Sequence
@@ -14,7 +15,8 @@ import orjson
 
 from application.read_models import tasks
 from application.read_models.record import Row, resolved
-from infrastructure.sql.projections.base import Db, Deltas, EventRecord
+from infrastructure.sql.db import Db, Sql, marks, sql
+from infrastructure.sql.projections.base import Deltas, EventRecord, upsert
 from infrastructure.sql.projections.runner import record_of
 
 COLUMNS = (
@@ -24,7 +26,9 @@ COLUMNS = (
     "position", "attempt", "max_attempts", "timeout_s", "ready_at", "ready_position",
     "leased_by", "lease_expires_at", "cancel_requested",
 )  # fmt: skip
-INSERT = f"INSERT INTO tasks ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+INSERT = sql(f"INSERT INTO tasks ({', '.join(COLUMNS)}) VALUES ({marks(len(COLUMNS))})")
+COUNTS = upsert("task_counts", ("status", "type", "region"), "count")
+NO_ZERO_COUNTS = sql("DELETE FROM task_counts WHERE count = 0")
 
 
 class TasksProjection:
@@ -67,14 +71,20 @@ class TasksProjection:
                 counts.add((old["status"], old["type"], old["region"]), -1)
                 counts.add((row["status"], old["type"], old["region"]), 1)
         for names, rows in by_columns.items():
-            assignments = ", ".join(f"{column} = ?" for column in names)
-            db.executemany(f"UPDATE tasks SET {assignments} WHERE id = ?", rows)
-        counts.upsert(db, "task_counts", ("status", "type", "region"), "count")
-        db.execute("DELETE FROM task_counts WHERE count = 0")
+            db.executemany(_update(names), rows)
+        counts.upsert(db, COUNTS)
+        db.execute(NO_ZERO_COUNTS)
+
+
+@functools.cache
+def _update(names: tuple[str, ...]) -> Sql:
+    """The update setting these columns of a task's row (they come from the fold's
+    declarations, a closed set)."""
+    return sql(f"UPDATE tasks SET {', '.join(f'{name} = ?' for name in names)} WHERE id = ?")
 
 
 CURRENT_COLUMNS = ("status", "type", "region", "attempt")
-CURRENT = f"SELECT {', '.join(CURRENT_COLUMNS)} FROM tasks WHERE id = ?"
+CURRENT = sql(f"SELECT {', '.join(CURRENT_COLUMNS)} FROM tasks WHERE id = ?")
 KEPT = frozenset(CURRENT_COLUMNS)
 """Columns read before the batch: written back only when the batch changed them."""
 
@@ -90,7 +100,7 @@ _IN_ORDER = operator.itemgetter(*COLUMNS)
 _METADATA = COLUMNS.index("metadata")
 
 
-STREAMS_AT = (
+STREAMS_AT = sql(
     "SELECT e.position, e.stream_id, e.type, e.schema_version, e.payload, e.correlation_id, "
     "e.recorded_at FROM events q JOIN events e ON e.stream_id = q.stream_id "
     "WHERE q.type = 'TaskQueued' AND q.position <= :head AND e.position <= :head "

@@ -1,0 +1,187 @@
+"""The one way the SQL modules talk to a database: DB-API statements (`Sql`) run on a `Db`.
+
+Every statement is written once, in SQLite's spelling (`?` for a positional parameter,
+`:name` for a named one), and `sql()` renders it for both drivers when it is defined:
+SQLite's form is the text as written; psycopg's has `%s` and `%(name)s`, with a literal `%`
+doubled. The text is parsed, not pattern-matched: a `?` or `:` inside a quoted string, a
+quoted name or a comment stays text, and `::` (a PostgreSQL cast) is not a parameter.
+Executing a statement picks its connection's form; no SQL is rewritten per call.
+
+SQLAlchemy opens, pools and configures the connections, and Alembic (with the table
+definitions in `schema.py`) owns the schema; statements bypass SQLAlchemy's expression layer,
+which costs 3 to 12 times the statement itself (`python -m tests.benchmarks --only sql`:
+a point read 5.9 µs as `Sql`, 69 µs as Core; docs/performance.md).
+"""
+
+import functools
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, NamedTuple, Protocol
+
+from sqlalchemy import Connection, Engine
+
+from infrastructure.sql.errors import unavailable_on_failure
+
+Parameters = Sequence[Any] | Mapping[str, Any]
+
+
+class Sql(NamedTuple):
+    """A statement in each driver's placeholder style (make one with `sql()`)."""
+
+    sqlite: str
+    postgres: str
+    has_parameters: bool
+
+
+def sql(text: str) -> Sql:
+    """The statement `text` (SQLite's placeholders) rendered for SQLite and for psycopg.
+    ValueError if a quote or comment is left open."""
+    rendered: list[str] = []
+    has_parameters = False
+    index, end = 0, len(text)
+    while index < end:
+        char = text[index]
+        if char in "'\"":
+            close = text.find(char, index + 1)
+            if close < 0:
+                raise ValueError(f"unterminated {char} in SQL: {text!r}")
+            rendered.append(text[index : close + 1].replace("%", "%%"))
+            index = close + 1
+        elif text.startswith("--", index) or text.startswith("/*", index):
+            close = text.find("\n" if char == "-" else "*/", index + 2)
+            if close < 0 and char == "/":
+                raise ValueError(f"unterminated comment in SQL: {text!r}")
+            close = end if close < 0 else close + (1 if char == "-" else 2)
+            rendered.append(text[index:close].replace("%", "%%"))
+            index = close
+        elif char == "?":
+            rendered.append("%s")
+            has_parameters = True
+            index += 1
+        elif char == ":" and text.startswith("::", index):
+            rendered.append("::")
+            index += 2
+        elif char == ":" and _name_starts(text, index + 1) and not _in_word(text, index):
+            stop = index + 1
+            while stop < end and (text[stop].isalnum() or text[stop] == "_"):
+                stop += 1
+            rendered.append(f"%({text[index + 1 : stop]})s")
+            has_parameters = True
+            index = stop
+        else:
+            rendered.append("%%" if char == "%" else char)
+            index += 1
+    return Sql(text, "".join(rendered) if has_parameters else text, has_parameters)
+
+
+def _name_starts(text: str, index: int) -> bool:
+    return index < len(text) and (text[index].isalpha() or text[index] == "_")
+
+
+def _in_word(text: str, index: int) -> bool:
+    return index > 0 and (text[index - 1].isalnum() or text[index - 1] == "_")
+
+
+def pragma(name: str, value: int | str) -> Sql:
+    """A SQLite PRAGMA setting: PRAGMAs take no parameters, so the value, a number or a
+    single word, is written into the statement."""
+    if not str(value).isalnum():
+        raise ValueError(f"a PRAGMA value is a number or a word, not {value!r}")
+    return sql(f"PRAGMA {name} = {value}")
+
+
+@functools.cache
+def marks(count: int) -> str:
+    """`?, ?, ...`: `count` positional placeholders, for an IN list or a VALUES row."""
+    return ", ".join("?" * count)
+
+
+class Cursor(Protocol):
+    @property
+    def description(self) -> Any: ...
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def fetchmany(self, size: int = ..., /) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Db(Protocol):
+    """A connection inside its open transaction (or autocommitting), running statements."""
+
+    def execute(self, statement: Sql, parameters: Parameters = (), /) -> Cursor: ...
+
+    def executemany(self, statement: Sql, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
+
+
+class SqliteDb:
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def execute(self, statement: Sql, parameters: Parameters = (), /) -> Cursor:
+        return self._connection.execute(statement.sqlite, parameters)
+
+    def executemany(self, statement: Sql, parameters: Iterable[Sequence[Any]], /) -> Cursor:
+        return self._connection.executemany(statement.sqlite, parameters)
+
+
+class PostgresDb:
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: Any) -> None:
+        """`connection`: a psycopg 3 connection."""
+        self._connection = connection
+
+    def execute(self, statement: Sql, parameters: Parameters = (), /) -> Cursor:
+        cursor = self._connection.cursor()
+        # Without parameters psycopg sends the text as it is (no %% to undo).
+        cursor.execute(statement.postgres, parameters if statement.has_parameters else None)
+        return cursor  # type: ignore[no-any-return]
+
+    def executemany(self, statement: Sql, parameters: Iterable[Sequence[Any]], /) -> Cursor:
+        cursor = self._connection.cursor()
+        cursor.executemany(statement.postgres, parameters)
+        return cursor  # type: ignore[no-any-return]
+
+
+def db_of(connection: Connection) -> Db:
+    """The DB-API connection under a SQLAlchemy one, inside its open transaction."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    if connection.dialect.name == "postgresql":
+        return PostgresDb(driver)
+    return SqliteDb(driver)
+
+
+@contextmanager
+def reading(engine: Engine, transaction: bool = False) -> Iterator[Db]:
+    """A read connection (optionally one snapshot transaction), failures translated to
+    StoreUnavailable."""
+    with unavailable_on_failure(), engine.connect() as connection:
+        if transaction:
+            with connection.begin():
+                yield db_of(connection)
+        else:
+            yield db_of(connection)
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Db]:
+    """One write transaction on a pooled connection: committed when the block ends."""
+    with engine.begin() as connection:
+        yield db_of(connection)
+
+
+def mappings(cursor: Cursor) -> list[dict[str, Any]]:
+    """The cursor's rows as dicts keyed by column name."""
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
