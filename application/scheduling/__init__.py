@@ -1,1 +1,2 @@
-"""The scheduler: a policy that reacts to the log and issues AssignWorker and DeferTask."""
+"""The scheduler: a long-running reactor that follows the log and issues AssignWorker and
+DeferTask."""

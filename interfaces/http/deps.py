@@ -35,10 +35,6 @@ def context_of(request: Request) -> MessageContext:
     return MessageContext(correlation_id=request.state.request_id, actor=actor)
 
 
-async def get_service(request: Request) -> TaskRouterService:
-    return service_of(request)
-
-
 async def get_context(request: Request) -> MessageContext:
     return context_of(request)
 
@@ -60,7 +56,6 @@ def _part(name: str) -> Any:
     return Depends(part)
 
 
-Service = Annotated[TaskRouterService, Depends(get_service)]
 Context = Annotated[MessageContext, Depends(get_context)]
 ServerClosing = Annotated[Closing, Depends(get_closing)]
 Reads = Annotated[ReadModel, _part("read_model")]
