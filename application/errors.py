@@ -57,3 +57,13 @@ class CorruptEvent(Exception):
         self.position = position
         self.stream_id = stream_id
         self.reason = reason
+
+
+class DecisionNotRebuilt(Exception):
+    """A recorded decision's inputs cannot be rebuilt from the log (they do not hash to
+    its digest, or the log no longer reaches back to them): it cannot be explained."""
+
+    def __init__(self, position: int, reason: str) -> None:
+        super().__init__(f"the decision at position {position} cannot be explained: {reason}")
+        self.position = position
+        self.reason = reason

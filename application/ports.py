@@ -16,6 +16,7 @@ from application.restored_state import RunningTasks, SchedulerState, TimekeeperS
 
 if TYPE_CHECKING:
     from application.audit.whatif import ReplayInputs
+from domain.scheduling import PoolSnapshot
 from domain.values import Algorithm
 
 
@@ -142,6 +143,11 @@ class ReadModel(Protocol):
 
     def history(self, stream_id: str) -> list[RecordedEvent]:
         """A stream's events, decoded on use, in version order."""
+        ...
+
+    def board(self, seen: int, before: int, run: str) -> list[PoolSnapshot]:
+        """The pools a scheduler run decided on (see DecisionRecord): as the log stood at
+        `seen`, with a slot for each of the run's assignments in (seen, before)."""
         ...
 
     def logs(

@@ -177,6 +177,18 @@ class UnknownAlgorithmVersion(Invalid):
         self.version = version
 
 
+class EarlierAssignmentMissing(Conflict):
+    """The scheduler decided this assignment on a board where its previous assignment of
+    the same round had claimed a slot; that one was not recorded, so this decision's inputs
+    could not be rebuilt from the log: it is refused, to be decided again."""
+
+    def __init__(self, task_id: str, previous: str) -> None:
+        super().__init__(
+            f"task {task_id} was placed after task {previous} in one scheduling round, "
+            f"and the assignment of {previous} was not recorded"
+        )
+
+
 class DecisionMismatch(Invalid):
     """A command carries a scheduling decision about another task, or one that chose
     otherwise: the log must never record an assignment its decision does not explain."""

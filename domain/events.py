@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from domain.scheduling.decision import Decision
+from domain.scheduling.record import DecisionRecord
 from domain.values import Algorithm, Execution, ResourceType, TaskStatus, TaskType
 
 
@@ -44,19 +45,24 @@ class TaskQueued(DomainEvent):
 
 @dataclass(frozen=True)
 class WorkerAssigned(DomainEvent):
-    schema_version: ClassVar[int] = 2
+    """Schema 3 records the decision as a DecisionRecord (its inputs are rebuilt from the
+    log); schemas 1 and 2 carried the whole Decision, every pool as seen."""
+
+    schema_version: ClassVar[int] = 3
     task_id: str
     pool_id: str
     pool_name: str
-    decision: Decision
+    decision: DecisionRecord | Decision
     assigned_at: datetime
 
 
 @dataclass(frozen=True)
 class TaskDeferred(DomainEvent):
-    schema_version: ClassVar[int] = 2
+    """Its decision as WorkerAssigned's."""
+
+    schema_version: ClassVar[int] = 3
     task_id: str
-    decision: Decision
+    decision: DecisionRecord | Decision
     deferred_at: datetime
 
 
@@ -303,6 +309,11 @@ def _decision_v1(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "decision": {**decision, "pools": pools}}
 
 
+def _whole_decision_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3 also reads a whole Decision (it has no `seen`): nothing to change."""
+    return payload
+
+
 def _slot_claimed_v1(payload: dict[str, Any]) -> dict[str, Any]:
     """Before retries every claim was a task's first and only attempt."""
     return {**payload, "attempt": 1}
@@ -312,6 +323,8 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("PoolSlotClaimed", 1): _slot_claimed_v1,
     ("WorkerAssigned", 1): _decision_v1,
     ("TaskDeferred", 1): _decision_v1,
+    ("WorkerAssigned", 2): _whole_decision_v2,
+    ("TaskDeferred", 2): _whole_decision_v2,
     ("TaskQueued", 1): _task_queued_v1,
     ("TaskFailed", 1): _task_failed_v1,
     ("TaskCancelled", 1): _task_cancelled_v1,

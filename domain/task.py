@@ -20,6 +20,7 @@ from domain.errors import (
     AttemptOver,
     CancelRequested,
     DecisionMismatch,
+    EarlierAssignmentMissing,
     InvalidValue,
     LeaseNotHeld,
     LeaseRequired,
@@ -53,6 +54,7 @@ from domain.events import (
 )
 from domain.retry import RetryPolicy, check_timeout
 from domain.scheduling.decision import Decision, TaskSnapshot
+from domain.scheduling.record import DecisionRecord
 from domain.values import MAX_PRIORITY, MIN_PRIORITY, ResourceType, TaskStatus, TaskType
 from domain.worker_pool import WorkerPool
 
@@ -97,6 +99,9 @@ class Task:
     ready_at: datetime | None = None
     lease: Lease | None = None
     cancel_requested: bool = False
+    assigned_in: tuple[str, int] | None = None
+    """(scheduler run, position seen) of the decision behind the latest assignment, when it
+    was recorded as a DecisionRecord."""
 
     @staticmethod
     def submit(
@@ -145,26 +150,40 @@ class Task:
             raise NotDueYet(self.id, "the next attempt", self.ready_at.isoformat())
         return TaskReady(self.id, self.priority, self.region, self.resource_type, now)
 
-    def assign(self, pool: WorkerPool, decision: Decision, now: datetime) -> WorkerAssigned:
+    def assign(
+        self, pool: WorkerPool, decision: DecisionRecord | Decision, now: datetime
+    ) -> WorkerAssigned:
         self._check_queued("assigned")
         if self.resource_type is not None and pool.resource_type != self.resource_type:
             raise ResourceMismatch(self.id, self.resource_type, pool.resource_type)
         self._check_decision(decision, chosen=pool.id)
         return WorkerAssigned(self.id, pool.id, pool.name, decision, now)
 
-    def defer(self, decision: Decision, now: datetime) -> TaskDeferred:
+    def defer(self, decision: DecisionRecord | Decision, now: datetime) -> TaskDeferred:
         self._check_queued("deferred")
         if self.deferred:
             raise TaskAlreadyDeferred(self.id)
         self._check_decision(decision, chosen=None)
         return TaskDeferred(self.id, decision, now)
 
-    def _check_decision(self, decision: Decision, chosen: str | None) -> None:
-        if decision.task != self.snapshot:
+    def check_assigned_in(self, run: str, seen: int, next_task: str) -> None:
+        """The assignment `next_task`'s decision counted on (this task's, in the same
+        scheduling round) is recorded: else EarlierAssignmentMissing."""
+        if self.assigned_in != (run, seen):
+            raise EarlierAssignmentMissing(next_task, self.id)
+
+    def _check_decision(self, decision: DecisionRecord | Decision, chosen: str | None) -> None:
+        if isinstance(decision, DecisionRecord):
+            about, chose = decision.about(self.snapshot), decision.chose == (chosen is not None)
+            picked = "a pool" if decision.chose else None
+        else:
+            about, chose = decision.task == self.snapshot, decision.chosen_pool_id == chosen
+            picked = decision.chosen_pool_id
+        if not about:
             raise DecisionMismatch(f"the decision is about another task than {self.id}")
-        if decision.chosen_pool_id != chosen:
+        if not chose:
             raise DecisionMismatch(
-                f"the decision chose {decision.chosen_pool_id or 'no pool'}, "
+                f"the decision chose {picked or 'no pool'}, "
                 f"not {chosen or 'no pool'}, for task {self.id}"
             )
 
@@ -361,9 +380,12 @@ class Task:
         match event:
             case TaskReady():
                 return {"ready_at": None, "deferred": False}
-            case WorkerAssigned(pool_id=pool_id, assigned_at=at):
+            case WorkerAssigned(pool_id=pool_id, assigned_at=at, decision=decision):
+                assigned_in = (
+                    (decision.run, decision.seen) if isinstance(decision, DecisionRecord) else None
+                )
                 return {"pool_id": pool_id, "attempt": self.attempt + 1, "started_at": at,
-                        "lease": None}  # fmt: skip
+                        "lease": None, "assigned_in": assigned_in}  # fmt: skip
             case TaskDeferred():
                 return {"deferred": True}
             case TaskLeased(worker_id=worker, lease_token=token, expires_at=expires):

@@ -86,12 +86,18 @@ def decoder_for(tp: Any) -> Decoder:
     if tp is Any or tp in (str, int, bool):
         return _identity
     if origin in (typing.Union, types.UnionType):
-        (inner,) = [arg for arg in typing.get_args(tp) if arg is not type(None)]
-        decode_inner = decoder_for(inner)
+        options = [arg for arg in typing.get_args(tp) if arg is not type(None)]
+        decode_inner = decoder_for(options[0]) if len(options) == 1 else _one_of(options)
         return lambda value: None if value is None else decode_inner(value)
     if origin is tuple:
-        decode_item = decoder_for(typing.get_args(tp)[0])
-        return lambda value: tuple([decode_item(item) for item in value])
+        items = typing.get_args(tp)
+        if len(items) == 2 and items[1] is Ellipsis:
+            decode_item = decoder_for(items[0])
+            return lambda value: tuple([decode_item(item) for item in value])
+        decoders = [decoder_for(item) for item in items]
+        return lambda value: tuple(
+            [decode(item) for decode, item in zip(decoders, value, strict=True)]
+        )
     if origin is not None and issubclass(origin, Mapping):
         return dict
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
@@ -104,6 +110,25 @@ def decoder_for(tp: Any) -> Decoder:
     if tp is float:
         return float
     return _identity
+
+
+def _one_of(members: list[Any]) -> Decoder:
+    """A union of dataclasses: the value decodes as the first member whose every field it
+    has (list the member with the most specific fields first)."""
+    shapes = []
+    for member in members:
+        if not (isinstance(member, type) and dataclasses.is_dataclass(member)):
+            raise TypeError(f"cannot decode a union with {member!r}")
+        names = frozenset(field.name for field in dataclasses.fields(member))
+        shapes.append((names, decoder_for(member)))
+
+    def decode(value: dict[str, Any]) -> Any:
+        for names, decoder in shapes:
+            if names <= value.keys():
+                return decoder(value)
+        raise KeyError(f"none of {[m.__name__ for m in members]} has the fields {sorted(value)}")
+
+    return decode
 
 
 def _dataclass_decoder(cls: type) -> Decoder:

@@ -1,23 +1,36 @@
 """Why a task went where it went, read from its stream: every scheduling decision as the
-scheduler recorded it, and the time the task spent in each state."""
+scheduler made it (a DecisionRecord's pools rebuilt from the log and checked against its
+digest), and the time the task spent in each state."""
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
+from application.errors import DecisionNotRebuilt
 from application.messages import RecordedEvent
 from application.views import iso_timestamp
 from domain.errors import UnknownAlgorithmVersion
 from domain.events import DomainEvent, TaskDeferred, TaskQueued, WorkerAssigned
-from domain.scheduling import Decision, rank_key_names
+from domain.scheduling import Decision, DecisionRecord, PoolSnapshot, decide, rank_key_names
+from domain.scheduling.record import difference, record_of
 from domain.task import status_move
 from domain.values import TaskStatus
 
 DECISION_TYPES = (WorkerAssigned.type_name(), TaskDeferred.type_name())
 
 
-def decisions_view(history: Sequence[RecordedEvent]) -> list[dict[str, Any]]:
-    """Every decision in the stream, in order: assignments and deferrals alike."""
+class Boards(Protocol):
+    def board(self, seen: int, before: int, run: str) -> list[PoolSnapshot]:
+        """The pools a scheduler run decided on (see DecisionRecord): as the log stood at
+        `seen`, with a slot for each of the run's assignments in (seen, before)."""
+        ...
+
+
+def decisions_view(
+    history: Sequence[RecordedEvent], boards: Boards | None = None
+) -> list[dict[str, Any]]:
+    """Every decision in the stream, in order: assignments and deferrals alike. Records
+    (schema 3) need `boards`; DecisionNotRebuilt if one's inputs do not hash to its digest."""
     views = []
     for recorded in history:
         if recorded.type not in DECISION_TYPES:
@@ -25,8 +38,34 @@ def decisions_view(history: Sequence[RecordedEvent]) -> list[dict[str, Any]]:
         event = recorded.event
         assert isinstance(event, WorkerAssigned | TaskDeferred)
         outcome = "assigned" if isinstance(event, WorkerAssigned) else "deferred"
-        views.append({**_envelope(recorded), "outcome": outcome, **decision_view(event.decision)})
+        record = event.decision
+        if isinstance(record, Decision):
+            view = decision_view(record)
+        elif boards is None:
+            raise DecisionNotRebuilt(recorded.position, "no source of pool states given")
+        else:
+            view = decision_view(rebuilt(event, record, recorded.position, boards))
+            view["rebuilt_from"] = {
+                "seen_position": record.seen,
+                "scheduler_run": record.run,
+                "digest": record.digest,
+            }
+        views.append({**_envelope(recorded), "outcome": outcome, **view})
     return views
+
+
+def rebuilt(
+    event: WorkerAssigned | TaskDeferred, record: DecisionRecord, position: int, boards: Boards
+) -> Decision:
+    """The whole decision a record stands for: its algorithm version run again on the pools
+    rebuilt from the log, which must hash to the recorded digest."""
+    board = boards.board(record.seen, position, record.run)
+    task = record.task_snapshot(event.task_id)
+    again = decide(record.algorithm, task, board, record.algorithm_version)
+    problem = difference(record, record_of(again, record.seen, record.run))
+    if problem is not None:
+        raise DecisionNotRebuilt(position, problem)
+    return again
 
 
 def decision_view(decision: Decision) -> dict[str, Any]:

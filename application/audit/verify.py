@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from application.audit.decision_inputs import PoolTrail, TooOld
 from application.errors import CorruptEvent
 from application.messages import RecordedEvent
 from application.ports import EventStore
@@ -16,7 +17,8 @@ from domain.events import (
     TaskDeferred,
     WorkerAssigned,
 )
-from domain.scheduling import Decision, decide
+from domain.scheduling import Decision, decide, record_of
+from domain.scheduling.record import difference
 from domain.task import status_move
 from domain.values import TaskStatus
 
@@ -92,13 +94,15 @@ def verify_log(
         None if progress is None else lambda done: progress("hash chain", done, head)
     )
     invariants = Invariants(report)
+    trail = PoolTrail()
     after = 0
     while page := _readable_page(store, after, report):
         for recorded in page:
             try:
                 if recorded.type in DECISIONS:
-                    recompute(recorded, report)
+                    recompute(recorded, report, trail)
                 invariants.apply(recorded)
+                trail.apply(recorded)
             except CorruptEvent as error:
                 report.unreadable(error)
         report.events_checked += len(page)
@@ -127,29 +131,41 @@ def _readable_page(store: EventStore, after: int, report: AuditReport) -> list[R
 DECISIONS = frozenset({WorkerAssigned.type_name(), TaskDeferred.type_name()})
 
 
-def recompute(recorded: RecordedEvent, report: AuditReport) -> None:
-    """The recorded decision must be exactly what its algorithm version computes again
-    from the recorded task and pool snapshots."""
+def recompute(recorded: RecordedEvent, report: AuditReport, trail: PoolTrail) -> None:
+    """The recorded decision must be exactly what its algorithm version computes again:
+    from the pools it recorded (schemas 1 and 2), or from the board rebuilt from the log
+    before it, checked against its digest (schema 3)."""
     event = recorded.event
     assert isinstance(event, WorkerAssigned | TaskDeferred)
-    decision = event.decision
     report.decisions_checked += 1
     try:
-        again = decide(
-            decision.algorithm, decision.task, decision.pools, decision.algorithm_version
-        )
+        problem, chose = _again(event, recorded.position, trail)
     except UnknownAlgorithmVersion as error:
-        report.mismatch(recorded, str(error))
-        return
-    if again != decision:
-        report.mismatch(recorded, _difference(decision, again))
-    elif isinstance(event, WorkerAssigned) and event.pool_id != decision.chosen_pool_id:
-        report.mismatch(
-            recorded,
-            f"assigned to {event.pool_id} but the decision chose {decision.chosen_pool_id}",
-        )
-    elif isinstance(event, TaskDeferred) and decision.chosen_pool_id is not None:
-        report.mismatch(recorded, f"deferred although the decision chose {decision.chosen_pool_id}")
+        problem, chose = str(error), None
+    if problem is not None:
+        report.mismatch(recorded, problem)
+    elif isinstance(event, WorkerAssigned) and event.pool_id != chose:
+        report.mismatch(recorded, f"assigned to {event.pool_id} but the decision chose {chose}")
+    elif isinstance(event, TaskDeferred) and chose is not None:
+        report.mismatch(recorded, f"deferred although the decision chose {chose}")
+
+
+def _again(
+    event: WorkerAssigned | TaskDeferred, position: int, trail: PoolTrail
+) -> tuple[str | None, str | None]:
+    """How the decision recomputed differs from the recorded one (None if it does not),
+    and the pool it chooses."""
+    record = event.decision
+    if isinstance(record, Decision):
+        again = decide(record.algorithm, record.task, record.pools, record.algorithm_version)
+        return (None if again == record else _difference(record, again)), record.chosen_pool_id
+    try:
+        board = trail.board(record.seen, position, record.run)
+    except TooOld as error:
+        return f"its inputs cannot be rebuilt: {error}", None
+    task = record.task_snapshot(event.task_id)
+    again = decide(record.algorithm, task, board, record.algorithm_version)
+    return difference(record, record_of(again, record.seen, record.run)), again.chosen_pool_id
 
 
 def _difference(recorded: Decision, again: Decision) -> str:

@@ -4,13 +4,13 @@ from application.aggregates import Change
 from application.commands.loading import existing_task
 from application.messages import Command, CommandResult
 from application.unit_of_work import UnitOfWork
-from domain.scheduling import Decision
+from domain.scheduling import Decision, DecisionRecord
 
 
 @dataclass(frozen=True)
 class DeferTask(Command):
     task_id: str
-    decision: Decision
+    decision: DecisionRecord | Decision
 
 
 def defer_task(command: DeferTask, uow: UnitOfWork) -> CommandResult:

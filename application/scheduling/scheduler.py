@@ -2,6 +2,7 @@
 and freed capacity arrive, and records one TaskDeferred per wait when no pool can take
 a task."""
 
+import secrets
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from domain.events import (
     WorkerAssigned,
     WorkerPoolRegistered,
 )
-from domain.scheduling import Decision, PoolSnapshot, TaskSnapshot, decide
+from domain.scheduling import Decision, PoolSnapshot, TaskSnapshot, decide, record_of
 from domain.task import task_stream
 from domain.values import Algorithm
 
@@ -84,6 +85,9 @@ class Scheduler(Reactor):
         self._last_event_id: str | None = None
         self._claims: dict[str, str] = {}
         """Slots this scheduler has claimed on its board before their events arrive."""
+        self.run = ""
+        """This run's name in its decision records (set when it restores): the slots on its
+        board that the log did not hold yet are its own WorkerAssigned after `seen`."""
         self.counters = SchedulerCounters()
 
     @property
@@ -98,6 +102,7 @@ class Scheduler(Reactor):
 
     def restore(self) -> None:
         state = self._state_source.scheduler_state()
+        self.run = secrets.token_hex(4)
         self.position = state.position
         self.algorithm = state.algorithm
         self._queue = WaitingQueue(state.algorithm)
@@ -185,10 +190,15 @@ class Scheduler(Reactor):
         their slots on the board at once, sends them all, then settles the answers; one
         that was not recorded (a rule or a concurrent write rejected it, or the write
         failed) gives its slot and its place in the queue back. A failed write then ends
-        the round with its error, for the reactor to retry after a backoff."""
+        the round with its error, for the reactor to retry after a backoff.
+
+        Each assignment names the one before it in the round (`after`): it counted that
+        one's slot as taken, so it is recorded only if that one was, and every decision's
+        board can be rebuilt from the log (see DecisionRecord)."""
         progressed = False
         while True:
             sent: list[tuple[WaitingTask, bool, str, Future[CommandResult]]] = []
+            after: str | None = None
             while len(sent) < MAX_IN_FLIGHT and (
                 task := self._queue.next_placeable(self._board.has_room)
             ):
@@ -197,10 +207,12 @@ class Scheduler(Reactor):
                 if pool_id is None:
                     break
                 undeferred = self._queue.take(task.task_id)
+                record = record_of(decision, self.position, self.run)
                 self._board.add_load(pool_id, 1)
                 self._claims[task.task_id] = pool_id
-                command = AssignWorker(task.task_id, pool_id, decision)
+                command = AssignWorker(task.task_id, pool_id, record, after)
                 sent.append((task, undeferred, pool_id, self._submit(command, task)))
+                after = task.task_id
             if not sent:
                 return progressed
             unrecorded = 0
@@ -233,7 +245,8 @@ class Scheduler(Reactor):
             if decision.chosen_pool_id is not None:
                 continue
             self._queue.mark_deferred(task.task_id)
-            sent.append((task, self._submit(DeferTask(task.task_id, decision), task)))
+            record = record_of(decision, self.position, self.run)
+            sent.append((task, self._submit(DeferTask(task.task_id, record), task)))
         if not sent:
             return False
         unrecorded = 0
@@ -270,9 +283,9 @@ class Scheduler(Reactor):
             self._observer.recorded(str(decision.algorithm), outcome)
         log.info(
             "scheduler.decision",
-            task_id=decision.task.task_id,
+            task_id=event.task_id,
             outcome=outcome,
-            pool_id=decision.chosen_pool_id,
+            pool_id=event.pool_id if isinstance(event, WorkerAssigned) else None,
             algorithm=str(decision.algorithm),
             summary=decision.summary,
             correlation_id=recorded.metadata.correlation_id,

@@ -9,12 +9,14 @@ import orjson
 from sqlalchemy import Engine
 
 from application import views
+from application.audit import decision_inputs
 from application.errors import CorruptEvent
 from application.messages import RecordedEvent
 from application.read_models import pools as pool_rows
 from application.read_models import tasks as task_rows
 from domain.events import AlgorithmSwitched
 from domain.scheduler_config import SCHEDULER_STREAM
+from domain.scheduling import PoolSnapshot
 from domain.task import task_stream
 from domain.values import Algorithm, TaskStatus
 from domain.worker_pool import pool_stream
@@ -46,6 +48,7 @@ LATEST_ALGORITHM = sql(
     "ORDER BY version DESC LIMIT 1"
 )
 PING = sql("SELECT 1")
+BOARD_TYPES = sorted(decision_inputs.TYPES)
 TASKS_PAGE = "SELECT * FROM tasks{where} ORDER BY queued_position DESC LIMIT ? OFFSET ?"
 TASKS_TOTAL = "SELECT COALESCE(SUM(count), 0) FROM task_counts{where}"
 EVENTS_PAGE = stored_events.SELECT + " WHERE position > ?{and_where} ORDER BY position LIMIT ?"
@@ -158,6 +161,11 @@ class SqlReadModel:
     def history(self, stream_id: str) -> list[RecordedEvent]:
         with reading(self._engine) as db:
             return stored_events.read_stream(db, stream_id)
+
+    def board(self, seen: int, before: int, run: str) -> list[PoolSnapshot]:
+        with reading(self._engine, transaction=True) as db:
+            history = stored_events.read_types_within(db, BOARD_TYPES, 1, before - 1)
+        return decision_inputs.board_at(history, seen, before, run)
 
     def logs(
         self, task_id: str | None, event_type: str | None, page: int, page_size: int

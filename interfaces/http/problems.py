@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from application.errors import (
     ConcurrencyConflict,
     CorruptEvent,
+    DecisionNotRebuilt,
     IdempotencyKeyReused,
     RebuildRunning,
     ServiceOverloaded,
@@ -112,6 +113,7 @@ def install(app: FastAPI) -> None:
         ServiceOverloaded,
         TooManySimulations,
         RebuildRunning,
+        DecisionNotRebuilt,
     ):
         app.add_exception_handler(known, on_known)
     app.add_exception_handler(CorruptEvent, on_corrupt)

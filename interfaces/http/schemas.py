@@ -282,6 +282,18 @@ class DecisionOut(Envelope):
     pools_seen: int
     pools_ranked: int
     candidates: list[CandidateOut]
+    rebuilt_from: "RebuiltFrom | None" = Field(
+        None,
+        description="for a compact record (schema 3): the log position whose pool states "
+        "the candidates were rebuilt from, checked against the recorded digest; null when "
+        "the decision stored every pool itself",
+    )
+
+
+class RebuiltFrom(BaseModel):
+    seen_position: int
+    scheduler_run: str
+    digest: str = Field(description="SHA-256 of the task and every pool as seen, base64url")
 
 
 class TaskDecisions(BaseModel):

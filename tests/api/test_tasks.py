@@ -49,9 +49,17 @@ def test_scheduler_places_a_task_and_records_the_decision(client: TestClient) ->
     )
     history = client.get(f"/api/v1/tasks/{task['id']}/events").json()["events"]
     assert [e["type"] for e in history] == ["TaskQueued", "WorkerAssigned"]
-    decision = history[1]["payload"]["decision"]
-    assert decision["chosen_pool_id"] == placed["pool_id"]
-    assert len(decision["pools"]) == len(decision["verdicts"]) == len(decision["rank_keys"]) == 8
+    assert history[1]["schema_version"] == 3
+    record = history[1]["payload"]["decision"]
+    assert record["seen"] == history[0]["position"]
+    assert record["pools"] == 8
+    assert len(record["ranked"]) == 2, "the chosen pool and the one runner-up in eu-west"
+    assert dict(record["filtered"]) == {"other region": 6}
+    explained = client.get(f"/api/v1/tasks/{task['id']}/decisions").json()["decisions"][0]
+    assert explained["chosen_pool_id"] == placed["pool_id"]
+    assert len(explained["candidates"]) == explained["pools_seen"] == 8
+    assert explained["rebuilt_from"]["seen_position"] == record["seen"]
+    assert explained["rebuilt_from"]["digest"] == record["digest"]
 
     done = client.post(f"/api/v1/tasks/{task['id']}/complete")
     assert done.status_code == 200

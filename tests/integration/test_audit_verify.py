@@ -45,6 +45,14 @@ def decision_positions(router: TaskRouter) -> list[int]:
         return [row[0] for row in rows]
 
 
+def first_position(router: TaskRouter, event_type: str, after: int) -> int:
+    with sqlite3.connect(database_file(router)) as db:
+        row = db.execute(
+            "SELECT MIN(position) FROM events WHERE type = ? AND position > ?", (event_type, after)
+        ).fetchone()
+        return int(row[0])
+
+
 def test_an_untouched_history_verifies_clean(history: TaskRouter) -> None:
     report = history.audit()
     assert report.ok
@@ -60,7 +68,7 @@ def test_a_hand_edited_payload_breaks_the_chain_there(history: TaskRouter) -> No
     position = decision_positions(history)[40]
     tamper(
         history,
-        "UPDATE events SET payload = replace(payload, '\"load\":0', '\"load\":1') "
+        "UPDATE events SET payload = replace(payload, '\"pools\":', '\"pools\":1') "
         "WHERE position = ?",
         position,
     )
@@ -69,6 +77,26 @@ def test_a_hand_edited_payload_breaks_the_chain_there(history: TaskRouter) -> No
     assert report.chain is not None
     assert report.chain.first_broken == position
     assert report.chain.checked == position - 1
+    assert [finding.position for finding in report.mismatches] == [position]
+    assert "pools" in report.mismatches[0].detail
+
+
+def test_a_hand_edited_pool_event_before_a_decision_is_caught_twice(history: TaskRouter) -> None:
+    """By the hash chain at the edited event, and by the digest of every decision made on
+    that pool's state: the log no longer rebuilds what the scheduler saw."""
+    position = first_position(history, "PoolCapacityChanged", after=decision_positions(history)[20])
+    tamper(
+        history,
+        "UPDATE events SET payload = replace(payload, '\"capacity\":', '\"capacity\":9') "
+        "WHERE position = ?",
+        position,
+    )
+    report = history.audit()
+    assert report.chain is not None
+    assert report.chain.first_broken == position
+    assert report.mismatch_count > 0
+    assert all(finding.position > position for finding in report.mismatches)
+    assert any("do not hash to the recorded digest" in f.detail for f in report.mismatches)
 
 
 def test_a_deleted_row_is_reported_missing(history: TaskRouter) -> None:

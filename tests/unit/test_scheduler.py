@@ -18,7 +18,7 @@ from application.messages import MessageContext
 from application.restored_state import RunningTasks, SchedulerState, WaitingTask
 from application.scheduling.scheduler import Scheduler
 from domain.events import TaskDeferred, WorkerAssigned
-from domain.scheduling import PoolSnapshot
+from domain.scheduling import DecisionRecord, PoolSnapshot
 from domain.values import Algorithm, ResourceType, TaskType
 from tests.fakes import EmptyStateSource, FailingWrites, InMemoryEventStore
 
@@ -165,13 +165,16 @@ def test_a_cancelled_waiting_task_is_never_placed(bus, sender, memory_store, sig
 def test_assignment_carries_the_requests_correlation_id(bus, sender, memory_store, signal) -> None:  # type: ignore[no-untyped-def]
     pool(bus, "a", 1)
     submit(bus, "t1")
-    make_policy(memory_store, sender, signal).run_once()
+    policy = make_policy(memory_store, sender, signal)
+    policy.run_once()
     (assigned,) = [r for r in memory_store.read_all() if isinstance(r.event, WorkerAssigned)]
     assert assigned.metadata.correlation_id == "req-t1"
     assert assigned.metadata.actor == "scheduler"
     assert assigned.metadata.causation_id is not None
     decision = assigned.event.decision
-    assert decision.chosen_pool_id == assigned.event.pool_id
+    assert isinstance(decision, DecisionRecord)
+    assert (decision.seen, decision.run) == (assigned.position - 1, policy.run)
+    assert decision.chose
     assert decision.summary == "fifo v1 chose a: first registered of 1 in us with free capacity"
 
 
@@ -229,7 +232,8 @@ def test_assignments_that_fail_to_write_give_back_their_task_and_slot(
 ) -> None:  # type: ignore[no-untyped-def]
     """A locked or full database fails the round: every task is waiting again, in its
     place, and no slot stays claimed on the board (no phantom load), so the retry places
-    them as if nothing had happened."""
+    them as if nothing had happened. t2 was decided on a board where t1 held a slot: with
+    t1 not recorded, t2 is refused too (its inputs could not be rebuilt from the log)."""
     pool(bus, "a", 2)
     for task_id in ("t1", "t2", "t3"):
         submit(bus, task_id)
@@ -237,15 +241,16 @@ def test_assignments_that_fail_to_write_give_back_their_task_and_slot(
     policy = make_policy(memory_store, flaky, signal)  # type: ignore[arg-type]
     with pytest.raises(StoreUnavailable):
         policy.run_once()
-    assert assignments(memory_store) == [("t2", "a")], "t2 went through, t1 did not"
-    assert policy.waiting == 2
+    assert assignments(memory_store) == [], "t1's write failed, so t2 after it was refused"
+    assert policy.waiting == 3
+    assert policy.claimed_slots == 0
     flaky.failures = 5
     with pytest.raises(StoreUnavailable):
         policy.run_once()
-    assert policy.waiting == 2
+    assert policy.waiting == 3
     flaky.failures = 0
     policy.run_once()
-    assert assignments(memory_store) == [("t2", "a"), ("t1", "a")]
+    assert assignments(memory_store) == [("t1", "a"), ("t2", "a")]
     assert policy.waiting == 1
     assert [summary for _, summary in deferrals(memory_store)] == [
         "0/1 pools available: 1 at capacity"

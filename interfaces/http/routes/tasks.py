@@ -108,7 +108,7 @@ def task_decisions(task_id: uuid.UUID, reads: Reads) -> dict[str, Any]:
     """Every scheduling decision for the task, deferrals included, as the scheduler saw it:
     each candidate pool, why it was filtered out or how it ranked, and the choice."""
     history = _history(reads, task_id)
-    return {"task_id": str(task_id), "decisions": explain.decisions_view(history)}
+    return {"task_id": str(task_id), "decisions": explain.decisions_view(history, reads)}
 
 
 @router.get("/{task_id}/timeline", dependencies=[requires(READ)], response_model=TaskTimeline)

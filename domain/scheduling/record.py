@@ -1,0 +1,163 @@
+"""A decision as the log keeps it (WorkerAssigned and TaskDeferred, schema 3): where its
+inputs are and what it concluded, in a size that does not grow with the number of pools.
+
+The scheduler decides on its board: the pools as the log stood at position `seen`, plus
+the slots its own assignments had claimed and the log did not hold yet. Those assignments
+are the scheduler run's (`run`) WorkerAssigned events after `seen` and before the decision
+itself (the scheduler makes every one it depends on land first, or none: see AssignWorker's
+`after`), so the pools it saw can be rebuilt from the log exactly. `digest`, a SHA-256 over
+the task and every pool as seen, checks that rebuilding: a decision is recomputed only from
+inputs that hash to what it recorded.
+
+What it concluded: the chosen pool and the next best (at most RUNNERS_UP), each as its
+registration position and rank key, and how many pools each filter removed."""
+
+import base64
+import hashlib
+import heapq
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from domain.scheduling.decision import Decision, FilterReason, PoolSnapshot, TaskSnapshot
+from domain.values import Algorithm, ResourceType
+
+RUNNERS_UP = 5
+"""Ranked pools recorded after the chosen one."""
+
+RankKey = tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    algorithm: Algorithm
+    algorithm_version: int
+    priority: int
+    region: str
+    resource_type: ResourceType | None
+    """The task's decision inputs (its id is the event's)."""
+    seen: int
+    """The log position whose pool states the scheduler decided on."""
+    run: str
+    """The scheduler run that decided: its assignments after `seen` were on its board."""
+    pools: int
+    """How many pools it saw."""
+    digest: str
+    """SHA-256 (URL-safe base64) of the task and every pool as seen (`input_digest`)."""
+    ranked: tuple[tuple[int, RankKey], ...]
+    """(registration, rank key) of the chosen pool and the next best, best first; empty
+    when no pool could take the task."""
+    filtered: tuple[tuple[FilterReason, int], ...]
+    """How many pools each filter removed, in FilterReason order (reasons with none left
+    out)."""
+    summary: str
+
+    def about(self, task: TaskSnapshot) -> bool:
+        """Whether the record's task inputs are this task's."""
+        return (self.priority, self.region, self.resource_type) == (
+            task.priority,
+            task.region,
+            task.resource_type,
+        )
+
+    def task_snapshot(self, task_id: str) -> TaskSnapshot:
+        return TaskSnapshot(task_id, self.priority, self.region, self.resource_type)
+
+    @property
+    def chose(self) -> bool:
+        return bool(self.ranked)
+
+
+def record_of(decision: Decision, seen: int, run: str) -> DecisionRecord:
+    """The record of a decision made on the pools as the log stood at `seen`, plus the run's
+    own claims the log did not hold yet."""
+    ranked = heapq.nsmallest(
+        RUNNERS_UP + 1,
+        (
+            (key, pool.registration)
+            for pool, key in zip(decision.pools, decision.rank_keys, strict=True)
+            if key is not None
+        ),
+    )
+    counts = Counter(verdict for verdict in decision.verdicts if verdict is not None)
+    task = decision.task
+    return DecisionRecord(
+        decision.algorithm,
+        decision.algorithm_version,
+        task.priority,
+        task.region,
+        task.resource_type,
+        seen,
+        run,
+        len(decision.pools),
+        input_digest(task, decision.pools),
+        tuple((registration, key) for key, registration in ranked),
+        tuple((reason, counts[reason]) for reason in FilterReason if counts[reason]),
+        decision.summary,
+    )
+
+
+def input_digest(task: TaskSnapshot, pools: Iterable[PoolSnapshot]) -> str:
+    """SHA-256 over the task and every pool in registration order, one line each with its
+    fields separated by US (0x1f), numbers in their shortest exact form."""
+    kind = task.resource_type or ""
+    digest = hashlib.sha256(
+        f"{task.task_id}\x1f{task.priority}\x1f{task.region}\x1f{kind}\n".encode()
+    )
+    lines = [pool_line(pool) for pool in sorted(pools, key=_registration)]
+    digest.update("".join(lines).encode())
+    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+
+
+def pool_line(pool: PoolSnapshot) -> str:
+    """A pool's state as the digest reads it."""
+    return (
+        f"{pool.pool_id}\x1f{pool.name}\x1f{pool.region}\x1f{pool.resource_type}\x1f"
+        f"{float(pool.cost_per_unit)!r}\x1f{pool.capacity}\x1f{pool.load}\x1f"
+        f"{pool.registration}\x1f{int(pool.draining)}\n"
+    )
+
+
+def _registration(pool: PoolSnapshot) -> int:
+    return pool.registration
+
+
+def difference(recorded: DecisionRecord, again: DecisionRecord) -> str | None:
+    """How a decision recomputed from rebuilt inputs differs from its record (None if it
+    does not): first whether the inputs hash to the recorded digest, then the first pool
+    or count that differs, as far as the record can tell."""
+    if again == recorded:
+        return None
+    detail = _first_difference(recorded, again)
+    if again.digest != recorded.digest:
+        inputs = (
+            f"the pools the log gives at position {recorded.seen} do not hash to the "
+            "recorded digest"
+        )
+        return inputs if detail is None else f"{inputs}; {detail}"
+    return detail or "the record differs from its recomputation"
+
+
+def _first_difference(recorded: DecisionRecord, again: DecisionRecord) -> str | None:
+    if again.pools != recorded.pools:
+        return f"it saw {recorded.pools} pools, the log gives {again.pools}"
+    for index, (was, now) in enumerate(zip(recorded.ranked, again.ranked, strict=False)):
+        if was != now:
+            place = "chosen pool" if index == 0 else f"runner-up {index}"
+            return (
+                f"{place} recorded: the pool registered at {was[0]}, key {list(was[1])}; "
+                f"recomputed: the pool registered at {now[0]}, key {list(now[1])}"
+            )
+    if len(again.ranked) != len(recorded.ranked):
+        return f"{len(recorded.ranked)} pools ranked, recomputed {len(again.ranked)}"
+    if again.filtered != recorded.filtered:
+        return f"filtered {_counts(recorded.filtered)}, recomputed {_counts(again.filtered)}"
+    for name in ("summary", "algorithm", "algorithm_version", "priority", "region"):
+        was, now = getattr(recorded, name), getattr(again, name)
+        if was != now:
+            return f"{name} recorded {was!r}, recomputed {now!r}"
+    return None
+
+
+def _counts(filtered: Sequence[tuple[FilterReason, int]]) -> str:
+    return ", ".join(f"{count} {reason}" for reason, count in filtered) or "none"
