@@ -3,13 +3,18 @@
 from collections import Counter
 from dataclasses import replace
 
-from domain.scheduling import PoolSnapshot
+from domain.scheduling import PoolSnapshot, TaskSnapshot
+from domain.scheduling.record import digest_of, pool_hash
 from domain.values import ResourceType
 
 
 class PoolBoard:
+    """Pools in registration order (the order they were put first), with each pool's
+    hash kept as it changes, so a decision's input digest costs one hash over the hashes."""
+
     def __init__(self) -> None:
         self._pools: dict[str, PoolSnapshot] = {}
+        self._hashes: dict[str, bytes] = {}
         self._free: Counter[ResourceType] = Counter()
 
     def __len__(self) -> int:
@@ -20,6 +25,7 @@ class PoolBoard:
         if previous is not None:
             self._free[previous.resource_type] -= previous.free
         self._pools[pool.pool_id] = pool
+        self._hashes[pool.pool_id] = pool_hash(pool)
         self._free[pool.resource_type] += pool.free
 
     def set_capacity(self, pool_id: str, capacity: int) -> None:
@@ -36,6 +42,10 @@ class PoolBoard:
         if requirement is None:
             return sum(self._free.values()) > 0
         return self._free[requirement] > 0
+
+    def digest(self, task: TaskSnapshot) -> str:
+        """The input digest of a decision for `task` on the board as it is."""
+        return digest_of(task, self._hashes.values())
 
     def snapshots(self) -> list[PoolSnapshot]:
         """Every pool in registration order."""

@@ -39,7 +39,14 @@ from domain.events import (
     WorkerAssigned,
     WorkerPoolRegistered,
 )
-from domain.scheduling import Decision, PoolSnapshot, TaskSnapshot, decide, record_of
+from domain.scheduling import (
+    Decision,
+    DecisionRecord,
+    PoolSnapshot,
+    TaskSnapshot,
+    decide,
+    record_of,
+)
 from domain.task import task_stream
 from domain.values import Algorithm
 
@@ -207,7 +214,7 @@ class Scheduler(Reactor):
                 if pool_id is None:
                     break
                 undeferred = self._queue.take(task.task_id)
-                record = record_of(decision, self.position, self.run)
+                record = self._record(decision)
                 self._board.add_load(pool_id, 1)
                 self._claims[task.task_id] = pool_id
                 command = AssignWorker(task.task_id, pool_id, record, after)
@@ -245,7 +252,7 @@ class Scheduler(Reactor):
             if decision.chosen_pool_id is not None:
                 continue
             self._queue.mark_deferred(task.task_id)
-            record = record_of(decision, self.position, self.run)
+            record = self._record(decision)
             sent.append((task, self._submit(DeferTask(task.task_id, record), task)))
         if not sent:
             return False
@@ -272,6 +279,11 @@ class Scheduler(Reactor):
         if self._observer is not None:
             self._observer.decided(str(self.algorithm), time.perf_counter() - started)
         return decision
+
+    def _record(self, decision: Decision) -> DecisionRecord:
+        """The record of a decision made on the board as it is."""
+        digest = self._board.digest(decision.task)
+        return record_of(decision, self.position, self.run, digest)
 
     def _recorded(self, future: "Future[CommandResult]", outcome: str) -> None:
         """Log the decision the log now holds (and count it)."""

@@ -9,8 +9,9 @@ itself (the scheduler makes every one it depends on land first, or none: see Ass
 the task and every pool as seen, checks that rebuilding: a decision is recomputed only from
 inputs that hash to what it recorded.
 
-What it concluded: the chosen pool and the next best (at most RUNNERS_UP), each as its
-registration position and rank key, and how many pools each filter removed."""
+What it concluded: the rank keys of the chosen pool and the next best (at most RUNNERS_UP;
+every ranking breaks ties by registration, so a key ends with its pool's registration
+position and names the pool), and how many pools each filter removed."""
 
 import base64
 import hashlib
@@ -44,9 +45,9 @@ class DecisionRecord:
     """How many pools it saw."""
     digest: str
     """SHA-256 (URL-safe base64) of the task and every pool as seen (`input_digest`)."""
-    ranked: tuple[tuple[int, RankKey], ...]
-    """(registration, rank key) of the chosen pool and the next best, best first; empty
-    when no pool could take the task."""
+    ranked: tuple[RankKey, ...]
+    """The rank keys of the chosen pool and the next best, best first (each ends with its
+    pool's registration); empty when no pool could take the task."""
     filtered: tuple[tuple[FilterReason, int], ...]
     """How many pools each filter removed, in FilterReason order (reasons with none left
     out)."""
@@ -68,17 +69,10 @@ class DecisionRecord:
         return bool(self.ranked)
 
 
-def record_of(decision: Decision, seen: int, run: str) -> DecisionRecord:
+def record_of(decision: Decision, seen: int, run: str, digest: str | None = None) -> DecisionRecord:
     """The record of a decision made on the pools as the log stood at `seen`, plus the run's
-    own claims the log did not hold yet."""
-    ranked = heapq.nsmallest(
-        RUNNERS_UP + 1,
-        (
-            (key, pool.registration)
-            for pool, key in zip(decision.pools, decision.rank_keys, strict=True)
-            if key is not None
-        ),
-    )
+    own claims the log did not hold yet. `digest`: its `input_digest`, if known already."""
+    ranked = heapq.nsmallest(RUNNERS_UP + 1, (key for key in decision.rank_keys if key))
     counts = Counter(verdict for verdict in decision.verdicts if verdict is not None)
     task = decision.task
     return DecisionRecord(
@@ -90,32 +84,39 @@ def record_of(decision: Decision, seen: int, run: str) -> DecisionRecord:
         seen,
         run,
         len(decision.pools),
-        input_digest(task, decision.pools),
-        tuple((registration, key) for key, registration in ranked),
+        digest or input_digest(task, decision.pools),
+        tuple(ranked),
         tuple((reason, counts[reason]) for reason in FilterReason if counts[reason]),
         decision.summary,
     )
 
 
 def input_digest(task: TaskSnapshot, pools: Iterable[PoolSnapshot]) -> str:
-    """SHA-256 over the task and every pool in registration order, one line each with its
-    fields separated by US (0x1f), numbers in their shortest exact form."""
+    """SHA-256 over the task's line and the SHA-256 of each pool's line (`pool_hash`), the
+    pools in registration order: a commitment to every field of every pool as seen, whose
+    per-pool parts a scheduler can keep as its pools change."""
+    return digest_of(task, [pool_hash(pool) for pool in sorted(pools, key=_registration)])
+
+
+def digest_of(task: TaskSnapshot, pool_hashes: Iterable[bytes]) -> str:
+    """`input_digest` from the pools' hashes, in registration order."""
     kind = task.resource_type or ""
     digest = hashlib.sha256(
         f"{task.task_id}\x1f{task.priority}\x1f{task.region}\x1f{kind}\n".encode()
     )
-    lines = [pool_line(pool) for pool in sorted(pools, key=_registration)]
-    digest.update("".join(lines).encode())
+    digest.update(b"".join(pool_hashes))
     return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
 
 
-def pool_line(pool: PoolSnapshot) -> str:
-    """A pool's state as the digest reads it."""
-    return (
+def pool_hash(pool: PoolSnapshot) -> bytes:
+    """SHA-256 of a pool's state: its fields separated by US (0x1f), numbers in their
+    shortest exact form."""
+    line = (
         f"{pool.pool_id}\x1f{pool.name}\x1f{pool.region}\x1f{pool.resource_type}\x1f"
         f"{float(pool.cost_per_unit)!r}\x1f{pool.capacity}\x1f{pool.load}\x1f"
-        f"{pool.registration}\x1f{int(pool.draining)}\n"
+        f"{pool.registration}\x1f{int(pool.draining)}"
     )
+    return hashlib.sha256(line.encode()).digest()
 
 
 def _registration(pool: PoolSnapshot) -> int:
@@ -145,8 +146,8 @@ def _first_difference(recorded: DecisionRecord, again: DecisionRecord) -> str | 
         if was != now:
             place = "chosen pool" if index == 0 else f"runner-up {index}"
             return (
-                f"{place} recorded: the pool registered at {was[0]}, key {list(was[1])}; "
-                f"recomputed: the pool registered at {now[0]}, key {list(now[1])}"
+                f"{place} recorded: the pool registered at {was[-1]:g}, key {list(was)}; "
+                f"recomputed: the pool registered at {now[-1]:g}, key {list(now)}"
             )
     if len(again.ranked) != len(recorded.ranked):
         return f"{len(recorded.ranked)} pools ranked, recomputed {len(again.ranked)}"
