@@ -17,6 +17,7 @@ from tests.benchmarks import (
     queries,
     replay,
     sql_styles,
+    storage,
     store,
     streams,
 )
@@ -30,6 +31,7 @@ SUITES = {
     "decisions": decisions.run,
     "queries": queries.run,
     "sql": sql_styles.run,
+    "storage": storage.run,
     "streams": streams.run,
     "dashboard": dashboard_load.run,
 }

@@ -32,6 +32,7 @@ class Scale:
     stream_count: int = 500
     stream_seconds: float = 20.0
     stream_rate: float = 20.0
+    storage_tasks: int = 2000
 
     @staticmethod
     def quick() -> "Scale":
@@ -50,6 +51,7 @@ class Scale:
             stream_count=20,
             stream_seconds=1.0,
             stream_rate=10.0,
+            storage_tasks=80,
         )
 
 

@@ -15,6 +15,7 @@ EXPECTED = {
     "decision",
     "query",
     "sql",
+    "storage",
     "streams",
     "dashboard",
 }
