@@ -79,8 +79,10 @@ class PoolTrail:
                 del rows[pool_id]
             else:
                 rows[pool_id].update(before_values)
-        for position, by, pool_id in self._assigned:
-            if seen < position < before and by == run and pool_id in rows:
+        for position, by, pool_id in reversed(self._assigned):
+            if position <= seen:
+                break
+            if position < before and by == run and pool_id in rows:
                 rows[pool_id]["current_load"] += 1
         return sorted(map(snapshot, rows.values()), key=lambda pool: pool.registration)
 

@@ -17,7 +17,7 @@ from domain.events import (
     TaskCompleted,
     WorkerAssigned,
 )
-from domain.scheduling import PoolSnapshot, TaskSnapshot, decide
+from domain.scheduling import PoolSnapshot, TaskSnapshot, decide, record_of
 from domain.values import Algorithm, ResourceType, TaskStatus, TaskType
 from infrastructure.codec import encode
 from infrastructure.sql import chain, stored_events
@@ -46,8 +46,12 @@ def demo_pools() -> list[PoolSnapshot]:
     ]
 
 
-def event_log(total: int, seed: int = 1) -> Iterator[tuple[str, int, DomainEvent, datetime]]:
-    """(stream, version, event, time): the demo pools, then tasks living their whole life."""
+def event_log(
+    total: int, seed: int = 1, whole_decisions: bool = False
+) -> Iterator[tuple[str, int, DomainEvent, datetime]]:
+    """(stream, version, event, time): the demo pools, then tasks living their whole life.
+    Decisions are compact records, or, with `whole_decisions`, every pool as seen (schema 2's
+    form)."""
     rng = random.Random(seed)
     pools = demo_pools()
     pool_versions = {pool.pool_id: 1 for pool in pools}
@@ -93,7 +97,9 @@ def event_log(total: int, seed: int = 1) -> Iterator[tuple[str, int, DomainEvent
         pool_stream = f"pool-{pool.pool_id}"
         done = moment + timedelta(milliseconds=rng.randint(100, 2000))
         yield stream, 1, queued, moment
-        yield stream, 2, WorkerAssigned(task_id, pool.pool_id, pool.name, decision, moment), moment
+        # decided on the log as it stood after the TaskQueued, which is at `produced + 1`
+        recorded = decision if whole_decisions else record_of(decision, produced + 1, "synthetic")
+        yield stream, 2, WorkerAssigned(task_id, pool.pool_id, pool.name, recorded, moment), moment
         pool_versions[pool.pool_id] += 1
         yield (
             pool_stream,
@@ -112,20 +118,25 @@ def event_log(total: int, seed: int = 1) -> Iterator[tuple[str, int, DomainEvent
         produced += EVENTS_PER_TASK
 
 
-def write_log(path: Path, total: int, tick: Callable[[int], None] | None = None) -> int:
+def write_log(
+    path: Path,
+    total: int,
+    tick: Callable[[int], None] | None = None,
+    whole_decisions: bool = False,
+) -> int:
     """Write about `total` events to an already migrated database; return how many."""
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA synchronous=OFF")
     batch: list[Row] = []
     position, previous = 0, chain.GENESIS
-    for stream, version, event, moment in event_log(total):
+    for stream, version, event, moment in event_log(total, whole_decisions=whole_decisions):
         position += 1
         row = (
             position,
             stream,
             version,
             event.type_name(),
-            event.schema_version,
+            2 if whole_decisions and isinstance(event, WorkerAssigned) else event.schema_version,
             encode(event),
             str(uuid.UUID(int=position)),
             "synthetic",
