@@ -5,6 +5,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Protocol
 
+from application.audit.continuous import ContinuousVerification, VerificationJobs
 from application.audit.verify import AuditReport
 from application.audit.verify import Progress as AuditProgress
 from application.idempotency import Outcome, Render
@@ -123,5 +124,11 @@ class TaskRouterService(Protocol):
     def idempotent(self) -> IdempotentCommands: ...
 
     def audit(self, progress: AuditProgress | None = None) -> AuditReport: ...
+
+    @property
+    def verifier(self) -> ContinuousVerification | None: ...
+
+    @property
+    def verifications(self) -> VerificationJobs: ...
 
     def scheduler_runtime(self) -> dict[str, Any]: ...

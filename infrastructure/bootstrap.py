@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 
 from application.aggregates import Aggregates
+from application.audit.continuous import ContinuousVerification, VerificationJobs
 from application.audit.verify import AuditReport, verify_log
 from application.audit.verify import Progress as AuditProgress
 from application.bus import CommandBus
@@ -62,6 +63,10 @@ class TaskRouter:
     replays: SqlReplayInputs
     node_health: NodeHealth
     idempotent: IdempotentCommands
+    verifications: VerificationJobs
+    """Full verifications from position 0, started on request."""
+    verifier: ContinuousVerification | None = None
+    """Verifies each new event as it is committed (on every node)."""
     metrics: Metrics = field(default_factory=Metrics)
     scheduler: Scheduler | None = None
     timekeeper: Timekeeper | None = None
@@ -103,6 +108,8 @@ class TaskRouter:
         else:
             for reactor in self.reactors:
                 reactor.start()
+        if self.verifier is not None:
+            self.verifier.start()
         threading.Thread(
             target=self._warm_time_travel, name="time-travel-warm", daemon=True
         ).start()
@@ -133,6 +140,8 @@ class TaskRouter:
             self.leadership.stop()
         for reactor in reversed(self.reactors):
             reactor.stop()
+        if self.verifier is not None:
+            self.verifier.stop()
         if self.watcher is not None:
             self.watcher.stop()
         self.sender.stop()
@@ -236,6 +245,12 @@ def bootstrap(
     )
     return TaskRouter(
         idempotent=idempotent,
+        verifications=VerificationJobs(lambda progress: verify_log(store, store, progress), clock),
+        verifier=(
+            ContinuousVerification(store, store, signal, clock)
+            if settings.verify_continuously
+            else None
+        ),
         watcher=LogWatcher(settings.database_url, signal) if several_nodes else None,
         leadership=leadership,
         node_health=node_health,

@@ -32,7 +32,9 @@ class Settings(BaseSettings):
     max_streams_per_key: int = Field(default=50, ge=1)
     """Event streams one API key may hold open (429 beyond)."""
     heavy_request_s: float = Field(default=5.0, gt=0)
-    """How long a request that reads the whole log (verify, what-if) may take; 503 after."""
+    """How long a request that reads the whole log (a what-if replay) may take; 503 after."""
+    verify_continuously: bool = True
+    """Verify each new event as it is committed, in the background (GET /audit/verify)."""
     keep_alive_s: int = Field(default=5, ge=1)
     """How long an idle connection is kept open between requests."""
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=1)

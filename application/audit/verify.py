@@ -39,7 +39,16 @@ class ChainReport:
 
 
 class ChainVerifier(Protocol):
-    def verify_chain(self, progress: Callable[[int], None] | None = None) -> ChainReport: ...
+    def verify_chain(
+        self,
+        progress: Callable[[int], None] | None = None,
+        after: int = 0,
+        previous: str | None = None,
+        up_to: int | None = None,
+    ) -> ChainReport:
+        """Recompute the hashes from position 1, or on from `after` whose hash is
+        `previous` (None: from the start), up to the head or `up_to`."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -88,40 +97,65 @@ class AuditReport:
 def verify_log(
     store: EventStore, chain: ChainVerifier, progress: Progress | None = None
 ) -> AuditReport:
+    """The whole log verified from position 0: the hash chain walked, then every event
+    checked in order (see `Verification`)."""
     head = store.head()
-    report = AuditReport(head=head)
+    verification = Verification()
+    report = verification.report
+    report.head = head
     report.chain = chain.verify_chain(
         None if progress is None else lambda done: progress("hash chain", done, head)
     )
-    invariants = Invariants(report)
-    trail = PoolTrail()
     after = 0
-    while page := _readable_page(store, after, report):
-        for recorded in page:
-            try:
-                if recorded.type in DECISIONS:
-                    recompute(recorded, report, trail)
-                invariants.apply(recorded)
-                trail.apply(recorded)
-            except CorruptEvent as error:
-                report.unreadable(error)
-        report.events_checked += len(page)
-        after = page[-1].position
+    while True:
+        page, after = verification.next_page(store, after)
+        if not page:
+            return report
         if progress is not None:
             progress("decisions and invariants", report.events_checked, head)
-    return report
 
 
-def _readable_page(store: EventStore, after: int, report: AuditReport) -> list[RecordedEvent]:
-    """The next page of events after `after`. When a row in it cannot be read, the rows
-    before that one come one at a time, and each unreadable row is reported and passed."""
+class Verification:
+    """Checks the log event by event, in order: each decision recomputed from its inputs
+    (see `recompute`) and the domain invariants folded (see `Invariants`)."""
+
+    def __init__(self) -> None:
+        self.report = AuditReport()
+        self._invariants = Invariants(self.report)
+        self._trail = PoolTrail()
+
+    def next_page(self, store: EventStore, after: int) -> tuple[list[RecordedEvent], int]:
+        """Read and check the next page of events after `after`: (the page, the position
+        checked up to). A row that cannot be read is reported and passed."""
+        page, after = _readable_page(store, after, self.report)
+        for recorded in page:
+            self.check(recorded)
+        self.report.events_checked += len(page)
+        return page, page[-1].position if page else after
+
+    def check(self, recorded: RecordedEvent) -> None:
+        try:
+            if recorded.type in DECISIONS:
+                recompute(recorded, self.report, self._trail)
+            self._invariants.apply(recorded)
+            self._trail.apply(recorded)
+        except CorruptEvent as error:
+            self.report.unreadable(error)
+
+
+def _readable_page(
+    store: EventStore, after: int, report: AuditReport
+) -> tuple[list[RecordedEvent], int]:
+    """The next page of events after `after`, and the position it follows. When a row in
+    it cannot be read, the rows before that one come one at a time, and each unreadable row
+    is reported and passed."""
     while True:
         try:
-            return store.read_all(after, PAGE)
+            return store.read_all(after, PAGE), after
         except CorruptEvent:
             pass
         try:
-            return store.read_all(after, 1)
+            return store.read_all(after, 1), after
         except CorruptEvent as error:
             report.unreadable(error)
             report.events_checked += 1

@@ -24,7 +24,9 @@ GENESIS = "0" * 64
 ROW = ", ".join(stored_events.COLUMNS)
 """The chained columns, in order."""
 TIP = sql("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1")
-CHAINED = sql(f"SELECT {ROW}, hash FROM events ORDER BY position")
+CHAINED = sql(
+    f"SELECT {ROW}, hash FROM events WHERE position > ? AND position <= ? ORDER BY position"
+)
 
 
 def link(previous: str, row: Sequence[Any]) -> str:
@@ -39,11 +41,18 @@ def tip(db: Db) -> tuple[int, str]:
 
 
 def verify(
-    db: Db, progress: Callable[[int], None] | None = None, chunk: int = 10_000
+    db: Db,
+    progress: Callable[[int], None] | None = None,
+    chunk: int = 10_000,
+    after: int = 0,
+    previous: str = GENESIS,
+    up_to: int | None = None,
 ) -> ChainReport:
-    """Walk the log from position 1, recomputing every hash; stop at the first break."""
-    previous, expected, checked = GENESIS, 1, 0
-    cursor = db.execute(CHAINED)
+    """Walk the log from position 1 (or from `after`, whose hash is `previous`) to the head
+    (or `up_to`), recomputing every hash; stop at the first break. `checked` counts from
+    position 1."""
+    expected, checked = after + 1, after
+    cursor = db.execute(CHAINED, (after, 2**62 if up_to is None else up_to))
     while rows := cursor.fetchmany(chunk):
         for row in rows:
             position, stored = row[0], row[-1]

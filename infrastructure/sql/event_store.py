@@ -196,10 +196,19 @@ class SqlEventStore:
         with reading(self._read) as db:
             return stored_events.head(db)
 
-    def verify_chain(self, progress: Callable[[int], None] | None = None) -> ChainReport:
-        """Walk the hash chain from position 1 in one read snapshot."""
+    def verify_chain(
+        self,
+        progress: Callable[[int], None] | None = None,
+        after: int = 0,
+        previous: str | None = None,
+        up_to: int | None = None,
+    ) -> ChainReport:
+        """Walk the hash chain from position 1 (or on from `after`, whose hash is
+        `previous`) in one read snapshot."""
         with reading(self._read, transaction=True) as db:
-            return chain.verify(db, progress)
+            return chain.verify(
+                db, progress, after=after, previous=previous or chain.GENESIS, up_to=up_to
+            )
 
     def _write_events(
         self,

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from application.audit.continuous import ContinuousVerification, VerificationJobs
 from application.messages import Command, CommandResult, MessageContext
 from application.ports import Clock, CommandSender, ReadModel, ReplaySource, TimeTravel
 from application.service import (
@@ -69,6 +70,8 @@ LeaseSeconds = Annotated[float, _part("lease_s")]
 Commits = Annotated[CommitSource, _part("")]
 Node = Annotated[NodeStatus, _part("")]
 Audits = Annotated[Auditor, _part("")]
+Verifier = Annotated[ContinuousVerification | None, _part("verifier")]
+Verifications = Annotated[VerificationJobs, _part("verifications")]
 Exposition = Annotated[MetricsExposition, _part("")]
 
 

@@ -355,6 +355,25 @@ class AuditOut(BaseModel):
     chain: ChainOut
 
 
+class VerifiedOut(AuditOut):
+    verified_to: int = Field(description="the report covers positions 1 to this one")
+    verified_at: str = Field(description="when the report was last brought up to date")
+    log_head: int = Field(description="the log's head now")
+    behind: int = Field(description="events committed since: log_head - verified_to")
+
+
+class VerificationJobOut(BaseModel):
+    id: str
+    status: str = Field(description="running, done or failed")
+    phase: str = Field(description="hash chain, then decisions and invariants")
+    done: int
+    total: int
+    started_at: str
+    finished_at: str | None
+    error: str | None
+    report: AuditOut | None = Field(description="when done")
+
+
 LogPoint = Annotated[
     Annotated[int, Field(strict=True, ge=0)] | Annotated[str, Field(strict=True, max_length=64)],
     Field(description="a log position, or an ISO 8601 time (the newest event at or before it)"),

@@ -88,3 +88,32 @@ def head(client: TestClient, headers: dict[str, str] | None = None) -> int:
 
 
 TASK = {"type": "order", "priority": 5, "cost": 1.5, "region": "us-east"}
+
+
+def verified(client: TestClient, **headers: str) -> dict[str, Any]:
+    """The continuous verification's report once it has caught up with the log."""
+
+    def caught_up() -> dict[str, Any] | None:
+        response = client.get("/api/v1/audit/verify", headers=headers)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body if body["behind"] == 0 else None
+
+    report: dict[str, Any] = wait_until(caught_up)
+    return report
+
+
+def verified_from_the_start(client: TestClient) -> dict[str, Any]:
+    """A full verification from position 0 (POST), polled until it is done."""
+    started = client.post("/api/v1/audit/verify")
+    assert started.status_code == 202, started.text
+    location = started.headers["location"]
+
+    def finished() -> dict[str, Any] | None:
+        job: dict[str, Any] = client.get(location).json()
+        return job if job["status"] != "running" else None
+
+    job: dict[str, Any] = wait_until(finished)
+    assert job["status"] == "done", job
+    report: dict[str, Any] = job["report"]
+    return report

@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import TASK, wait_until
+from tests.api.conftest import TASK, verified, verified_from_the_start, wait_until
 
 
 def pools_by_name(client: TestClient) -> dict[str, dict[str, Any]]:
@@ -111,13 +111,38 @@ def test_verify_over_http_recomputes_every_decision(client: TestClient) -> None:
     task_ids = [client.post("/api/v1/tasks", json=TASK).json()["id"] for _ in range(5)]
     for task_id in task_ids:
         wait_until(lambda t=task_id: client.get(f"/api/v1/tasks/{t}").json()["worker_id"])
-    report = client.get("/api/v1/audit/verify").json()
+    report = verified(client)
     assert report["ok"] is True
     assert report["decisions_checked"] == 5
     assert report["events_checked"] == report["head"] == report["chain"]["checked"]
+    assert report["verified_to"] == report["head"] == report["log_head"]
     assert report["chain"]["first_broken"] is None
     assert len(report["chain"]["head_hash"]) == 64
     assert (report["mismatches"], report["violations"]) == ([], [])
+    full = verified_from_the_start(client)
+    assert {k: full[k] for k in ("ok", "decisions_checked", "events_checked")} == {
+        "ok": True,
+        "decisions_checked": 5,
+        "events_checked": report["head"],
+    }
+    assert full["chain"] == report["chain"]
+
+
+def test_the_verification_keeps_up_and_one_full_pass_runs_at_a_time(client: TestClient) -> None:
+    first = verified(client)
+    client.post("/api/v1/tasks", json=TASK)
+    later = verified(client)
+    assert later["verified_to"] > first["verified_to"]
+    assert later["chain"]["checked"] == later["verified_to"]
+    started = client.post("/api/v1/audit/verify")
+    again = client.post("/api/v1/audit/verify")
+    assert again.status_code in (202, 409)
+    if again.status_code == 409:
+        assert again.headers["content-type"] == "application/problem+json"
+        assert again.json()["job_id"] == started.json()["id"]
+    missing = client.get("/api/v1/audit/verify/jobs/nope")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
 
 
 def test_as_of_shows_the_task_pools_and_stats_as_they_were(client: TestClient) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import TASK, ClientFactory
+from tests.api.conftest import TASK, ClientFactory, verified_from_the_start
 
 DAMAGE = {
     "time": ("recorded_at", "'yesterday'", "is not a time"),
@@ -33,9 +33,7 @@ def test_verify_names_the_damaged_row_and_reads_on(
 ) -> None:
     column, value, reason = DAMAGE[kind]
     client, _, position = damaged(make_client, tmp_path, column, value)
-    report = client.get("/api/v1/audit/verify")
-    assert report.status_code == 200
-    body = report.json()
+    body = verified_from_the_start(client)
     assert body["ok"] is False
     assert body["events_checked"] == body["head"], "it went on to the end"
     assert body["corrupt_count"] == 1

@@ -199,6 +199,10 @@ def test_verifying_the_log_and_a_what_if_replay(dashboard: Dashboard) -> None:
     audit.get_by_role("button", name="Verify the log").click()
     expect(audit.locator(".verdict")).to_contain_text("✓ the log verifies")
     expect(audit.locator(".verdict")).to_contain_text("0 mismatches, 0 violations")
+    expect(audit.locator("#verify-result")).to_contain_text("the log's head")
+    audit.get_by_role("button", name="Verify again from the start").click()
+    expect(audit.locator("#verify-result")).to_contain_text("(from the start)")
+    expect(audit.locator(".verdict")).to_contain_text("✓ the log verifies")
 
     audit.get_by_label("What if").select_option("min_cost")
     audit.get_by_role("button", name="Replay").click()

@@ -1,6 +1,8 @@
-// The audit panel: verify the log (every recorded decision recomputed, the domain's
-// invariants checked along a fold from the start, the hash chain walked), and replay the
-// recorded traffic under another algorithm to compare. Shown once its controls are wired.
+// The audit panel: the log's verification (every recorded decision recomputed, the
+// domain's invariants checked along a fold from the start, the hash chain walked), which
+// the server keeps up to date as events arrive and can redo from the start on request, and
+// a replay of the recorded traffic under another algorithm to compare. Shown once its
+// controls are wired.
 
 import { api } from "../api.js";
 import { barChart } from "../chart.js";
@@ -11,9 +13,9 @@ export function setUpAudit(app) {
   panel.hidden = false;
   const error = panel.querySelector(".form-error");
   const verifyButton = byId("verify-button");
+  const reverifyButton = byId("reverify-button");
   verifyButton.addEventListener("click", async () => {
     verifyButton.disabled = true;
-    replace(byId("verify-result"), h("p", { class: "hint" }, "verifying…"));
     try {
       showVerdict(await api("/api/v1/audit/verify"));
       showError(error, "");
@@ -22,6 +24,26 @@ export function setUpAudit(app) {
       showError(error, failure.message);
     } finally {
       verifyButton.disabled = false;
+    }
+  });
+  reverifyButton.addEventListener("click", async () => {
+    reverifyButton.disabled = true;
+    try {
+      let job = await api("/api/v1/audit/verify", { method: "POST" });
+      while (job.status === "running") {
+        const share = job.total ? ` ${Math.floor((100 * job.done) / job.total)}%` : "";
+        replace(byId("verify-result"), h("p", { class: "hint" }, `verifying from the start: ${job.phase}${share}…`));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        job = await api(`/api/v1/audit/verify/jobs/${job.id}`);
+      }
+      if (job.status === "failed") throw new Error(job.error);
+      showVerdict(job.report);
+      showError(error, "");
+    } catch (failure) {
+      replace(byId("verify-result"));
+      showError(error, failure.message);
+    } finally {
+      reverifyButton.disabled = false;
     }
   });
   const form = byId("whatif-form");
@@ -51,7 +73,10 @@ function showVerdict(report) {
       + ` · ${number(report.mismatch_count)} mismatches, ${number(report.violation_count)} violations`
       + (report.corrupt_count ? `, ${number(report.corrupt_count)} unreadable events` : "")
       + ` · chain ${chain.first_broken === null ? "intact" : `broken at #${chain.first_broken}`}`),
-    h("p", { class: "hint mono" }, `head #${report.head} · hash ${chain.head_hash}`),
+    h("p", { class: "hint mono" },
+      `verified through #${report.head}`
+      + (report.log_head !== undefined ? ` (the log's head: #${report.log_head})` : " (from the start)")
+      + ` · hash ${chain.head_hash}`),
     chain.problem ? h("p", { class: "form-error" }, chain.problem) : null,
     findings.length ? h("ul", { class: "findings" }, findings.map((finding) =>
       h("li", {}, `#${finding.position} ${finding.stream_id}: ${finding.detail}`))) : null);

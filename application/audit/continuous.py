@@ -1,0 +1,183 @@
+"""Verification that keeps up with the log: a reactor that checks each new event as it is
+committed (its decision recomputed, the invariants folded) and walks the hash chain on
+from where it stopped, so the latest result is at most a moment behind the head and
+reading it costs nothing. It starts from position 0 when the service starts.
+
+A full re-verification from position 0, on request, is a `VerificationJobs` job."""
+
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from application.audit.verify import (
+    AuditReport,
+    ChainReport,
+    ChainVerifier,
+    Progress,
+    Verification,
+)
+from application.commit_signal import CommitSignal
+from application.messages import RecordedEvent
+from application.ports import Clock, EventStore
+from application.reactor import Reactor
+
+
+@dataclass(frozen=True)
+class Verified:
+    """The latest result: the report covers positions 1..`verified_to`."""
+
+    report: AuditReport
+    verified_to: int
+    at: datetime
+
+
+class ContinuousVerification(Reactor):
+    name = "verifier"
+
+    def __init__(
+        self,
+        store: EventStore,
+        chain: ChainVerifier,
+        signal: CommitSignal,
+        clock: Clock,
+        page_size: int = 5000,
+    ) -> None:
+        super().__init__(store, signal, page_size)
+        self._chain = chain
+        self._clock = clock
+        self._verification = Verification()
+        self._chain_report: ChainReport | None = None
+        self._latest: Verified | None = None
+        self._published = threading.Event()
+
+    @property
+    def latest(self) -> Verified | None:
+        """None until the first page of the log has been verified."""
+        return self._latest
+
+    def wait_for_first(self, timeout_s: float) -> Verified | None:
+        """The latest result, waiting up to `timeout_s` for the first."""
+        self._published.wait(timeout_s)
+        return self._latest
+
+    def restore(self) -> None:
+        self.position = 0
+        self._verification = Verification()
+        self._chain_report = None
+
+    def apply(self, recorded: RecordedEvent) -> None:
+        self._verification.check(recorded)
+
+    def catch_up(self) -> bool:
+        """Verify every page after `position`, publishing the result after each (the first
+        pass over a long log shows its progress)."""
+        start = self.position
+        while True:
+            page, self.position = self._verification.next_page(self._store, self.position)
+            if not page and self._chain_report is not None:
+                return self.position > start
+            self._walk_chain()
+            self._publish()
+            if not page:
+                return self.position > start
+
+    def _walk_chain(self) -> None:
+        """Recompute the hashes on from where the walk stopped, up to the position the
+        events are checked to; after a break, the first break stands."""
+        walked = self._chain_report
+        if walked is not None and walked.first_broken is not None:
+            return
+        self._chain_report = self._chain.verify_chain(
+            after=0 if walked is None else walked.checked,
+            previous=None if walked is None else walked.head_hash,
+            up_to=self.position,
+        )
+
+    def act(self) -> float | None:
+        return None
+
+    def _publish(self) -> None:
+        report = self._verification.report
+        self._latest = Verified(
+            replace(
+                report,
+                head=self.position,
+                mismatches=list(report.mismatches),
+                violations=list(report.violations),
+                corrupt=list(report.corrupt),
+                chain=self._chain_report,
+            ),
+            self.position,
+            self._clock.now(),
+        )
+        self._published.set()
+
+
+@dataclass
+class VerificationJob:
+    id: str
+    started_at: datetime
+    phase: str = "starting"
+    done: int = 0
+    total: int = 0
+    finished_at: datetime | None = None
+    report: AuditReport | None = None
+    error: str | None = None
+
+    @property
+    def status(self) -> str:
+        if self.error is not None:
+            return "failed"
+        return "running" if self.report is None else "done"
+
+
+class VerificationRunning(Exception):
+    def __init__(self, job: VerificationJob) -> None:
+        super().__init__(f"a full verification is already running: job {job.id}")
+        self.job = job
+
+
+class VerificationJobs:
+    """Full verifications from position 0, one at a time, each in its own thread; the last
+    KEPT are kept to be read."""
+
+    KEPT = 10
+
+    def __init__(self, verify: Callable[[Progress], AuditReport], clock: Clock) -> None:
+        self._verify = verify
+        self._clock = clock
+        self._jobs: OrderedDict[str, VerificationJob] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def start(self) -> VerificationJob:
+        """Start one; VerificationRunning if one is running already."""
+        with self._lock:
+            for job in self._jobs.values():
+                if job.status == "running":
+                    raise VerificationRunning(job)
+            job = VerificationJob(uuid.uuid4().hex, self._clock.now())
+            self._jobs[job.id] = job
+            while len(self._jobs) > self.KEPT:
+                self._jobs.popitem(last=False)
+        threading.Thread(target=self._run, args=(job,), name="verification", daemon=True).start()
+        return job
+
+    def get(self, job_id: str) -> VerificationJob | None:
+        return self._jobs.get(job_id)
+
+    def _run(self, job: VerificationJob) -> None:
+        def progress(phase: str, done: int, total: int) -> None:
+            job.phase, job.done, job.total = phase, done, total
+
+        try:
+            report = self._verify(progress)
+        except Exception as error:  # reported on the job, which a client polls
+            job.error = f"{type(error).__name__}: {error}"
+            job.finished_at = self._clock.now()
+        else:
+            job.phase, job.done = "finished", report.events_checked
+            job.finished_at = self._clock.now()
+            job.report = report
