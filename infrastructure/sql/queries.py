@@ -9,7 +9,6 @@ import orjson
 from sqlalchemy import Engine
 
 from application import views
-from application.audit import decision_inputs
 from application.errors import CorruptEvent
 from application.messages import RecordedEvent
 from application.read_models import pools as pool_rows
@@ -23,6 +22,7 @@ from domain.worker_pool import pool_stream
 from infrastructure.codec import decode, payload_dict
 from infrastructure.sql import stored_events
 from infrastructure.sql.db import Db, Sql, mappings, reading, sql
+from infrastructure.sql.pool_history import PoolHistory
 from infrastructure.sql.projections.runner import read_checkpoints
 
 THROUGHPUT_WINDOW_S = 60
@@ -48,7 +48,6 @@ LATEST_ALGORITHM = sql(
     "ORDER BY version DESC LIMIT 1"
 )
 PING = sql("SELECT 1")
-BOARD_TYPES = sorted(decision_inputs.TYPES)
 TASKS_PAGE = "SELECT * FROM tasks{where} ORDER BY queued_position DESC LIMIT ? OFFSET ?"
 TASKS_TOTAL = "SELECT COALESCE(SUM(count), 0) FROM task_counts{where}"
 EVENTS_PAGE = stored_events.SELECT + " WHERE position > ?{and_where} ORDER BY position LIMIT ?"
@@ -62,6 +61,7 @@ LOG_FILTERS = ("stream_id", "type")
 class SqlReadModel:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._pools = PoolHistory(engine)
 
     def get_task(self, task_id: str) -> dict[str, Any] | None:
         """From the projection, or folded from the task's stream while it is behind."""
@@ -163,9 +163,7 @@ class SqlReadModel:
             return stored_events.read_stream(db, stream_id)
 
     def board(self, seen: int, before: int, run: str) -> list[PoolSnapshot]:
-        with reading(self._engine, transaction=True) as db:
-            history = stored_events.read_types_within(db, BOARD_TYPES, 1, before - 1)
-        return decision_inputs.board_at(history, seen, before, run)
+        return self._pools.board(seen, before, run)
 
     def logs(
         self, task_id: str | None, event_type: str | None, page: int, page_size: int

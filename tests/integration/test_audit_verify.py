@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from alembic import command
 
-from domain.scheduling import algorithms
+from application.audit.decision_inputs import board_at
+from domain.events import TaskDeferred, WorkerAssigned
+from domain.scheduling import DecisionRecord, algorithms
 from domain.values import Algorithm
 from infrastructure.bootstrap import TaskRouter
-from infrastructure.sql import chain, migrate
+from infrastructure.sql import chain, migrate, pool_history
 from infrastructure.sql.db import reading
 from infrastructure.sql.engine import create_engines
 from tests.fakes import FakeClock
@@ -150,3 +152,23 @@ def test_the_migration_chains_events_stored_before_it(tmp_path: Path) -> None:
         report = chain.verify(db)
     engines.dispose()
     assert (report.checked, report.first_broken) == (25_000, None)
+
+
+def test_the_pools_at_any_position_come_alike_from_checkpoints_and_from_a_whole_fold(
+    history: TaskRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every decision's board, from the checkpointed pool history (a block of 100
+    positions here, so thousands of events cross many) and from folding the log up to it."""
+    monkeypatch.setattr(pool_history, "BLOCK", 100)
+    boards = pool_history.PoolHistory(history.engines.read)
+    events = history.store.read_all(0, 100_000)
+    records = [
+        (recorded.position, recorded.event.decision)
+        for recorded in events
+        if isinstance(recorded.event, WorkerAssigned | TaskDeferred)
+        and isinstance(recorded.event.decision, DecisionRecord)
+    ]
+    assert len(records) > 300
+    for position, record in records[::-1][:150] + records[:150]:
+        folded = board_at(events, record.seen, position, record.run)
+        assert boards.board(record.seen, position, record.run) == folded, position
