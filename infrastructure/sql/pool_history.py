@@ -10,6 +10,7 @@ the pool row's fold (`application.read_models.pools`)."""
 import threading
 from array import array
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -18,12 +19,38 @@ from application.read_models import pools
 from application.read_models.record import Add
 from domain.scheduling import PoolSnapshot
 from domain.values import ResourceType
+from domain.worker_pool import pool_stream
+from infrastructure.codec import stored_data
 from infrastructure.sql import stored_events
-from infrastructure.sql.db import Db, reading
+from infrastructure.sql.db import Db, marks, reading, sql
 
 BLOCK = 10_000
 POOL_TYPES = sorted(pools.TYPES)
 CHANGING = ("capacity", "current_load", "draining")
+POOL_EVENTS = sql(
+    "SELECT position, stream_id, type, schema_version, payload FROM events "
+    f"WHERE type IN ({marks(len(POOL_TYPES))}) AND position > ? AND position <= ? "
+    "ORDER BY position"
+)
+POOL_PREFIX = pool_stream("")
+
+
+class _Stored:
+    """A stored pool event as the pool row's fold reads it: its payload parsed only when
+    the fold asks (a slot claimed or released needs none)."""
+
+    __slots__ = ("_data", "_payload", "_schema", "position", "stream_id", "type")
+    correlation_id = ""
+
+    def __init__(self, row: tuple[Any, ...]) -> None:
+        self.position, self.stream_id, self.type, self._schema, self._payload = row
+        self._data: dict[str, Any] | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = stored_data(self.type, self._schema, self._payload)
+        return self._data
 
 
 @dataclass
@@ -102,11 +129,12 @@ class PoolHistory:
         """Fold the pool events at positions (after, up_to] into `state`."""
         if up_to <= after:
             return
-        for recorded in stored_events.read_types_within(db, POOL_TYPES, after + 1, up_to):
+        for row in db.execute(POOL_EVENTS, (*POOL_TYPES, after, up_to)):
+            recorded = _Stored(row)
             if recorded.type == "WorkerPoolRegistered":
                 self._register(state, pools.start(recorded))
                 continue
-            index = self._index.get(recorded.data["pool_id"])
+            index = self._index.get(recorded.stream_id.removeprefix(POOL_PREFIX))
             if index is None or index >= state.count:
                 continue
             for column, value in pools.changes(recorded).items():
