@@ -68,11 +68,15 @@ def send(router: TaskRouter, command: Command, context: str) -> None:
             return
 
 
+OPERATIONS = 40
+
+
 def operate(router: TaskRouter, stop: threading.Event) -> int:
-    """An operator racing the scheduler: capacity changes, drains and resumes, switches."""
+    """An operator racing the scheduler: capacity changes, drains and resumes, switches,
+    until the submissions are in and at least OPERATIONS were made."""
     rng = random.Random(7)
     done = 0
-    while not stop.is_set():
+    while not stop.is_set() or done < OPERATIONS:
         pool = rng.choice(router.read_model.list_pools())
         roll = rng.random()
         if roll < 0.5:
@@ -116,7 +120,7 @@ def test_every_pipelined_decision_is_rebuilt_from_the_log(router: TaskRouter) ->
         time.sleep(0.1)
     assert router.read_model.queue_size() == 0, "every task was placed in the end"
     assert operations, "the operator finished"
-    assert operations[0] > 20, "the operator raced the scheduler"
+    assert operations[0] >= OPERATIONS, "the operator raced the scheduler"
 
     report = router.audit()
     assert (report.mismatch_count, report.violation_count, report.corrupt_count) == (0, 0, 0), (
