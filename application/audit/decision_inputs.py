@@ -14,6 +14,7 @@ from application.read_models import pools
 from application.read_models.record import Recorded, Row
 from domain.events import WorkerAssigned
 from domain.scheduling import PoolSnapshot
+from domain.scheduling.record import pool_hash
 from domain.values import ResourceType
 
 ASSIGNED = WorkerAssigned.type_name()
@@ -34,6 +35,9 @@ class PoolTrail:
         """(position, pool id, the row's values before: None for a registration)"""
         self._assigned: deque[tuple[int, str, str]] = deque()
         """(position, scheduler run, pool id) of each assignment recorded with a run"""
+        self._current: dict[str, tuple[PoolSnapshot, bytes]] = {}
+        """Each pool as it is now, and its hash (kept: most pools do not change between a
+        decision's `seen` and the decision)."""
         self.position = 0
 
     def apply(self, record: Recorded) -> None:
@@ -47,6 +51,7 @@ class PoolTrail:
         elif kind == "WorkerPoolRegistered":
             row = pools.start(record)
             self._rows[row["pool_id"]] = row
+            self._current.pop(row["pool_id"], None)
             self._changes.append((record.position, row["pool_id"], None))
         elif kind in pools.TYPES:
             pool_id = record.data["pool_id"]
@@ -57,6 +62,7 @@ class PoolTrail:
                     before = {column: current[column] for column in changes}
                     self._changes.append((record.position, pool_id, before))
                     current.update(changes)
+                    self._current.pop(pool_id, None)
         self._forget(record.position - self._keep)
 
     def _forget(self, before: int) -> None:
@@ -69,22 +75,49 @@ class PoolTrail:
         """The pools as the log stood at `seen`, with a slot taken for each of `run`'s
         assignments at positions in (seen, before), in registration order. TooOld if `seen`
         is further back than the trail keeps."""
+        return [pool for pool, _ in self.inputs(seen, before, run)]
+
+    def inputs(self, seen: int, before: int, run: str) -> list[tuple[PoolSnapshot, bytes]]:
+        """`board`, each pool with its hash (`pool_hash`, for the decision's digest)."""
         if seen < self.position - self._keep:
             raise TooOld(f"position {seen} is more than {self._keep} positions back")
-        rows = {pool_id: dict(row) for pool_id, row in self._rows.items()}
+        then: dict[str, Row | None] = {}
+        """The pools that differ at `seen` from now: their rows then (None: not yet
+        registered)."""
         for position, pool_id, before_values in reversed(self._changes):
             if position <= seen:
                 break
-            if before_values is None:
-                del rows[pool_id]
-            else:
-                rows[pool_id].update(before_values)
+            if before_values is None:  # a pool's registration comes before its changes
+                then[pool_id] = None
+                continue
+            row = then.get(pool_id) or dict(self._rows[pool_id])
+            row.update(before_values)
+            then[pool_id] = row
         for position, by, pool_id in reversed(self._assigned):
             if position <= seen:
                 break
-            if position < before and by == run and pool_id in rows:
-                rows[pool_id]["current_load"] += 1
-        return sorted(map(snapshot, rows.values()), key=lambda pool: pool.registration)
+            if position >= before or by != run or pool_id not in self._rows:
+                continue
+            if pool_id not in then:
+                then[pool_id] = dict(self._rows[pool_id])
+            pending = then[pool_id]
+            if pending is not None:
+                pending["current_load"] += 1
+        board = []
+        for pool_id in self._rows:  # registration order
+            if pool_id not in then:
+                board.append(self._now(pool_id))
+            elif (earlier := then[pool_id]) is not None:
+                pool = snapshot(earlier)
+                board.append((pool, pool_hash(pool)))
+        return board
+
+    def _now(self, pool_id: str) -> tuple[PoolSnapshot, bytes]:
+        current = self._current.get(pool_id)
+        if current is None:
+            pool = snapshot(self._rows[pool_id])
+            current = self._current[pool_id] = (pool, pool_hash(pool))
+        return current
 
 
 def board_at(history: Iterable[Recorded], seen: int, before: int, run: str) -> list[PoolSnapshot]:

@@ -18,7 +18,7 @@ from domain.events import (
     WorkerAssigned,
 )
 from domain.scheduling import Decision, decide, record_of
-from domain.scheduling.record import difference
+from domain.scheduling.record import difference, digest_of
 from domain.task import status_move
 from domain.values import TaskStatus
 
@@ -194,12 +194,15 @@ def _again(
         again = decide(record.algorithm, record.task, record.pools, record.algorithm_version)
         return (None if again == record else _difference(record, again)), record.chosen_pool_id
     try:
-        board = trail.board(record.seen, position, record.run)
+        inputs = trail.inputs(record.seen, position, record.run)
     except TooOld as error:
         return f"its inputs cannot be rebuilt: {error}", None
     task = record.task_snapshot(event.task_id)
+    board = [pool for pool, _ in inputs]
     again = decide(record.algorithm, task, board, record.algorithm_version)
-    return difference(record, record_of(again, record.seen, record.run)), again.chosen_pool_id
+    digest = digest_of(task, [hashed for _, hashed in inputs])
+    recomputed = record_of(again, record.seen, record.run, digest)
+    return difference(record, recomputed), again.chosen_pool_id
 
 
 def _difference(recorded: Decision, again: Decision) -> str:
