@@ -247,7 +247,7 @@ def bootstrap(
         idempotent=idempotent,
         verifications=VerificationJobs(lambda progress: verify_log(store, store, progress), clock),
         verifier=(
-            ContinuousVerification(store, store, signal, clock)
+            ContinuousVerification(store, store, store, signal, clock)
             if settings.verify_continuously
             else None
         ),

@@ -96,6 +96,9 @@ class InMemoryEventStore:
         with self._lock:
             return self._log[after_position : after_position + limit]
 
+    def read_checked(self, after_position: int, limit: int) -> list[RecordedEvent]:
+        return self.read_all(after_position, limit)
+
     def read_types(
         self, after_position: int, types: frozenset[str], limit: int = 1000
     ) -> tuple[list[RecordedEvent], int]:

@@ -16,6 +16,7 @@ from application.audit.verify import (
     AuditReport,
     ChainReport,
     ChainVerifier,
+    CheckedLog,
     Progress,
     Verification,
 )
@@ -44,12 +45,14 @@ class ContinuousVerification(Reactor):
     def __init__(
         self,
         store: EventStore,
+        log: CheckedLog,
         chain: ChainVerifier,
         signal: CommitSignal,
         clock: Clock,
         page_size: int = 5000,
     ) -> None:
         super().__init__(store, signal, page_size)
+        self._log = log
         self._chain = chain
         self._clock = clock
         self._verification = Verification()
@@ -80,7 +83,7 @@ class ContinuousVerification(Reactor):
         pass over a long log shows its progress)."""
         start = self.position
         while True:
-            page, self.position = self._verification.next_page(self._store, self.position)
+            page, self.position = self._verification.next_page(self._log, self.position)
             if not page and self._chain_report is not None:
                 return self.position > start
             self._walk_chain()

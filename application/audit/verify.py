@@ -2,18 +2,17 @@
 algorithm version that made it, the domain invariants checked at every step of a fold
 from position 0, and the hash chain walked for tampering."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from application.audit.decision_inputs import PoolTrail, TooOld
 from application.errors import CorruptEvent
-from application.messages import RecordedEvent
-from application.ports import EventStore
 from application.read_models import pools
-from application.read_models.record import Row
+from application.read_models.record import Recorded, Row
 from domain.errors import UnknownAlgorithmVersion
 from domain.events import (
+    DomainEvent,
     TaskDeferred,
     WorkerAssigned,
 )
@@ -36,6 +35,25 @@ class ChainReport:
     head_hash: str
     first_broken: int | None
     problem: str | None
+
+
+class Checked(Recorded, Protocol):
+    """A stored event as verification reads it (a RecordedEvent is one)."""
+
+    @property
+    def stream_id(self) -> str: ...
+
+    @property
+    def event(self) -> DomainEvent: ...
+
+
+class CheckedLog(Protocol):
+    def head(self) -> int: ...
+
+    def read_checked(self, after_position: int, limit: int) -> Sequence[Checked]:
+        """The log after a position, in position order, at most `limit` events;
+        CorruptEvent naming a row that cannot be read."""
+        ...
 
 
 class ChainVerifier(Protocol):
@@ -83,19 +101,19 @@ class AuditReport:
         if len(self.corrupt) < MAX_LISTED:
             self.corrupt.append(Finding(error.position, error.stream_id, error.reason))
 
-    def mismatch(self, recorded: RecordedEvent, detail: str) -> None:
+    def mismatch(self, recorded: Checked, detail: str) -> None:
         self.mismatch_count += 1
         if len(self.mismatches) < MAX_LISTED:
             self.mismatches.append(Finding(recorded.position, recorded.stream_id, detail))
 
-    def violation(self, recorded: RecordedEvent, detail: str) -> None:
+    def violation(self, recorded: Checked, detail: str) -> None:
         self.violation_count += 1
         if len(self.violations) < MAX_LISTED:
             self.violations.append(Finding(recorded.position, recorded.stream_id, detail))
 
 
 def verify_log(
-    store: EventStore, chain: ChainVerifier, progress: Progress | None = None
+    store: CheckedLog, chain: ChainVerifier, progress: Progress | None = None
 ) -> AuditReport:
     """The whole log verified from position 0: the hash chain walked, then every event
     checked in order (see `Verification`)."""
@@ -124,7 +142,7 @@ class Verification:
         self._invariants = Invariants(self.report)
         self._trail = PoolTrail()
 
-    def next_page(self, store: EventStore, after: int) -> tuple[list[RecordedEvent], int]:
+    def next_page(self, store: CheckedLog, after: int) -> tuple[Sequence[Checked], int]:
         """Read and check the next page of events after `after`: (the page, the position
         checked up to). A row that cannot be read is reported and passed."""
         page, after = _readable_page(store, after, self.report)
@@ -133,7 +151,7 @@ class Verification:
         self.report.events_checked += len(page)
         return page, page[-1].position if page else after
 
-    def check(self, recorded: RecordedEvent) -> None:
+    def check(self, recorded: Checked) -> None:
         try:
             if recorded.type in DECISIONS:
                 recompute(recorded, self.report, self._trail)
@@ -144,18 +162,18 @@ class Verification:
 
 
 def _readable_page(
-    store: EventStore, after: int, report: AuditReport
-) -> tuple[list[RecordedEvent], int]:
+    store: CheckedLog, after: int, report: AuditReport
+) -> tuple[Sequence[Checked], int]:
     """The next page of events after `after`, and the position it follows. When a row in
     it cannot be read, the rows before that one come one at a time, and each unreadable row
     is reported and passed."""
     while True:
         try:
-            return store.read_all(after, PAGE), after
+            return store.read_checked(after, PAGE), after
         except CorruptEvent:
             pass
         try:
-            return store.read_all(after, 1), after
+            return store.read_checked(after, 1), after
         except CorruptEvent as error:
             report.unreadable(error)
             report.events_checked += 1
@@ -165,7 +183,7 @@ def _readable_page(
 DECISIONS = frozenset({WorkerAssigned.type_name(), TaskDeferred.type_name()})
 
 
-def recompute(recorded: RecordedEvent, report: AuditReport, trail: PoolTrail) -> None:
+def recompute(recorded: Checked, report: AuditReport, trail: PoolTrail) -> None:
     """The recorded decision must be exactly what its algorithm version computes again:
     from the pools it recorded (schemas 1 and 2), or from the board rebuilt from the log
     before it, checked against its digest (schema 3)."""
@@ -226,7 +244,7 @@ class Invariants:
         self._pools: dict[str, Row] = {}
         self._status: dict[str, TaskStatus] = {}
 
-    def apply(self, recorded: RecordedEvent) -> None:
+    def apply(self, recorded: Checked) -> None:
         moved = status_move(recorded.type, recorded.data)
         if moved is not None:
             self._task(recorded, *moved)
@@ -235,7 +253,7 @@ class Invariants:
         elif pools.CHANGES[recorded.type] is not pools.unchanged:
             self._pool(recorded)
 
-    def _task(self, recorded: RecordedEvent, allowed: frozenset[TaskStatus | None],
+    def _task(self, recorded: Checked, allowed: frozenset[TaskStatus | None],
               to: TaskStatus) -> None:  # fmt: skip
         task_id = recorded.stream_id
         status = self._status.get(task_id)
@@ -249,7 +267,7 @@ class Invariants:
             self._report.violation(recorded, problem)
         self._status[task_id] = to
 
-    def _pool(self, recorded: RecordedEvent) -> None:
+    def _pool(self, recorded: Checked) -> None:
         pool = self._pools.get(recorded.stream_id)
         if pool is None:
             self._report.violation(recorded, f"{recorded.type} before the pool was registered")
