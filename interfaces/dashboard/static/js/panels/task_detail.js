@@ -20,13 +20,17 @@ export function setUpTaskDialog() {
     // the row that opened it may have been redrawn since, and the browser's return of the
     // focus then finds nothing: the focus is left on the body, or still on a control of
     // the closed dialog until the browser's next rendering moves it to the body. Either
-    // way, give it to the row drawn in the opener's place.
-    setTimeout(() => {
+    // way, give it to the row drawn in the opener's place, and if the list is being
+    // redrawn just then, to the row once it is back (for up to two seconds, while the
+    // focus has gone nowhere else).
+    const giveBack = (tries) => {
       const active = document.activeElement;
-      if (!active || active === document.body || dialog.contains(active)) {
-        document.querySelector(`[data-focus="task-${closed}"]`)?.focus();
-      }
-    }, 0);
+      if (active && active !== document.body && !dialog.contains(active)) return;
+      const row = document.querySelector(`[data-focus="task-${closed}"]`);
+      if (row) row.focus();
+      else if (tries > 0) setTimeout(() => giveBack(tries - 1), 100);
+    };
+    setTimeout(() => giveBack(20), 0);
   });
   dialog.addEventListener("click", (event) => {
     if (event.target === dialog) dialog.close(); // a click on the backdrop
