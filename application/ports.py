@@ -145,9 +145,10 @@ class ReadModel(Protocol):
         """A stream's events, decoded on use, in version order."""
         ...
 
-    def board(self, seen: int, before: int, run: str) -> list[PoolSnapshot]:
+    def decision_inputs(self, seen: int, before: int, run: str) -> list[tuple[PoolSnapshot, bytes]]:
         """The pools a scheduler run decided on (see DecisionRecord): as the log stood at
-        `seen`, with a slot for each of the run's assignments in (seen, before)."""
+        `seen`, with a slot for each of the run's assignments in (seen, before); each with
+        its hash (`pool_hash`), in registration order."""
         ...
 
     def logs(

@@ -12,7 +12,7 @@ from application.views import iso_timestamp
 from domain.errors import UnknownAlgorithmVersion
 from domain.events import DomainEvent, TaskDeferred, TaskQueued, WorkerAssigned
 from domain.scheduling import Decision, DecisionRecord, PoolSnapshot, decide, rank_key_names
-from domain.scheduling.record import difference, record_of
+from domain.scheduling.record import difference, digest_of, record_of
 from domain.task import status_move
 from domain.values import TaskStatus
 
@@ -20,9 +20,10 @@ DECISION_TYPES = (WorkerAssigned.type_name(), TaskDeferred.type_name())
 
 
 class Boards(Protocol):
-    def board(self, seen: int, before: int, run: str) -> list[PoolSnapshot]:
+    def decision_inputs(self, seen: int, before: int, run: str) -> list[tuple[PoolSnapshot, bytes]]:
         """The pools a scheduler run decided on (see DecisionRecord): as the log stood at
-        `seen`, with a slot for each of the run's assignments in (seen, before)."""
+        `seen`, with a slot for each of the run's assignments in (seen, before); each with
+        its hash, in registration order."""
         ...
 
 
@@ -59,10 +60,11 @@ def rebuilt(
 ) -> Decision:
     """The whole decision a record stands for: its algorithm version run again on the pools
     rebuilt from the log, which must hash to the recorded digest."""
-    board = boards.board(record.seen, position, record.run)
+    inputs = boards.decision_inputs(record.seen, position, record.run)
     task = record.task_snapshot(event.task_id)
-    again = decide(record.algorithm, task, board, record.algorithm_version)
-    problem = difference(record, record_of(again, record.seen, record.run))
+    again = decide(record.algorithm, task, [pool for pool, _ in inputs], record.algorithm_version)
+    digest = digest_of(task, [hashed for _, hashed in inputs])
+    problem = difference(record, record_of(again, record.seen, record.run, digest))
     if problem is not None:
         raise DecisionNotRebuilt(position, problem)
     return again

@@ -18,6 +18,7 @@ from application.audit.decision_inputs import ASSIGNED
 from application.read_models import pools
 from application.read_models.record import Add
 from domain.scheduling import PoolSnapshot
+from domain.scheduling.record import pool_hash
 from domain.values import ResourceType
 from domain.worker_pool import pool_stream
 from infrastructure.codec import stored_data
@@ -27,6 +28,7 @@ from infrastructure.sql.db import Db, marks, reading, sql
 BLOCK = 10_000
 POOL_TYPES = sorted(pools.TYPES)
 CHANGING = ("capacity", "current_load", "draining")
+CACHED_POOLS = 200_000
 POOL_EVENTS = sql(
     "SELECT position, stream_id, type, schema_version, payload FROM events "
     f"WHERE type IN ({marks(len(POOL_TYPES))}) AND position > ? AND position <= ? "
@@ -83,11 +85,18 @@ class PoolHistory:
         self._fixed: list[Fixed] = []
         self._index: dict[str, int] = {}
         self._checkpoints: list[State] = [State(0, {name: array("q") for name in CHANGING})]
+        self._pools: dict[tuple[int, int, int, int], tuple[PoolSnapshot, bytes]] = {}
+        """Pools in states asked for lately, with their hashes (cleared at CACHED_POOLS)."""
         """The state at positions 0, BLOCK, 2 * BLOCK, ..."""
 
     def board(self, seen: int, before: int, run: str) -> list[PoolSnapshot]:
         """The pools as the log stood at `seen`, with a slot for each of `run`'s
         assignments at positions in (seen, before), in registration order."""
+        return [pool for pool, _ in self.inputs(seen, before, run)]
+
+    def inputs(self, seen: int, before: int, run: str) -> list[tuple[PoolSnapshot, bytes]]:
+        """`board`, each pool with its hash. A pool in a state asked for recently comes
+        from a cache (most of a large fleet does not change between two decisions)."""
         with reading(self._engine, transaction=True) as db:
             state = self._state_at(db, seen)
             for recorded in stored_events.read_types_within(db, [ASSIGNED], seen + 1, before - 1):
@@ -96,22 +105,27 @@ class PoolHistory:
                     index = self._index.get(recorded.data["pool_id"])
                     if index is not None and index < state.count:
                         state.columns["current_load"][index] += 1
-        fixed = self._fixed
         capacity, load, draining = (state.columns[name] for name in CHANGING)
         return [
-            PoolSnapshot(
-                fixed[index].pool_id,
-                fixed[index].name,
-                fixed[index].region,
-                fixed[index].resource_type,
-                fixed[index].cost_per_unit,
-                capacity[index],
-                load[index],
-                fixed[index].registration,
-                bool(draining[index]),
-            )
+            self._pool(index, capacity[index], load[index], draining[index])
             for index in range(state.count)
         ]
+
+    def _pool(
+        self, index: int, capacity: int, load: int, draining: int
+    ) -> tuple[PoolSnapshot, bytes]:
+        key = (index, capacity, load, draining)
+        cached = self._pools.get(key)
+        if cached is None:
+            fixed = self._fixed[index]
+            pool = PoolSnapshot(
+                fixed.pool_id, fixed.name, fixed.region, fixed.resource_type,
+                fixed.cost_per_unit, capacity, load, fixed.registration, bool(draining),
+            )  # fmt: skip
+            if len(self._pools) >= CACHED_POOLS:
+                self._pools.clear()
+            cached = self._pools[key] = (pool, pool_hash(pool))
+        return cached
 
     def _state_at(self, db: Db, position: int) -> State:
         block = position // BLOCK

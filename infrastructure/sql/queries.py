@@ -162,8 +162,8 @@ class SqlReadModel:
         with reading(self._engine) as db:
             return stored_events.read_stream(db, stream_id)
 
-    def board(self, seen: int, before: int, run: str) -> list[PoolSnapshot]:
-        return self._pools.board(seen, before, run)
+    def decision_inputs(self, seen: int, before: int, run: str) -> list[tuple[PoolSnapshot, bytes]]:
+        return self._pools.inputs(seen, before, run)
 
     def logs(
         self, task_id: str | None, event_type: str | None, page: int, page_size: int
