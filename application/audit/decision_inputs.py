@@ -15,7 +15,6 @@ from application.read_models.record import Recorded, Row
 from domain.events import WorkerAssigned
 from domain.scheduling import PoolSnapshot
 from domain.scheduling.record import pool_hash
-from domain.values import ResourceType
 
 ASSIGNED = WorkerAssigned.type_name()
 TYPES = pools.TYPES | {ASSIGNED}
@@ -108,14 +107,14 @@ class PoolTrail:
             if pool_id not in then:
                 board.append(self._now(pool_id))
             elif (earlier := then[pool_id]) is not None:
-                pool = snapshot(earlier)
+                pool = pools.snapshot(earlier)
                 board.append((pool, pool_hash(pool)))
         return board
 
     def _now(self, pool_id: str) -> tuple[PoolSnapshot, bytes]:
         current = self._current.get(pool_id)
         if current is None:
-            pool = snapshot(self._rows[pool_id])
+            pool = pools.snapshot(self._rows[pool_id])
             current = self._current[pool_id] = (pool, pool_hash(pool))
         return current
 
@@ -129,21 +128,6 @@ def board_at(history: Iterable[Recorded], seen: int, before: int, run: str) -> l
             break
         trail.apply(record)
     return trail.board(seen, before, run)
-
-
-def snapshot(row: Row) -> PoolSnapshot:
-    """A pool row as the scheduler sees a pool."""
-    return PoolSnapshot(
-        row["pool_id"],
-        row["name"],
-        row["region"],
-        ResourceType(row["resource_type"]),
-        float(row["cost_per_unit"]),
-        row["capacity"],
-        row["current_load"],
-        row["registration"],
-        bool(row["draining"]),
-    )
 
 
 def _run(decision: dict[str, Any]) -> str | None:

@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from application.read_models.record import Add, Recorded, Row, changing, fold_stream, resolved
+from domain.scheduling import PoolSnapshot
+from domain.values import ResourceType
 
 Change = Callable[[Recorded], Row]
 
@@ -80,6 +82,21 @@ def fold(record: Recorded, row: Row) -> Row:
 def folded(history: Iterable[Recorded]) -> Row | None:
     """A pool's row from its stream (None before it is registered)."""
     return fold_stream(history, "WorkerPoolRegistered", start, fold)
+
+
+def snapshot(row: Row) -> PoolSnapshot:
+    """A pool row as the scheduler sees the pool."""
+    return PoolSnapshot(
+        row["pool_id"],
+        row["name"],
+        row["region"],
+        ResourceType(row["resource_type"]),
+        float(row["cost_per_unit"]),
+        row["capacity"],
+        row["current_load"],
+        row["registration"],
+        bool(row["draining"]),
+    )
 
 
 def utilization(load: int, capacity: int) -> float:

@@ -19,7 +19,6 @@ from application.audit.whatif import (
     ReplayInputs,
 )
 from application.read_models import pools as pool_rows
-from domain.scheduling import PoolSnapshot
 from domain.values import ResourceType, TaskStatus
 from infrastructure.sql import stored_events
 from infrastructure.sql.db import Db, reading, sql
@@ -86,11 +85,7 @@ def pool_changes(db: Db, position: int) -> list[PoolChange]:
         at, where = recorded.metadata.recorded_at.timestamp(), recorded.position
         if recorded.type == "WorkerPoolRegistered":
             row = pool_rows.start(recorded)
-            pool = PoolSnapshot(
-                row["pool_id"], row["name"], row["region"], ResourceType(row["resource_type"]),
-                row["cost_per_unit"], row["capacity"], 0, where,
-            )  # fmt: skip
-            changes.append(PoolRegistered(where, at, pool, row["execution"]))
+            changes.append(PoolRegistered(where, at, pool_rows.snapshot(row), row["execution"]))
             continue
         pool_id = recorded.data["pool_id"]
         for column, value in pool_rows.changes(recorded).items():

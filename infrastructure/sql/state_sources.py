@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from application.read_models import pools as pool_rows
 from application.restored_state import (
     RunningTask,
     RunningTasks,
@@ -13,7 +14,6 @@ from application.restored_state import (
     TimekeeperState,
     WaitingTask,
 )
-from domain.scheduling import PoolSnapshot
 from domain.values import Execution, ResourceType, TaskStatus
 from infrastructure.sql import stored_events
 from infrastructure.sql.db import Db, mappings, reading, sql
@@ -51,20 +51,7 @@ class SqlStateSource:
     def scheduler_state(self) -> SchedulerState:
         with reading(self._engine, transaction=True) as db:
             position = self._current_position(db)
-            pools = [
-                PoolSnapshot(
-                    row["pool_id"],
-                    row["name"],
-                    row["region"],
-                    ResourceType(row["resource_type"]),
-                    row["cost_per_unit"],
-                    row["capacity"],
-                    row["current_load"],
-                    row["registration"],
-                    bool(row["draining"]),
-                )
-                for row in mappings(db.execute(POOLS))
-            ]
+            pools = [pool_rows.snapshot(row) for row in mappings(db.execute(POOLS))]
             waiting = [
                 WaitingTask(
                     task_id,
