@@ -11,8 +11,8 @@ from application.messages import RecordedEvent
 from application.views import iso_timestamp
 from domain.errors import UnknownAlgorithmVersion
 from domain.events import DomainEvent, TaskDeferred, TaskQueued, WorkerAssigned
-from domain.scheduling import Decision, DecisionRecord, PoolSnapshot, decide, rank_key_names
-from domain.scheduling.record import difference, digest_of, record_of
+from domain.scheduling import Decision, DecisionRecord, PoolSnapshot, rank_key_names
+from domain.scheduling.record import decide_again
 from domain.task import status_move
 from domain.values import TaskStatus
 
@@ -61,10 +61,7 @@ def rebuilt(
     """The whole decision a record stands for: its algorithm version run again on the pools
     rebuilt from the log, which must hash to the recorded digest."""
     inputs = boards.decision_inputs(record.seen, position, record.run)
-    task = record.task_snapshot(event.task_id)
-    again = decide(record.algorithm, task, [pool for pool, _ in inputs], record.algorithm_version)
-    digest = digest_of(task, [hashed for _, hashed in inputs])
-    problem = difference(record, record_of(again, record.seen, record.run, digest))
+    again, problem = decide_again(record, event.task_id, inputs)
     if problem is not None:
         raise DecisionNotRebuilt(position, problem)
     return again

@@ -16,8 +16,8 @@ from domain.events import (
     TaskDeferred,
     WorkerAssigned,
 )
-from domain.scheduling import Decision, decide, record_of
-from domain.scheduling.record import difference, digest_of
+from domain.scheduling import Decision, decide
+from domain.scheduling.record import decide_again
 from domain.task import status_move
 from domain.values import TaskStatus
 
@@ -215,12 +215,8 @@ def _again(
         inputs = trail.inputs(record.seen, position, record.run)
     except TooOld as error:
         return f"its inputs cannot be rebuilt: {error}", None
-    task = record.task_snapshot(event.task_id)
-    board = [pool for pool, _ in inputs]
-    again = decide(record.algorithm, task, board, record.algorithm_version)
-    digest = digest_of(task, [hashed for _, hashed in inputs])
-    recomputed = record_of(again, record.seen, record.run, digest)
-    return difference(record, recomputed), again.chosen_pool_id
+    again, problem = decide_again(record, event.task_id, inputs)
+    return problem, again.chosen_pool_id
 
 
 def _difference(recorded: Decision, again: Decision) -> str:

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from domain.scheduling.algorithms import decide
 from domain.scheduling.decision import Decision, FilterReason, PoolSnapshot, TaskSnapshot
 from domain.values import Algorithm, ResourceType
 
@@ -121,6 +122,18 @@ def pool_hash(pool: PoolSnapshot) -> bytes:
 
 def _registration(pool: PoolSnapshot) -> int:
     return pool.registration
+
+
+def decide_again(
+    record: DecisionRecord, task_id: str, inputs: Sequence[tuple[PoolSnapshot, bytes]]
+) -> tuple[Decision, str | None]:
+    """The decision a record stands for, made again by its algorithm version on the pools
+    rebuilt for it (each with its `pool_hash`), and how the record of that differs from
+    the recorded one (None if it does not: inputs and outcome match)."""
+    task = record.task_snapshot(task_id)
+    again = decide(record.algorithm, task, [pool for pool, _ in inputs], record.algorithm_version)
+    digest = digest_of(task, [hashed for _, hashed in inputs])
+    return again, difference(record, record_of(again, record.seen, record.run, digest))
 
 
 def difference(recorded: DecisionRecord, again: DecisionRecord) -> str | None:
