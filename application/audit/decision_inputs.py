@@ -7,7 +7,6 @@ trail of the recent pool changes and assignments, so the board at any recent pos
 comes from the current rows and the few changes since."""
 
 from collections import deque
-from collections.abc import Iterable
 from typing import Any
 
 from application.read_models import pools
@@ -70,14 +69,11 @@ class PoolTrail:
         while self._assigned and self._assigned[0][0] < before:
             self._assigned.popleft()
 
-    def board(self, seen: int, before: int, run: str) -> list[PoolSnapshot]:
-        """The pools as the log stood at `seen`, with a slot taken for each of `run`'s
-        assignments at positions in (seen, before), in registration order. TooOld if `seen`
-        is further back than the trail keeps."""
-        return [pool for pool, _ in self.inputs(seen, before, run)]
-
     def inputs(self, seen: int, before: int, run: str) -> list[tuple[PoolSnapshot, bytes]]:
-        """`board`, each pool with its hash (`pool_hash`, for the decision's digest)."""
+        """The pools as the log stood at `seen`, with a slot taken for each of `run`'s
+        assignments at positions in (seen, before), in registration order, each with its
+        hash (`pool_hash`, for the decision's digest). TooOld if `seen` is further back
+        than the trail keeps."""
         if seen < self.position - self._keep:
             raise TooOld(f"position {seen} is more than {self._keep} positions back")
         then: dict[str, Row | None] = {}
@@ -117,17 +113,6 @@ class PoolTrail:
             pool = pools.snapshot(self._rows[pool_id])
             current = self._current[pool_id] = (pool, pool_hash(pool))
         return current
-
-
-def board_at(history: Iterable[Recorded], seen: int, before: int, run: str) -> list[PoolSnapshot]:
-    """The board from a history holding every pool event up to `seen` and the assignments
-    in (seen, before), in position order."""
-    trail = PoolTrail(keep=max(before - seen, 1) + 1)
-    for record in history:
-        if record.position >= before:
-            break
-        trail.apply(record)
-    return trail.board(seen, before, run)
 
 
 def _run(decision: dict[str, Any]) -> str | None:

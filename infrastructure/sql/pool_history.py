@@ -89,14 +89,11 @@ class PoolHistory:
         """Pools in states asked for lately, with their hashes (cleared at CACHED_POOLS)."""
         """The state at positions 0, BLOCK, 2 * BLOCK, ..."""
 
-    def board(self, seen: int, before: int, run: str) -> list[PoolSnapshot]:
-        """The pools as the log stood at `seen`, with a slot for each of `run`'s
-        assignments at positions in (seen, before), in registration order."""
-        return [pool for pool, _ in self.inputs(seen, before, run)]
-
     def inputs(self, seen: int, before: int, run: str) -> list[tuple[PoolSnapshot, bytes]]:
-        """`board`, each pool with its hash. A pool in a state asked for recently comes
-        from a cache (most of a large fleet does not change between two decisions)."""
+        """The pools as the log stood at `seen`, with a slot for each of `run`'s
+        assignments at positions in (seen, before), in registration order, each with its
+        hash. A pool in a state asked for recently comes from a cache (most of a large
+        fleet does not change between two decisions)."""
         with reading(self._engine, transaction=True) as db:
             state = self._state_at(db, seen)
             for recorded in stored_events.read_types_within(db, [ASSIGNED], seen + 1, before - 1):

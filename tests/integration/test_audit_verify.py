@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from alembic import command
 
-from application.audit.decision_inputs import board_at
 from domain.events import TaskDeferred, WorkerAssigned
 from domain.scheduling import DecisionRecord, algorithms
 from domain.values import Algorithm
@@ -20,6 +19,7 @@ from infrastructure.sql.engine import create_engines
 from tests.fakes import FakeClock
 from tests.histories import random_history
 from tests.sqlite_support import sqlite_url
+from tests.unit.test_decision_records import board_at
 
 
 @pytest.fixture
@@ -171,4 +171,5 @@ def test_the_pools_at_any_position_come_alike_from_checkpoints_and_from_a_whole_
     assert len(records) > 300
     for position, record in records[::-1][:150] + records[:150]:
         folded = board_at(events, record.seen, position, record.run)
-        assert boards.board(record.seen, position, record.run) == folded, position
+        rebuilt = [pool for pool, _ in boards.inputs(record.seen, position, record.run)]
+        assert rebuilt == folded, position

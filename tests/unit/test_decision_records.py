@@ -2,12 +2,14 @@
 trip through the codec, and the board it was made on is rebuilt from the log exactly."""
 
 import random
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import orjson
 import pytest
 
-from application.audit.decision_inputs import PoolTrail, TooOld, board_at
+from application.audit.decision_inputs import PoolTrail, TooOld
+from application.read_models.record import Recorded
 from domain.events import TaskDeferred, WorkerAssigned
 from domain.scheduling import (
     Decision,
@@ -121,6 +123,17 @@ class Stored:
         self.correlation_id = "c"
 
 
+def board_at(history: Sequence[Recorded], seen: int, before: int, run: str) -> list[PoolSnapshot]:
+    """The board from a history holding every pool event up to `seen` and the
+    assignments in (seen, before), in position order: a trail folded over it."""
+    trail = PoolTrail(keep=max(before - seen, 1) + 1)
+    for record in history:
+        if record.position >= before:
+            break
+        trail.apply(record)
+    return [pool for pool, _ in trail.inputs(seen, before, run)]
+
+
 def registered(position: int, name: str, capacity: int) -> Stored:
     return Stored(position, "WorkerPoolRegistered", {
         "pool_id": name, "name": name, "region": "eu-west", "resource_type": "cpu",
@@ -155,5 +168,5 @@ def test_a_board_older_than_the_trail_is_refused() -> None:
     for position in range(1, 20):
         trail.apply(Stored(position, "TaskQueued", {}))
     with pytest.raises(TooOld):
-        trail.board(seen=3, before=20, run="r")
-    assert trail.board(seen=15, before=20, run="r") == []
+        trail.inputs(seen=3, before=20, run="r")
+    assert trail.inputs(seen=15, before=20, run="r") == []
