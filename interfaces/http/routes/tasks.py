@@ -200,8 +200,16 @@ def _submitted(result: CommandResult, history: History) -> IdempotentResponse:
 def _task_after(task_id: uuid.UUID) -> Render:
     """The task as the command left it, folded from its stream."""
     return lambda result, history: json_body(
-        200, views.task_view(history(task_stream(str(task_id))))
+        200, views.task_view(_as_left(result, history, task_id))
     )
+
+
+def _as_left(result: CommandResult, history: History, task_id: uuid.UUID) -> list[RecordedEvent]:
+    """The task's stream up to the command's last event: what happened after it (the
+    timekeeper requeueing a released task, say) is not this command's outcome."""
+    events = history(task_stream(str(task_id)))
+    last = result.position
+    return events if last is None else [e for e in events if e.position <= last]
 
 
 def _history(reads: ReadModel, task_id: uuid.UUID) -> list[RecordedEvent]:
