@@ -132,7 +132,7 @@ class TaskRouter:
 
     def audit(self, progress: AuditProgress | None = None) -> AuditReport:
         """Recompute every decision, check the invariants and walk the hash chain."""
-        return verify_log(self.store, self.store, progress)
+        return verify_log(self.store, progress)
 
     def stop(self) -> None:
         self.traffic.stop()
@@ -245,9 +245,9 @@ def bootstrap(
     )
     return TaskRouter(
         idempotent=idempotent,
-        verifications=VerificationJobs(lambda progress: verify_log(store, store, progress), clock),
+        verifications=VerificationJobs(lambda progress: verify_log(store, progress), clock),
         verifier=(
-            ContinuousVerification(store, store, store, signal, clock)
+            ContinuousVerification(store, store, signal, clock)
             if settings.verify_continuously
             else None
         ),

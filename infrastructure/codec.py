@@ -42,6 +42,13 @@ def decode(type_name: str, schema_version: int, payload: str | bytes) -> DomainE
     return event
 
 
+def event_of(type_name: str, data: dict[str, Any]) -> DomainEvent:
+    """The event from its payload as `stored_data` gave it (parsed and upcast already)."""
+    event = _decoder_of_event(EVENT_TYPES[type_name])(data)
+    assert isinstance(event, DomainEvent)
+    return event
+
+
 def stored_data(type_name: str, schema_version: int, payload: str | bytes) -> dict[str, Any]:
     """The payload as plain data at the type's current schema version (what the read
     models fold): upcast, not decoded into the event's class. KeyError for an unknown

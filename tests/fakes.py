@@ -1,12 +1,15 @@
 """Fakes that implement the application's ports, for unit tests."""
 
+import hashlib
 import itertools
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from application.audit.chain import GENESIS
 from application.commit_signal import CommitSignal
 from application.errors import ConcurrencyConflict, StoreUnavailable
 from application.messages import (
@@ -19,6 +22,7 @@ from application.messages import (
 )
 from application.ports import CommandSender
 from application.restored_state import RunningTasks, SchedulerState, TimekeeperState
+from domain.events import DomainEvent
 from domain.values import Algorithm
 from infrastructure.codec import encode, payload_dict
 
@@ -40,6 +44,34 @@ class SequentialIds:
 
     def new_id(self) -> str:
         return str(uuid.UUID(int=next(self._counter)))
+
+
+class ChainedEvent:
+    """A recorded event as the fake store's verification reads it."""
+
+    def __init__(self, recorded: RecordedEvent, stored_hash: str) -> None:
+        self.recorded = recorded
+        self.hash = stored_hash
+        self.position = recorded.position
+        self.stream_id = recorded.stream_id
+        self.type = recorded.type
+        self.correlation_id = recorded.correlation_id
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        return self.recorded.data
+
+    @property
+    def event(self) -> DomainEvent:
+        return self.recorded.event
+
+    def link(self, previous: str) -> str:
+        return self.hash_of(previous, self.recorded)
+
+    @staticmethod
+    def hash_of(previous: str, recorded: RecordedEvent) -> str:
+        line = f"{previous}/{recorded.position}/{recorded.stream_id}/{recorded.type}"
+        return hashlib.sha256(line.encode()).hexdigest()
 
 
 class InMemoryEventStore:
@@ -96,8 +128,17 @@ class InMemoryEventStore:
         with self._lock:
             return self._log[after_position : after_position + limit]
 
-    def read_checked(self, after_position: int, limit: int) -> list[RecordedEvent]:
-        return self.read_all(after_position, limit)
+    def read_checked(self, after_position: int, limit: int) -> list["ChainedEvent"]:
+        """The log with a hash chain over each event's position, stream and type (the
+        SQL store's covers every stored value)."""
+        with self._lock:
+            previous = GENESIS
+            chained = []
+            for recorded in self._log[: after_position + limit]:
+                event = ChainedEvent(recorded, ChainedEvent.hash_of(previous, recorded))
+                chained.append(event)
+                previous = event.hash
+            return chained[after_position:]
 
     def read_types(
         self, after_position: int, types: frozenset[str], limit: int = 1000

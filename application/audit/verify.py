@@ -1,11 +1,12 @@
 """Verifying the log: every recorded decision recomputed from its recorded inputs by the
 algorithm version that made it, the domain invariants checked at every step of a fold
-from position 0, and the hash chain walked for tampering."""
+from position 0, and the hash chain walked for tampering, all in one pass over the log."""
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from application.audit.chain import ChainReport, ChainWalk, Linked
 from application.audit.decision_inputs import PoolTrail, TooOld
 from application.errors import CorruptEvent
 from application.read_models import pools
@@ -29,16 +30,9 @@ MAX_LISTED = 100
 """Findings listed in a report at most (all are counted)."""
 
 
-@dataclass(frozen=True)
-class ChainReport:
-    checked: int
-    head_hash: str
-    first_broken: int | None
-    problem: str | None
-
-
-class Checked(Recorded, Protocol):
-    """A stored event as verification reads it (a RecordedEvent is one)."""
+class Checked(Recorded, Linked, Protocol):
+    """A stored event as verification reads it: its data, its decoded event and its
+    place in the hash chain."""
 
     @property
     def stream_id(self) -> str: ...
@@ -51,21 +45,8 @@ class CheckedLog(Protocol):
     def head(self) -> int: ...
 
     def read_checked(self, after_position: int, limit: int) -> Sequence[Checked]:
-        """The log after a position, in position order, at most `limit` events;
-        CorruptEvent naming a row that cannot be read."""
-        ...
-
-
-class ChainVerifier(Protocol):
-    def verify_chain(
-        self,
-        progress: Callable[[int], None] | None = None,
-        after: int = 0,
-        previous: str | None = None,
-        up_to: int | None = None,
-    ) -> ChainReport:
-        """Recompute the hashes from position 1, or on from `after` whose hash is
-        `previous` (None: from the start), up to the head or `up_to`."""
+        """The log after a position, in position order, at most `limit` events (a row
+        that cannot be read raises CorruptEvent when its data is first asked for)."""
         ...
 
 
@@ -112,46 +93,41 @@ class AuditReport:
             self.violations.append(Finding(recorded.position, recorded.stream_id, detail))
 
 
-def verify_log(
-    store: CheckedLog, chain: ChainVerifier, progress: Progress | None = None
-) -> AuditReport:
-    """The whole log verified from position 0: the hash chain walked, then every event
-    checked in order (see `Verification`)."""
+def verify_log(store: CheckedLog, progress: Progress | None = None) -> AuditReport:
+    """The whole log verified from position 0 in one pass (see `Verification`)."""
     head = store.head()
     verification = Verification()
-    report = verification.report
-    report.head = head
-    report.chain = chain.verify_chain(
-        None if progress is None else lambda done: progress("hash chain", done, head)
-    )
     after = 0
     while True:
         page, after = verification.next_page(store, after)
-        if not page:
-            return report
         if progress is not None:
-            progress("decisions and invariants", report.events_checked, head)
+            progress("verifying", verification.report.events_checked, head)
+        if not page:
+            return verification.finished(head)
 
 
 class Verification:
-    """Checks the log event by event, in order: each decision recomputed from its inputs
-    (see `recompute`) and the domain invariants folded (see `Invariants`)."""
+    """Checks the log event by event, in order: its place in the hash chain (see
+    `ChainWalk`), each decision recomputed from its inputs (see `recompute`) and the
+    domain invariants folded (see `Invariants`)."""
 
     def __init__(self) -> None:
         self.report = AuditReport()
+        self._chain = ChainWalk()
         self._invariants = Invariants(self.report)
         self._trail = PoolTrail()
 
     def next_page(self, store: CheckedLog, after: int) -> tuple[Sequence[Checked], int]:
         """Read and check the next page of events after `after`: (the page, the position
         checked up to). A row that cannot be read is reported and passed."""
-        page, after = _readable_page(store, after, self.report)
+        page = store.read_checked(after, PAGE)
         for recorded in page:
             self.check(recorded)
         self.report.events_checked += len(page)
         return page, page[-1].position if page else after
 
     def check(self, recorded: Checked) -> None:
+        self._chain.step(recorded)
         try:
             if recorded.type in DECISIONS:
                 recompute(recorded, self.report, self._trail)
@@ -160,24 +136,16 @@ class Verification:
         except CorruptEvent as error:
             self.report.unreadable(error)
 
-
-def _readable_page(
-    store: CheckedLog, after: int, report: AuditReport
-) -> tuple[Sequence[Checked], int]:
-    """The next page of events after `after`, and the position it follows. When a row in
-    it cannot be read, the rows before that one come one at a time, and each unreadable row
-    is reported and passed."""
-    while True:
-        try:
-            return store.read_checked(after, PAGE), after
-        except CorruptEvent:
-            pass
-        try:
-            return store.read_checked(after, 1), after
-        except CorruptEvent as error:
-            report.unreadable(error)
-            report.events_checked += 1
-            after = error.position
+    def finished(self, head: int) -> AuditReport:
+        """The report so far, as of `head`, with the chain as walked."""
+        return replace(
+            self.report,
+            head=head,
+            mismatches=list(self.report.mismatches),
+            violations=list(self.report.violations),
+            corrupt=list(self.report.corrupt),
+            chain=self._chain.report,
+        )
 
 
 DECISIONS = frozenset({WorkerAssigned.type_name(), TaskDeferred.type_name()})

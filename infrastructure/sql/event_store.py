@@ -21,7 +21,7 @@ writes inside the transaction), and ConcurrencyConflict says which stream moved.
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +30,6 @@ from typing import Any, Protocol
 import orjson
 from sqlalchemy import Engine
 
-from application.audit.verify import ChainReport
 from application.commit_signal import CommitSignal
 from application.errors import ConcurrencyConflict
 from application.messages import EventMetadata, MessageContext, RecordedEvent, StreamWrite
@@ -186,7 +185,7 @@ class SqlEventStore:
         with reading(self._read) as db:
             return stored_events.read_all(db, after_position, limit)
 
-    def read_checked(self, after_position: int, limit: int) -> list[stored_events.CheckedEvent]:
+    def read_checked(self, after_position: int, limit: int) -> stored_events.CheckedPage:
         with reading(self._read) as db:
             return stored_events.read_checked(db, after_position, limit)
 
@@ -199,20 +198,6 @@ class SqlEventStore:
     def head(self) -> int:
         with reading(self._read) as db:
             return stored_events.head(db)
-
-    def verify_chain(
-        self,
-        progress: Callable[[int], None] | None = None,
-        after: int = 0,
-        previous: str | None = None,
-        up_to: int | None = None,
-    ) -> ChainReport:
-        """Walk the hash chain from position 1 (or on from `after`, whose hash is
-        `previous`) in one read snapshot."""
-        with reading(self._read, transaction=True) as db:
-            return chain.verify(
-                db, progress, after=after, previous=previous or chain.GENESIS, up_to=up_to
-            )
 
     def _write_events(
         self,

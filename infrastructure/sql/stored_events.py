@@ -1,23 +1,20 @@
 """Reading the events table on a caller's DB-API connection (inside its transaction)."""
 
 import functools
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
 
 import orjson
 
 from application.errors import CorruptEvent
 from application.messages import EventMetadata, RecordedEvent
 from domain.events import EVENT_TYPES, DomainEvent
-from infrastructure.codec import decode, stored_data
+from infrastructure.codec import decode, event_of, stored_data
+from infrastructure.sql.chain import COLUMNS
+from infrastructure.sql.chain import link as chain_link
 from infrastructure.sql.db import Db, Sql, marks, sql
 from infrastructure.sql.timestamps import parse
 
-COLUMNS = (
-    "position", "stream_id", "version", "type", "schema_version", "payload", "event_id",
-    "correlation_id", "causation_id", "actor", "recorded_at",
-)  # fmt: skip
-"""An event's stored values, in column order (the hash chain covers them in this order)."""
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM events"
 STREAM = sql(f"{SELECT} WHERE stream_id = ? AND version > ? ORDER BY version")
 AFTER = sql(f"{SELECT} WHERE position > ? ORDER BY position LIMIT ?")
@@ -26,9 +23,9 @@ VERSION = sql("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?"
 INSERT = sql(f"INSERT INTO events ({', '.join(COLUMNS)}, hash) VALUES ({marks(len(COLUMNS) + 1)})")
 """A row: its stored values and its chain hash."""
 CHECKED = sql(
-    "SELECT position, stream_id, type, schema_version, payload, correlation_id, recorded_at "
-    "FROM events WHERE position > ? ORDER BY position LIMIT ?"
+    f"{SELECT.replace(' FROM', ', hash FROM')} WHERE position > ? ORDER BY position LIMIT ?"
 )
+"""Rows as verification reads them: the stored values and the chain hash."""
 RECORDED_AT = sql("SELECT recorded_at FROM events WHERE position = ?")
 
 
@@ -90,51 +87,84 @@ def _types_page(count: int) -> Sql:
     )
 
 
-def read_checked(db: Db, after_position: int, limit: int) -> list["CheckedEvent"]:
-    """The log after a position as the audit checks it: each row's payload is parsed, and
-    decoded, only when asked; CorruptEvent for a row whose time does not parse."""
-    return [CheckedEvent(row) for row in db.execute(CHECKED, (after_position, limit))]
+def read_checked(db: Db, after_position: int, limit: int) -> "CheckedPage":
+    """The log after a position as the audit checks it, each row's payload parsed, and
+    decoded, only when asked."""
+    return CheckedPage(db.execute(CHECKED, (after_position, limit)).fetchall())
+
+
+class CheckedPage(Sequence["CheckedEvent"]):
+    """A page of rows, each made a CheckedEvent as it is taken: the events of a page are
+    not all alive at once, so a long verification's garbage collections stay young."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> "CheckedEvent": ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list["CheckedEvent"]: ...
+
+    def __getitem__(self, index: int | slice) -> "CheckedEvent | list[CheckedEvent]":
+        if isinstance(index, slice):
+            return [CheckedEvent(row) for row in self._rows[index]]
+        return CheckedEvent(self._rows[index])
+
+    def __iter__(self) -> Iterator["CheckedEvent"]:
+        return map(CheckedEvent, self._rows)
 
 
 class CheckedEvent:
-    """A stored event without its metadata: what verification reads of most of the log."""
+    """A stored row as verification reads it: its values for the hash chain, its payload
+    parsed on first use (CorruptEvent then, naming the row, if its time or payload cannot
+    be read) and decoded from that parse."""
 
-    __slots__ = (
-        "_data", "_event", "correlation_id", "payload", "position", "schema_version",
-        "stream_id", "type",
-    )  # fmt: skip
-    position: int
-    stream_id: str
-    type: str
-    schema_version: int
-    payload: str
-    correlation_id: str
+    __slots__ = ("_data", "_event", "_row", "hash", "position", "stream_id", "type")
 
     def __init__(self, row: tuple[Any, ...]) -> None:
-        (self.position, self.stream_id, self.type, self.schema_version, self.payload,
-         self.correlation_id, at) = row  # fmt: skip
-        try:
-            parse(at)
-        except (TypeError, ValueError):
-            why = f"recorded_at {at!r} is not a time"
-            raise CorruptEvent(self.position, self.stream_id, why) from None
+        self._row = row[:-1]
+        self.position: int = row[0]
+        self.stream_id: str = row[1]
+        self.type: str = row[3]
+        self.hash: str = row[-1]
         self._data: dict[str, Any] | None = None
         self._event: DomainEvent | None = None
 
     @property
+    def correlation_id(self) -> str:
+        return str(self._row[7])
+
+    def link(self, previous: str) -> str:
+        return chain_link(previous, self._row)
+
+    @property
     def data(self) -> dict[str, Any]:
         if self._data is None:
-            self._data = _data(*self._stored())
+            position, stream_id, _, type_name, schema_version, payload = self._row[:6]
+            at = self._row[10]
+            try:
+                parse(at)
+            except (TypeError, ValueError):
+                why = f"recorded_at {at!r} is not a time"
+                raise CorruptEvent(position, stream_id, why) from None
+            self._data = _data(position, stream_id, type_name, schema_version, payload)
         return self._data
 
     @property
     def event(self) -> DomainEvent:
         if self._event is None:
-            self._event = _decode(*self._stored())
+            data = self.data
+            try:
+                self._event = event_of(self.type, data)
+            except Exception as error:  # whatever the stored bytes make the decoder raise
+                raise CorruptEvent(self.position, self.stream_id, _why(self.type, error)) from error
         return self._event
-
-    def _stored(self) -> tuple[int, str, str, int, str]:
-        return self.position, self.stream_id, self.type, self.schema_version, self.payload
 
 
 def to_recorded(row: Any) -> RecordedEvent:

@@ -365,7 +365,9 @@ class VerifiedOut(AuditOut):
 class VerificationJobOut(BaseModel):
     id: str
     status: str = Field(description="running, done or failed")
-    phase: str = Field(description="hash chain, then decisions and invariants")
+    phase: str = Field(
+        description="starting, verifying (chain, decisions and invariants in one pass), finished"
+    )
     done: int
     total: int
     started_at: str

@@ -1,11 +1,10 @@
 """The invariant fold and decision recomputation of `verify_log`, on logs written straight
 into the in-memory store (bypassing the aggregates, as a bug or a hand edit would)."""
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from application.audit.verify import AuditReport, ChainReport, verify_log
+from application.audit.verify import AuditReport, verify_log
 from application.messages import MessageContext, StreamWrite
 from domain.events import (
     DomainEvent,
@@ -27,18 +26,13 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 CTX = MessageContext("test")
 
 
-class IntactChain:
-    def verify_chain(self, progress: Callable[[int], None] | None = None) -> ChainReport:
-        return ChainReport(0, "0" * 64, None, None)
-
-
 def audit(*events: tuple[str, DomainEvent]) -> AuditReport:
     store = InMemoryEventStore()
     versions: dict[str, int] = {}
     for stream, event in events:
         store.append([StreamWrite(stream, versions.get(stream, 0), [event])], CTX)
         versions[stream] = versions.get(stream, 0) + 1
-    return verify_log(store, IntactChain())
+    return verify_log(store)
 
 
 def queued(task_id: str = "t1") -> tuple[str, TaskQueued]:
