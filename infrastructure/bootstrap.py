@@ -1,6 +1,7 @@
 """The composition root: builds the whole system from settings. Nothing runs until
 `start()`; tests override the clock, ids or settings."""
 
+import functools
 import random
 import socket
 import threading
@@ -13,7 +14,7 @@ import structlog
 
 from application.aggregates import Aggregates
 from application.audit.continuous import ContinuousVerification, VerificationJobs
-from application.audit.verify import AuditReport, verify_log
+from application.audit.verify import AuditReport
 from application.audit.verify import Progress as AuditProgress
 from application.bus import CommandBus
 from application.commit_signal import CommitSignal
@@ -31,7 +32,7 @@ from infrastructure.projection_admin import ProjectionAdmin
 from infrastructure.replication.postgres_nodes import Leadership, LogWatcher
 from infrastructure.settings import Settings
 from infrastructure.single_writer import SingleWriter
-from infrastructure.sql import migrate
+from infrastructure.sql import migrate, verify_in_parts
 from infrastructure.sql.engine import Engines, create_engines
 from infrastructure.sql.event_store import SqlEventStore
 from infrastructure.sql.projections.pool_load import PoolLoadProjection
@@ -132,7 +133,7 @@ class TaskRouter:
 
     def audit(self, progress: AuditProgress | None = None) -> AuditReport:
         """Recompute every decision, check the invariants and walk the hash chain."""
-        return verify_log(self.store, progress)
+        return verify_in_parts.verify(self.settings.database_url, self.engines.read, progress)
 
     def stop(self) -> None:
         self.traffic.stop()
@@ -245,9 +246,11 @@ def bootstrap(
     )
     return TaskRouter(
         idempotent=idempotent,
-        verifications=VerificationJobs(lambda progress: verify_log(store, progress), clock),
+        verifications=VerificationJobs(
+            functools.partial(verify_in_parts.verify, settings.database_url, engines.read), clock
+        ),
         verifier=(
-            ContinuousVerification(store, store, signal, clock)
+            ContinuousVerification(store, verify_in_parts.LogReader(engines.read), signal, clock)
             if settings.verify_continuously
             else None
         ),

@@ -128,17 +128,28 @@ class InMemoryEventStore:
         with self._lock:
             return self._log[after_position : after_position + limit]
 
-    def read_checked(self, after_position: int, limit: int) -> list["ChainedEvent"]:
+    def read_checked(
+        self,
+        after_position: int,
+        limit: int,
+        up_to: int | None = None,
+        types: frozenset[str] | None = None,
+    ) -> list["ChainedEvent"]:
         """The log with a hash chain over each event's position, stream and type (the
         SQL store's covers every stored value)."""
         with self._lock:
             previous = GENESIS
             chained = []
-            for recorded in self._log[: after_position + limit]:
+            for recorded in self._log:
                 event = ChainedEvent(recorded, ChainedEvent.hash_of(previous, recorded))
                 chained.append(event)
                 previous = event.hash
-            return chained[after_position:]
+            return [
+                event
+                for event in chained[after_position:]
+                if (up_to is None or event.position <= up_to)
+                and (types is None or event.type in types)
+            ][:limit]
 
     def read_types(
         self, after_position: int, types: frozenset[str], limit: int = 1000

@@ -18,6 +18,8 @@ from domain.scheduling.record import pool_hash
 ASSIGNED = WorkerAssigned.type_name()
 TYPES = pools.TYPES | {ASSIGNED}
 """The event types the board is rebuilt from."""
+FORGET_EVERY = 1000
+"""Positions between two trims of the trail (it keeps up to this many more than asked)."""
 
 
 class TooOld(Exception):
@@ -37,6 +39,11 @@ class PoolTrail:
         """Each pool as it is now, and its hash (kept: most pools do not change between a
         decision's `seen` and the decision)."""
         self.position = 0
+
+    @property
+    def rows(self) -> dict[str, Row]:
+        """Each registered pool's row as the log stands, by pool id."""
+        return self._rows
 
     def apply(self, record: Recorded) -> None:
         """Fold the next event of the log (any type: the others pass)."""
@@ -61,7 +68,8 @@ class PoolTrail:
                     self._changes.append((record.position, pool_id, before))
                     current.update(changes)
                     self._current.pop(pool_id, None)
-        self._forget(record.position - self._keep)
+        if record.position % FORGET_EVERY == 0:
+            self._forget(record.position - self._keep)
 
     def _forget(self, before: int) -> None:
         while self._changes and self._changes[0][0] < before:

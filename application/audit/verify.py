@@ -4,7 +4,7 @@ from position 0, and the hash chain walked for tampering, all in one pass over t
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from application.audit.chain import ChainReport, ChainWalk, Linked
 from application.audit.decision_inputs import PoolTrail, TooOld
@@ -44,9 +44,16 @@ class Checked(Recorded, Linked, Protocol):
 class CheckedLog(Protocol):
     def head(self) -> int: ...
 
-    def read_checked(self, after_position: int, limit: int) -> Sequence[Checked]:
-        """The log after a position, in position order, at most `limit` events (a row
-        that cannot be read raises CorruptEvent when its data is first asked for)."""
+    def read_checked(
+        self,
+        after_position: int,
+        limit: int,
+        up_to: int | None = None,
+        types: frozenset[str] | None = None,
+    ) -> Sequence[Checked]:
+        """The log after a position (up to `up_to`; only the events of `types`, if given),
+        in position order, at most `limit` events. A row that cannot be read raises
+        CorruptEvent when its data is first asked for."""
         ...
 
 
@@ -106,35 +113,62 @@ def verify_log(store: CheckedLog, progress: Progress | None = None) -> AuditRepo
             return verification.finished(head)
 
 
+@dataclass(frozen=True)
+class Start:
+    """Where a verification of part of the log starts: after `position`, whose stored hash
+    is `hash`, with the pools as the log stood there (the trail for decisions, the rows for
+    the invariants); the tasks' statuses are not known (see `Invariants`)."""
+
+    position: int
+    hash: str
+    trail: PoolTrail
+    pools: dict[str, Row]
+
+
 class Verification:
     """Checks the log event by event, in order: its place in the hash chain (see
     `ChainWalk`), each decision recomputed from its inputs (see `recompute`) and the
-    domain invariants folded (see `Invariants`)."""
+    domain invariants folded (see `Invariants`); from position 0, or from a `Start`."""
 
-    def __init__(self) -> None:
+    def __init__(self, start: Start | None = None) -> None:
         self.report = AuditReport()
-        self._chain = ChainWalk()
-        self._invariants = Invariants(self.report)
-        self._trail = PoolTrail()
+        if start is None:
+            self._chain = ChainWalk()
+            self._trail = PoolTrail()
+            self.invariants = Invariants(self.report)
+        else:
+            self._chain = ChainWalk(start.position, start.hash)
+            self._trail = start.trail
+            self.invariants = Invariants(self.report, start.pools, tasks_known=False)
 
-    def next_page(self, store: CheckedLog, after: int) -> tuple[Sequence[Checked], int]:
-        """Read and check the next page of events after `after`: (the page, the position
-        checked up to). A row that cannot be read is reported and passed."""
-        page = store.read_checked(after, PAGE)
+    def next_page(
+        self, store: CheckedLog, after: int, up_to: int | None = None
+    ) -> tuple[Sequence[Checked], int]:
+        """Read and check the next page of events after `after` (up to `up_to`): (the page,
+        the position checked up to). A row that cannot be read is reported and passed."""
+        page = store.read_checked(after, PAGE, up_to)
         for recorded in page:
             self.check(recorded)
         self.report.events_checked += len(page)
         return page, page[-1].position if page else after
 
     def check(self, recorded: Checked) -> None:
+        """One event. An event whose payload cannot be read is reported and passed; a
+        decision whose payload reads but does not decode is reported, and its payload
+        folded still (as `split.start_at` folds it)."""
         self._chain.step(recorded)
         try:
-            if recorded.type in DECISIONS:
-                recompute(recorded, self.report, self._trail)
-            self._invariants.apply(recorded)
-            self._trail.apply(recorded)
+            _ = recorded.data  # parsed once here, kept on the event
         except CorruptEvent as error:
             self.report.unreadable(error)
+            return
+        if recorded.type in DECISIONS:
+            try:
+                recompute(recorded, self.report, self._trail)
+            except CorruptEvent as error:
+                self.report.unreadable(error)
+        self.invariants.apply(recorded)
+        self._trail.apply(recorded)
 
     def finished(self, head: int) -> AuditReport:
         """The report so far, as of `head`, with the chain as walked."""
@@ -196,43 +230,58 @@ def _difference(recorded: Decision, again: Decision) -> str:
     return "the recomputed decision differs from the recorded one"
 
 
+class Assumed(NamedTuple):
+    """A task event met by a part of the log that had not seen the task before it: the
+    statuses the task must have been in where the part starts (see `application.audit.
+    split`). A tuple: a part sends one for each task it saw begin."""
+
+    position: int
+    stream_id: str
+    type: str
+    allowed: frozenset[TaskStatus | None]
+
+
 class Invariants:
     """Folds the log checking, at every event: no pool above capacity or below zero load,
     no slot claimed in a draining pool, and every task event allowed by the status the
     task was in (so no task is assigned twice for one attempt and nothing but an
     operator's retry leaves a final status). Tasks move by the domain's status rule and
-    pools by the pool row's fold, as the read models do."""
+    pools by the pool row's fold, as the read models do.
 
-    def __init__(self, report: AuditReport) -> None:
+    Folding from the middle of the log (`pools`: the pool rows there, `tasks_known`
+    False), a task's first event is kept as an `Assumed` instead of checked."""
+
+    def __init__(
+        self, report: AuditReport, pools: dict[str, Row] | None = None, tasks_known: bool = True
+    ) -> None:
         self._report = report
-        self._pools: dict[str, Row] = {}
-        self._status: dict[str, TaskStatus] = {}
+        self.pools: dict[str, Row] = {} if pools is None else pools
+        """Each pool's row, by its stream."""
+        self.statuses: dict[str, TaskStatus] = {}
+        """Each task's status, by its stream."""
+        self.assumed: list[Assumed] | None = None if tasks_known else []
 
     def apply(self, recorded: Checked) -> None:
         moved = status_move(recorded.type, recorded.data)
         if moved is not None:
             self._task(recorded, *moved)
         elif recorded.type == "WorkerPoolRegistered":
-            self._pools[recorded.stream_id] = pools.start(recorded)
+            self.pools[recorded.stream_id] = pools.start(recorded)
         elif pools.CHANGES[recorded.type] is not pools.unchanged:
             self._pool(recorded)
 
     def _task(self, recorded: Checked, allowed: frozenset[TaskStatus | None],
               to: TaskStatus) -> None:  # fmt: skip
         task_id = recorded.stream_id
-        status = self._status.get(task_id)
-        if status not in allowed:
-            if status is not None and status.terminal:
-                problem = f"{recorded.type} after the task was {status}"
-            elif recorded.type == WorkerAssigned.type_name():
-                problem = f"assigned again while {status}"
-            else:
-                problem = f"{recorded.type} while the task was {status or 'unknown'}"
-            self._report.violation(recorded, problem)
-        self._status[task_id] = to
+        status = self.statuses.get(task_id)
+        if status is None and self.assumed is not None:
+            self.assumed.append(Assumed(recorded.position, task_id, recorded.type, allowed))
+        elif status not in allowed:
+            self._report.violation(recorded, not_allowed(recorded.type, status))
+        self.statuses[task_id] = to
 
     def _pool(self, recorded: Checked) -> None:
-        pool = self._pools.get(recorded.stream_id)
+        pool = self.pools.get(recorded.stream_id)
         if pool is None:
             self._report.violation(recorded, f"{recorded.type} before the pool was registered")
             return
@@ -246,3 +295,12 @@ class Invariants:
             self._report.violation(recorded, f"pool load {load} above capacity {capacity}")
         elif load < 0:
             self._report.violation(recorded, f"pool load {load} below zero")
+
+
+def not_allowed(kind: str, status: TaskStatus | None) -> str:
+    """Why an event of type `kind` may not happen to a task in `status`."""
+    if status is not None and status.terminal:
+        return f"{kind} after the task was {status}"
+    if kind == WorkerAssigned.type_name():
+        return f"assigned again while {status}"
+    return f"{kind} while the task was {status or 'unknown'}"

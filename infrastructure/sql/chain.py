@@ -32,7 +32,7 @@ TIP = sql("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1")
 
 def link(previous: str, row: Sequence[Any]) -> str:
     """The hash of a row (its eleven stored values, in column order) after `previous`."""
-    return hashlib.sha256(previous.encode() + orjson.dumps(list(row))).hexdigest()
+    return hashlib.sha256(previous.encode() + orjson.dumps(tuple(row))).hexdigest()
 
 
 def tip(db: Db) -> tuple[int, str]:

@@ -185,10 +185,6 @@ class SqlEventStore:
         with reading(self._read) as db:
             return stored_events.read_all(db, after_position, limit)
 
-    def read_checked(self, after_position: int, limit: int) -> stored_events.CheckedPage:
-        with reading(self._read) as db:
-            return stored_events.read_checked(db, after_position, limit)
-
     def read_types(
         self, after_position: int, types: frozenset[str], limit: int = 1000
     ) -> tuple[list[RecordedEvent], int]:

@@ -23,9 +23,12 @@ VERSION = sql("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?"
 INSERT = sql(f"INSERT INTO events ({', '.join(COLUMNS)}, hash) VALUES ({marks(len(COLUMNS) + 1)})")
 """A row: its stored values and its chain hash."""
 CHECKED = sql(
-    f"{SELECT.replace(' FROM', ', hash FROM')} WHERE position > ? ORDER BY position LIMIT ?"
+    f"SELECT {', '.join(COLUMNS)}, hash FROM events WHERE position > ? AND position <= ? "
+    "ORDER BY position LIMIT ?"
 )
 """Rows as verification reads them: the stored values and the chain hash."""
+LAST = 2**62
+"""A position past any log's head."""
 RECORDED_AT = sql("SELECT recorded_at FROM events WHERE position = ?")
 
 
@@ -87,10 +90,30 @@ def _types_page(count: int) -> Sql:
     )
 
 
-def read_checked(db: Db, after_position: int, limit: int) -> "CheckedPage":
-    """The log after a position as the audit checks it, each row's payload parsed, and
-    decoded, only when asked."""
-    return CheckedPage(db.execute(CHECKED, (after_position, limit)).fetchall())
+def read_checked(
+    db: Db,
+    after_position: int,
+    limit: int,
+    up_to: int | None = None,
+    types: frozenset[str] | None = None,
+) -> "CheckedPage":
+    """The log after a position (up to `up_to`; only events of `types`, if given) as the
+    audit checks it, each row's payload parsed, and decoded, only when asked."""
+    last = LAST if up_to is None else up_to
+    if types is None:
+        return CheckedPage(db.execute(CHECKED, (after_position, last, limit)).fetchall())
+    parameters = (after_position, last, *sorted(types), limit)
+    return CheckedPage(db.execute(_checked_of(len(types)), parameters).fetchall())
+
+
+@functools.cache
+def _checked_of(count: int) -> Sql:
+    """CHECKED for some types. `type || ''` keeps the planner on the position order: by the
+    type index it would sort every page out of all the rows of those types."""
+    return sql(
+        f"SELECT {', '.join(COLUMNS)}, hash FROM events WHERE position > ? AND position <= ? "
+        f"AND type || '' IN ({marks(count)}) ORDER BY position LIMIT ?"
+    )
 
 
 class CheckedPage(Sequence["CheckedEvent"]):

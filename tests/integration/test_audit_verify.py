@@ -10,11 +10,12 @@ import pytest
 from alembic import command
 
 from application.audit.chain import ChainWalk
+from application.audit.verify import AuditReport
 from domain.events import TaskDeferred, WorkerAssigned
 from domain.scheduling import DecisionRecord, algorithms
 from domain.values import Algorithm
 from infrastructure.bootstrap import TaskRouter
-from infrastructure.sql import chain, migrate, pool_history, stored_events
+from infrastructure.sql import chain, migrate, pool_history, stored_events, verify_in_parts
 from infrastructure.sql.db import reading
 from infrastructure.sql.engine import create_engines
 from tests.fakes import FakeClock
@@ -27,6 +28,20 @@ from tests.unit.test_decision_records import board_at
 def history(quiet_router: TaskRouter, clock: FakeClock) -> TaskRouter:
     random_history(quiet_router, clock, events=2500, seed=31)
     return quiet_router
+
+
+@pytest.fixture(params=["one pass", "two processes"])
+def ways(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Verify the log in one pass here, or in two parts in two processes."""
+    parts = request.param == "two processes"
+    monkeypatch.setattr(verify_in_parts, "IN_PARTS_FROM", 0 if parts else 10**12)
+    if parts:
+        monkeypatch.setattr(verify_in_parts, "verify_log", one_pass_refused)
+    return str(request.param)
+
+
+def one_pass_refused(*args: object) -> AuditReport:
+    raise AssertionError("the parts did not run: verification fell back to one pass")
 
 
 def database_file(router: TaskRouter) -> str:
@@ -56,6 +71,7 @@ def first_position(router: TaskRouter, event_type: str, after: int) -> int:
         return int(row[0])
 
 
+@pytest.mark.usefixtures("ways")
 def test_an_untouched_history_verifies_clean(history: TaskRouter) -> None:
     report = history.audit()
     assert report.ok
@@ -67,6 +83,7 @@ def test_an_untouched_history_verifies_clean(history: TaskRouter) -> None:
     assert report.chain.first_broken is None
 
 
+@pytest.mark.usefixtures("ways")
 def test_a_hand_edited_payload_breaks_the_chain_there(history: TaskRouter) -> None:
     position = decision_positions(history)[40]
     tamper(
@@ -84,6 +101,7 @@ def test_a_hand_edited_payload_breaks_the_chain_there(history: TaskRouter) -> No
     assert "pools" in report.mismatches[0].detail
 
 
+@pytest.mark.usefixtures("ways")
 def test_a_hand_edited_pool_event_before_a_decision_is_caught_twice(history: TaskRouter) -> None:
     """By the hash chain at the edited event, and by the digest of every decision made on
     that pool's state: the log no longer rebuilds what the scheduler saw."""
@@ -102,6 +120,7 @@ def test_a_hand_edited_pool_event_before_a_decision_is_caught_twice(history: Tas
     assert any("do not hash to the recorded digest" in f.detail for f in report.mismatches)
 
 
+@pytest.mark.usefixtures("ways")
 def test_a_deleted_row_is_reported_missing(history: TaskRouter) -> None:
     tamper(history, "DELETE FROM events WHERE position = 1234")
     report = history.audit()
@@ -110,6 +129,7 @@ def test_a_deleted_row_is_reported_missing(history: TaskRouter) -> None:
     assert report.chain.problem == "position 1234 is missing"
 
 
+@pytest.mark.usefixtures("ways")
 def test_rows_swapped_between_positions_are_found(history: TaskRouter) -> None:
     tamper(history, "UPDATE events SET position = -1 WHERE position = 700")
     tamper(history, "UPDATE events SET position = 700 WHERE position = 701")
@@ -117,6 +137,39 @@ def test_rows_swapped_between_positions_are_found(history: TaskRouter) -> None:
     report = history.audit()
     assert report.chain is not None
     assert report.chain.first_broken == 700
+
+
+@pytest.mark.parametrize("share", [0.3, 0.7])
+def test_two_processes_find_exactly_what_one_pass_finds(
+    history: TaskRouter, monkeypatch: pytest.MonkeyPatch, share: float
+) -> None:
+    """A pool event edited, a task's completion duplicated by hand and a row deleted, on
+    both sides of where the log is split: the same report, finding for finding."""
+    decisions = decision_positions(history)
+    edited = first_position(history, "PoolCapacityChanged", after=decisions[10])
+    tamper(
+        history,
+        "UPDATE events SET payload = replace(payload, '\"capacity\":', '\"capacity\":9') "
+        "WHERE position = ?",
+        edited,
+    )
+    completed = first_position(history, "TaskCompleted", after=int(history.store.head() * 0.8))
+    tamper(
+        history,
+        "UPDATE events SET type = 'TaskCompleted', payload = (SELECT payload FROM events "
+        "WHERE position = ?) WHERE position = ?",
+        completed,
+        completed + 1,
+    )
+    monkeypatch.setattr(verify_in_parts, "IN_PARTS_FROM", 10**12)
+    one_pass = history.audit()
+    monkeypatch.setattr(verify_in_parts, "IN_PARTS_FROM", 0)
+    monkeypatch.setattr(verify_in_parts, "FIRST_SHARE", share)
+    monkeypatch.setattr(verify_in_parts, "verify_log", one_pass_refused)
+    in_parts = history.audit()
+    assert one_pass.mismatch_count > 0
+    assert one_pass.violation_count > 0
+    assert in_parts == one_pass
 
 
 def test_an_algorithm_changed_without_a_new_version_is_caught(

@@ -26,13 +26,17 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 CTX = MessageContext("test")
 
 
-def audit(*events: tuple[str, DomainEvent]) -> AuditReport:
+def store_of(*events: tuple[str, DomainEvent]) -> InMemoryEventStore:
     store = InMemoryEventStore()
     versions: dict[str, int] = {}
     for stream, event in events:
         store.append([StreamWrite(stream, versions.get(stream, 0), [event])], CTX)
         versions[stream] = versions.get(stream, 0) + 1
-    return verify_log(store)
+    return store
+
+
+def audit(*events: tuple[str, DomainEvent]) -> AuditReport:
+    return verify_log(store_of(*events))
 
 
 def queued(task_id: str = "t1") -> tuple[str, TaskQueued]:
