@@ -100,7 +100,9 @@ def decoder_for(tp: Any) -> Decoder:
         items = typing.get_args(tp)
         if len(items) == 2 and items[1] is Ellipsis:
             decode_item = decoder_for(items[0])
-            return lambda value: tuple([decode_item(item) for item in value])
+            if decode_item is _identity:
+                return tuple
+            return lambda value: tuple(map(decode_item, value))
         decoders = [decoder_for(item) for item in items]
         return lambda value: tuple(
             [decode(item) for decode, item in zip(decoders, value, strict=True)]

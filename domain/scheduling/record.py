@@ -28,6 +28,9 @@ RUNNERS_UP = 5
 """Ranked pools recorded after the chosen one."""
 
 RankKey = tuple[float, ...]
+REASONS = tuple(FilterReason)
+SORTED_UP_TO = 64
+"""Ranked pools a record sorts whole (more are taken from a heap)."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,9 @@ class DecisionRecord:
 def record_of(decision: Decision, seen: int, run: str, digest: str | None = None) -> DecisionRecord:
     """The record of a decision made on the pools as the log stood at `seen`, plus the run's
     own claims the log did not hold yet. `digest`: its `input_digest`, if known already."""
-    ranked = heapq.nsmallest(RUNNERS_UP + 1, (key for key in decision.rank_keys if key))
-    counts = Counter(verdict for verdict in decision.verdicts if verdict is not None)
+    keys = [key for key in decision.rank_keys if key]
+    ranked = sorted(keys) if len(keys) <= SORTED_UP_TO else heapq.nsmallest(RUNNERS_UP + 1, keys)
+    counts = Counter(decision.verdicts)
     task = decision.task
     return DecisionRecord(
         decision.algorithm,
@@ -86,8 +90,8 @@ def record_of(decision: Decision, seen: int, run: str, digest: str | None = None
         run,
         len(decision.pools),
         digest or input_digest(task, decision.pools),
-        tuple(ranked),
-        tuple((reason, counts[reason]) for reason in FilterReason if counts[reason]),
+        tuple(ranked[: RUNNERS_UP + 1]),
+        tuple([(reason, counts[reason]) for reason in REASONS if reason in counts]),
         decision.summary,
     )
 

@@ -50,12 +50,18 @@ class LogReader:
             return stored_events.read_checked(db, after_position, limit, up_to, types)
 
 
-def verify(url: str, engine: Engine, progress: Progress | None = None) -> AuditReport:
+def verify(
+    url: str,
+    engine: Engine,
+    progress: Progress | None = None,
+    in_parts_from: int | None = None,
+) -> AuditReport:
     """The whole log verified from position 0 (see `verify_log`), in two processes when
-    it is long and the machine has two cores."""
+    it has `in_parts_from` events (IN_PARTS_FROM unless given) and the machine two cores."""
     reader = LogReader(engine)
     head = reader.head()
-    if head < IN_PARTS_FROM or (os.cpu_count() or 1) < 2:
+    least = IN_PARTS_FROM if in_parts_from is None else in_parts_from
+    if head < least or (os.cpu_count() or 1) < 2:
         return verify_log(reader, progress)
     try:
         return _in_parts(url, head, progress)

@@ -20,6 +20,7 @@ from tests.benchmarks import (
     storage,
     store,
     streams,
+    verify,
 )
 from tests.benchmarks.harness import Report, Scale
 
@@ -34,6 +35,7 @@ SUITES = {
     "storage": storage.run,
     "streams": streams.run,
     "dashboard": dashboard_load.run,
+    "verify": verify.run,
 }
 
 

@@ -33,6 +33,7 @@ class Scale:
     stream_seconds: float = 20.0
     stream_rate: float = 20.0
     storage_tasks: int = 2000
+    verify_events: int = 1_000_000
 
     @staticmethod
     def quick() -> "Scale":
@@ -52,6 +53,7 @@ class Scale:
             stream_seconds=1.0,
             stream_rate=10.0,
             storage_tasks=80,
+            verify_events=5_000,
         )
 
 

@@ -5,6 +5,7 @@ import random
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from domain.events import (
     TaskCompleted,
     WorkerAssigned,
 )
-from domain.scheduling import PoolSnapshot, TaskSnapshot, decide, record_of
+from domain.scheduling import Decision, PoolSnapshot, TaskSnapshot, decide, record_of
+from domain.scheduling.record import digest_of, pool_hash
 from domain.values import Algorithm, ResourceType, TaskStatus, TaskType
 from infrastructure.codec import encode
 from infrastructure.sql import chain, stored_events
@@ -46,14 +48,43 @@ def demo_pools() -> list[PoolSnapshot]:
     ]
 
 
+def many_pools(count: int) -> list[PoolSnapshot]:
+    """`count` pools in four regions, CPU and GPU alternating, ten slots each, costs
+    spread; registered first, so each one's registration is its position."""
+    regions = ("us-east", "us-west", "eu-west", "ap-east")
+    return [
+        PoolSnapshot(
+            pool_id_for(f"pool-{index:05d}"),
+            f"pool-{index:05d}",
+            regions[index % 4],
+            list(ResourceType)[index // 4 % 2],
+            round(0.5 + (index * 7919 % 100) / 40, 3),
+            10,
+            0,
+            index + 1,
+        )
+        for index in range(count)
+    ]
+
+
 def event_log(
-    total: int, seed: int = 1, whole_decisions: bool = False
+    total: int,
+    seed: int = 1,
+    whole_decisions: bool = False,
+    pools: list[PoolSnapshot] | None = None,
+    whole_every: int = 0,
 ) -> Iterator[tuple[str, int, DomainEvent, datetime]]:
-    """(stream, version, event, time): the demo pools, then tasks living their whole life.
-    Decisions are compact records, or, with `whole_decisions`, every pool as seen (schema 2's
-    form)."""
+    """(stream, version, event, time): the pools (the demo pools unless given), then tasks
+    living their whole life, one after another. Decisions are compact records, or, with
+    `whole_decisions` (or for every `whole_every`-th task), every pool as seen (schema 2's
+    form).
+
+    Every task is decided on the same board (all pools free: each task ends before the
+    next begins), so one decision per algorithm and task line is computed and reused."""
     rng = random.Random(seed)
-    pools = demo_pools()
+    pools = demo_pools() if pools is None else pools
+    hashes = [pool_hash(pool) for pool in pools]
+    decided: dict[tuple[Algorithm, int, str, ResourceType | None], Decision] = {}
     pool_versions = {pool.pool_id: 1 for pool in pools}
     for pool in pools:
         yield (
@@ -72,7 +103,9 @@ def event_log(
         )
     produced = len(pools)
     moment = START
+    count = 0
     while produced + EVENTS_PER_TASK <= total:
+        count += 1
         moment += timedelta(milliseconds=rng.randint(1, 20))
         task_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         region = rng.choice(["us-east", "us-west", "eu-west", "ap-east"])
@@ -88,9 +121,12 @@ def event_log(
             {"customer": f"c{rng.randint(1, 500)}"},
             moment,
         )
-        decision = decide(
-            rng.choice(list(Algorithm)), TaskSnapshot(task_id, priority, region, kind), pools
-        )
+        algorithm = rng.choice(list(Algorithm))
+        task = TaskSnapshot(task_id, priority, region, kind)
+        line = (algorithm, priority, region, kind)
+        if line not in decided:
+            decided[line] = decide(algorithm, task, pools)
+        decision = replace(decided[line], task=task)
         assert decision.chosen is not None
         pool = decision.chosen
         stream = f"task-{task_id}"
@@ -98,7 +134,12 @@ def event_log(
         done = moment + timedelta(milliseconds=rng.randint(100, 2000))
         yield stream, 1, queued, moment
         # decided on the log as it stood after the TaskQueued, which is at `produced + 1`
-        recorded = decision if whole_decisions else record_of(decision, produced + 1, "synthetic")
+        whole = whole_decisions or (whole_every > 0 and count % whole_every == 0)
+        recorded = (
+            decision
+            if whole
+            else record_of(decision, produced + 1, "synthetic", digest_of(task, hashes))
+        )
         yield stream, 2, WorkerAssigned(task_id, pool.pool_id, pool.name, recorded, moment), moment
         pool_versions[pool.pool_id] += 1
         yield (
@@ -123,20 +164,25 @@ def write_log(
     total: int,
     tick: Callable[[int], None] | None = None,
     whole_decisions: bool = False,
+    pools: list[PoolSnapshot] | None = None,
+    whole_every: int = 0,
 ) -> int:
-    """Write about `total` events to an already migrated database; return how many."""
+    """Write about `total` events (see `event_log`) to an already migrated database; return
+    how many."""
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA synchronous=OFF")
     batch: list[Row] = []
     position, previous = 0, chain.GENESIS
-    for stream, version, event, moment in event_log(total, whole_decisions=whole_decisions):
+    log = event_log(total, whole_decisions=whole_decisions, pools=pools, whole_every=whole_every)
+    for stream, version, event, moment in log:
         position += 1
+        whole = isinstance(event, WorkerAssigned) and isinstance(event.decision, Decision)
         row = (
             position,
             stream,
             version,
             event.type_name(),
-            2 if whole_decisions and isinstance(event, WorkerAssigned) else event.schema_version,
+            2 if whole else event.schema_version,
             encode(event),
             str(uuid.UUID(int=position)),
             "synthetic",

@@ -18,6 +18,7 @@ EXPECTED = {
     "storage",
     "streams",
     "dashboard",
+    "verify",
 }
 
 
