@@ -111,9 +111,7 @@ class TaskRouter:
                 reactor.start()
         if self.verifier is not None:
             self.verifier.start()
-        threading.Thread(
-            target=self._warm_time_travel, name="time-travel-warm", daemon=True
-        ).start()
+        threading.Thread(target=self._warm, name="warm", daemon=True).start()
         self.started = True
         log.info(
             "taskrouterx.started",
@@ -125,11 +123,17 @@ class TaskRouter:
             simulator=self.workers is not None,
         )
 
-    def _warm_time_travel(self) -> None:
+    def _warm(self) -> None:
+        """Prepare, in the background, what the first time-travel query and the first
+        explanation would otherwise wait for. An optimization only: both work cold."""
         try:
             self.time_travel.warm()
-        except Exception as error:  # an optimization only: queries summarize on demand
+        except Exception as error:  # queries summarize on demand
             log.warning("time_travel.warm_failed", error=str(error))
+        try:
+            self.read_model.warm_decision_inputs()
+        except Exception as error:  # explanations make the checkpoints on demand
+            log.warning("decision_inputs.warm_failed", error=str(error))
 
     def audit(self, progress: AuditProgress | None = None) -> AuditReport:
         """Recompute every decision, check the invariants and walk the hash chain."""

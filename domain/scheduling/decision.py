@@ -68,13 +68,23 @@ class Decision:
     summary: str
 
     @property
+    def ranks(self) -> list[int | None]:
+        """Aligned with `pools`: each ranked pool's rank (1 is the best), None for the
+        pools filtered out."""
+        ranked = sorted((key, index) for index, key in enumerate(self.rank_keys) if key is not None)
+        ranks: list[int | None] = [None] * len(self.pools)
+        for rank, (_, index) in enumerate(ranked, start=1):
+            ranks[index] = rank
+        return ranks
+
+    @property
     def candidates(self) -> tuple[Candidate, ...]:
         """Each pool's fate, with its rank among the pools that were ranked."""
-        ranked = sorted((key, index) for index, key in enumerate(self.rank_keys) if key is not None)
-        ranks = {index: rank for rank, (_, index) in enumerate(ranked, start=1)}
         return tuple(
-            Candidate(pool, verdict, ranks.get(index), self.rank_keys[index])
-            for index, (pool, verdict) in enumerate(zip(self.pools, self.verdicts, strict=True))
+            Candidate(pool, verdict, rank, key)
+            for pool, verdict, rank, key in zip(
+                self.pools, self.verdicts, self.ranks, self.rank_keys, strict=True
+            )
         )
 
     @property

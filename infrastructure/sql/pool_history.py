@@ -89,6 +89,12 @@ class PoolHistory:
         """Pools in states asked for lately, with their hashes (cleared at CACHED_POOLS)."""
         """The state at positions 0, BLOCK, 2 * BLOCK, ..."""
 
+    def warm(self) -> None:
+        """Make the checkpoints up to the head now (the server does it in the background
+        at start), so the first explanation does not wait for them."""
+        with reading(self._engine, transaction=True) as db:
+            self._state_at(db, stored_events.head(db))
+
     def inputs(self, seen: int, before: int, run: str) -> list[tuple[PoolSnapshot, bytes]]:
         """The pools as the log stood at `seen`, with a slot for each of `run`'s
         assignments at positions in (seen, before), in registration order, each with its

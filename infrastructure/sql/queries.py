@@ -165,6 +165,10 @@ class SqlReadModel:
     def decision_inputs(self, seen: int, before: int, run: str) -> list[tuple[PoolSnapshot, bytes]]:
         return self._pools.inputs(seen, before, run)
 
+    def warm_decision_inputs(self) -> None:
+        """See PoolHistory.warm."""
+        self._pools.warm()
+
     def logs(
         self, task_id: str | None, event_type: str | None, page: int, page_size: int
     ) -> tuple[list[dict[str, Any]], int]:

@@ -13,8 +13,10 @@ from tests.benchmarks import (
     dashboard_load,
     decisions,
     end_to_end,
+    explain,
     http_load,
     queries,
+    records,
     replay,
     sql_styles,
     storage,
@@ -36,6 +38,8 @@ SUITES = {
     "streams": streams.run,
     "dashboard": dashboard_load.run,
     "verify": verify.run,
+    "explain": explain.run,
+    "records": records.run,
 }
 
 

@@ -34,6 +34,11 @@ class Scale:
     stream_rate: float = 20.0
     storage_tasks: int = 2000
     verify_events: int = 1_000_000
+    explain_pools: int = 10_000
+    explain_events: int = 1_000_000
+    explain_requests: int = 200
+    records_rebuild_events: int = 300_000
+    records_whatif_tasks: int = 100_000
 
     @staticmethod
     def quick() -> "Scale":
@@ -54,6 +59,11 @@ class Scale:
             stream_rate=10.0,
             storage_tasks=80,
             verify_events=5_000,
+            explain_pools=200,
+            explain_events=8_000,
+            explain_requests=20,
+            records_rebuild_events=3_000,
+            records_whatif_tasks=300,
         )
 
 

@@ -110,6 +110,10 @@ def main() -> None:
     else:
         from interfaces.http.asgi import create
 
+        if kind == "app-whole":  # the baseline: the scheduler records whole decisions
+            from tests.benchmarks.storage import whole_decisions
+
+            whole_decisions().__enter__()
         app = create()
     uvicorn.run(app, host="127.0.0.1", port=port, **UVICORN)  # type: ignore[arg-type]
 

@@ -18,7 +18,14 @@ from domain.events import (
     TaskCompleted,
     WorkerAssigned,
 )
-from domain.scheduling import Decision, PoolSnapshot, TaskSnapshot, decide, record_of
+from domain.scheduling import (
+    Decision,
+    DecisionRecord,
+    PoolSnapshot,
+    TaskSnapshot,
+    decide,
+    record_of,
+)
 from domain.scheduling.record import digest_of, pool_hash
 from domain.values import Algorithm, ResourceType, TaskStatus, TaskType
 from infrastructure.codec import encode
@@ -85,6 +92,7 @@ def event_log(
     pools = demo_pools() if pools is None else pools
     hashes = [pool_hash(pool) for pool in pools]
     decided: dict[tuple[Algorithm, int, str, ResourceType | None], Decision] = {}
+    records: dict[tuple[Algorithm, int, str, ResourceType | None], DecisionRecord] = {}
     pool_versions = {pool.pool_id: 1 for pool in pools}
     for pool in pools:
         yield (
@@ -126,6 +134,7 @@ def event_log(
         line = (algorithm, priority, region, kind)
         if line not in decided:
             decided[line] = decide(algorithm, task, pools)
+            records[line] = record_of(decided[line], 0, "synthetic", "")
         decision = replace(decided[line], task=task)
         assert decision.chosen is not None
         pool = decision.chosen
@@ -138,7 +147,7 @@ def event_log(
         recorded = (
             decision
             if whole
-            else record_of(decision, produced + 1, "synthetic", digest_of(task, hashes))
+            else replace(records[line], seen=produced + 1, digest=digest_of(task, hashes))
         )
         yield stream, 2, WorkerAssigned(task_id, pool.pool_id, pool.name, recorded, moment), moment
         pool_versions[pool.pool_id] += 1

@@ -19,6 +19,8 @@ EXPECTED = {
     "streams",
     "dashboard",
     "verify",
+    "explain",
+    "records",
 }
 
 
