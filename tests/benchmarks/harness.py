@@ -3,6 +3,8 @@
 import json
 import resource
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -164,3 +166,11 @@ def progress(console: Console) -> Progress:
         console=console,
         transient=True,
     )
+
+
+def child_json(module: str, *arguments: str) -> Any:
+    """Run `python -m module arguments...` in a fresh process; the JSON on its last line."""
+    output = subprocess.run(
+        [sys.executable, "-m", module, *arguments], check=True, capture_output=True, text=True
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])

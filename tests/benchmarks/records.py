@@ -12,7 +12,6 @@ pools and with 1,000 pools:
 Storage (bytes per task and per decision) is the `storage` benchmark's."""
 
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,10 +20,10 @@ from pathlib import Path
 import httpx
 
 from domain.values import Algorithm
-from tests.benchmarks.harness import Report, Row, Scale, progress
+from tests.benchmarks.harness import Report, Row, Scale, child_json
 from tests.benchmarks.http_load import SUBMIT_LUA, wrk
 from tests.benchmarks.servers import server
-from tests.benchmarks.synthetic import demo_pools, many_pools, write_log
+from tests.benchmarks.synthetic import demo_pools, many_pools, migrated_log
 
 REGIONS = ("us-east", "us-west", "eu-west", "ap-east")
 BASELINE = "whole decisions"
@@ -93,23 +92,13 @@ def _serve(
 
 
 def _log(directory: Path, name: str, events: int, pools: int, whole: bool, report: Report) -> Path:
-    from infrastructure.sql import migrate
-    from infrastructure.sql.engine import create_engines
-
-    path = directory / f"{name}.db"
-    engines = create_engines(f"sqlite:///{path}")
-    migrate.upgrade(engines.write)
-    engines.dispose()
-    with progress(report.console) as bar:
-        job = bar.add_task(f"writing {name}", total=events)
-        write_log(
-            path,
-            events,
-            lambda n: bar.advance(job, n),
-            whole_decisions=whole,
-            pools=demo_pools() if pools == 8 else many_pools(pools),
-        )
-    return path
+    return migrated_log(
+        directory / f"{name}.db",
+        events,
+        report.console,
+        whole_decisions=whole,
+        pools=demo_pools() if pools == 8 else many_pools(pools),
+    )
 
 
 def rebuilt(directory: Path, scale: Scale, report: Report) -> None:
@@ -137,13 +126,7 @@ def rebuilt(directory: Path, scale: Scale, report: Report) -> None:
 
 
 def _rebuild_rate(path: Path) -> float:
-    output = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.replay", "ours", str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    result = json.loads(output.strip().splitlines()[-1])
+    result = child_json("tests.benchmarks.replay", "ours", str(path))
     return float(result["events"] / result["seconds"])
 
 
@@ -169,13 +152,7 @@ def replayed(directory: Path, scale: Scale, report: Report) -> None:
 
 
 def _whatif_seconds(path: Path) -> dict[str, float]:
-    output = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.records", str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return child_json("tests.benchmarks.records", str(path))  # type: ignore[no-any-return]
 
 
 def whatif_child(path: Path) -> dict[str, float]:

@@ -3,28 +3,17 @@ the eventsourcing library reading and decoding a notification log of the same si
 Each side runs in a child process, so peak RSS is that of the work alone."""
 
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from tests.benchmarks.harness import Report, Row, Scale, peak_rss_mb, progress
-from tests.benchmarks.synthetic import write_log
+from tests.benchmarks.harness import Report, Row, Scale, child_json, peak_rss_mb, progress
+from tests.benchmarks.synthetic import migrated_log
 
 
 def prepare_ours(directory: Path, events: int, report: Report) -> Path:
-    from infrastructure.sql import migrate
-    from infrastructure.sql.engine import create_engines
-
-    path = directory / "replay.db"
-    engines = create_engines(f"sqlite:///{path}")
-    migrate.upgrade(engines.write)
-    engines.dispose()
-    with progress(report.console) as bar:
-        task = bar.add_task("writing the synthetic log", total=events)
-        write_log(path, events, lambda n: bar.advance(task, n))
-    return path
+    return migrated_log(directory / "replay.db", events, report.console)
 
 
 def prepare_eventsourcing(directory: Path, events: int, report: Report) -> Path:
@@ -70,13 +59,7 @@ def child(kind: str, path: Path) -> dict[str, float]:
 
 
 def _measure(kind: str, path: Path) -> dict[str, float]:
-    output = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.replay", kind, str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return child_json("tests.benchmarks.replay", kind, str(path))  # type: ignore[no-any-return]
 
 
 def run(scale: Scale, report: Report) -> None:

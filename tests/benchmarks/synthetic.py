@@ -8,6 +8,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from rich.console import Console
 
 from application.commands.register_worker_pool import pool_id_for
 from application.simulation.demo_pools import demo_pool_commands
@@ -31,6 +34,7 @@ from domain.values import Algorithm, ResourceType, TaskStatus, TaskType
 from infrastructure.codec import encode
 from infrastructure.sql import chain, stored_events
 from infrastructure.sql.projections.tasks import INSERT
+from tests.benchmarks.harness import progress
 from tests.builders import pool_registered, task_queued
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -306,3 +310,18 @@ def write_read_model(path: Path, tasks: int, seed: int = 2) -> list[str]:
     db.execute("COMMIT")
     db.close()
     return sample
+
+
+def migrated_log(path: Path, total: int, console: Console, **options: Any) -> Path:
+    """A new database at `path`, migrated, holding about `total` events (`write_log` with
+    `options`), written under a progress bar."""
+    from infrastructure.sql import migrate
+    from infrastructure.sql.engine import create_engines
+
+    engines = create_engines(f"sqlite:///{path}")
+    migrate.upgrade(engines.write)
+    engines.dispose()
+    with progress(console) as bar:
+        job = bar.add_task(f"writing {path.name}", total=total)
+        write_log(path, total, lambda n: bar.advance(job, n), **options)
+    return path

@@ -7,31 +7,20 @@ Each verification is a fresh process reading a fresh SQLite file of the demo poo
 living their whole life (five events a task)."""
 
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from tests.benchmarks.harness import Report, Row, Scale, progress
-from tests.benchmarks.synthetic import write_log
+from tests.benchmarks.harness import Report, Row, Scale, child_json, progress
+from tests.benchmarks.synthetic import migrated_log
 
 TARGET = ">= 100,000/s"
 
 
 def prepare(directory: Path, events: int, whole: bool, report: Report) -> Path:
-    from infrastructure.sql import migrate
-    from infrastructure.sql.engine import create_engines
-
-    path = directory / ("whole.db" if whole else "compact.db")
-    engines = create_engines(f"sqlite:///{path}")
-    migrate.upgrade(engines.write)
-    engines.dispose()
-    kind = "whole decisions" if whole else "compact records"
-    with progress(report.console) as bar:
-        task = bar.add_task(f"writing the synthetic log ({kind})", total=events)
-        write_log(path, events, lambda n: bar.advance(task, n), whole_decisions=whole)
-    return path
+    name = "whole.db" if whole else "compact.db"
+    return migrated_log(directory / name, events, report.console, whole_decisions=whole)
 
 
 def child(path: Path, in_parts: bool) -> dict[str, float]:
@@ -50,13 +39,7 @@ def child(path: Path, in_parts: bool) -> dict[str, float]:
 
 
 def _measure(path: Path, in_parts: bool) -> float:
-    output = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.verify", str(path), str(in_parts)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    result = json.loads(output.strip().splitlines()[-1])
+    result = child_json("tests.benchmarks.verify", str(path), str(in_parts))
     return float(result["events"] / result["seconds"])
 
 
