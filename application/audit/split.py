@@ -27,9 +27,10 @@ from application.audit.verify import (
     not_allowed,
 )
 from application.errors import CorruptEvent
+from domain.events import WorkerPoolRegistered
 from domain.values import TaskStatus
 
-REGISTERED = "WorkerPoolRegistered"
+REGISTERED = WorkerPoolRegistered.type_name()
 MISSING = "missing"
 """The hash a second part starts from when the split's own row is gone (the first part's
 walk reports that break)."""
@@ -77,6 +78,7 @@ def start_at(log: CheckedLog, split: int) -> Start:
             if recorded.type == REGISTERED:
                 streams[recorded.data["pool_id"]] = recorded.stream_id
         after = page[-1].position
+    trail.position = split  # where the part's first decision is checked from, as in one pass
     at_split = log.read_checked(split - 1, 1, split)
     stored = at_split[0].hash if at_split else MISSING
     rows = {streams[pool_id]: dict(row) for pool_id, row in trail.rows.items()}
