@@ -41,6 +41,7 @@ class Scale:
     explain_requests: int = 200
     records_rebuild_events: int = 300_000
     records_whatif_tasks: int = 100_000
+    records_pools: int = 1_000
 
     @staticmethod
     def quick() -> "Scale":
@@ -66,6 +67,7 @@ class Scale:
             explain_requests=20,
             records_rebuild_events=3_000,
             records_whatif_tasks=300,
+            records_pools=40,
         )
 
 
