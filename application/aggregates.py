@@ -1,7 +1,8 @@
 """Loading aggregates from their streams and saving what they decided, atomically.
 
 Folded states are cached with their stream version; a load reads only the events recorded
-after the cached version, so a long-lived pool stream costs one indexed range read.
+after the cached version, so a long-lived pool stream costs one indexed range read. A
+stream not in the cache starts from its newest snapshot, if it has one.
 """
 
 import threading
@@ -12,6 +13,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 
 from application.messages import MessageContext, RecordedEvent, StreamWrite
 from application.ports import EventStore
+from application.snapshots import Snapshots
 from domain.events import DomainEvent
 
 
@@ -45,8 +47,11 @@ class Change:
 
 
 class Aggregates:
-    def __init__(self, store: EventStore, cache_size: int = 100_000) -> None:
+    def __init__(
+        self, store: EventStore, cache_size: int = 100_000, snapshots: Snapshots | None = None
+    ) -> None:
         self._store = store
+        self._snapshots = snapshots
         self._cache: OrderedDict[str, Loaded[Any]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -54,12 +59,19 @@ class Aggregates:
     def load(self, stream_id: str, start: Callable[[DomainEvent], A]) -> Loaded[A]:
         with self._lock:
             cached = self._cache.get(stream_id)
-        loaded: Loaded[A] = cached if cached is not None else Loaded(stream_id, None, 0, start)
+        loaded: Loaded[A] = cached if cached is not None else self._first_load(stream_id, start)
         newer = self._store.read_stream(stream_id, after_version=loaded.version)
         if newer:
             loaded = loaded.fold([recorded.event for recorded in newer])
             self._remember(loaded)
         return loaded
+
+    def _first_load(self, stream_id: str, start: Callable[[DomainEvent], A]) -> Loaded[A]:
+        """Where a stream not in the cache starts: its newest snapshot, or nothing."""
+        snapshot = None if self._snapshots is None else self._snapshots.latest(stream_id)
+        if snapshot is None:
+            return Loaded(stream_id, None, 0, start)
+        return Loaded(stream_id, snapshot.state, snapshot.version, start)
 
     def save(self, changes: Sequence[Change], context: MessageContext) -> list[RecordedEvent]:
         writes = [

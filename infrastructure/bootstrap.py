@@ -41,6 +41,7 @@ from infrastructure.sql.projections.stats import StatsProjection
 from infrastructure.sql.projections.tasks import TasksProjection
 from infrastructure.sql.queries import SqlReadModel
 from infrastructure.sql.replay_inputs import SqlReplayInputs
+from infrastructure.sql.snapshots import SnapshotsProjection
 from infrastructure.sql.state_sources import SqlStateSource
 from infrastructure.sql.time_travel import SqlTimeTravel
 
@@ -178,13 +179,18 @@ def bootstrap(
     )
     signal = CommitSignal()
     runner = ProjectionRunner(
-        [TasksProjection(), PoolLoadProjection(), StatsProjection()],
+        [
+            TasksProjection(),
+            PoolLoadProjection(),
+            StatsProjection(),
+            SnapshotsProjection(settings.snapshot_every),
+        ],
         engines.write,
     )
     metrics = Metrics()
     store = SqlEventStore(engines.write, engines.read, clock, ids, signal, runner, metrics)
     read_model = SqlReadModel(engines.read)
-    aggregates = Aggregates(store)
+    aggregates = Aggregates(store, snapshots=store)
     bus = CommandBus(aggregates, clock, ids, jitter=random.Random(settings.id_seed).random)
 
     def aborted() -> None:

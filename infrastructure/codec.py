@@ -10,7 +10,7 @@ import typing
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -18,12 +18,27 @@ from application.views import iso_timestamp
 from domain.events import EVENT_TYPES, DomainEvent, upcast
 
 Decoder = Callable[[Any], Any]
+T = TypeVar("T")
 
 
 def encode(event: DomainEvent) -> str:
     """JSON text; every timestamp in fixed-width UTC ISO 8601 with microseconds, so the
     projections can store payload timestamps as they are."""
     return orjson.dumps(event, default=_timestamp, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+
+
+def encode_state(state: object) -> str:
+    """An aggregate's state (a dataclass) as JSON text, in the events' forms (timestamps
+    fixed-width UTC, enums as their values), so equal states encode alike."""
+    return orjson.dumps(state, default=_timestamp, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+
+
+def decode_state(cls: type[T], text: str | bytes) -> T:
+    """The state `encode_state` wrote for an instance of `cls`."""
+    decode: Decoder = decoder_for(cls)  # type: ignore[arg-type]
+    state = decode(orjson.loads(text))
+    assert isinstance(state, cls)
+    return state
 
 
 def _timestamp(value: object) -> str:

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     """How long a request that reads the whole log (a what-if replay) may take; 503 after."""
     verify_continuously: bool = True
     """Verify each new event as it is committed, in the background (GET /audit/verify)."""
+    snapshot_every: int = Field(default=1000, ge=1)
+    """Events of a stream between two of its snapshots (a pool, the scheduler's settings)."""
     keep_alive_s: int = Field(default=5, ge=1)
     """How long an idle connection is kept open between requests."""
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=1)

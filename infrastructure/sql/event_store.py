@@ -34,10 +34,11 @@ from application.commit_signal import CommitSignal
 from application.errors import ConcurrencyConflict
 from application.messages import EventMetadata, MessageContext, RecordedEvent, StreamWrite
 from application.ports import Clock, IdGenerator
+from application.snapshots import Snapshot
 from domain.events import DomainEvent
 from infrastructure.codec import encode
 from infrastructure.metrics import Metrics
-from infrastructure.sql import chain, stored_events
+from infrastructure.sql import chain, snapshots, stored_events
 from infrastructure.sql.db import Db, reading, sql
 from infrastructure.sql.errors import INTEGRITY_ERRORS, unavailable_on_failure
 from infrastructure.sql.projections.base import EventRecord
@@ -181,6 +182,14 @@ class SqlEventStore:
         with reading(self._read) as db:
             return stored_events.read_stream(db, stream_id, after_version)
 
+    def latest(self, stream_id: str) -> Snapshot | None:
+        """The stream's newest snapshot (see `snapshots`), read as `read_stream` reads."""
+        batch: _Batch | None = getattr(self._local, "batch", None)
+        if batch is not None:
+            return snapshots.latest(batch.db, stream_id)
+        with reading(self._read) as db:
+            return snapshots.latest(db, stream_id)
+
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         with reading(self._read) as db:
             return stored_events.read_all(db, after_position, limit)
@@ -220,7 +229,7 @@ class SqlEventStore:
             recorded.append(RecordedEvent.of(position, stream_id, version, event, metadata, data))
             records.append(
                 EventRecord(position, stream_id, event.type_name(), data,
-                            metadata.correlation_id, at)
+                            metadata.correlation_id, at, version)
             )  # fmt: skip
         if self._on_postgres:  # PostgreSQL: an error aborts the transaction
             db.execute(SAVEPOINT_APPEND)

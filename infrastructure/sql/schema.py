@@ -135,3 +135,15 @@ idempotency_keys = Table(
     Column("body", LargeBinary, nullable=False),
     Column("created_at", String(40), nullable=False),
 )
+
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("stream_id", String(200), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("digest", String(64), nullable=False),
+)
+"""Each snapshotted stream's latest snapshot: the aggregate's state (JSON) as its events
+up to `version` fold it (the last of them at `position`), and the SHA-256 of that JSON."""

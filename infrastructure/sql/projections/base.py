@@ -19,6 +19,8 @@ class EventRecord(NamedTuple):
     data: dict[str, Any]
     correlation_id: str
     recorded_at: str
+    version: int
+    """The event's version in its stream."""
 
 
 class SqlProjection(Protocol):

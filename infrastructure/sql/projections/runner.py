@@ -23,8 +23,8 @@ Progress = Callable[[int, int], None]
 T = TypeVar("T")
 
 READ_BATCH = sql(
-    "SELECT position, stream_id, type, schema_version, payload, correlation_id, recorded_at "
-    "FROM events WHERE position > ? ORDER BY position LIMIT ?"
+    "SELECT position, stream_id, type, schema_version, payload, correlation_id, recorded_at, "
+    "version FROM events WHERE position > ? ORDER BY position LIMIT ?"
 )
 REBUILD_BATCH = 2000
 """Events per `apply` in a rebuild: small enough that a batch's parsed payloads stay in
@@ -207,14 +207,15 @@ def read_records(db: Db, low: int, high: int) -> Iterator[EventRecord]:
 
 
 READ_RANGE = sql(
-    "SELECT position, stream_id, type, schema_version, payload, correlation_id, recorded_at "
-    "FROM events WHERE position > ? AND position <= ? ORDER BY position"
+    "SELECT position, stream_id, type, schema_version, payload, correlation_id, recorded_at, "
+    "version FROM events WHERE position > ? AND position <= ? ORDER BY position"
 )
 
 
-def record_of(row: tuple[int, str, str, int, str, str, str]) -> EventRecord:
+def record_of(row: tuple[int, str, str, int, str, str, str, int]) -> EventRecord:
     """A row of (position, stream_id, type, schema_version, payload, correlation_id,
-    recorded_at) as the read models fold it."""
-    position, stream_id, type_name, schema_version, payload, correlation_id, recorded_at = row
+    recorded_at, version) as the read models fold it."""
+    (position, stream_id, type_name, schema_version, payload, correlation_id, recorded_at,
+     version) = row  # fmt: skip
     data = stored_data(type_name, schema_version, payload)
-    return EventRecord(position, stream_id, type_name, data, correlation_id, recorded_at)
+    return EventRecord(position, stream_id, type_name, data, correlation_id, recorded_at, version)

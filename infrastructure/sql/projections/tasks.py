@@ -102,7 +102,7 @@ _METADATA = COLUMNS.index("metadata")
 
 STREAMS_AT = sql(
     "SELECT e.position, e.stream_id, e.type, e.schema_version, e.payload, e.correlation_id, "
-    "e.recorded_at FROM events q JOIN events e ON e.stream_id = q.stream_id "
+    "e.recorded_at, e.version FROM events q JOIN events e ON e.stream_id = q.stream_id "
     "WHERE q.type = 'TaskQueued' AND q.position <= :head AND e.position <= :head "
     "ORDER BY q.position, e.version"
 )

@@ -1,0 +1,67 @@
+"""The snapshots table: each snapshotted stream's newest snapshot, written by a projection
+in the transaction that records the stream's `every`-th event (see
+`application.snapshots`), read when an aggregate is loaded cold."""
+
+import hashlib
+from collections.abc import Sequence
+
+from application.snapshots import Snapshot, aggregate_of, folded
+from infrastructure.codec import decode_state, encode_state
+from infrastructure.sql import stored_events
+from infrastructure.sql.db import Db, sql
+from infrastructure.sql.projections.base import EventRecord
+
+LATEST = sql("SELECT version, position, state FROM snapshots WHERE stream_id = ?")
+ALL = sql("SELECT stream_id, version, position, state, digest FROM snapshots ORDER BY stream_id")
+SAVE = sql(
+    "INSERT INTO snapshots (stream_id, version, position, state, digest) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, "
+    "position = excluded.position, state = excluded.state, digest = excluded.digest"
+)
+
+
+def digest(state_json: str) -> str:
+    """SHA-256 of a snapshot's state as stored (hex)."""
+    return hashlib.sha256(state_json.encode()).hexdigest()
+
+
+def latest(db: Db, stream_id: str) -> Snapshot | None:
+    row = db.execute(LATEST, (stream_id,)).fetchone()
+    aggregate = aggregate_of(stream_id)
+    if row is None or aggregate is None:
+        return None
+    version, position, state = row
+    return Snapshot(stream_id, int(version), int(position), decode_state(aggregate, state))
+
+
+class SnapshotsProjection:
+    """Writes a stream's snapshot when its `every`-th, 2 * `every`-th ... event is
+    recorded: its previous snapshot, the events since, folded by the aggregate."""
+
+    name = "snapshots"
+    tables: tuple[str, ...] = ("snapshots",)
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+
+    def apply(self, db: Db, records: Sequence[EventRecord]) -> None:
+        due: dict[str, EventRecord] = {}
+        every = self.every
+        for record in records:
+            if record.version % every == 0 and aggregate_of(record.stream_id) is not None:
+                due[record.stream_id] = record
+        for stream_id, record in due.items():
+            self._snapshot(db, stream_id, record.version, record.position)
+
+    def _snapshot(self, db: Db, stream_id: str, version: int, position: int) -> None:
+        previous = latest(db, stream_id)
+        state, after = (None, 0) if previous is None else (previous.state, previous.version)
+        if after >= version:
+            return
+        events = [
+            recorded.event
+            for recorded in stored_events.read_stream(db, stream_id, after)
+            if recorded.version <= version
+        ]
+        text = encode_state(folded(stream_id, state, events))
+        db.execute(SAVE, (stream_id, version, position, text, digest(text)))
