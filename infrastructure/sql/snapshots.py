@@ -58,10 +58,6 @@ class SnapshotsProjection:
         state, after = (None, 0) if previous is None else (previous.state, previous.version)
         if after >= version:
             return
-        events = [
-            recorded.event
-            for recorded in stored_events.read_stream(db, stream_id, after)
-            if recorded.version <= version
-        ]
+        events = stored_events.stream_events(db, stream_id, after, version)
         text = encode_state(folded(stream_id, state, events))
         db.execute(SAVE, (stream_id, version, position, text, digest(text)))

@@ -40,6 +40,22 @@ def read_stream(db: Db, stream_id: str, after_version: int = 0) -> list[Recorded
     return [to_recorded(row) for row in db.execute(STREAM, (stream_id, after_version))]
 
 
+EVENTS_OF = sql(
+    "SELECT position, type, schema_version, payload FROM events "
+    "WHERE stream_id = ? AND version > ? AND version <= ? ORDER BY version"
+)
+
+
+def stream_events(db: Db, stream_id: str, after_version: int, up_to: int) -> list[DomainEvent]:
+    """A stream's events at versions (after_version, up_to], decoded (no metadata)."""
+    return [
+        _decode(position, stream_id, type_name, schema_version, payload)
+        for position, type_name, schema_version, payload in db.execute(
+            EVENTS_OF, (stream_id, after_version, up_to)
+        )
+    ]
+
+
 def head(db: Db) -> int:
     return int(db.execute(HEAD).fetchone()[0])
 
