@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from application.audit.chain import GENESIS
+from application.audit.snapshot_check import CheckedSnapshot
 from application.commit_signal import CommitSignal
 from application.errors import ConcurrencyConflict, StoreUnavailable
 from application.messages import (
@@ -150,6 +151,13 @@ class InMemoryEventStore:
                 if (up_to is None or event.position <= up_to)
                 and (types is None or event.type in types)
             ][:limit]
+
+    def snapshots(self, after_position: int, up_to: int) -> list[CheckedSnapshot]:
+        """The fake store keeps no snapshots."""
+        return []
+
+    def stream_events(self, stream_id: str, up_to_version: int) -> list[DomainEvent]:
+        return [e.event for e in self.read_stream(stream_id) if e.version <= up_to_version]
 
     def read_types(
         self, after_position: int, types: frozenset[str], limit: int = 1000

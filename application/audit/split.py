@@ -1,13 +1,14 @@
 """Verifying the log in two parts at once (one per core), with the same findings as one
 pass from position 0.
 
-The second part starts where the first ends, at `split`. Its pools are folded from the pool
-and assignment events before the split, through the trail a whole pass uses, so every
-decision after it is rebuilt alike and the invariants start from the same pool rows. The
-tasks' statuses there are the first part's to know: each task event the second part meets
-for a task it has not seen is kept as an `Assumed` (the statuses the task must have been
-in), and `joined` checks those against the first part's final statuses. The second part's
-chain walk starts from the hash stored at the split, which the first part's walk checks."""
+The second part starts where the first ends, at `split`. Its pools (and the algorithm in
+use) are folded from the pool, assignment and switch events before the split, through the
+trail a whole pass uses, so every decision after it is rebuilt alike and the invariants
+start from the same pool rows. The tasks' statuses there are the first part's to know: each
+task event the second part meets for a task it has not seen is kept as an `Assumed` (the
+statuses the task must have been in), and `joined` checks those against the first part's
+final statuses. The second part's chain walk starts from the hash stored at the split,
+which the first part's walk checks."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from application.audit.decision_inputs import PoolTrail
 from application.audit.verify import (
     MAX_LISTED,
     PAGE,
+    SWITCHED,
     Assumed,
     AuditReport,
     CheckedLog,
@@ -28,9 +30,11 @@ from application.audit.verify import (
 )
 from application.errors import CorruptEvent
 from domain.events import WorkerPoolRegistered
-from domain.values import TaskStatus
+from domain.scheduler_config import SchedulerConfig
+from domain.values import Algorithm, TaskStatus
 
 REGISTERED = WorkerPoolRegistered.type_name()
+WARM_UP_TYPES = TRAIL_TYPES | {SWITCHED}
 MISSING = "missing"
 """The hash a second part starts from when the split's own row is gone (the first part's
 walk reports that break)."""
@@ -68,10 +72,14 @@ def start_at(log: CheckedLog, split: int) -> Start:
     trail = PoolTrail()
     streams: dict[str, str] = {}
     """Each pool's stream, by pool id."""
+    algorithm = SchedulerConfig().algorithm
     after = 0
-    while page := log.read_checked(after, PAGE, split, TRAIL_TYPES):
+    while page := log.read_checked(after, PAGE, split, WARM_UP_TYPES):
         for recorded in page:
             try:
+                if recorded.type == SWITCHED:
+                    algorithm = Algorithm(recorded.data["algorithm"])
+                    continue
                 trail.apply(recorded)
             except CorruptEvent:
                 continue  # reported by the first part
@@ -82,7 +90,7 @@ def start_at(log: CheckedLog, split: int) -> Start:
     at_split = log.read_checked(split - 1, 1, split)
     stored = at_split[0].hash if at_split else MISSING
     rows = {streams[pool_id]: dict(row) for pool_id, row in trail.rows.items()}
-    return Start(split, stored, trail, rows)
+    return Start(split, stored, trail, rows, algorithm)
 
 
 def joined(first: Part, second: Part) -> AuditReport:
@@ -98,6 +106,7 @@ def joined(first: Part, second: Part) -> AuditReport:
         head=two.head,
         events_checked=one.events_checked + two.events_checked,
         decisions_checked=one.decisions_checked + two.decisions_checked,
+        snapshots_checked=one.snapshots_checked + two.snapshots_checked,
         mismatch_count=one.mismatch_count + two.mismatch_count,
         violation_count=one.violation_count + two.violation_count + len(broken),
         corrupt_count=one.corrupt_count + two.corrupt_count,

@@ -6,21 +6,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple, Protocol
 
+from application.audit import snapshot_check
 from application.audit.chain import ChainReport, ChainWalk, Linked
 from application.audit.decision_inputs import PoolTrail, TooOld
+from application.audit.snapshot_check import CheckedSnapshot
 from application.errors import CorruptEvent
 from application.read_models import pools
 from application.read_models.record import Recorded, Row
 from domain.errors import UnknownAlgorithmVersion
 from domain.events import (
+    AlgorithmSwitched,
     DomainEvent,
     TaskDeferred,
     WorkerAssigned,
 )
+from domain.scheduler_config import SchedulerConfig
 from domain.scheduling import Decision, decide
 from domain.scheduling.record import decide_again
 from domain.task import status_move
-from domain.values import TaskStatus
+from domain.values import Algorithm, TaskStatus
 
 Progress = Callable[[str, int, int], None]
 """(phase, done, total)"""
@@ -56,6 +60,14 @@ class CheckedLog(Protocol):
         CorruptEvent when its data is first asked for."""
         ...
 
+    def snapshots(self, after_position: int, up_to: int) -> Sequence[CheckedSnapshot]:
+        """The stored snapshots that stand at positions (after_position, up_to]."""
+        ...
+
+    def stream_events(self, stream_id: str, up_to_version: int) -> list[DomainEvent]:
+        """A stream's events, versions 1..up_to_version."""
+        ...
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -69,6 +81,7 @@ class AuditReport:
     head: int = 0
     events_checked: int = 0
     decisions_checked: int = 0
+    snapshots_checked: int = 0
     mismatch_count: int = 0
     violation_count: int = 0
     corrupt_count: int = 0
@@ -93,6 +106,12 @@ class AuditReport:
         self.mismatch_count += 1
         if len(self.mismatches) < MAX_LISTED:
             self.mismatches.append(Finding(recorded.position, recorded.stream_id, detail))
+
+    def snapshot_mismatch(self, snapshot: CheckedSnapshot, detail: str) -> None:
+        self.mismatch_count += 1
+        if len(self.mismatches) < MAX_LISTED:
+            at = f"snapshot at version {snapshot.version}: {detail}"
+            self.mismatches.append(Finding(snapshot.position, snapshot.stream_id, at))
 
     def violation(self, recorded: Checked, detail: str) -> None:
         self.violation_count += 1
@@ -123,6 +142,7 @@ class Start:
     hash: str
     trail: PoolTrail
     pools: dict[str, Row]
+    algorithm: Algorithm
 
 
 class Verification:
@@ -140,6 +160,7 @@ class Verification:
             self._chain = ChainWalk(start.position, start.hash)
             self._trail = start.trail
             self.invariants = Invariants(self.report, start.pools, tasks_known=False)
+            self.invariants.algorithm = start.algorithm
 
     def next_page(
         self, store: CheckedLog, after: int, up_to: int | None = None
@@ -147,10 +168,31 @@ class Verification:
         """Read and check the next page of events after `after` (up to `up_to`): (the page,
         the position checked up to). A row that cannot be read is reported and passed."""
         page = store.read_checked(after, PAGE, up_to)
+        if not page:
+            return page, after
+        last = page[-1].position
+        due = {snapshot.position: snapshot for snapshot in store.snapshots(after, last)}
         for recorded in page:
             self.check(recorded)
+            if due and (snapshot := due.get(recorded.position)) is not None:
+                self._check_snapshot(store, snapshot, recorded)
         self.report.events_checked += len(page)
-        return page, page[-1].position if page else after
+        return page, last
+
+    def _check_snapshot(self, store: CheckedLog, snapshot: CheckedSnapshot, at: Checked) -> None:
+        """The snapshot that stands at the event just checked, against the fold there."""
+        self.report.snapshots_checked += 1
+        if snapshot.stream_id != at.stream_id:
+            problem: str | None = f"it stands at an event of {at.stream_id}"
+        else:
+            problem = snapshot_check.difference(
+                snapshot,
+                self.invariants.pools.get(snapshot.stream_id),
+                self.invariants.algorithm,
+                lambda: store.stream_events(snapshot.stream_id, snapshot.version),
+            )
+        if problem is not None:
+            self.report.snapshot_mismatch(snapshot, problem)
 
     def check(self, recorded: Checked) -> None:
         """One event. An event whose payload cannot be read is reported and passed; a
@@ -183,6 +225,7 @@ class Verification:
 
 
 DECISIONS = frozenset({WorkerAssigned.type_name(), TaskDeferred.type_name()})
+SWITCHED = AlgorithmSwitched.type_name()
 
 
 def recompute(recorded: Checked, report: AuditReport, trail: PoolTrail) -> None:
@@ -260,6 +303,8 @@ class Invariants:
         self.statuses: dict[str, TaskStatus] = {}
         """Each task's status, by its stream."""
         self.assumed: list[Assumed] | None = None if tasks_known else []
+        self.algorithm = SchedulerConfig().algorithm
+        """The algorithm switched to last."""
 
     def apply(self, recorded: Checked) -> None:
         moved = status_move(recorded.type, recorded.data)
@@ -267,6 +312,8 @@ class Invariants:
             self._task(recorded, *moved)
         elif recorded.type == "WorkerPoolRegistered":
             self.pools[recorded.stream_id] = pools.start(recorded)
+        elif recorded.type == SWITCHED:
+            self.algorithm = Algorithm(recorded.data["algorithm"])
         elif pools.CHANGES[recorded.type] is not pools.unchanged:
             self._pool(recorded)
 

@@ -5,6 +5,7 @@ in the transaction that records the stream's `every`-th event (see
 import hashlib
 from collections.abc import Sequence
 
+from application.audit.snapshot_check import CheckedSnapshot
 from application.snapshots import Snapshot, aggregate_of, folded
 from infrastructure.codec import decode_state, encode_state
 from infrastructure.sql import stored_events
@@ -32,6 +33,29 @@ def latest(db: Db, stream_id: str) -> Snapshot | None:
         return None
     version, position, state = row
     return Snapshot(stream_id, int(version), int(position), decode_state(aggregate, state))
+
+
+CHECKED = sql(
+    "SELECT stream_id, version, position, state, digest FROM snapshots "
+    "WHERE position > ? AND position <= ?"
+)
+
+
+def checked(db: Db, after_position: int, up_to: int) -> list[CheckedSnapshot]:
+    """The snapshots standing at positions (after_position, up_to], as verification reads
+    them: a state that cannot be decoded comes as None, not as an error."""
+    found = []
+    for stream_id, version, position, text, stored_digest in db.execute(
+        CHECKED, (after_position, up_to)
+    ):
+        aggregate = aggregate_of(stream_id)
+        try:
+            state = None if aggregate is None else decode_state(aggregate, text)
+        except Exception:  # whatever the stored text makes the decoder raise
+            state = None
+        intact = digest(str(text)) == stored_digest
+        found.append(CheckedSnapshot(stream_id, int(version), int(position), state, intact))
+    return found
 
 
 class SnapshotsProjection:

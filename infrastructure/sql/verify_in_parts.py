@@ -13,9 +13,11 @@ from typing import Any
 import structlog
 from sqlalchemy import Engine
 
+from application.audit.snapshot_check import CheckedSnapshot
 from application.audit.split import Part, joined, verify_part
 from application.audit.verify import AuditReport, Progress, verify_log
-from infrastructure.sql import stored_events
+from domain.events import DomainEvent
+from infrastructure.sql import snapshots, stored_events
 from infrastructure.sql.db import reading
 from infrastructure.sql.engine import create_engines
 
@@ -48,6 +50,14 @@ class LogReader:
     ) -> stored_events.CheckedPage:
         with reading(self._engine) as db:
             return stored_events.read_checked(db, after_position, limit, up_to, types)
+
+    def snapshots(self, after_position: int, up_to: int) -> list[CheckedSnapshot]:
+        with reading(self._engine) as db:
+            return snapshots.checked(db, after_position, up_to)
+
+    def stream_events(self, stream_id: str, up_to_version: int) -> list[DomainEvent]:
+        with reading(self._engine) as db:
+            return stored_events.stream_events(db, stream_id, 0, up_to_version)
 
 
 def verify(

@@ -344,10 +344,13 @@ class AuditOut(BaseModel):
     head: int
     events_checked: int
     decisions_checked: int
+    snapshots_checked: int = Field(description="snapshots held against the log's fold")
     mismatch_count: int
     violation_count: int
     corrupt_count: int
-    mismatches: list[FindingOut] = Field(description="decisions that recompute differently")
+    mismatches: list[FindingOut] = Field(
+        description="decisions that recompute differently, snapshots that differ from the fold"
+    )
     violations: list[FindingOut] = Field(description="domain invariants broken")
     corrupt: list[FindingOut] = Field(
         description="stored events that cannot be read back (time, payload or fields)"

@@ -149,7 +149,7 @@ def test_audit_verify_passes_a_clean_log_and_fails_a_tampered_one(tmp_path: Path
     first, second = clean.stdout.splitlines()
     assert first.startswith(f"{head} events, ")
     assert first.endswith(
-        " decisions recomputed: 0 mismatches, 0 invariant violations, 0 unreadable events"
+        " snapshots checked: 0 mismatches, 0 invariant violations, 0 unreadable events"
     )
     assert second.startswith(f"hash chain intact over {head} events, head ")
 

@@ -2,6 +2,7 @@
 `SNAPSHOT_EVERY`-th event of a pool's or the scheduler's stream, equal to the fold of the
 events they stand for, rebuilt alike, and what a restarted service loads a pool from."""
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -17,13 +18,16 @@ from domain.values import Algorithm, TaskStatus, TaskType
 from infrastructure.bootstrap import TaskRouter, bootstrap
 from infrastructure.codec import encode_state
 from infrastructure.settings import Settings
-from infrastructure.sql import snapshots
-from infrastructure.sql.db import reading, sql
+from infrastructure.sql import snapshots, verify_in_parts
+from infrastructure.sql.db import reading, sql, writing
+from tests.integration.test_audit_verify import one_pass_refused
 from tests.sqlite_support import sqlite_url
 
 EVERY = 10
 CTX = MessageContext("snapshots")
 ROWS = sql("SELECT stream_id, version, position, state, digest FROM snapshots ORDER BY stream_id")
+EDIT = sql("UPDATE snapshots SET state = ?, digest = ? WHERE stream_id = ?")
+EDIT_DIGEST = sql("UPDATE snapshots SET digest = ? WHERE stream_id = ?")
 
 
 def started(url: str) -> TaskRouter:
@@ -123,3 +127,35 @@ def test_a_restarted_service_loads_a_pool_from_its_snapshot(
         assert again.read_model.get_pool(pool_id)["capacity"] == 50  # type: ignore[index]
     finally:
         again.stop()
+
+
+@pytest.mark.parametrize("in_parts", [False, True], ids=["one pass", "two processes"])
+def test_verification_holds_every_snapshot_against_the_fold_of_the_log(
+    worked: TaskRouter, monkeypatch: pytest.MonkeyPatch, in_parts: bool
+) -> None:
+    monkeypatch.setattr(verify_in_parts, "IN_PARTS_FROM", 0 if in_parts else 10**12)
+    if in_parts:
+        monkeypatch.setattr(verify_in_parts, "verify_log", one_pass_refused)
+    rows = stored(worked)
+    clean = worked.audit()
+    assert clean.ok
+    assert clean.snapshots_checked == len(rows) >= 5
+
+    pool = next(row for row in rows if str(row[0]).startswith("pool-"))
+    state = json.loads(str(pool[3]))
+    state["load"] += 1  # a snapshot edited by hand, its digest made to match
+    edited = json.dumps(state)
+    with writing(worked.engines.write) as db:
+        db.execute(EDIT, (edited, snapshots.digest(edited), pool[0]))
+        db.execute(EDIT_DIGEST, ("0" * 64, SCHEDULER_STREAM))
+    report = worked.audit()
+    assert report.snapshots_checked == len(rows)
+    found = {(f.stream_id, f.position): f.detail for f in report.mismatches}
+    assert found == {
+        (pool[0], pool[2]): f"snapshot at version {pool[1]}: load is {state['load']}, "
+        f"the log folds to {state['load'] - 1}",
+        (SCHEDULER_STREAM, next(r[2] for r in rows if r[0] == SCHEDULER_STREAM)): (
+            f"snapshot at version {next(r[1] for r in rows if r[0] == SCHEDULER_STREAM)}: "
+            "its stored state does not hash to its stored digest"
+        ),
+    }

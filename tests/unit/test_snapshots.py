@@ -3,14 +3,16 @@
 from dataclasses import replace
 
 from application.aggregates import Aggregates
+from application.audit import snapshot_check
+from application.audit.snapshot_check import CheckedSnapshot
 from application.messages import MessageContext, RecordedEvent, StreamWrite
 from application.snapshots import Snapshot, aggregate_of, folded
 from domain.events import DomainEvent, PoolCapacityChanged, PoolSlotClaimed
 from domain.scheduler_config import SCHEDULER_STREAM, SchedulerConfig
 from domain.task import Task
-from domain.values import ResourceType
+from domain.values import Algorithm, ResourceType, TaskType
 from domain.worker_pool import WorkerPool, pool_stream
-from tests.builders import pool_registered
+from tests.builders import pool_registered, task_queued
 from tests.fakes import InMemoryEventStore
 from tests.unit.test_audit_invariants import T0
 
@@ -75,3 +77,15 @@ def test_each_kind_of_stream_folds_into_its_aggregate() -> None:
     assert aggregate_of("task-t1") is Task
     assert aggregate_of(SCHEDULER_STREAM) is SchedulerConfig
     assert aggregate_of("somewhere-else") is None
+
+
+def test_a_task_snapshot_is_held_against_its_stream_folded_again() -> None:
+    queued = task_queued("t1", TaskType.ORDER, 5, 1.0, "eu-west", None, {}, T0)
+    state = folded("task-t1", None, [queued])
+    snapshot = CheckedSnapshot("task-t1", 1, 1, state, intact=True)
+    assert snapshot_check.difference(snapshot, None, Algorithm.FIFO, lambda: [queued]) is None
+    changed = replace(snapshot, state=replace(state, priority=9))
+    assert (
+        snapshot_check.difference(changed, None, Algorithm.FIFO, lambda: [queued])
+        == "it differs from its stream folded again"
+    )
