@@ -8,13 +8,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import structlog
 
 from application.aggregates import Aggregates
 from application.audit.continuous import ContinuousVerification, VerificationJobs
-from application.audit.verify import AuditReport
+from application.audit.verify import AuditReport, verify_log
 from application.audit.verify import Progress as AuditProgress
 from application.bus import CommandBus
 from application.commit_signal import CommitSignal
@@ -24,6 +25,8 @@ from application.scheduling.scheduler import Scheduler
 from application.simulation.demo_pools import register_demo_pools
 from application.simulation.traffic import TrafficGenerator
 from application.simulation.workers import SimulatedWorkers, SimulationSettings
+from infrastructure.archive.segments import ArchiveDamaged
+from infrastructure.archive.tiered_log import TieredLog
 from infrastructure.clock import RandomIds, SystemClock
 from infrastructure.health import NodeHealth
 from infrastructure.idempotent_commands import IdempotentCommands
@@ -139,6 +142,14 @@ class TaskRouter:
     def audit(self, progress: AuditProgress | None = None) -> AuditReport:
         """Recompute every decision, check the invariants and walk the hash chain."""
         return verify_in_parts.verify(self.settings.database_url, self.engines.read, progress)
+
+    def audit_from_archive(
+        self, directory: Path, progress: AuditProgress | None = None
+    ) -> tuple[AuditReport, list[ArchiveDamaged]]:
+        """`audit` reading the archive's segments for the positions they hold and the hot
+        log after them; with the segments found damaged or missing."""
+        log = TieredLog(directory, verify_in_parts.LogReader(self.engines.read))
+        return verify_log(log, progress), log.problems
 
     def stop(self) -> None:
         self.traffic.stop()

@@ -31,12 +31,15 @@ from application.audit.verify import AuditReport
 from application.audit.whatif import compare
 from application.errors import UnknownProjection
 from domain.values import Algorithm
+from infrastructure.archive import archiver
+from infrastructure.archive.segments import ArchiveDamaged
 from infrastructure.bootstrap import TaskRouter, bootstrap
 from infrastructure.replication.postgres_nodes import current_leader
 from infrastructure.settings import Settings
 from infrastructure.sql import migrate, stored_events, transfer
 from infrastructure.sql.db import reading, writing
 from infrastructure.structured_logging import configure_logging
+from interfaces.http.as_of import InvalidTime, position_of
 from interfaces.http.middleware.auth import (
     KEY_NAME,
     InvalidKeyConfiguration,
@@ -444,9 +447,20 @@ def events_tail(
 
 
 @audit_app.command("verify")
-def audit_verify(database_url: DatabaseUrl = None) -> None:
+def audit_verify(
+    database_url: DatabaseUrl = None,
+    from_archive: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-archive",
+            help="read the positions this archive directory holds from its segments "
+            "(each checked against its manifest), the rest from the database",
+        ),
+    ] = None,
+) -> None:
     """Recompute every recorded decision, check the domain invariants from position 0 and
     walk the hash chain. Exits 1 when anything is wrong."""
+    problems: list[ArchiveDamaged] = []
 
     def verify(router: TaskRouter) -> AuditReport:
         with _progress() as progress:
@@ -457,7 +471,13 @@ def audit_verify(database_url: DatabaseUrl = None) -> None:
                     bars[phase] = progress.add_task(phase, total=total or 1)
                 progress.update(bars[phase], completed=done)
 
-            return router.audit(advance)
+            if from_archive is None:
+                return router.audit(advance)
+            if not from_archive.is_dir():
+                raise Refused(f"no archive directory at {from_archive}")
+            report, found = router.audit_from_archive(from_archive, advance)
+            problems.extend(found)
+            return report
 
     report = _with_router(verify, database_url)
     chain = report.chain
@@ -474,8 +494,56 @@ def audit_verify(database_url: DatabaseUrl = None) -> None:
         typer.echo(f"hash chain broken at position {chain.first_broken}: {chain.problem}")
     for finding in [*report.corrupt, *report.mismatches, *report.violations]:
         typer.echo(f"  position {finding.position} ({finding.stream_id}): {finding.detail}")
-    if not report.ok:
+    for problem in problems:
+        typer.echo(f"  segment {problem.file}, position {problem.position}: {problem.problem}")
+    if not report.ok or problems:
         raise typer.Exit(1)
+
+
+@app.command("archive")
+def archive_command(
+    before: Annotated[
+        str,
+        typer.Option(
+            "--before",
+            help="the cut: a log position, or an ISO 8601 time (the newest event at or before "
+            "it); every event at or before it is archived",
+        ),
+    ],
+    to: Annotated[Path, typer.Option("--to", help="the archive directory")],
+    segment_events: Annotated[
+        int, typer.Option(min=1, help="events a segment holds at most")
+    ] = archiver.SEGMENT_EVENTS,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Write the log's events up to a cut into archive segments (zstd-compressed CloudEvents
+    JSON Lines, each with a manifest), on from the archive's last segment. The database is
+    left as it is: removing archived events from it is a later step."""
+
+    def run(router: TaskRouter) -> archiver.ArchiveRun:
+        try:
+            cut = position_of(router.time_travel, before)
+        except InvalidTime as error:
+            raise Refused(str(error)) from None
+        with _progress() as progress:
+            bar = progress.add_task("archiving", total=cut or 1)
+            return archiver.archive(
+                router.engines.read,
+                to,
+                cut,
+                segment_events,
+                lambda done: progress.update(bar, completed=done),
+            )
+
+    result = _with_router(run, database_url)
+    for name in result.removed:
+        typer.echo(f"removed {name}, left by an interrupted run")
+    per_event = result.bytes / result.events if result.events else 0.0
+    typer.echo(
+        f"archived {result.events} events into {len(result.written)} segments "
+        f"({result.bytes} bytes, {per_event:.0f} per event); the archive holds positions "
+        f"1..{result.up_to}"
+    )
 
 
 def _progress() -> Progress:

@@ -38,7 +38,7 @@ def export_lines(
     done = 0
     for rows in _chunks_up_to(db, to if to is not None else 2**62):
         for row in rows:
-            yield orjson.dumps(_cloud_event(row), option=orjson.OPT_APPEND_NEWLINE)
+            yield orjson.dumps(cloud_event(row), option=orjson.OPT_APPEND_NEWLINE)
         done += len(rows)
         if progress is not None:
             progress(done)
@@ -54,7 +54,7 @@ def import_lines(db: Db, lines: Iterable[bytes], progress: Progress | None = Non
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        row, claimed = _row(number, line)
+        row, claimed = row_of(number, line)
         if row[0] != count + 1:
             raise InvalidImport(f"line {number}: position {row[0]}, expected {count + 1}")
         previous = chain.link(previous, row)
@@ -95,7 +95,8 @@ def _chunks_up_to(db: Db, to: int) -> Iterator[list[tuple[Any, ...]]]:
         yield rows
 
 
-def _cloud_event(row: tuple[Any, ...]) -> dict[str, Any]:
+def cloud_event(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A stored row (the chained values and the hash) as a CloudEvent."""
     (position, stream_id, version, type_name, schema_version, payload, event_id,
      correlation_id, causation_id, actor, recorded_at, hashed) = row  # fmt: skip
     event = {
@@ -119,7 +120,9 @@ def _cloud_event(row: tuple[Any, ...]) -> dict[str, Any]:
     return event
 
 
-def _row(number: int, line: bytes) -> tuple[tuple[Any, ...], str]:
+def row_of(number: int, line: bytes) -> tuple[tuple[Any, ...], str]:
+    """The stored values a CloudEvent line carries, and the hash it claims; InvalidImport
+    naming line `number` if it is not such a line."""
     try:
         event = orjson.loads(line)
         if not isinstance(event, dict) or event.get("specversion") != SPEC_VERSION:

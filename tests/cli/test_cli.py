@@ -374,3 +374,32 @@ def test_status_can_ask_a_running_server_instead_of_the_database(tmp_path: Path)
     gone = run(tmp_path, "status", "--url", server.url)
     assert gone.returncode == 1
     assert gone.stderr.startswith("error: cannot reach")
+
+
+def test_archive_writes_segments_that_verification_reads_back(tmp_path: Path) -> None:
+    populate(tmp_path, 20)
+    archive = tmp_path / "archive"
+    done = run(
+        tmp_path, "archive", "--before", "15", "--to", str(archive), "--segment-events", "10"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("archived 15 events into 2 segments (")
+    assert done.stdout.rstrip().endswith("the archive holds positions 1..15")
+    assert len(list(archive.glob("*.jsonl.zst"))) == 2
+
+    verified = run(tmp_path, "audit", "verify", "--from-archive", str(archive))
+    assert verified.returncode == 0, verified.stdout
+    assert "hash chain intact over 28 events" in verified.stdout
+
+    next(archive.glob("000000000001-*.jsonl.zst")).write_bytes(b"not zstd")
+    damaged = run(tmp_path, "audit", "verify", "--from-archive", str(archive))
+    assert damaged.returncode == 1
+    assert "  segment 000000000001-000000000010.jsonl.zst, position 1: its size" in damaged.stdout
+
+
+def test_archive_refuses_a_cut_that_is_not_a_position_or_a_time(tmp_path: Path) -> None:
+    populate(tmp_path, 2)
+    refused = run(tmp_path, "archive", "--before", "yesterday", "--to", str(tmp_path / "a"))
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: as_of must be a log position or an ISO 8601 time")
+    assert not (tmp_path / "a").exists()

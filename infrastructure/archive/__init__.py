@@ -1,0 +1,1 @@
+"""The archive: immutable, compressed segment files of the log's oldest events."""

@@ -1,0 +1,71 @@
+"""Writing the log's events up to a cut into archive segments, on from the last complete
+segment (see `segments`). The hot log is read in one snapshot and left as it is."""
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from infrastructure.archive import segments
+from infrastructure.archive.segments import Manifest, Row
+from infrastructure.sql import chain
+from infrastructure.sql.db import reading, sql
+
+SEGMENT_EVENTS = 100_000
+"""Events a segment holds at most."""
+ROWS = sql(
+    f"SELECT {chain.ROW}, hash FROM events WHERE position > ? AND position <= ? ORDER BY position"
+)
+
+
+@dataclass
+class ArchiveRun:
+    up_to: int
+    """The archive holds positions 1..up_to when the run ends."""
+    written: list[Manifest] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    """What an interrupted earlier run had left, removed first."""
+
+    @property
+    def events(self) -> int:
+        return sum(manifest.events for manifest in self.written)
+
+    @property
+    def bytes(self) -> int:
+        return sum(manifest.bytes for manifest in self.written)
+
+
+def archive(
+    engine: Engine,
+    directory: Path,
+    up_to: int,
+    segment_events: int = SEGMENT_EVENTS,
+    progress: Callable[[int], None] | None = None,
+) -> ArchiveRun:
+    """Segments for the events after the archive's last one up to position `up_to`, each
+    of at most `segment_events`; ValueError if the log does not follow from the archive's
+    last hash (or its own chain is broken)."""
+    removed = segments.remove_incomplete(directory)
+    done = segments.manifests(directory)
+    start = done[-1].last_position if done else 0
+    previous = done[-1].hash_after if done else chain.GENESIS
+    run = ArchiveRun(max(start, up_to), removed=removed)
+    if up_to <= start:
+        run.up_to = start
+        return run
+    with reading(engine, transaction=True) as db:
+        rows: Iterator[Row] = iter(db.execute(ROWS, (start, up_to)))
+        while True:
+            batch = itertools.islice(rows, segment_events)
+            first = next(batch, None)
+            if first is None:
+                break
+            manifest = segments.write(directory, itertools.chain([first], batch), previous)
+            run.written.append(manifest)
+            previous = manifest.hash_after
+            if progress is not None:
+                progress(run.events)
+    run.up_to = run.written[-1].last_position if run.written else start
+    return run
