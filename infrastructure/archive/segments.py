@@ -1,11 +1,15 @@
 """Archive segments: a run of consecutive events as CloudEvents JSON Lines (the export's
-format: every stored value and the chain hash travel), compressed with zstd, and beside
-it a manifest: first and last position, event count, the chain hash before the first event
-and after the last, the file's size and SHA-256.
+format, every stored value travels), compressed with zstd, and beside it a manifest: first
+and last position, event count, the chain hash before the first event and after the last,
+the file's size and SHA-256.
 
 JSON Lines keep one format for exports, imports and the archive, readable with standard
-tools (`zstd -dc | jq`); zstd compresses the repetitive envelopes about tenfold and streams
-both ways, so neither writing nor reading a segment holds it in memory.
+tools (`zstd -dc | jq`); zstd compresses the repetitive envelopes and streams both ways, so
+neither writing nor reading a segment holds it in memory. A line carries no chain hash (the
+export's lines do): 32 random bytes an event that no compressor can shrink, and each one is
+recomputed on reading from the manifest's hash before; the manifest's hash after then checks
+the whole segment, the next segment's hash before (or the hot log's first event) the link.
+That halves a segment (about 44 bytes an event against 87 with the hashes).
 
 Writing is crash-safe: the segment is written to a temporary name, flushed to disk and
 renamed, then its manifest the same way, then the directory is flushed. A manifest is the
@@ -29,8 +33,10 @@ FORMAT = "taskrouterx-segment/1"
 ENCODING = "CloudEvents 1.0 JSON Lines, zstd"
 SEGMENT_SUFFIX = ".jsonl.zst"
 MANIFEST_SUFFIX = ".manifest.json"
-LEVEL = 6
-"""zstd level: segments are written once and read rarely."""
+LEVEL = 3
+"""zstd level (6 saves 15% more, at two thirds of the speed)."""
+THREADS = -1
+"""zstd compresses on worker threads (as many as cores), beside the reading and encoding."""
 
 Row = tuple[Any, ...]
 
@@ -84,7 +90,7 @@ def write(directory: Path, rows: Iterable[Row], hash_before: str) -> Manifest:
     previous, first, last, count = hash_before, 0, 0, 0
     with temporary.open("wb") as raw:
         hashed = _Hashing(raw, digest)
-        compressor = zstandard.ZstdCompressor(level=LEVEL)
+        compressor = zstandard.ZstdCompressor(level=LEVEL, threads=THREADS)
         with compressor.stream_writer(hashed, closefd=False) as out:  # type: ignore[arg-type]
             for row in rows:
                 position, stored = row[0], row[-1]
@@ -93,7 +99,9 @@ def write(directory: Path, rows: Iterable[Row], hash_before: str) -> Manifest:
                 if count and position != last + 1:
                     raise ValueError(f"position {position} follows {last}")
                 first, last, count, previous = first or position, position, count + 1, stored
-                out.write(orjson.dumps(cloud_event(row), option=orjson.OPT_APPEND_NEWLINE))
+                line = cloud_event(row)
+                del line["hash"]
+                out.write(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
         raw.flush()
         os.fsync(raw.fileno())
     if count == 0:
@@ -128,9 +136,10 @@ def remove_incomplete(directory: Path) -> list[str]:
 
 
 def read(directory: Path, manifest: Manifest) -> Iterator[Row]:
-    """The segment's rows (the chained values and the hash), checked against its manifest
-    as they are read: the file's size and SHA-256, consecutive positions from the first,
-    the count. ArchiveDamaged names the file and the position where it fails."""
+    """The segment's rows (the chained values and the hash, recomputed from the manifest's
+    hash before), checked against its manifest as they are read: the file's size and
+    SHA-256, consecutive positions from the first, the count, the hash after the last.
+    ArchiveDamaged names the file and the position where it fails."""
     name = f"{manifest.stem}{SEGMENT_SUFFIX}"
     path = directory / name
     if not path.exists():
@@ -140,20 +149,25 @@ def read(directory: Path, manifest: Manifest) -> Iterator[Row]:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != manifest.sha256:
         raise ArchiveDamaged(name, manifest.first_position, "its SHA-256 is not the manifest's")
-    expected = manifest.first_position
+    expected, previous = manifest.first_position, manifest.hash_before
     with path.open("rb") as raw:
         lines = zstandard.ZstdDecompressor().stream_reader(raw)
         for number, line in enumerate(_lines(lines), start=1):
             try:
-                row, claimed = row_of(number, line)
+                row, _ = row_of(number, line, claims_hash=False)
             except InvalidImport as error:
                 raise ArchiveDamaged(name, expected, str(error)) from None
             if row[0] != expected:
                 raise ArchiveDamaged(name, expected, f"line {number} holds position {row[0]}")
-            yield (*row, claimed)
+            previous = chain.link(previous, row)
+            yield (*row, previous)
             expected += 1
     if expected != manifest.last_position + 1:
         raise ArchiveDamaged(name, expected, f"it ends before position {manifest.last_position}")
+    if previous != manifest.hash_after:
+        raise ArchiveDamaged(
+            name, manifest.first_position, "its events do not hash to the manifest's hash after"
+        )
 
 
 def _lines(stream: Any) -> Iterator[bytes]:

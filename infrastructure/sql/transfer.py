@@ -120,9 +120,10 @@ def cloud_event(row: tuple[Any, ...]) -> dict[str, Any]:
     return event
 
 
-def row_of(number: int, line: bytes) -> tuple[tuple[Any, ...], str]:
-    """The stored values a CloudEvent line carries, and the hash it claims; InvalidImport
-    naming line `number` if it is not such a line."""
+def row_of(number: int, line: bytes, claims_hash: bool = True) -> tuple[tuple[Any, ...], str]:
+    """The stored values a CloudEvent line carries, and the hash it claims ("" when
+    `claims_hash` is False: an archive segment's lines carry none); InvalidImport naming
+    line `number` if it is not such a line."""
     try:
         event = orjson.loads(line)
         if not isinstance(event, dict) or event.get("specversion") != SPEC_VERSION:
@@ -144,7 +145,7 @@ def row_of(number: int, line: bytes) -> tuple[tuple[Any, ...], str]:
             str(event["actor"]),
             str(event["time"]),
         )
-        return row, str(event["hash"])
+        return row, str(event["hash"]) if claims_hash else ""
     except orjson.JSONDecodeError:
         raise InvalidImport(f"line {number}: not JSON") from None
     except KeyError as missing:

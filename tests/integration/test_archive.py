@@ -3,9 +3,11 @@ manifest when read; a run goes on from the last complete segment, cleans up afte
 interrupted one, and verification from the archive reads the segments for the positions
 they hold and reports a damaged or missing one with its file and position."""
 
+import hashlib
 import itertools
 from pathlib import Path
 
+import orjson
 import pytest
 import zstandard
 
@@ -112,3 +114,27 @@ def test_verification_from_the_archive_reads_the_segments_and_names_a_damaged_on
     ]
     assert report.chain is not None
     assert (report.chain.first_broken, report.chain.problem) == (401, "position 401 is missing")
+
+
+def test_a_segment_rewritten_with_a_matching_manifest_is_caught_by_its_hash_after(
+    history: TaskRouter, tmp_path: Path
+) -> None:
+    """An edit whose file size and SHA-256 were written into the manifest too: the events no
+    longer hash to the manifest's hash after, nor to the next segment's hash before."""
+    directory = tmp_path / "archive"
+    archiver.archive(history.engines.read, directory, 900, segment_events=300)
+    first = segments.manifests(directory)[0]
+    path = directory / f"{first.stem}{segments.SEGMENT_SUFFIX}"
+    plain = zstandard.ZstdDecompressor().decompressobj().decompress(path.read_bytes())
+    edited = zstandard.ZstdCompressor().compress(plain.replace(b'"actor":"', b'"actor":"x', 1))
+    path.write_bytes(edited)
+    manifest = directory / f"{first.stem}{segments.MANIFEST_SUFFIX}"
+    fields = orjson.loads(manifest.read_bytes())
+    fields.update(sha256=hashlib.sha256(edited).hexdigest(), bytes=len(edited))
+    manifest.write_bytes(orjson.dumps(fields))
+    report, problems = history.audit_from_archive(directory)
+    assert [(p.file, p.position, p.problem) for p in problems] == [
+        (path.name, 1, "its events do not hash to the manifest's hash after")
+    ]
+    assert report.chain is not None
+    assert report.chain.first_broken == 301, "the next segment does not follow"
