@@ -39,6 +39,7 @@ THREADS = -1
 """zstd compresses on worker threads (as many as cores), beside the reading and encoding."""
 
 Row = tuple[Any, ...]
+NEWLINE = orjson.OPT_APPEND_NEWLINE
 
 
 class ArchiveDamaged(Exception):
@@ -99,9 +100,7 @@ def write(directory: Path, rows: Iterable[Row], hash_before: str) -> Manifest:
                 if count and position != last + 1:
                     raise ValueError(f"position {position} follows {last}")
                 first, last, count, previous = first or position, position, count + 1, stored
-                line = cloud_event(row)
-                del line["hash"]
-                out.write(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
+                out.write(orjson.dumps(cloud_event(row, with_hash=False), option=NEWLINE))
         raw.flush()
         os.fsync(raw.fileno())
     if count == 0:

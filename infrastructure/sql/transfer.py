@@ -95,8 +95,9 @@ def _chunks_up_to(db: Db, to: int) -> Iterator[list[tuple[Any, ...]]]:
         yield rows
 
 
-def cloud_event(row: tuple[Any, ...]) -> dict[str, Any]:
-    """A stored row (the chained values and the hash) as a CloudEvent."""
+def cloud_event(row: tuple[Any, ...], with_hash: bool = True) -> dict[str, Any]:
+    """A stored row (the chained values and the hash) as a CloudEvent (without the hash
+    attribute unless `with_hash`)."""
     (position, stream_id, version, type_name, schema_version, payload, event_id,
      correlation_id, causation_id, actor, recorded_at, hashed) = row  # fmt: skip
     event = {
@@ -112,9 +113,10 @@ def cloud_event(row: tuple[Any, ...]) -> dict[str, Any]:
         "schemaversion": schema_version,
         "correlationid": correlation_id,
         "actor": actor,
-        "hash": hashed,
         "data": orjson.Fragment(payload),
     }
+    if with_hash:
+        event["hash"] = hashed
     if causation_id is not None:
         event["causationid"] = causation_id
     return event

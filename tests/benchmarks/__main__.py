@@ -15,6 +15,7 @@ from tests.benchmarks import (
     end_to_end,
     explain,
     http_load,
+    lifecycle,
     queries,
     records,
     replay,
@@ -40,6 +41,7 @@ SUITES = {
     "verify": verify.run,
     "explain": explain.run,
     "records": records.run,
+    "lifecycle": lifecycle.run,
 }
 
 

@@ -42,6 +42,7 @@ class Scale:
     records_rebuild_events: int = 300_000
     records_whatif_tasks: int = 100_000
     records_pools: int = 1_000
+    lifecycle_events: int = 1_000_000
 
     @staticmethod
     def quick() -> "Scale":
@@ -68,6 +69,7 @@ class Scale:
             records_rebuild_events=3_000,
             records_whatif_tasks=300,
             records_pools=40,
+            lifecycle_events=5_000,
         )
 
 

@@ -21,6 +21,7 @@ EXPECTED = {
     "verify",
     "explain",
     "records",
+    "lifecycle",
 }
 
 
