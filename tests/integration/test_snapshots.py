@@ -159,3 +159,30 @@ def test_verification_holds_every_snapshot_against_the_fold_of_the_log(
             "its stored state does not hash to its stored digest"
         ),
     }
+
+
+def test_a_snapshot_that_does_not_hash_to_its_digest_is_passed_over(
+    worked: TaskRouter, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worked.stop()
+    pool = next(row for row in stored(worked) if str(row[0]).startswith("pool-"))
+    state = json.loads(str(pool[3]))
+    state["capacity"] = 1  # edited by hand, the digest left as it was
+    with writing(worked.engines.write) as db:
+        db.execute(EDIT, (json.dumps(state), str(pool[4]), pool[0]))
+    again = started(url)
+    try:
+        reads: list[tuple[str, int]] = []
+        read_stream = again.store.read_stream
+
+        def spied(stream: str, after_version: int = 0) -> list[RecordedEvent]:
+            reads.append((stream, after_version))
+            return read_stream(stream, after_version)
+
+        monkeypatch.setattr(again.store, "read_stream", spied)
+        pool_id = str(pool[0]).removeprefix("pool-")
+        again.sender.submit(ChangePoolCapacity(pool_id, 40), CTX).result(10)
+        assert (pool[0], 0) in reads, "folded whole, not from the edited snapshot"
+        assert again.read_model.get_pool(pool_id)["capacity"] == 40  # type: ignore[index]
+    finally:
+        again.stop()
