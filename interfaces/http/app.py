@@ -4,7 +4,7 @@ lifespan that starts and stops the service."""
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from application.service import TaskRouterService
@@ -34,6 +34,7 @@ from interfaces.http.routes import (
     tasks,
     workers,
 )
+from interfaces.http.single_values import single_valued_query
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 ROUTERS = [
@@ -75,6 +76,7 @@ def create_app(
         description="Event-sourced task routing: every scheduling decision is recorded, "
         "replayable and explained.",
         lifespan=lifespan,
+        dependencies=[Depends(single_valued_query)],
     )
     app.state.service = service
     app.state.closing = Closing()

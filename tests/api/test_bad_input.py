@@ -114,6 +114,18 @@ def test_invalid_queries_are_problems(
     assert response.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.parametrize(
+    "query", ["/api/v1/events?type=TaskQueued&type=TaskCompleted", "/api/v1/logs?page=1&page=2"]
+)
+def test_a_query_parameter_given_twice_is_a_problem(client: TestClient, query: str) -> None:
+    """FastAPI would keep the last value and answer as if the first was never sent."""
+    response = client.get(query)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    name = query.split("?")[1].split("=")[0]
+    assert response.json()["detail"] == f"query.{name}: give this parameter once"
+
+
 def test_unknown_route_is_a_problem(client: TestClient) -> None:
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
