@@ -86,7 +86,7 @@ def run(scale: Scale, report: Report) -> None:
         )
     loads = max(3, scale.runs * 5)
     with tempfile.TemporaryDirectory() as folder, server("app", Path(folder) / "bench.db") as url:
-        with httpx.Client(base_url=url) as client:
+        with httpx.Client(base_url=url, timeout=60) as client:
             for _ in range(40):
                 client.post("/api/v1/tasks", json=TASK).raise_for_status()
         with chromium() as browser:

@@ -31,7 +31,7 @@ def run(scale: Scale, report: Report) -> None:
             }
             with (
                 server("app", Path(directory) / "e2e.db", **env) as url,
-                httpx.Client(base_url=url) as client,
+                httpx.Client(base_url=url, timeout=60) as client,
             ):
                 for region in REGIONS:
                     for kind in ("cpu", "gpu"):
