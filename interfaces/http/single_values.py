@@ -5,8 +5,9 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 
 
-def single_valued_query(request: Request) -> None:
-    """An app-wide dependency: 422 naming the first parameter given more than once."""
+async def single_valued_query(request: Request) -> None:
+    """An app-wide dependency (async: it runs on the event loop, not in the thread pool
+    every request would then wait for): 422 naming the first parameter given twice."""
     seen: set[str] = set()
     for name, _ in request.query_params.multi_items():
         if name in seen:
