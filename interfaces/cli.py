@@ -540,10 +540,14 @@ def archive_command(
         typer.echo(f"removed {name}, left by an interrupted run")
     per_event = result.bytes / result.events if result.events else 0.0
     typer.echo(
-        f"archived {result.events} events into {len(result.written)} segments "
+        f"archived {result.events} events into {_counted(len(result.written), 'segment')} "
         f"({result.bytes} bytes, {per_event:.0f} per event); the archive holds positions "
         f"1..{result.up_to}"
     )
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _progress() -> Progress:

@@ -403,3 +403,9 @@ def test_archive_refuses_a_cut_that_is_not_a_position_or_a_time(tmp_path: Path) 
     assert refused.returncode == 1
     assert refused.stderr.startswith("error: as_of must be a log position or an ISO 8601 time")
     assert not (tmp_path / "a").exists()
+
+
+def test_archive_says_one_segment_in_the_singular(tmp_path: Path) -> None:
+    populate(tmp_path, 1)
+    done = run(tmp_path, "archive", "--before", "5", "--to", str(tmp_path / "archive"))
+    assert done.stdout.startswith("archived 5 events into 1 segment (")
