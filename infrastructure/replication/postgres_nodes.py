@@ -96,8 +96,11 @@ class LogWatcher:
 HOLDER = sql(
     "SELECT a.application_name, host(a.client_addr) FROM pg_locks l "
     "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
-    "AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = ?"
+    "AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = ? "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
+"""The node holding this database's leader lock: advisory locks are per database, and
+another deployment on the same server holds its own."""
 TRY_LOCK = sql("SELECT pg_try_advisory_lock(?)")
 STILL_CONNECTED = sql("SELECT 1")
 
