@@ -82,6 +82,19 @@ def stream(router: TaskRouter, stream_id: str) -> list[RecordedEvent]:
     return router.store.read_stream(stream_id)
 
 
+def stream_reads(router: TaskRouter, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """From here on, each (stream, version read after) the router's store is asked for."""
+    reads: list[tuple[str, int]] = []
+    read_stream = router.store.read_stream
+
+    def spied(stream: str, after_version: int = 0) -> list[RecordedEvent]:
+        reads.append((stream, after_version))
+        return read_stream(stream, after_version)
+
+    monkeypatch.setattr(router.store, "read_stream", spied)
+    return reads
+
+
 def test_busy_streams_get_snapshots_equal_to_the_fold_of_their_events(worked: TaskRouter) -> None:
     rows = stored(worked)
     streams = {row[0] for row in rows}
@@ -113,14 +126,7 @@ def test_a_restarted_service_loads_a_pool_from_its_snapshot(
     pool_id = str(stream_id).removeprefix("pool-")
     again = started(url)
     try:
-        reads: list[tuple[str, int]] = []
-        read_stream = again.store.read_stream
-
-        def spied(stream: str, after_version: int = 0) -> list[RecordedEvent]:
-            reads.append((stream, after_version))
-            return read_stream(stream, after_version)
-
-        monkeypatch.setattr(again.store, "read_stream", spied)
+        reads = stream_reads(again, monkeypatch)
         again.sender.submit(ChangePoolCapacity(pool_id, 50), CTX).result(10)
         assert (stream_id, version) in reads
         assert (stream_id, 0) not in reads
@@ -172,14 +178,7 @@ def test_a_snapshot_that_does_not_hash_to_its_digest_is_passed_over(
         db.execute(EDIT, (json.dumps(state), str(pool[4]), pool[0]))
     again = started(url)
     try:
-        reads: list[tuple[str, int]] = []
-        read_stream = again.store.read_stream
-
-        def spied(stream: str, after_version: int = 0) -> list[RecordedEvent]:
-            reads.append((stream, after_version))
-            return read_stream(stream, after_version)
-
-        monkeypatch.setattr(again.store, "read_stream", spied)
+        reads = stream_reads(again, monkeypatch)
         pool_id = str(pool[0]).removeprefix("pool-")
         again.sender.submit(ChangePoolCapacity(pool_id, 40), CTX).result(10)
         assert (pool[0], 0) in reads, "folded whole, not from the edited snapshot"
