@@ -176,19 +176,24 @@ class SqlEventStore:
             batch.db.execute(RELEASE_SAVEPOINT)
 
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
-        batch: _Batch | None = getattr(self._local, "batch", None)
-        if batch is not None:
-            return stored_events.read_stream(batch.db, stream_id, after_version)
-        with reading(self._read) as db:
+        with self._as_this_transaction() as db:
             return stored_events.read_stream(db, stream_id, after_version)
 
     def latest(self, stream_id: str) -> Snapshot | None:
         """The stream's newest snapshot (see `snapshots`), read as `read_stream` reads."""
+        with self._as_this_transaction() as db:
+            return snapshots.latest(db, stream_id)
+
+    @contextmanager
+    def _as_this_transaction(self) -> Iterator[Db]:
+        """The connection to read on: this thread's open write transaction, so a command
+        sees what its batch wrote so far, else a read connection."""
         batch: _Batch | None = getattr(self._local, "batch", None)
         if batch is not None:
-            return snapshots.latest(batch.db, stream_id)
+            yield batch.db
+            return
         with reading(self._read) as db:
-            return snapshots.latest(db, stream_id)
+            yield db
 
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         with reading(self._read) as db:
