@@ -61,6 +61,10 @@ class Aggregates:
             cached = self._cache.get(stream_id)
         loaded: Loaded[A] = cached if cached is not None else self._first_load(stream_id, start)
         newer = self._store.read_stream(stream_id, after_version=loaded.version)
+        if newer and newer[0].version != loaded.version + 1:
+            # the events after the cached version were archived since: from the snapshot
+            loaded = self._first_load(stream_id, start)
+            newer = self._store.read_stream(stream_id, after_version=loaded.version)
         if newer:
             loaded = loaded.fold([recorded.event for recorded in newer])
             self._remember(loaded)

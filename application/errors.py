@@ -67,3 +67,18 @@ class DecisionNotRebuilt(Exception):
         super().__init__(f"the decision at position {position} cannot be explained: {reason}")
         self.position = position
         self.reason = reason
+
+
+class HistoryArchived(Exception):
+    """What was asked for lies before the hot log's start: those events were archived and
+    removed (`start`: the last position removed; `segment`: the archive file that holds
+    the position asked for, if known)."""
+
+    def __init__(self, start: int, asked: int, segment: str | None = None) -> None:
+        where = f" (in archive segment {segment})" if segment else ""
+        super().__init__(
+            f"position {asked} is archived{where}: the hot log starts at position {start + 1}"
+        )
+        self.start = start
+        self.asked = asked
+        self.segment = segment

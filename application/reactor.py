@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import structlog
 
 from application.commit_signal import CommitSignal
-from application.errors import StoreUnavailable
+from application.errors import HistoryArchived, StoreUnavailable
 from application.messages import RecordedEvent
 from application.ports import EventStore
 
@@ -74,16 +74,24 @@ class Reactor(ABC):
         """Do the work the state calls for; return seconds until a deadline, if any."""
 
     def catch_up(self) -> bool:
-        """Apply every event after `position`; True if the log had moved on."""
-        if self.interests is not None:
-            return self._catch_up_on(self.interests)
-        applied = False
-        while batch := self._store.read_all(self.position, self._page_size):
-            for event in batch:
-                self.apply(event)
-                self.position = event.position
-            applied = True
-        return applied
+        """Apply every event after `position`; True if the log had moved on. If events
+        it had not applied were archived meanwhile, it restores its state afresh."""
+        try:
+            if self.interests is not None:
+                return self._catch_up_on(self.interests)
+            applied = False
+            while batch := self._store.read_all(self.position, self._page_size):
+                if batch[0].position > self.position + 1:  # positions are dense
+                    raise HistoryArchived(batch[0].position - 1, self.position + 1)
+                for event in batch:
+                    self.apply(event)
+                    self.position = event.position
+                applied = True
+            return applied
+        except HistoryArchived as archived:
+            log.info(f"{self.name}.restoring", reason=str(archived))
+            self.restore()
+            return True
 
     def _catch_up_on(self, types: frozenset[str]) -> bool:
         start = self.position

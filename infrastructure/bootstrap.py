@@ -25,6 +25,7 @@ from application.scheduling.scheduler import Scheduler
 from application.simulation.demo_pools import register_demo_pools
 from application.simulation.traffic import TrafficGenerator
 from application.simulation.workers import SimulatedWorkers, SimulationSettings
+from infrastructure.archive import archiver, removal, segments
 from infrastructure.archive.segments import ArchiveDamaged
 from infrastructure.archive.tiered_log import TieredLog
 from infrastructure.clock import RandomIds, SystemClock
@@ -35,7 +36,7 @@ from infrastructure.projection_admin import ProjectionAdmin
 from infrastructure.replication.postgres_nodes import Leadership, LogWatcher
 from infrastructure.settings import Settings
 from infrastructure.single_writer import SingleWriter
-from infrastructure.sql import migrate, verify_in_parts
+from infrastructure.sql import log_start, migrate, verify_in_parts
 from infrastructure.sql.engine import Engines, create_engines
 from infrastructure.sql.event_store import SqlEventStore
 from infrastructure.sql.projections.pool_load import PoolLoadProjection
@@ -47,6 +48,7 @@ from infrastructure.sql.replay_inputs import SqlReplayInputs
 from infrastructure.sql.snapshots import SnapshotsProjection
 from infrastructure.sql.state_sources import SqlStateSource
 from infrastructure.sql.time_travel import SqlTimeTravel
+from infrastructure.sql.timestamps import iso
 
 log = structlog.get_logger(__name__)
 
@@ -148,8 +150,47 @@ class TaskRouter:
     ) -> tuple[AuditReport, list[ArchiveDamaged]]:
         """`audit` reading the archive's segments for the positions they hold and the hot
         log after them; with the segments found damaged or missing."""
-        log = TieredLog(directory, verify_in_parts.LogReader(self.engines.read))
-        return verify_log(log, progress), log.problems
+        hot = verify_in_parts.LogReader(self.engines.read)
+        log = TieredLog(directory, hot)
+        try:
+            anchor = hot.start()
+        except log_start.DamagedStart as damaged:
+            return verify_in_parts.damaged_start(damaged, hot.head()), log.problems
+        return verify_log(log, progress, anchor=anchor), log.problems
+
+    def archive(
+        self,
+        directory: Path,
+        up_to: int,
+        segment_events: int = archiver.SEGMENT_EVENTS,
+        progress: Callable[[str, int], None] | None = None,
+        keep_hot: bool = False,
+        hook: removal.Hook | None = None,
+        step_events: int = removal.STEP_EVENTS,
+    ) -> tuple[archiver.ArchiveRun, removal.Removal | None]:
+        """Archive the events up to `up_to` into segments, then (unless `keep_hot`)
+        remove the archived ones from the hot log; `progress` gets ("archiving" or
+        "removing", events so far)."""
+        migrate.upgrade(self.engines.write)
+        run = archiver.archive(
+            self.engines.read,
+            directory,
+            up_to,
+            segment_events,
+            None if progress is None else functools.partial(progress, "archiving"),
+        )
+        if keep_hot:
+            return run, None
+        removed = removal.remove(
+            self.engines.write,
+            segments.manifests(directory),
+            up_to,
+            iso(self.clock.now()),
+            step_events,
+            progress=None if progress is None else functools.partial(progress, "removing"),
+            hook=hook,
+        )
+        return run, removed
 
     def stop(self) -> None:
         self.traffic.stop()

@@ -32,6 +32,7 @@ from application.audit.whatif import compare
 from application.errors import UnknownProjection
 from domain.values import Algorithm
 from infrastructure.archive import archiver
+from infrastructure.archive.removal import Removal
 from infrastructure.archive.segments import ArchiveDamaged
 from infrastructure.bootstrap import TaskRouter, bootstrap
 from infrastructure.replication.postgres_nodes import current_leader
@@ -514,28 +515,34 @@ def archive_command(
     segment_events: Annotated[
         int, typer.Option(min=1, help="events a segment holds at most")
     ] = archiver.SEGMENT_EVENTS,
+    keep_hot: Annotated[
+        bool,
+        typer.Option(
+            "--keep-hot", help="only write the segments: remove nothing from the database"
+        ),
+    ] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Write the log's events up to a cut into archive segments (zstd-compressed CloudEvents
-    JSON Lines, each with a manifest), on from the archive's last segment. The database is
-    left as it is: removing archived events from it is a later step."""
+    """Move the log's events up to a cut into archive segments (zstd-compressed CloudEvents
+    JSON Lines, each with a manifest), on from the archive's last segment, then remove them
+    from the database: the hot log then starts after the cut."""
 
-    def run(router: TaskRouter) -> archiver.ArchiveRun:
+    def run(router: TaskRouter) -> tuple[archiver.ArchiveRun, Removal | None]:
         try:
             cut = position_of(router.time_travel, before)
         except InvalidTime as error:
             raise Refused(str(error)) from None
         with _progress() as progress:
-            bar = progress.add_task("archiving", total=cut or 1)
-            return archiver.archive(
-                router.engines.read,
-                to,
-                cut,
-                segment_events,
-                lambda done: progress.update(bar, completed=done),
-            )
+            bars: dict[str, TaskID] = {}
 
-    result = _with_router(run, database_url)
+            def advance(phase: str, done: int) -> None:
+                if phase not in bars:
+                    bars[phase] = progress.add_task(phase, total=cut or 1)
+                progress.update(bars[phase], completed=done)
+
+            return router.archive(to, cut, segment_events, advance, keep_hot)
+
+    result, removed = _with_router(run, database_url)
     for name in result.removed:
         typer.echo(f"removed {name}, left by an interrupted run")
     per_event = result.bytes / result.events if result.events else 0.0
@@ -544,6 +551,11 @@ def archive_command(
         f"({result.bytes} bytes, {per_event:.0f} per event); the archive holds positions "
         f"1..{result.up_to}"
     )
+    if removed is not None:
+        typer.echo(
+            f"removed {removed.events} archived events from the database; "
+            f"the hot log starts after position {removed.start}"
+        )
 
 
 def _counted(count: int, noun: str) -> str:

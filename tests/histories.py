@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from application.aggregates import Aggregates
 from application.bus import InlineSender
 from application.commands.change_pool_capacity import ChangePoolCapacity
 from application.commands.finish_task import CompleteTask, FailTask
@@ -75,11 +76,10 @@ def ids_with_status(router: TaskRouter, *statuses: TaskStatus, limit: int = 100)
 
 
 def current(router: TaskRouter, task_id: str) -> Task:
-    history = router.store.read_stream(task_stream(task_id))
-    state = Task.start(history[0].event)
-    for recorded in history[1:]:
-        state = state.when(recorded.event)
-    return state
+    """The task as a command would load it (from its snapshot, if it has one)."""
+    state = Aggregates(router.store, snapshots=router.store).load(task_stream(task_id), Task.start)
+    assert state.state is not None, task_id
+    return state.state
 
 
 @dataclass(frozen=True)

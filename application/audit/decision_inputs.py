@@ -39,6 +39,17 @@ class PoolTrail:
         """Each pool as it is now, and its hash (kept: most pools do not change between a
         decision's `seen` and the decision)."""
         self.position = 0
+        self._floor = 0
+        """No board before this position can be rebuilt: the log starts after it."""
+
+    @classmethod
+    def at(cls, position: int, rows: dict[str, Row]) -> "PoolTrail":
+        """A trail that starts at `position` with the pools' rows there (by pool id, in
+        registration order): the boards from `position` on can be rebuilt."""
+        trail = cls()
+        trail._rows = rows
+        trail.position = trail._floor = position
+        return trail
 
     @property
     def rows(self) -> dict[str, Row]:
@@ -84,6 +95,8 @@ class PoolTrail:
         than the trail keeps."""
         if seen < self.position - self._keep:
             raise TooOld(f"position {seen} is more than {self._keep} positions back")
+        if seen < self._floor:
+            raise TooOld(f"position {seen} is before the log's start at {self._floor}")
         then: dict[str, Row | None] = {}
         """The pools that differ at `seen` from now: their rows then (None: not yet
         registered)."""

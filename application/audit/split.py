@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from application.audit.chain import ChainReport
 from application.audit.decision_inputs import TYPES as TRAIL_TYPES
 from application.audit.decision_inputs import PoolTrail
+from application.audit.log_start import LogStart
 from application.audit.verify import (
     MAX_LISTED,
     PAGE,
@@ -30,7 +31,6 @@ from application.audit.verify import (
 )
 from application.errors import CorruptEvent
 from domain.events import WorkerPoolRegistered
-from domain.scheduler_config import SchedulerConfig
 from domain.values import Algorithm, TaskStatus
 
 REGISTERED = WorkerPoolRegistered.type_name()
@@ -51,11 +51,17 @@ class Part:
 
 
 def verify_part(
-    log: CheckedLog, after: int, up_to: int, progress: Callable[[int], None] | None = None
+    log: CheckedLog,
+    after: int,
+    up_to: int,
+    progress: Callable[[int], None] | None = None,
+    base: LogStart | None = None,
 ) -> Part:
-    """Verify the events at positions (after, up_to]; `progress` gets the events
-    checked so far after each page."""
-    verification = Verification(None if after == 0 else start_at(log, after))
+    """Verify the events at positions (after, up_to] of the log that starts at `base`
+    (at 0 if None); `progress` gets the events checked so far after each page."""
+    base = base or LogStart()
+    begin = base.start() if after == base.position else start_at(log, after, base)
+    verification = Verification(None if after == 0 else begin)
     position = after
     while position < up_to:
         page, position = verification.next_page(log, position, up_to)
@@ -67,13 +73,13 @@ def verify_part(
     return Part(verification.finished(up_to), invariants.statuses, invariants.assumed or [])
 
 
-def start_at(log: CheckedLog, split: int) -> Start:
-    """The pools as the log stands at `split`, folded from the events before it."""
-    trail = PoolTrail()
-    streams: dict[str, str] = {}
+def start_at(log: CheckedLog, split: int, base: LogStart) -> Start:
+    """The pools as the log stands at `split`, folded from the events after its start."""
+    trail = PoolTrail.at(base.position, {r["pool_id"]: dict(r) for r in base.pools.values()})
+    streams = {row["pool_id"]: stream for stream, row in base.pools.items()}
     """Each pool's stream, by pool id."""
-    algorithm = SchedulerConfig().algorithm
-    after = 0
+    algorithm = base.algorithm
+    after = base.position
     while page := log.read_checked(after, PAGE, split, WARM_UP_TYPES):
         for recorded in page:
             try:

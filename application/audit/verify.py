@@ -119,16 +119,39 @@ class AuditReport:
             self.violations.append(Finding(recorded.position, recorded.stream_id, detail))
 
 
-def verify_log(store: CheckedLog, progress: Progress | None = None) -> AuditReport:
-    """The whole log verified from position 0 in one pass (see `Verification`)."""
+class Anchor(Protocol):
+    """A stored account of the log at a position (the hot log's start): checked against
+    the fold there when a verification passes it."""
+
+    @property
+    def position(self) -> int: ...
+
+    @property
+    def hash(self) -> str: ...
+
+    def difference(self, folded: "Invariants") -> str | None: ...
+
+
+def verify_log(
+    store: CheckedLog,
+    progress: Progress | None = None,
+    start: "Start | None" = None,
+    anchor: Anchor | None = None,
+) -> AuditReport:
+    """The log verified in one pass (see `Verification`): from position 0, or on from
+    `start`; passing `anchor`'s position, the fold there is checked against it."""
     head = store.head()
-    verification = Verification()
-    after = 0
+    verification = Verification(start)
+    after = 0 if start is None else start.position
+    stop = None if anchor is None or anchor.position <= after else anchor.position
     while True:
-        page, after = verification.next_page(store, after)
+        page, after = verification.next_page(store, after, stop)
         if progress is not None:
             progress("verifying", verification.report.events_checked, head)
-        if not page:
+        if stop is not None and after >= stop:
+            verification.check_anchor(anchor)  # type: ignore[arg-type]
+            stop = None
+        elif not page:
             return verification.finished(head)
 
 
@@ -136,13 +159,15 @@ def verify_log(store: CheckedLog, progress: Progress | None = None) -> AuditRepo
 class Start:
     """Where a verification of part of the log starts: after `position`, whose stored hash
     is `hash`, with the pools as the log stood there (the trail for decisions, the rows for
-    the invariants); the tasks' statuses are not known (see `Invariants`)."""
+    the invariants) and the tasks' statuses there, by stream (None: not known, see
+    `Invariants`; known, a task missing from them is closed or not yet submitted)."""
 
     position: int
     hash: str
     trail: PoolTrail
     pools: dict[str, Row]
     algorithm: Algorithm
+    statuses: dict[str, TaskStatus] | None = None
 
 
 class Verification:
@@ -159,7 +184,9 @@ class Verification:
         else:
             self._chain = ChainWalk(start.position, start.hash)
             self._trail = start.trail
-            self.invariants = Invariants(self.report, start.pools, tasks_known=False)
+            known = start.statuses is not None
+            self.invariants = Invariants(self.report, start.pools, tasks_known=known)
+            self.invariants.statuses.update(start.statuses or {})
             self.invariants.algorithm = start.algorithm
 
     def next_page(
@@ -211,6 +238,20 @@ class Verification:
                 self.report.unreadable(error)
         self.invariants.apply(recorded)
         self._trail.apply(recorded)
+
+    def check_anchor(self, anchor: Anchor) -> None:
+        """The log as folded so far (up to the anchor's position) against the anchor."""
+        self.report.snapshots_checked += 1
+        chain = self._chain.report
+        if chain.first_broken is None and chain.head_hash != anchor.hash:
+            problem: str | None = f"its chain hash is {anchor.hash}, the log's {chain.head_hash}"
+        else:
+            problem = anchor.difference(self.invariants)
+        if problem is not None:
+            self.report.mismatch_count += 1
+            if len(self.report.mismatches) < MAX_LISTED:
+                at = f"the log's start: {problem}"
+                self.report.mismatches.append(Finding(anchor.position, "log_start", at))
 
     def finished(self, head: int) -> AuditReport:
         """The report so far, as of `head`, with the chain as walked."""

@@ -11,6 +11,7 @@ from application.audit.snapshot_check import CheckedSnapshot
 from domain.events import DomainEvent
 from infrastructure.archive import segments
 from infrastructure.archive.segments import ArchiveDamaged, Manifest, Row
+from infrastructure.codec import decode
 from infrastructure.sql.stored_events import CheckedPage
 from infrastructure.sql.verify_in_parts import LogReader
 
@@ -23,6 +24,14 @@ class TieredLog:
         self.archived = self._manifests[-1].last_position if self._manifests else 0
         """The last position the archive holds (0: none)."""
         self.problems: list[ArchiveDamaged] = []
+        self._kept: dict[str, list[Row]] = {
+            snapshot.stream_id: []
+            for snapshot in hot.snapshots(0, self.archived)
+            if snapshot.stream_id.startswith("task-")
+        }
+        """The archived rows of each task stream with a snapshot standing in the archive's
+        positions (verification folds such a stream again to check its snapshot), kept
+        as they are read."""
         self._rows: Iterator[Row] | None = None
         self._next = 0
         """The position `_rows` yields next."""
@@ -60,7 +69,11 @@ class TieredLog:
         return self._hot.snapshots(after_position, up_to)
 
     def stream_events(self, stream_id: str, up_to_version: int) -> list[DomainEvent]:
-        return self._hot.stream_events(stream_id, up_to_version)
+        kept = self._kept.get(stream_id)
+        if not kept:
+            return self._hot.stream_events(stream_id, up_to_version)
+        # a snapshot standing in the archive's positions stands for archived events only
+        return [decode(row[3], row[4], row[5]) for row in kept if row[2] <= up_to_version]
 
     def _from(self, position: int) -> Iterator[Row]:
         """Every archived row from `position` on, segment after segment."""
@@ -70,6 +83,8 @@ class TieredLog:
             try:
                 for row in segments.read(self._directory, manifest):
                     if row[0] >= position:
+                        if (kept := self._kept.get(row[1])) is not None:
+                            kept.append(row)
                         yield row
             except ArchiveDamaged as damaged:
                 self._record(damaged)

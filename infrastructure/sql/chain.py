@@ -28,6 +28,7 @@ COLUMNS = (
 """An event's stored values, in column order: the chain covers them in this order."""
 ROW = ", ".join(COLUMNS)
 TIP = sql("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1")
+START = sql("SELECT position, hash FROM log_start WHERE id = 1")
 
 
 def link(previous: str, row: Sequence[Any]) -> str:
@@ -36,6 +37,7 @@ def link(previous: str, row: Sequence[Any]) -> str:
 
 
 def tip(db: Db) -> tuple[int, str]:
-    """The newest position and its hash (0 and GENESIS on an empty log)."""
-    row = db.execute(TIP).fetchone()
+    """The newest position and its hash: with no event in the hot log, the last one
+    archived (see `log_start`), or 0 and GENESIS on an empty log."""
+    row = db.execute(TIP).fetchone() or db.execute(START).fetchone()
     return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))

@@ -147,3 +147,31 @@ snapshots = Table(
 )
 """Each snapshotted stream's latest snapshot: the aggregate's state (JSON) as its events
 up to `version` fold it (the last of them at `position`), and the SHA-256 of that JSON."""
+
+log_start = Table(
+    "log_start",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("position", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("state", Text, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("moved_at", String(40), nullable=False),
+)
+"""One row once events are archived and removed: the last position removed, its chain hash,
+the state there (`application.audit.log_start.LogStart`, JSON) and its SHA-256, and when
+the start last moved."""
+
+archive_segments = Table(
+    "archive_segments",
+    metadata,
+    Column("first_position", BigInteger, primary_key=True, autoincrement=False),
+    Column("last_position", BigInteger, nullable=False),
+    Column("events", Integer, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("hash_before", String(64), nullable=False),
+    Column("hash_after", String(64), nullable=False),
+    Column("file", String(100), nullable=False),
+)
+"""The manifest of each archive segment whose events were removed from the hot log."""

@@ -90,13 +90,16 @@ class SnapshotsProjection:
             if record.version % every == 0 and aggregate_of(record.stream_id) is not None:
                 due[record.stream_id] = record
         for stream_id, record in due.items():
-            self._snapshot(db, stream_id, record.version, record.position)
+            take(db, stream_id, record.version, record.position)
 
-    def _snapshot(self, db: Db, stream_id: str, version: int, position: int) -> None:
-        previous = latest(db, stream_id)
-        state, after = (None, 0) if previous is None else (previous.state, previous.version)
-        if after >= version:
-            return
-        events = stored_events.stream_events(db, stream_id, after, version)
-        text = encode_state(folded(stream_id, state, events))
-        db.execute(SAVE, (stream_id, version, position, text, digest(text)))
+
+def take(db: Db, stream_id: str, version: int, position: int) -> None:
+    """Snapshot the stream at `version` (its event at `position`), unless its snapshot is
+    already there or newer: its previous snapshot and the events since, folded."""
+    previous = latest(db, stream_id)
+    state, after = (None, 0) if previous is None else (previous.state, previous.version)
+    if after >= version:
+        return
+    events = stored_events.stream_events(db, stream_id, after, version)
+    text = encode_state(folded(stream_id, state, events))
+    db.execute(SAVE, (stream_id, version, position, text, digest(text)))

@@ -6,7 +6,7 @@ from typing import Any, overload
 
 import orjson
 
-from application.errors import CorruptEvent
+from application.errors import CorruptEvent, HistoryArchived
 from application.messages import EventMetadata, RecordedEvent
 from domain.events import EVENT_TYPES, DomainEvent
 from infrastructure.codec import decode, event_of, stored_data
@@ -18,7 +18,15 @@ from infrastructure.sql.timestamps import parse
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM events"
 STREAM = sql(f"{SELECT} WHERE stream_id = ? AND version > ? ORDER BY version")
 AFTER = sql(f"{SELECT} WHERE position > ? ORDER BY position LIMIT ?")
-HEAD = sql("SELECT COALESCE(MAX(position), 0) FROM events")
+HEAD = sql(
+    "SELECT COALESCE(MAX(position), (SELECT position FROM log_start WHERE id = 1), 0) FROM events"
+)
+"""The newest position: with no event in the hot log, the last one archived."""
+BOUNDS = sql(
+    "SELECT COALESCE((SELECT MAX(position) FROM events), s.position, 0), COALESCE(s.position, 0) "
+    "FROM (SELECT 1 AS one) AS o LEFT JOIN log_start AS s ON s.id = 1"
+)
+"""The newest position and the last one archived (0: none)."""
 VERSION = sql("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?")
 INSERT = sql(f"INSERT INTO events ({', '.join(COLUMNS)}, hash) VALUES ({marks(len(COLUMNS) + 1)})")
 """A row: its stored values and its chain hash."""
@@ -76,11 +84,20 @@ def read_types_within(db: Db, types: Sequence[str], first: int, last: int) -> li
     return [to_recorded(row) for row in rows]
 
 
+def bounds(db: Db) -> tuple[int, int]:
+    """(the newest position, the last one archived: 0 if none)."""
+    newest, start = db.execute(BOUNDS).fetchone()
+    return int(newest), int(start)
+
+
 def read_types(
     db: Db, after_position: int, types: frozenset[str], limit: int
 ) -> tuple[list[RecordedEvent], int]:
-    """Call inside one read transaction, so the head and the page agree."""
-    reached = head(db)
+    """Call inside one read transaction, so the head and the page agree. HistoryArchived
+    if events after `after_position` were archived and removed."""
+    reached, start = bounds(db)
+    if after_position < start:
+        raise HistoryArchived(start, after_position + 1)
     rows = db.execute(
         _types_page(len(types)), (*sorted(types), after_position, reached, limit)
     ).fetchall()
@@ -178,6 +195,10 @@ class CheckedEvent:
     @property
     def correlation_id(self) -> str:
         return str(self._row[7])
+
+    @property
+    def version(self) -> int:
+        return int(self._row[2])
 
     def link(self, previous: str) -> str:
         return chain_link(previous, self._row)

@@ -13,11 +13,13 @@ from typing import Any
 import structlog
 from sqlalchemy import Engine
 
+from application.audit.chain import GENESIS, ChainReport
+from application.audit.log_start import LogStart
 from application.audit.snapshot_check import CheckedSnapshot
 from application.audit.split import Part, joined, verify_part
-from application.audit.verify import AuditReport, Progress, verify_log
+from application.audit.verify import AuditReport, Finding, Progress, verify_log
 from domain.events import DomainEvent
-from infrastructure.sql import snapshots, stored_events
+from infrastructure.sql import log_start, snapshots, stored_events
 from infrastructure.sql.db import reading
 from infrastructure.sql.engine import create_engines
 
@@ -40,6 +42,11 @@ class LogReader:
     def head(self) -> int:
         with reading(self._engine) as db:
             return stored_events.head(db)
+
+    def start(self) -> LogStart:
+        """Where the hot log starts (DamagedStart if its stored state was altered)."""
+        with reading(self._engine) as db:
+            return log_start.load(db)
 
     def read_checked(
         self,
@@ -66,27 +73,32 @@ def verify(
     progress: Progress | None = None,
     in_parts_from: int | None = None,
 ) -> AuditReport:
-    """The whole log verified from position 0 (see `verify_log`), in two processes when
-    it has `in_parts_from` events (IN_PARTS_FROM unless given) and the machine two cores."""
+    """The hot log verified from its start (see `verify_log`; position 0 unless older
+    events were archived), in two processes when it has `in_parts_from` events
+    (IN_PARTS_FROM unless given) and the machine two cores."""
     reader = LogReader(engine)
     head = reader.head()
-    least = IN_PARTS_FROM if in_parts_from is None else in_parts_from
-    if head < least or (os.cpu_count() or 1) < 2:
-        return verify_log(reader, progress)
     try:
-        return _in_parts(url, head, progress)
+        base = reader.start()
+    except log_start.DamagedStart as damaged:
+        return damaged_start(damaged, head)
+    least = IN_PARTS_FROM if in_parts_from is None else in_parts_from
+    if head - base.position < least or (os.cpu_count() or 1) < 2:
+        return verify_log(reader, progress, base.start())
+    try:
+        return _in_parts(url, base, head, progress)
     except Exception as error:  # any failure of the processes: one pass still answers
         log.warning("audit.parts_failed", error=f"{type(error).__name__}: {error}")
-        return verify_log(reader, progress)
+        return verify_log(reader, progress, base.start())
 
 
-def _in_parts(url: str, head: int, progress: Progress | None) -> AuditReport:
-    split = int(head * FIRST_SHARE)
+def _in_parts(url: str, base: LogStart, head: int, progress: Progress | None) -> AuditReport:
+    split = base.position + int((head - base.position) * FIRST_SHARE)
     context = multiprocessing.get_context("spawn")
     done = [context.RawValue("q", 0) for _ in range(2)]
     with ProcessPoolExecutor(2, context, initializer=_share, initargs=(done,)) as processes:
         parts: list[Future[Part]] = [
-            processes.submit(_part, url, 0, split, 0),
+            processes.submit(_part, url, base.position, split, 0),
             processes.submit(_part, url, split, head, 1),
         ]
         while True:
@@ -97,6 +109,18 @@ def _in_parts(url: str, head: int, progress: Progress | None) -> AuditReport:
                 break
         first, second = (part.result() for part in parts)
     return joined(first, second)
+
+
+def damaged_start(damaged: log_start.DamagedStart, head: int) -> AuditReport:
+    """The report on a log whose stored start cannot be trusted: nothing after it can be
+    checked from it."""
+    problem = str(damaged)
+    return AuditReport(
+        head=head,
+        mismatch_count=1,
+        mismatches=[Finding(damaged.position, "log_start", problem)],
+        chain=ChainReport(0, GENESIS, damaged.position + 1, problem),
+    )
 
 
 _done: list[Any] = []
@@ -117,6 +141,7 @@ def _part(url: str, after: int, up_to: int, index: int) -> Part:
         def checked(count: int) -> None:
             _done[index].value = count
 
-        return verify_part(LogReader(engines.read), after, up_to, checked)
+        reader = LogReader(engines.read)
+        return verify_part(reader, after, up_to, checked, reader.start())
     finally:
         engines.dispose()

@@ -69,7 +69,7 @@ def populate(tmp_path: Path, tasks: int) -> None:
 def test_db_upgrade(tmp_path: Path) -> None:
     result = run_process(tmp_path, "db", "upgrade")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "database at revision 0008"
+    assert result.stdout.strip() == "database at revision 0009"
     assert (tmp_path / "taskrouterx.db").exists()
 
 
@@ -383,18 +383,39 @@ def test_archive_writes_segments_that_verification_reads_back(tmp_path: Path) ->
         tmp_path, "archive", "--before", "15", "--to", str(archive), "--segment-events", "10"
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("archived 15 events into 2 segments (")
-    assert done.stdout.rstrip().endswith("the archive holds positions 1..15")
+    archived, removed = done.stdout.splitlines()
+    assert archived.startswith("archived 15 events into 2 segments (")
+    assert archived.endswith("the archive holds positions 1..15")
+    assert removed == (
+        "removed 15 archived events from the database; the hot log starts after position 15"
+    )
     assert len(list(archive.glob("*.jsonl.zst"))) == 2
+    tail = run(tmp_path, "events", "tail", "--last", "100")
+    positions = [json.loads(line)["position"] for line in tail.stdout.splitlines()]
+    assert positions == list(range(16, 29))
 
     verified = run(tmp_path, "audit", "verify", "--from-archive", str(archive))
     assert verified.returncode == 0, verified.stdout
     assert "hash chain intact over 28 events" in verified.stdout
+    assert verified.stdout.startswith("28 events, ")
+    hot_only = run(tmp_path, "audit", "verify")
+    assert hot_only.returncode == 0, hot_only.stdout
+    assert hot_only.stdout.startswith("13 events, ")
+    assert "hash chain intact over 28 events" in hot_only.stdout
 
     next(archive.glob("000000000001-*.jsonl.zst")).write_bytes(b"not zstd")
     damaged = run(tmp_path, "audit", "verify", "--from-archive", str(archive))
     assert damaged.returncode == 1
     assert "  segment 000000000001-000000000010.jsonl.zst, position 1: its size" in damaged.stdout
+
+
+def test_archive_keep_hot_writes_segments_and_removes_nothing(tmp_path: Path) -> None:
+    populate(tmp_path, 5)
+    done = run(tmp_path, "archive", "--before", "9", "--to", str(tmp_path / "a"), "--keep-hot")
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 1
+    tail = run(tmp_path, "events", "tail", "--last", "100")
+    assert json.loads(tail.stdout.splitlines()[0])["position"] == 1
 
 
 def test_archive_refuses_a_cut_that_is_not_a_position_or_a_time(tmp_path: Path) -> None:

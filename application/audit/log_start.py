@@ -1,0 +1,92 @@
+"""Where the hot log starts once older events are archived: the position of the last event
+moved out (the cut), its chain hash, and what a fold of the log up to it knows that later
+events need: every pool's row (in registration order), the algorithm in use, and the status
+of every task still open there (a completed or cancelled task can take no further event).
+
+The hot log's first event links to `hash`, a verification from the cut starts from this
+state (`start`), and a verification that reads the archive checks it against the fold of
+the archived events (`difference`). Each cut folds the events it moves out into the
+previous start (`advanced`)."""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from application.audit.chain import GENESIS
+from application.audit.decision_inputs import PoolTrail
+from application.audit.verify import AuditReport, Checked, Invariants, Start
+from application.read_models.record import Row
+from domain.scheduler_config import SchedulerConfig
+from domain.values import Algorithm, TaskStatus
+
+CLOSED = frozenset({TaskStatus.COMPLETED, TaskStatus.CANCELLED})
+"""Statuses no event leaves: such a task is not kept in a start."""
+
+
+@dataclass(frozen=True)
+class LogStart:
+    position: int = 0
+    """The last archived position (0: nothing is archived); the hot log starts after it."""
+    hash: str = GENESIS
+    """The chain hash of the event at `position`."""
+    pools: Mapping[str, Row] = field(default_factory=dict)
+    """Each pool's row as the log stood at `position`, by its stream, in registration order."""
+    algorithm: Algorithm = SchedulerConfig().algorithm
+    statuses: Mapping[str, TaskStatus] = field(default_factory=dict)
+    """The status at `position` of each task not completed or cancelled, by its stream."""
+
+    def advanced(self, events: Iterable[Checked], hash_at: str) -> "LogStart":
+        """The start after the events that follow this one's position are archived too;
+        `hash_at`: the chain hash of the last of them."""
+        invariants = self._fold()
+        position = self.position
+        for recorded in events:
+            invariants.apply(recorded)
+            position = recorded.position
+        statuses = {
+            stream: status for stream, status in invariants.statuses.items() if status not in CLOSED
+        }
+        return LogStart(position, hash_at, invariants.pools, invariants.algorithm, statuses)
+
+    def start(self) -> Start:
+        """Where a verification of the hot log begins."""
+        pools = {stream: dict(row) for stream, row in self.pools.items()}
+        trail = PoolTrail.at(self.position, {row["pool_id"]: dict(row) for row in pools.values()})
+        return Start(self.position, self.hash, trail, pools, self.algorithm, dict(self.statuses))
+
+    def difference(self, folded: Invariants) -> str | None:
+        """How this start differs from a fold of the log up to its position (None: it
+        does not)."""
+        if folded.algorithm != self.algorithm:
+            return f"the algorithm is {folded.algorithm}, the start says {self.algorithm}"
+        if list(folded.pools) != list(self.pools):
+            return "its pools are not the log's pools in registration order"
+        for stream, row in folded.pools.items():
+            if dict(row) != dict(self.pools[stream]):
+                return f"pool {stream} is {_differing(row, self.pools[stream])}"
+        open_tasks = {s: v for s, v in folded.statuses.items() if v not in CLOSED}
+        if open_tasks != dict(self.statuses):
+            missing = open_tasks.keys() ^ self.statuses.keys()
+            stream = min(missing) if missing else _first_differing(open_tasks, self.statuses)
+            return (
+                f"task {stream} is {open_tasks.get(stream, 'closed')} in the log, "
+                f"{self.statuses.get(stream, 'closed')} in the start"
+            )
+        return None
+
+    def _fold(self) -> Invariants:
+        invariants = Invariants(AuditReport(), {s: dict(r) for s, r in self.pools.items()})
+        invariants.algorithm = self.algorithm
+        invariants.statuses.update(self.statuses)
+        return invariants
+
+
+def _differing(log: Mapping[str, Any], start: Mapping[str, Any]) -> str:
+    for column in sorted(log.keys() | start.keys()):
+        if log.get(column) != start.get(column):
+            return f"{column}={log.get(column)!r} in the log, {start.get(column)!r} in the start"
+    return "different"
+
+
+def _first_differing(log: Mapping[str, TaskStatus], start: Mapping[str, TaskStatus]) -> str:
+    return min(stream for stream in log if log[stream] != start[stream])

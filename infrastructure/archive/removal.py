@@ -1,0 +1,168 @@
+"""Removing archived events from the hot log, in bounded steps.
+
+Each step is one write transaction (it waits its turn with the appends): it reads the
+next events after the log's start up to the new cut, folds them into the start (the pools,
+the algorithm and the open tasks' statuses there, with the cut's chain hash), snapshots
+every aggregate that lives on past the cut (pools, the scheduler configuration, tasks not
+completed or cancelled) at its last version before it, deletes the events and saves the
+new start, and records the segments that now hold them. A step interrupted at any point
+leaves the hot log as it was; the next run goes on from the start it finds.
+
+Only archived events are removed: the cut never passes the archive's last position, and
+the chain hash stored at every segment end inside a step must be the segment's. Nor does
+the cut pass a projection's checkpoint, or split a scheduler run: a decision after the cut
+must have seen the pools at or after it (its board is rebuilt from the start on)."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import orjson
+from sqlalchemy import Engine
+
+from application.audit.log_start import LogStart
+from application.snapshots import aggregate_of
+from domain.events import TaskDeferred, WorkerAssigned
+from infrastructure.archive.segments import Manifest
+from infrastructure.sql import log_start, snapshots, stored_events
+from infrastructure.sql.db import Db, sql
+from infrastructure.sql.projections.runner import read_checkpoints
+from infrastructure.sql.write_connection import WriteConnection
+
+STEP_EVENTS = 20_000
+"""Events a step removes at most (one write transaction: about a tenth of a second)."""
+DECISION_WINDOW = 20_000
+"""Positions after a cut searched for decisions that saw the pools before it."""
+DELETE = sql("DELETE FROM events WHERE position > ? AND position <= ?")
+DECISIONS = sql(
+    "SELECT payload FROM events WHERE type IN (?, ?) AND position > ? AND position <= ?"
+)
+DECISION_TYPES = (WorkerAssigned.type_name(), TaskDeferred.type_name())
+
+Hook = Callable[[str, int], None]
+"""Called with ("removing", cut) inside a step's transaction and ("removed", cut) after
+its commit (tests stop the process there)."""
+
+
+class ArchiveMismatch(Exception):
+    """The hot log's chain hash at a segment's end is not the one the segment records."""
+
+
+@dataclass
+class Removal:
+    start: int
+    """The hot log's start when the run ends (the last position removed)."""
+    events: int = 0
+    steps: int = 0
+
+
+def remove(
+    engine: Engine,
+    manifests: Sequence[Manifest],
+    up_to: int,
+    moved_at: str,
+    step_events: int = STEP_EVENTS,
+    progress: Callable[[int], None] | None = None,
+    hook: Hook | None = None,
+) -> Removal:
+    """Remove the events up to `up_to` that the segments of `manifests` (the archive, in
+    position order) hold, step by step; `progress` gets the events removed so far."""
+    archived = manifests[-1].last_position if manifests else 0
+    writes = WriteConnection(engine)
+    try:
+        removal = Removal(0)
+        while True:
+            with writes.transaction() as db:
+                done = _step(db, manifests, min(up_to, archived), step_events, moved_at)
+                if hook is not None and done is not None:
+                    hook("removing", done[0].position)
+            if done is None:
+                break
+            start, removed = done
+            removal.start, removal.events, removal.steps = (
+                start.position, removal.events + removed, removal.steps + 1,
+            )  # fmt: skip
+            if hook is not None:
+                hook("removed", start.position)
+            if progress is not None:
+                progress(removal.events)
+        if removal.steps == 0:
+            with writes.transaction() as db:
+                removal.start = (log_start.position(db) or (0, ""))[0]
+        return removal
+    finally:
+        writes.close()
+
+
+def _step(
+    db: Db, manifests: Sequence[Manifest], target: int, step_events: int, moved_at: str
+) -> tuple[LogStart, int] | None:
+    """One step (in the caller's transaction): the new start and the events removed, or
+    None when the start cannot move."""
+    current = log_start.load(db)
+    checkpoints = read_checkpoints(db).values()
+    bound = min(target, current.position + step_events, min(checkpoints, default=target))
+    bound = _clear_of_decisions(db, bound, current.position)
+    if bound <= current.position:
+        return None
+    page = stored_events.read_checked(db, current.position, bound - current.position, bound)
+    if len(page) != bound - current.position:
+        raise ArchiveMismatch(
+            f"the hot log holds {len(page)} events at positions {current.position + 1}.."
+            f"{bound}, not {bound - current.position}"
+        )
+    hashes = {recorded.position: recorded.hash for recorded in page}
+    for manifest in manifests:
+        ends = manifest.last_position
+        if current.position < ends <= bound and hashes[ends] != manifest.hash_after:
+            raise ArchiveMismatch(
+                f"segment {manifest.stem} ends with chain hash {manifest.hash_after}, "
+                f"the hot log has {hashes[ends]} there"
+            )
+    last: dict[str, tuple[int, int]] = {}
+    """Each stream's last version in the step, and its position."""
+    for recorded in page:
+        last[recorded.stream_id] = (recorded.version, recorded.position)
+    start = current.advanced(page, hashes[bound])
+    for stream_id, (version, position) in last.items():
+        if _lives_on(stream_id, start):
+            snapshots.take(db, stream_id, version, position)
+    db.execute(DELETE, (current.position, bound))
+    log_start.save(db, start, moved_at)
+    log_start.register(
+        db,
+        [m for m in manifests if m.first_position <= bound and m.last_position > current.position],
+    )
+    return start, len(page)
+
+
+def _lives_on(stream_id: str, start: LogStart) -> bool:
+    """Whether the stream's aggregate may still be loaded after the cut: every pool and
+    the configuration do; a task does unless it was completed or cancelled."""
+    if aggregate_of(stream_id) is None:
+        return False
+    return not stream_id.startswith("task-") or stream_id in start.statuses
+
+
+def _clear_of_decisions(db: Db, bound: int, floor: int) -> int:
+    """The highest cut at or below `bound` (and above `floor`, else `floor`) after which
+    no decision saw the pools as they stood before it."""
+    while bound > floor:
+        after = (*DECISION_TYPES, bound, bound + DECISION_WINDOW)
+        earlier = [
+            seen
+            for (payload,) in db.execute(DECISIONS, after)
+            if (seen := _seen(payload)) is not None and seen < bound
+        ]
+        if not earlier:
+            return bound
+        bound = min(earlier)
+    return floor
+
+
+def _seen(payload: str | bytes) -> int | None:
+    """A compact decision record's `seen` (None for a decision recorded whole)."""
+    try:
+        seen = orjson.loads(payload)["decision"].get("seen")
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return None
+    return seen if isinstance(seen, int) else None

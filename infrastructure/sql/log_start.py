@@ -1,0 +1,113 @@
+"""The log_start and archive_segments tables: where the hot log starts once older events are
+archived and removed (`application.audit.log_start.LogStart`), and the segments that hold
+what was removed."""
+
+import hashlib
+from collections.abc import Iterable
+
+import orjson
+
+from application.audit.log_start import LogStart
+from domain.values import Algorithm, TaskStatus
+from infrastructure.archive.segments import SEGMENT_SUFFIX, Manifest
+from infrastructure.sql.db import Db, sql
+
+READ = sql("SELECT position, hash, state, digest, moved_at FROM log_start WHERE id = 1")
+POSITION = sql("SELECT position, hash FROM log_start WHERE id = 1")
+SAVE = sql(
+    "INSERT INTO log_start (id, position, hash, state, digest, moved_at) "
+    "VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET position = excluded.position, "
+    "hash = excluded.hash, state = excluded.state, digest = excluded.digest, "
+    "moved_at = excluded.moved_at"
+)
+SEGMENT = sql(
+    "INSERT INTO archive_segments (first_position, last_position, events, bytes, sha256, "
+    "hash_before, hash_after, file) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (first_position) DO NOTHING"
+)
+HOLDING = sql("SELECT file FROM archive_segments WHERE first_position <= ? AND last_position >= ?")
+SEGMENTS = sql("SELECT COUNT(*), COALESCE(SUM(bytes), 0), COALESCE(MAX(last_position), 0) "
+               "FROM archive_segments")  # fmt: skip
+
+
+class DamagedStart(Exception):
+    """The stored start does not hash to its digest or cannot be read."""
+
+    def __init__(self, position: int, problem: str) -> None:
+        super().__init__(f"the log start at {position} {problem}")
+        self.position = position
+
+
+def position(db: Db) -> tuple[int, str] | None:
+    """The last position removed and its chain hash (None: nothing removed)."""
+    row = db.execute(POSITION).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+def load(db: Db) -> LogStart:
+    """The stored start (the empty start if nothing was removed); DamagedStart if its
+    state was altered or cannot be read."""
+    row = db.execute(READ).fetchone()
+    if row is None:
+        return LogStart()
+    at, chain_hash, text, stored_digest, _ = row
+    if digest(str(text)) != stored_digest:
+        raise DamagedStart(int(at), "does not match its digest")
+    try:
+        return decoded(int(at), str(chain_hash), str(text))
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        raise DamagedStart(int(at), f"cannot be read: {error}") from None
+
+
+def save(db: Db, start: LogStart, moved_at: str) -> None:
+    text = encoded(start)
+    db.execute(SAVE, (start.position, start.hash, text, digest(text), moved_at))
+
+
+def register(db: Db, manifests: Iterable[Manifest]) -> None:
+    """Record segments whose events leave the hot log (each once)."""
+    db.executemany(
+        SEGMENT,
+        [
+            (m.first_position, m.last_position, m.events, m.bytes, m.sha256, m.hash_before,
+             m.hash_after, f"{m.stem}{SEGMENT_SUFFIX}")
+            for m in manifests
+        ],
+    )  # fmt: skip
+
+
+def holding(db: Db, at: int) -> str | None:
+    """The file of the segment that holds position `at` (None if none is recorded)."""
+    row = db.execute(HOLDING, (at, at)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def segments(db: Db) -> tuple[int, int, int]:
+    """(segments recorded, their bytes, the last position they hold)."""
+    count, size, last = db.execute(SEGMENTS).fetchone()
+    return int(count), int(size), int(last)
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def encoded(start: LogStart) -> str:
+    return orjson.dumps(
+        {
+            "pools": [[stream, row] for stream, row in start.pools.items()],
+            "algorithm": start.algorithm.value,
+            "statuses": {stream: status.value for stream, status in start.statuses.items()},
+        }
+    ).decode()
+
+
+def decoded(at: int, chain_hash: str, text: str) -> LogStart:
+    state = orjson.loads(text)
+    return LogStart(
+        at,
+        chain_hash,
+        {str(stream): dict(row) for stream, row in state["pools"]},
+        Algorithm(state["algorithm"]),
+        {str(stream): TaskStatus(status) for stream, status in state["statuses"].items()},
+    )

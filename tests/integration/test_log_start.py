@@ -1,0 +1,277 @@
+"""Archived events removed from the hot log, on SQLite and PostgreSQL: the hot log starts
+after the cut, everything that lives on is loaded from snapshots as it was, verification
+works from the hot log alone (anchored on the stored start) and across both tiers (the
+start checked against the fold of the archive), and a run killed at any point either
+completes on a re-run or leaves the hot log as it was."""
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from application.aggregates import Aggregates
+from application.audit.log_start import LogStart
+from application.messages import MessageContext
+from application.snapshots import aggregate_of, folded
+from domain.values import TaskStatus
+from infrastructure.archive import archiver, removal, segments
+from infrastructure.bootstrap import TaskRouter, bootstrap
+from infrastructure.clock import RandomIds
+from infrastructure.settings import Settings
+from infrastructure.sql import log_start, migrate
+from infrastructure.sql.db import reading, sql, writing
+from tests.fakes import FakeClock
+from tests.histories import Reactors, random_history
+from tests.sqlite_support import sqlite_url
+
+ALL_ROWS = sql(f"SELECT {archiver.chain.ROW}, hash FROM events ORDER BY position")
+STREAMS = sql("SELECT DISTINCT stream_id FROM events")
+STATS = sql("SELECT name, value FROM stats_counters ORDER BY name")
+EDIT_START = sql("UPDATE log_start SET state = ?, digest = ?")
+CTX = MessageContext("log-start")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path)
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def quiet(url: str, clock: FakeClock) -> TaskRouter:
+    settings = Settings(database_url=url, scheduler="off", simulator="off", id_seed=3)
+    router = bootstrap(settings, clock=clock, ids=RandomIds(3))
+    migrate.upgrade(router.engines.write)
+    return router
+
+
+@pytest.fixture
+def made(url: str, clock: FakeClock) -> Iterator[tuple[TaskRouter, Reactors]]:
+    """A random history of 1,500 events, and its scheduler and timekeeper to go on with."""
+    router = quiet(url, clock)
+    reactors = random_history(router, clock, events=1500, seed=7)
+    yield router, reactors
+    router.engines.dispose()
+
+
+@pytest.fixture
+def history(made: tuple[TaskRouter, Reactors]) -> TaskRouter:
+    return made[0]
+
+
+def rows(router: TaskRouter) -> list[tuple[object, ...]]:
+    with reading(router.engines.read) as db:
+        return [tuple(row) for row in db.execute(ALL_ROWS)]
+
+
+def archived(directory: Path) -> list[tuple[object, ...]]:
+    return [
+        tuple(row)
+        for manifest in segments.manifests(directory)
+        for row in segments.read(directory, manifest)
+    ]
+
+
+def start_of(router: TaskRouter) -> LogStart:
+    with reading(router.engines.read) as db:
+        return log_start.load(db)
+
+
+def living_states(router: TaskRouter) -> dict[str, tuple[int, object]]:
+    """Each stream an aggregate may still be loaded from (pools, the configuration, tasks
+    not completed or cancelled): its version and state, folded from the whole stream."""
+    with reading(router.engines.read) as db:
+        streams = sorted(str(stream) for (stream,) in db.execute(STREAMS))
+    found = {}
+    for stream in streams:
+        if aggregate_of(stream) is None:
+            continue
+        events = router.store.read_stream(stream)
+        state = folded(stream, None, [recorded.event for recorded in events])
+        status = getattr(state, "status", None)
+        if status not in (TaskStatus.COMPLETED, TaskStatus.CANCELLED):
+            found[stream] = (len(events), state)
+    return found
+
+
+def test_the_hot_log_starts_after_the_cut_and_verifies_alone_and_across_tiers(
+    history: TaskRouter, tmp_path: Path
+) -> None:
+    before = rows(history)
+    whole = history.audit()
+    assert whole.ok
+    run, removed = history.archive(tmp_path / "archive", 900, segment_events=400)
+    assert removed is not None
+    start = removed.start
+    assert run.up_to == 900
+    assert 850 <= start <= 900, "the cut moves back only to keep a scheduler run whole"
+    assert removed.events == start
+    assert rows(history) == before[start:], "exactly the events after the cut stay"
+    assert archived(tmp_path / "archive") == before[:900]
+    assert history.store.head() == len(before)
+    assert start_of(history).hash == before[start - 1][-1]
+
+    alone = history.audit()
+    assert alone.ok, (alone.mismatches, alone.violations, alone.chain)
+    assert alone.events_checked == len(before) - start
+    assert alone.decisions_checked > 0
+    assert alone.chain is not None
+    assert alone.chain.checked == len(before)
+    assert alone.chain.head_hash == whole.chain.head_hash  # type: ignore[union-attr]
+
+    across, problems = history.audit_from_archive(tmp_path / "archive")
+    assert not problems
+    assert across.ok, across.mismatches
+    assert across.events_checked == len(before)
+    assert across.decisions_checked == whole.decisions_checked
+    assert across.snapshots_checked > whole.snapshots_checked, "the start is checked too"
+
+
+def test_what_lives_on_loads_from_snapshots_as_it_was_and_commands_go_on(
+    made: tuple[TaskRouter, Reactors], tmp_path: Path, clock: FakeClock
+) -> None:
+    history, reactors = made
+    living = living_states(history)
+    counts = history.read_model.status_counts()
+    with reading(history.engines.read) as db:
+        stats = list(db.execute(STATS))
+    history.archive(tmp_path / "archive", 1000)
+    assert history.read_model.status_counts() == counts, "archiving changes no count"
+    with reading(history.engines.read) as db:
+        assert list(db.execute(STATS)) == stats
+
+    aggregates = Aggregates(history.store, snapshots=history.store)  # as a restarted service
+    for stream, (version, state) in living.items():
+        loaded = aggregates.load(stream, aggregate_of(stream).start)  # type: ignore[union-attr]
+        assert (loaded.version, loaded.state) == (version, state), stream
+
+    head = history.store.head()
+    random_history(history, clock, head + 600, 8, reactors)  # every kind of command, after it
+    after = history.audit()
+    assert after.ok, (after.mismatches, after.violations, after.chain)
+    across, problems = history.audit_from_archive(tmp_path / "archive")
+    assert not problems
+    assert across.ok, (across.mismatches, across.violations)
+
+
+def test_a_log_archived_to_its_head_goes_on_from_the_archived_hash(
+    made: tuple[TaskRouter, Reactors], tmp_path: Path, clock: FakeClock
+) -> None:
+    history, reactors = made
+    head = history.store.head()
+    _, removed = history.archive(tmp_path / "archive", head)
+    assert removed is not None
+    assert removed.start == head
+    assert rows(history) == []
+    assert history.store.head() == head
+    random_history(history, clock, head + 200, 9, reactors)
+    assert rows(history)[0][0] == head + 1
+    report = history.audit()
+    assert report.ok, [f.detail for f in report.mismatches[:2]]
+    across, problems = history.audit_from_archive(tmp_path / "archive")
+    assert across.ok
+    assert not problems
+
+
+def test_only_what_the_archive_holds_is_removed(history: TaskRouter, tmp_path: Path) -> None:
+    directory = tmp_path / "archive"
+    history.archive(directory, 500, keep_hot=True)
+    assert rows(history)[0][0] == 1
+    moved = removal.remove(history.engines.write, segments.manifests(directory), 900, "now")
+    assert moved.start <= 500
+    assert rows(history)[0][0] == moved.start + 1
+
+
+def test_a_segment_that_is_not_this_log_stops_the_removal(
+    history: TaskRouter, tmp_path: Path
+) -> None:
+    directory = tmp_path / "archive"
+    history.archive(directory, 400, keep_hot=True)
+    manifests = segments.manifests(directory)
+    forged = [manifests[0].__class__(**{**manifests[0].__dict__, "hash_after": "0" * 64})]
+    before = rows(history)
+    with pytest.raises(removal.ArchiveMismatch, match="ends with chain hash"):
+        removal.remove(history.engines.write, forged, 400, "now")
+    assert rows(history) == before
+
+
+def test_an_altered_start_is_reported(history: TaskRouter, tmp_path: Path) -> None:
+    history.archive(tmp_path / "archive", 900)
+    start = start_of(history)
+    stream = next(iter(start.pools))
+    pools = {**start.pools, stream: {**start.pools[stream], "capacity": 999}}
+    text = log_start.encoded(LogStart(start.position, start.hash, pools, start.algorithm,
+                                      start.statuses))  # fmt: skip
+    with writing(history.engines.write) as db:
+        db.execute(EDIT_START, (text, log_start.digest(text)))
+    across, _ = history.audit_from_archive(tmp_path / "archive")
+    assert not across.ok
+    assert [(f.position, f.stream_id) for f in across.mismatches] == [
+        (start.position, "log_start")
+    ]
+    assert f"pool {stream} is capacity=" in across.mismatches[0].detail
+
+    with writing(history.engines.write) as db:
+        db.execute(EDIT_START, (text, "0" * 64))
+    alone = history.audit()
+    assert not alone.ok
+    assert alone.mismatches[0].detail == (
+        f"the log start at {start.position} does not match its digest"
+    )
+
+
+CHILD = textwrap.dedent(
+    """
+    import os, sys
+    from pathlib import Path
+    from infrastructure.bootstrap import bootstrap
+    from infrastructure.settings import Settings
+
+    url, directory, up_to, point, nth = sys.argv[1:]
+    router = bootstrap(Settings(database_url=url, scheduler="off", simulator="off"))
+    seen = []
+
+    def hook(at, position):
+        seen.append(at)
+        if at == point and seen.count(at) == int(nth):
+            os._exit(9)
+
+    def progress(phase, done):
+        hook(phase, done)
+
+    router.archive(Path(directory), int(up_to), 300, progress, hook=hook, step_events=250)
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("point", "nth"),
+    [("archiving", 1), ("archiving", 3), ("removing", 1), ("removed", 1), ("removing", 3)],
+)
+def test_a_run_killed_at_any_point_completes_on_a_rerun_losing_and_duplicating_nothing(
+    history: TaskRouter, url: str, tmp_path: Path, point: str, nth: int
+) -> None:
+    before = rows(history)
+    directory = tmp_path / "archive"
+    killed = subprocess.run(
+        [sys.executable, "-c", CHILD, url, str(directory), "1200", point, str(nth)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": "."},
+    )  # fmt: skip
+    assert killed.returncode == 9, killed.stderr[-2000:]
+    hot = rows(history)
+    assert hot == before[len(before) - len(hot) :], "the hot log is a whole suffix of the log"
+    assert start_of(history).position == len(before) - len(hot)
+
+    _, removed = history.archive(directory, 1200, segment_events=300)
+    assert removed is not None
+    assert 1150 <= removed.start <= 1200
+    assert archived(directory) == before[:1200]
+    assert rows(history) == before[removed.start :]
+    across, problems = history.audit_from_archive(directory)
+    assert not problems
+    assert across.ok, across.mismatches
+    assert across.events_checked == len(before)
