@@ -98,6 +98,10 @@ class ReadModel(Protocol):
 
     def get_task(self, task_id: str) -> dict[str, Any] | None: ...
 
+    def task_row(self, task_id: str) -> dict[str, Any] | None:
+        """The task's row in the tasks projection as committed (None if it has none)."""
+        ...
+
     def list_tasks(
         self,
         status: str | None,
@@ -160,6 +164,10 @@ class ReadModel(Protocol):
         ...
 
     def head(self) -> int: ...
+
+    def check_after(self, after: int) -> None:
+        """HistoryArchived if events after position `after` were archived and removed."""
+        ...
 
     def active_algorithm(self) -> Algorithm: ...
 

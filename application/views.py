@@ -22,6 +22,16 @@ def task_view(history: Sequence[RecordedEvent]) -> dict[str, Any] | None:
     return None if row is None else tasks.view(row)
 
 
+def task_view_from(row: dict[str, Any], history: Sequence[RecordedEvent]) -> dict[str, Any]:
+    """The task as the tasks projection shows it, from its row there and the events of its
+    stream after the row's position (for a stream whose first events were archived)."""
+    row = dict(row)
+    for recorded in history:
+        if recorded.position > row["position"]:
+            row.update(tasks.fold(recorded, row))
+    return tasks.view(row)
+
+
 def pool_view(history: Sequence[RecordedEvent]) -> dict[str, Any] | None:
     """The pool as the pools projection shows it, folded from its stream."""
     row = pools.folded(history)

@@ -230,6 +230,7 @@ def bootstrap(
         settings.database_url, settings.sqlite_synchronous, settings.busy_timeout_ms
     )
     signal = CommitSignal()
+    reader = verify_in_parts.LogReader(engines.read)
     runner = ProjectionRunner(
         [
             TasksProjection(),
@@ -312,7 +313,9 @@ def bootstrap(
             functools.partial(verify_in_parts.verify, settings.database_url, engines.read), clock
         ),
         verifier=(
-            ContinuousVerification(store, verify_in_parts.LogReader(engines.read), signal, clock)
+            ContinuousVerification(
+                store, reader, signal, clock, begin=lambda: reader.start().start()
+            )
             if settings.verify_continuously
             else None
         ),

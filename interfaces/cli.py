@@ -29,7 +29,7 @@ from rich.table import Table
 
 from application.audit.verify import AuditReport
 from application.audit.whatif import compare
-from application.errors import UnknownProjection
+from application.errors import HistoryArchived, UnknownProjection
 from domain.values import Algorithm
 from infrastructure.archive import archiver
 from infrastructure.archive.removal import Removal
@@ -113,7 +113,7 @@ def _with_router(action: Callable[[TaskRouter], T], database_url: str | None = N
     router = bootstrap(settings)
     try:
         return action(router)
-    except (UnknownProjection, transfer.InvalidImport, Refused) as error:
+    except (UnknownProjection, HistoryArchived, transfer.InvalidImport, Refused) as error:
         raise _fail(str(error)) from None
     except Exception as error:
         raise _fail(f"{type(error).__name__}: {error}".splitlines()[0]) from None
@@ -432,6 +432,11 @@ def events_tail(
 
     def tail(router: TaskRouter) -> None:
         position = after if after is not None else max(router.store.head() - last, 0)
+        if after is None:
+            try:
+                router.read_model.check_after(position)
+            except HistoryArchived as archived:  # the last N of the hot log
+                position = archived.start
         while True:
             page, _ = router.read_model.events_page(position, 500, None, None)
             for event in page:

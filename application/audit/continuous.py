@@ -1,7 +1,8 @@
 """Verification that keeps up with the log: a reactor that checks each new event as it is
 committed (its hash recomputed, its decision recomputed, the invariants folded), so the
 latest result is at most a moment behind the head and reading it costs nothing. It starts
-from position 0 when the service starts.
+from the log's start (position 0, or the hot log's start once older events are archived)
+when the service starts, and again when events it had not verified are archived.
 
 A full re-verification from position 0, on request, is a `VerificationJobs` job."""
 
@@ -12,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from application.audit.verify import AuditReport, CheckedLog, Progress, Verification
+from application.audit.verify import AuditReport, CheckedLog, Progress, Start, Verification
 from application.commit_signal import CommitSignal
+from application.errors import HistoryArchived
 from application.messages import RecordedEvent
 from application.ports import Clock, EventStore
 from application.reactor import Reactor
@@ -42,10 +44,13 @@ class ContinuousVerification(Reactor):
         signal: CommitSignal,
         clock: Clock,
         page_size: int = 5000,
+        begin: Callable[[], Start | None] = lambda: None,
     ) -> None:
+        """`begin`: where the log starts (None: at position 0)."""
         super().__init__(store, signal, page_size)
         self._log = log
         self._clock = clock
+        self._begin = begin
         self._verification = Verification()
         self._latest: Verified | None = None
         self._published = threading.Event()
@@ -61,8 +66,9 @@ class ContinuousVerification(Reactor):
         return self._latest
 
     def restore(self) -> None:
-        self.position = 0
-        self._verification = Verification()
+        start = self._begin()
+        self.position = 0 if start is None else start.position
+        self._verification = Verification(start)
 
     def apply(self, recorded: RecordedEvent) -> None:
         """Unused: `catch_up` reads the log's rows with their chain hashes, which a
@@ -74,7 +80,11 @@ class ContinuousVerification(Reactor):
         pass over a long log shows its progress)."""
         start = self.position
         while True:
-            page, self.position = self._verification.next_page(self._log, self.position)
+            try:
+                page, self.position = self._verification.next_page(self._log, self.position)
+            except HistoryArchived:  # archived before it was verified: on from the start
+                self.restore()
+                continue
             if not page and self._latest is not None:
                 return self.position > start
             self._publish()

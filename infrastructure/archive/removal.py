@@ -5,7 +5,8 @@ next events after the log's start up to the new cut, folds them into the start (
 the algorithm and the open tasks' statuses there, with the cut's chain hash), snapshots
 every aggregate that lives on past the cut (pools, the scheduler configuration, tasks not
 completed or cancelled) at its last version before it, deletes the events and saves the
-new start, and records the segments that now hold them. A step interrupted at any point
+new start (with what the events add to the read models time travel serves), and records
+the segments that now hold them. A step interrupted at any point
 leaves the hot log as it was; the next run goes on from the start it finds.
 
 Only archived events are removed: the cut never passes the archive's last position, and
@@ -26,6 +27,7 @@ from infrastructure.archive.segments import Manifest
 from infrastructure.sql import log_start, snapshots, stored_events
 from infrastructure.sql.db import Db, sql
 from infrastructure.sql.projections.runner import read_checkpoints
+from infrastructure.sql.time_travel import Summary
 from infrastructure.sql.write_connection import WriteConnection
 
 STEP_EVENTS = 20_000
@@ -123,11 +125,15 @@ def _step(
     for recorded in page:
         last[recorded.stream_id] = (recorded.version, recorded.position)
     start = current.advanced(page, hashes[bound])
+    before = log_start.summary(db)
+    summary = Summary() if before is None else Summary.decoded(before[1])
+    for recorded in page:
+        summary.add(recorded)
     for stream_id, (version, position) in last.items():
         if _lives_on(stream_id, start):
             snapshots.take(db, stream_id, version, position)
     db.execute(DELETE, (current.position, bound))
-    log_start.save(db, start, moved_at)
+    log_start.save(db, start, summary.encoded(), moved_at)
     log_start.register(
         db,
         [m for m in manifests if m.first_position <= bound and m.last_position > current.position],

@@ -8,17 +8,19 @@ from collections.abc import Iterable
 import orjson
 
 from application.audit.log_start import LogStart
+from application.errors import CorruptEvent
 from domain.values import Algorithm, TaskStatus
 from infrastructure.archive.segments import SEGMENT_SUFFIX, Manifest
 from infrastructure.sql.db import Db, sql
 
 READ = sql("SELECT position, hash, state, digest, moved_at FROM log_start WHERE id = 1")
 POSITION = sql("SELECT position, hash FROM log_start WHERE id = 1")
+SUMMARY = sql("SELECT position, summary FROM log_start WHERE id = 1")
 SAVE = sql(
-    "INSERT INTO log_start (id, position, hash, state, digest, moved_at) "
-    "VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET position = excluded.position, "
+    "INSERT INTO log_start (id, position, hash, state, digest, summary, moved_at) "
+    "VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET position = excluded.position, "
     "hash = excluded.hash, state = excluded.state, digest = excluded.digest, "
-    "moved_at = excluded.moved_at"
+    "summary = excluded.summary, moved_at = excluded.moved_at"
 )
 SEGMENT = sql(
     "INSERT INTO archive_segments (first_position, last_position, events, bytes, sha256, "
@@ -30,12 +32,13 @@ SEGMENTS = sql("SELECT COUNT(*), COALESCE(SUM(bytes), 0), COALESCE(MAX(last_posi
                "FROM archive_segments")  # fmt: skip
 
 
-class DamagedStart(Exception):
-    """The stored start does not hash to its digest or cannot be read."""
+class DamagedStart(CorruptEvent):
+    """The stored start does not hash to its digest or cannot be read: stored history is
+    damaged, as with an event that cannot be read."""
 
     def __init__(self, position: int, problem: str) -> None:
-        super().__init__(f"the log start at {position} {problem}")
-        self.position = position
+        super().__init__(position, "log_start", problem)
+        Exception.__init__(self, f"the log start at {position} {problem}")
 
 
 def position(db: Db) -> tuple[int, str] | None:
@@ -59,9 +62,17 @@ def load(db: Db) -> LogStart:
         raise DamagedStart(int(at), f"cannot be read: {error}") from None
 
 
-def save(db: Db, start: LogStart, moved_at: str) -> None:
+def save(db: Db, start: LogStart, summary: str, moved_at: str) -> None:
+    """Store the start, with `summary`: what the events up to it add to the read models
+    time travel serves (see `time_travel.Summary`)."""
     text = encoded(start)
-    db.execute(SAVE, (start.position, start.hash, text, digest(text), moved_at))
+    db.execute(SAVE, (start.position, start.hash, text, digest(text), summary, moved_at))
+
+
+def summary(db: Db) -> tuple[int, str] | None:
+    """The last position removed and the summary saved with it (None: nothing removed)."""
+    row = db.execute(SUMMARY).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]))
 
 
 def register(db: Db, manifests: Iterable[Manifest]) -> None:

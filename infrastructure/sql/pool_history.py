@@ -5,7 +5,8 @@ Each pool's fixed fields are kept once, in registration order; its changing ones
 (capacity, load, draining) column-wise in a checkpoint every BLOCK positions, kept in
 memory (a full block never changes; 10,000 pools cost 90 KB a checkpoint). The pools at a
 position are the nearest checkpoint before it plus the pool events since, each folded by
-the pool row's fold (`application.read_models.pools`)."""
+the pool row's fold (`application.read_models.pools`). Once older events are archived, the
+checkpoints start at the hot log's start, from the pools stored there."""
 
 import threading
 from array import array
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from application.audit.decision_inputs import ASSIGNED
+from application.errors import HistoryArchived
 from application.read_models import pools
 from application.read_models.record import Add
 from domain.scheduling import PoolSnapshot
@@ -22,7 +24,7 @@ from domain.scheduling.record import pool_hash
 from domain.values import ResourceType
 from domain.worker_pool import pool_stream
 from infrastructure.codec import stored_data
-from infrastructure.sql import stored_events
+from infrastructure.sql import log_start, stored_events
 from infrastructure.sql.db import Db, marks, reading, sql
 
 BLOCK = 10_000
@@ -84,10 +86,13 @@ class PoolHistory:
         self._lock = threading.Lock()
         self._fixed: list[Fixed] = []
         self._index: dict[str, int] = {}
+        self._origin = 0
+        """The position of the first checkpoint: 0, or the hot log's start once older
+        events are archived."""
         self._checkpoints: list[State] = [State(0, {name: array("q") for name in CHANGING})]
+        """The state at `_origin`, then at each multiple of BLOCK after it."""
         self._pools: dict[tuple[int, int, int, int], tuple[PoolSnapshot, bytes]] = {}
         """Pools in states asked for lately, with their hashes (cleared at CACHED_POOLS)."""
-        """The state at positions 0, BLOCK, 2 * BLOCK, ..."""
 
     def warm(self) -> None:
         """Make the checkpoints up to the head now (the server does it in the background
@@ -131,16 +136,37 @@ class PoolHistory:
         return cached
 
     def _state_at(self, db: Db, position: int) -> State:
-        block = position // BLOCK
+        start = stored_events.bounds(db)[1]
+        if position < start:
+            raise HistoryArchived(start, position, log_start.holding(db, max(position, 1)))
         with self._lock:
-            while len(self._checkpoints) <= block:
+            first_block = self._origin // BLOCK
+            index = max(0, position // BLOCK - first_block)
+            if self._at(min(index, len(self._checkpoints) - 1)) < start:
+                self._rebase(db, start)  # the events it would fold from were archived
+                first_block = self._origin // BLOCK
+                index = max(0, position // BLOCK - first_block)
+            while len(self._checkpoints) <= index:
                 done = len(self._checkpoints) - 1
                 state = self._checkpoints[-1].copy()
-                self._fold(db, state, done * BLOCK, (done + 1) * BLOCK)
+                self._fold(db, state, self._at(done), self._at(done + 1))
                 self._checkpoints.append(state)
-            state = self._checkpoints[block].copy()
-            self._fold(db, state, block * BLOCK, position)
+            state = self._checkpoints[index].copy()
+            self._fold(db, state, self._at(index), position)
         return state
+
+    def _at(self, index: int) -> int:
+        """The position of checkpoint `index`."""
+        return self._origin if index == 0 else (self._origin // BLOCK + index) * BLOCK
+
+    def _rebase(self, db: Db, start: int) -> None:
+        """Start the checkpoints afresh at the hot log's start, from the pools stored
+        there."""
+        self._fixed, self._index, self._pools = [], {}, {}
+        state = State(0, {name: array("q") for name in CHANGING})
+        for row in log_start.load(db).pools.values():
+            self._register(state, dict(row))
+        self._origin, self._checkpoints = start, [state]
 
     def _fold(self, db: Db, state: State, after: int, up_to: int) -> None:
         """Fold the pool events at positions (after, up_to] into `state`."""

@@ -9,7 +9,7 @@ import orjson
 from sqlalchemy import Engine
 
 from application import views
-from application.errors import CorruptEvent
+from application.errors import CorruptEvent, HistoryArchived
 from application.messages import RecordedEvent
 from application.read_models import pools as pool_rows
 from application.read_models import tasks as task_rows
@@ -20,7 +20,7 @@ from domain.task import task_stream
 from domain.values import Algorithm, TaskStatus
 from domain.worker_pool import pool_stream
 from infrastructure.codec import decode, payload_dict
-from infrastructure.sql import stored_events
+from infrastructure.sql import log_start, stored_events
 from infrastructure.sql.db import Db, Sql, mappings, reading, sql
 from infrastructure.sql.pool_history import PoolHistory
 from infrastructure.sql.projections.runner import read_checkpoints
@@ -70,6 +70,11 @@ class SqlReadModel:
                 return views.task_view(stored_events.read_stream(db, task_stream(task_id)))
             found = mappings(db.execute(TASK, (task_id,)))
         return task_view(found[0]) if found else None
+
+    def task_row(self, task_id: str) -> dict[str, Any] | None:
+        with reading(self._engine) as db:
+            found = mappings(db.execute(TASK, (task_id,)))
+        return found[0] if found else None
 
     def list_tasks(
         self,
@@ -150,17 +155,21 @@ class SqlReadModel:
     ) -> tuple[list[dict[str, Any]], int]:
         names, values = _given(EVENT_FILTERS, (stream, type, correlation_id))
         with reading(self._engine, transaction=True) as db:
-            head = stored_events.head(db)
+            head = self._check_after(db, after)
             rows = mappings(db.execute(_filtered(EVENTS_PAGE, names), (after, *values, limit)))
             return [event_view(row) for row in rows], head
 
     def stream_events(self, stream_id: str) -> list[dict[str, Any]]:
-        with reading(self._engine) as db:
-            return [event_view(row) for row in mappings(db.execute(STREAM_EVENTS, (stream_id,)))]
+        with reading(self._engine, transaction=True) as db:
+            rows = mappings(db.execute(STREAM_EVENTS, (stream_id,)))
+            _whole(db, stream_id, rows[0]["version"] if rows else None)
+            return [event_view(row) for row in rows]
 
     def history(self, stream_id: str) -> list[RecordedEvent]:
-        with reading(self._engine) as db:
-            return stored_events.read_stream(db, stream_id)
+        with reading(self._engine, transaction=True) as db:
+            events = stored_events.read_stream(db, stream_id)
+            _whole(db, stream_id, events[0].version if events else None)
+            return events
 
     def decision_inputs(self, seen: int, before: int, run: str) -> list[tuple[PoolSnapshot, bytes]]:
         return self._pools.inputs(seen, before, run)
@@ -181,7 +190,8 @@ class SqlReadModel:
             if names:
                 total = int(db.execute(_filtered(LOG_TOTAL, names), values).fetchone()[0])
             else:
-                total = stored_events.head(db)
+                head, start = stored_events.bounds(db)
+                total = head - start
         return [log_view(row) for row in rows], total
 
     def projection_positions(self) -> tuple[dict[str, int], int]:
@@ -192,9 +202,42 @@ class SqlReadModel:
         with reading(self._engine) as db:
             return stored_events.head(db)
 
+    def check_after(self, after: int) -> None:
+        with reading(self._engine, transaction=True) as db:
+            self._check_after(db, after)
+
+    @staticmethod
+    def _check_after(db: Db, after: int) -> int:
+        """The head; HistoryArchived if events after `after` were archived."""
+        head, start = stored_events.bounds(db)
+        if after < start:
+            raise HistoryArchived(start, after + 1, log_start.holding(db, after + 1))
+        return head
+
     def ping(self) -> None:
         with reading(self._engine) as db:
             db.execute(PING).fetchone()
+
+
+QUEUED_AT = sql("SELECT queued_position FROM tasks WHERE id = ?")
+
+
+def _whole(db: Db, stream_id: str, first_version: int | None) -> None:
+    """HistoryArchived if the stream's first events were archived and removed: its first
+    hot version is not 1, or (a task's) it has none left though the task was submitted."""
+    if first_version == 1:
+        return
+    start = stored_events.bounds(db)[1]
+    if not start:
+        return
+    asked = start
+    if first_version is None:
+        task_id = stream_id.removeprefix(task_stream(""))
+        row = db.execute(QUEUED_AT, (task_id,)).fetchone() if task_id != stream_id else None
+        if row is None or int(row[0]) > start:
+            return
+        asked = int(row[0])
+    raise HistoryArchived(start, asked, log_start.holding(db, asked))
 
 
 def _given(

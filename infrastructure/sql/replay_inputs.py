@@ -2,7 +2,9 @@
 there (arrival, recorded start, finish and pool) and the pool configuration changes.
 
 At the head, with the tasks projection current, the tasks come from the projection;
-otherwise each task's stream is folded up to that position by the task row's fold."""
+otherwise each task's stream is folded up to that position by the task row's fold. Once
+older events are archived, a replay covers the hot log: the tasks queued after its start,
+on the pools as they stood there."""
 
 from datetime import datetime
 from typing import Any
@@ -18,14 +20,17 @@ from application.audit.whatif import (
     RecordedTask,
     ReplayInputs,
 )
+from application.errors import HistoryArchived
 from application.read_models import pools as pool_rows
 from domain.values import ResourceType, TaskStatus
-from infrastructure.sql import stored_events
+from infrastructure.sql import log_start, stored_events
 from infrastructure.sql.db import Db, reading, sql
 from infrastructure.sql.projections.runner import read_checkpoints
 from infrastructure.sql.projections.tasks import COLUMNS, task_rows_at
 
-TASKS_UP_TO = sql(f"SELECT {', '.join(COLUMNS)} FROM tasks WHERE queued_position <= ?")
+TASKS_UP_TO = sql(
+    f"SELECT {', '.join(COLUMNS)} FROM tasks WHERE queued_position > ? AND queued_position <= ?"
+)
 FINISHED = (str(TaskStatus.COMPLETED), str(TaskStatus.FAILED))
 """A replayed task runs its last attempt, from its last start to its end; one waiting for
 another attempt (delayed or queued again) has none running and is not replayed."""
@@ -40,15 +45,23 @@ class SqlReplayInputs:
             return stored_events.head(db)
 
     def up_to(self, position: int) -> ReplayInputs:
+        """The tasks queued and the pool changes up to `position`; once older events are
+        archived, those of the hot log (tasks queued after its start, on the pools as
+        they stood there): HistoryArchived for a position before it."""
         with reading(self._engine, transaction=True) as db:
-            head = stored_events.head(db)
+            head, start = stored_events.bounds(db)
+            if position < start:
+                raise HistoryArchived(start, position, log_start.holding(db, max(position, 1)))
             current = read_checkpoints(db).get("tasks") == head == position
             if current:
-                rows = db.execute(TASKS_UP_TO, (position,))
+                rows = db.execute(TASKS_UP_TO, (start, position))
                 found = [dict(zip(COLUMNS, row, strict=True)) for row in rows]
             else:
-                found = list(task_rows_at(db, position))
-            changes = pool_changes(db, position)
+                found = [
+                    row for row in task_rows_at(db, position) if row["queued_position"] > start
+                ]
+            changes = pools_at_start(db) if start else []
+            changes += pool_changes(db, position, start + 1)
             last = stored_events.recorded_at(db, position)
         tasks = sorted(map(_task, found), key=lambda task: task.queued_position)
         used = frozenset(row["algorithm_used"] for row in found if row["algorithm_used"])
@@ -77,11 +90,21 @@ def _task(row: dict[str, Any]) -> RecordedTask:
 CONFIGURATION = sorted(pool_rows.TYPES - pool_rows.LOADS)
 
 
-def pool_changes(db: Db, position: int) -> list[PoolChange]:
-    """Every pool registration and configuration change up to `position`, in log order,
-    as the pool row's fold states them."""
+def pools_at_start(db: Db) -> list[PoolChange]:
+    """The pools as they stood at the hot log's start, each as if registered before any
+    task of the replay (their configuration there)."""
+    return [
+        PoolRegistered(row["registration"], float("-inf"), pool_rows.snapshot(row),
+                       row["execution"])
+        for row in log_start.load(db).pools.values()
+    ]  # fmt: skip
+
+
+def pool_changes(db: Db, position: int, first: int = 1) -> list[PoolChange]:
+    """Every pool registration and configuration change at positions first..`position`,
+    in log order, as the pool row's fold states them."""
     changes: list[PoolChange] = []
-    for recorded in stored_events.read_types_within(db, CONFIGURATION, 1, position):
+    for recorded in stored_events.read_types_within(db, CONFIGURATION, first, position):
         at, where = recorded.metadata.recorded_at.timestamp(), recorded.position
         if recorded.type == "WorkerPoolRegistered":
             row = pool_rows.start(recorded)

@@ -156,11 +156,13 @@ log_start = Table(
     Column("hash", String(64), nullable=False),
     Column("state", Text, nullable=False),
     Column("digest", String(64), nullable=False),
+    Column("summary", Text, nullable=False),
     Column("moved_at", String(40), nullable=False),
 )
 """One row once events are archived and removed: the last position removed, its chain hash,
-the state there (`application.audit.log_start.LogStart`, JSON) and its SHA-256, and when
-the start last moved."""
+the state there (`application.audit.log_start.LogStart`, JSON) and its SHA-256, what the
+removed events add to the read models time travel serves (JSON), and when the start last
+moved."""
 
 archive_segments = Table(
     "archive_segments",

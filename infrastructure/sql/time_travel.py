@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine
 
 from application import views
+from application.errors import HistoryArchived
 from application.read_models import pools as pool_rows
 from application.read_models import stats as stats_fold
 from application.read_models.record import Add, Recorded, Row
@@ -28,7 +30,7 @@ from domain.scheduler_config import SCHEDULER_STREAM
 from domain.task import status_move, task_stream
 from domain.values import Algorithm, TaskStatus
 from infrastructure.codec import decode
-from infrastructure.sql import stored_events
+from infrastructure.sql import log_start, stored_events
 from infrastructure.sql.db import Db, reading, sql
 from infrastructure.sql.projections.runner import read_records
 from infrastructure.sql.queries import THROUGHPUT_WINDOW_S, stats_view
@@ -81,6 +83,26 @@ class Summary:
             {**self.settings, **later.settings},
         )
 
+    def encoded(self) -> str:
+        return orjson.dumps(
+            {
+                "sums": dict(self.sums),
+                "registered": self.registered,
+                "settings": [
+                    [pool, column, value] for (pool, column), value in self.settings.items()
+                ],
+            }
+        ).decode()
+
+    @classmethod
+    def decoded(cls, text: str) -> "Summary":
+        data = orjson.loads(text)
+        return cls(
+            Counter(data["sums"]),
+            list(data["registered"]),
+            {(pool, column): value for pool, column, value in data["settings"]},
+        )
+
     def pools(self) -> list[dict[str, Any]]:
         rows = {row["pool_id"]: dict(row) for row in self.registered}
         for (pool_id, column), value in self.settings.items():
@@ -95,21 +117,31 @@ class SqlTimeTravel:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._blocks: dict[int, Summary] = {}
+        self._base: tuple[int, Summary] = (0, Summary())
+        """What the events up to the hot log's start add (saved when they were removed)."""
         self._lock = threading.Lock()
 
     def position_at(self, moment: datetime) -> int:
         """The newest position recorded at or before `moment` (0 if none): a bisection, as
-        the store stamps recorded_at in position order."""
+        the store stamps recorded_at in position order. HistoryArchived if that position
+        was archived and removed (`moment` is before the hot log's first event)."""
         with reading(self._engine, transaction=True) as db:
-            return _first_after(db, iso(moment), stored_events.head(db)) - 1
+            head, start = stored_events.bounds(db)
+            found = _first_after(db, iso(moment), head, start + 1) - 1
+            if start and found <= start:
+                raise _archived(db, start, start)
+            return found
 
     def head(self) -> int:
         with reading(self._engine) as db:
             return stored_events.head(db)
 
     def task(self, task_id: str, position: int) -> dict[str, Any] | None:
-        with reading(self._engine) as db:
+        with reading(self._engine, transaction=True) as db:
             history = stored_events.read_stream(db, task_stream(task_id))
+            start = stored_events.bounds(db)[1]
+            if start and (history[0].version != 1 if history else _queued_by(db, task_id, start)):
+                raise _archived(db, start, position)
         return views.task_view([event for event in history if event.position <= position])
 
     def pools(self, position: int) -> list[dict[str, Any]]:
@@ -121,29 +153,49 @@ class SqlTimeTravel:
             summary = self._summary(db, position)
             recorded = stored_events.recorded_at(db, position)
             moment = None if recorded is None else parse(recorded)
-            finished = _finished_in_window(db, position, moment)
+            finished = _finished_in_window(db, position, moment, self._base[0])
             algorithm = _algorithm(db, position)
         sums = summary.sums
         counts = {str(status): sums[f"status.{status}"] for status in TaskStatus}
         return stats_view(counts, dict(sums), finished, summary.pools(), algorithm)
 
     def warm(self, progress: Callable[[int, int], None] | None = None) -> None:
-        """Summarize every full block now, so the first query does not have to."""
-        with reading(self._engine) as db:
-            full = stored_events.head(db) // BLOCK
-            for block in range(full):
+        """Summarize every full block of the hot log now, so the first query does not
+        have to."""
+        with reading(self._engine, transaction=True) as db:
+            head, start = stored_events.bounds(db)
+            first, full = -(-start // BLOCK), head // BLOCK
+            for block in range(first, full):
                 self._block(db, block)
                 if progress is not None:
-                    progress(block + 1, full)
+                    progress(block + 1 - first, full - first)
 
     def _summary(self, db: Db, position: int) -> Summary:
-        summary = Summary()
-        full, rest = divmod(position, BLOCK)
-        for block in range(full):
-            summary = summary.then(self._block(db, block))
-        if rest:
-            summary = summary.then(_summarize(db, full * BLOCK, position))
+        """What the log up to `position` adds: the summary saved at the hot log's start,
+        then the full blocks after it (cached) and the rest folded."""
+        start, summary = self._start(db)
+        if position < start:
+            raise _archived(db, start, position)
+        cursor = start
+        while cursor < position:
+            block, offset = divmod(cursor, BLOCK)
+            if offset == 0 and cursor + BLOCK <= position:
+                summary = summary.then(self._block(db, block))
+                cursor += BLOCK
+            else:
+                end = min(position, (block + 1) * BLOCK)
+                summary = summary.then(_summarize(db, cursor, end))
+                cursor = end
         return summary
+
+    def _start(self, db: Db) -> tuple[int, Summary]:
+        saved = log_start.summary(db)
+        if saved is None:
+            return 0, Summary()
+        with self._lock:
+            if self._base[0] != saved[0]:
+                self._base = (saved[0], Summary.decoded(saved[1]))
+            return self._base
 
     def _block(self, db: Db, block: int) -> Summary:
         with self._lock:
@@ -155,6 +207,19 @@ class SqlTimeTravel:
         return cached
 
 
+QUEUED_AT = sql("SELECT queued_position FROM tasks WHERE id = ?")
+
+
+def _queued_by(db: Db, task_id: str, start: int) -> bool:
+    """Whether the task was submitted at or before `start` (its history archived)."""
+    row = db.execute(QUEUED_AT, (task_id,)).fetchone()
+    return row is not None and int(row[0]) <= start
+
+
+def _archived(db: Db, start: int, asked: int) -> HistoryArchived:
+    return HistoryArchived(start, asked, log_start.holding(db, max(asked, 1)))
+
+
 def _summarize(db: Db, low: int, high: int) -> Summary:
     """What positions (low, high] add, folded event by event."""
     summary = Summary()
@@ -163,14 +228,14 @@ def _summarize(db: Db, low: int, high: int) -> Summary:
     return summary
 
 
-def _first_after(db: Db, moment: str, head: int, inclusive: bool = False) -> int:
-    """The first position in 1..head recorded after `moment` (at or after, if inclusive),
-    or head + 1: a bisection, as recorded_at never decreases along the log."""
-    low, high = 1, head + 1
+def _first_after(db: Db, moment: str, head: int, low: int = 1, inclusive: bool = False) -> int:
+    """The first position in low..head recorded after `moment` (at or after, if
+    inclusive), or head + 1: a bisection, as recorded_at never decreases along the log."""
+    high = head + 1
     while low < high:
         middle = (low + high) // 2
         recorded = stored_events.recorded_at(db, middle)
-        assert recorded is not None  # positions 1..head are gap-free
+        assert recorded is not None  # positions low..head are gap-free
         if recorded > moment or (inclusive and recorded == moment):
             high = middle
         else:
@@ -178,15 +243,19 @@ def _first_after(db: Db, moment: str, head: int, inclusive: bool = False) -> int
     return low
 
 
-def _finished_in_window(db: Db, position: int, moment: datetime | None) -> int:
+def _finished_in_window(db: Db, position: int, moment: datetime | None, start: int) -> int:
     """Tasks finished in the throughput window ending at `moment`, as the stats projection
     counts them (by the second of their own finish time). A finish time is never after
-    its event's recorded_at, so only events recorded in the window need reading."""
+    its event's recorded_at, so only events recorded in the window need reading
+    (HistoryArchived if some of them were archived: the window reaches before the hot
+    log's first event)."""
     if moment is None:
         return 0
     since = int((moment - timedelta(seconds=THROUGHPUT_WINDOW_S)).timestamp())
     earliest = iso(datetime.fromtimestamp(since, moment.tzinfo))
-    first = _first_after(db, earliest, position, inclusive=True)
+    first = _first_after(db, earliest, position, start + 1, inclusive=True)
+    if start and first == start + 1:
+        raise _archived(db, start, position)
     finished = 0
     for recorded in stored_events.read_types_within(
         db, sorted(stats_fold.FINISHING), first, position
@@ -204,8 +273,8 @@ ALGORITHM_AT = sql(
 
 def _algorithm(db: Db, position: int) -> Algorithm:
     row = db.execute(ALGORITHM_AT, (SCHEDULER_STREAM, position)).fetchone()
-    if row is None:
-        return Algorithm.FIFO
+    if row is None:  # no switch yet, or the last one before it archived
+        return log_start.load(db).algorithm
     event = decode(*row)
     assert isinstance(event, AlgorithmSwitched)
     return event.algorithm

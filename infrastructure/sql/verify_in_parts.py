@@ -18,6 +18,7 @@ from application.audit.log_start import LogStart
 from application.audit.snapshot_check import CheckedSnapshot
 from application.audit.split import Part, joined, verify_part
 from application.audit.verify import AuditReport, Finding, Progress, verify_log
+from application.errors import HistoryArchived
 from domain.events import DomainEvent
 from infrastructure.sql import log_start, snapshots, stored_events
 from infrastructure.sql.db import reading
@@ -55,7 +56,11 @@ class LogReader:
         up_to: int | None = None,
         types: frozenset[str] | None = None,
     ) -> stored_events.CheckedPage:
-        with reading(self._engine) as db:
+        """HistoryArchived if events after `after_position` were archived."""
+        with reading(self._engine, transaction=True) as db:
+            start = stored_events.bounds(db)[1]
+            if after_position < start:
+                raise HistoryArchived(start, after_position + 1)
             return stored_events.read_checked(db, after_position, limit, up_to, types)
 
     def snapshots(self, after_position: int, up_to: int) -> list[CheckedSnapshot]:

@@ -10,8 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from application import views
 from application.commands.leases import LeaseTask
-from application.errors import ConcurrencyConflict
-from application.messages import MessageContext, RecordedEvent
+from application.errors import ConcurrencyConflict, HistoryArchived
+from application.messages import MessageContext
 from application.ports import CommandSender, ReadModel
 from application.service import CommitSource
 from domain.errors import DomainError, PoolNotExternal, PoolNotFound
@@ -90,12 +90,10 @@ async def _lease_some(
             continue
         event = result.recorded[-1].event
         assert isinstance(event, TaskLeased)
-        history: list[RecordedEvent] = await run_in_threadpool(
-            service.reads.history, task_stream(event.task_id)
-        )
+        task = await run_in_threadpool(_task_now, service.reads, event.task_id)
         leased.append(
             {
-                "task": views.task_view(history),
+                "task": task,
                 "lease": {
                     "token": event.lease_token,
                     "expires_at": views.iso_timestamp(event.expires_at),
@@ -106,3 +104,13 @@ async def _lease_some(
     if failure is not None and not leased:
         raise failure
     return leased
+
+
+def _task_now(reads: ReadModel, task_id: str) -> dict[str, Any] | None:
+    """The task folded from its stream (from its row in the tasks projection if the
+    stream's first events were archived)."""
+    try:
+        return views.task_view(reads.history(task_stream(task_id)))
+    except HistoryArchived:
+        row = reads.task_row(task_id)
+        return None if row is None else views.task_view_from(row, [])

@@ -15,6 +15,8 @@ PROBLEMS = {
     "origin that is not allowed",
     "404": "Unknown id",
     "409": "The current state forbids the command",
+    "410": "The history asked for was archived (type history-archived): names the hot log's "
+    "start (log_start) and the archive segment that holds the position asked for",
     "413": "Request body too large",
     "415": "A command must declare Content-Type: application/json, also without a body",
     "422": "Invalid input; nothing was written",

@@ -14,6 +14,7 @@ from application.errors import (
     ConcurrencyConflict,
     CorruptEvent,
     DecisionNotRebuilt,
+    HistoryArchived,
     IdempotencyKeyReused,
     RebuildRunning,
     ServiceOverloaded,
@@ -89,6 +90,11 @@ def install(app: FastAPI) -> None:
             response.headers["Retry-After"] = str(RETRY_AFTER_S[status])
         return response
 
+    async def on_archived(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, HistoryArchived)
+        return problem(410, str(error), "history-archived", log_start=error.start,
+                       first_position=error.start + 1, segment=error.segment)  # fmt: skip
+
     async def on_corrupt(request: Request, error: Exception) -> JSONResponse:
         """The one 500 the API answers on purpose: the stored history is damaged."""
         assert isinstance(error, CorruptEvent)
@@ -116,5 +122,6 @@ def install(app: FastAPI) -> None:
         DecisionNotRebuilt,
     ):
         app.add_exception_handler(known, on_known)
+    app.add_exception_handler(HistoryArchived, on_archived)
     app.add_exception_handler(CorruptEvent, on_corrupt)
     app.add_exception_handler(Exception, on_unexpected)

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(64), nullable=False),
         sa.Column("state", sa.Text(), nullable=False),
         sa.Column("digest", sa.String(64), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("moved_at", sa.String(40), nullable=False),
     )
     op.create_table(

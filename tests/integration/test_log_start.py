@@ -210,9 +210,7 @@ def test_an_altered_start_is_reported(history: TaskRouter, tmp_path: Path) -> No
         db.execute(EDIT_START, (text, log_start.digest(text)))
     across, _ = history.audit_from_archive(tmp_path / "archive")
     assert not across.ok
-    assert [(f.position, f.stream_id) for f in across.mismatches] == [
-        (start.position, "log_start")
-    ]
+    assert [(f.position, f.stream_id) for f in across.mismatches] == [(start.position, "log_start")]
     assert f"pool {stream} is capacity=" in across.mismatches[0].detail
 
     with writing(history.engines.write) as db:

@@ -10,10 +10,10 @@ from typing import Protocol, TypeVar
 
 from sqlalchemy import Engine
 
-from application.errors import UnknownProjection
+from application.errors import HistoryArchived, UnknownProjection
 from infrastructure.codec import stored_data
 from infrastructure.runtime import YOUNG_GENERATION_THRESHOLD
-from infrastructure.sql import stored_events
+from infrastructure.sql import log_start, stored_events
 from infrastructure.sql.db import Db, Sql, reading, sql, writing
 from infrastructure.sql.projections.base import EventRecord, SqlProjection
 
@@ -116,6 +116,7 @@ class ProjectionRunner:
         its commands between them)."""
         for name in names:
             self._get(name)
+        self._refuse_if_archived()
         execute(lambda: self.reset(names))
         return self.catch_up(names, progress, execute, batch_size)
 
@@ -131,6 +132,7 @@ class ProjectionRunner:
             with reading(self._write) as db:
                 return stored_events.head(db)
         projections = [self._get(name) for name in names]
+        self._refuse_if_archived()
         with writing(self._write) as db, rare_collections():
             head = stored_events.head(db)
             self._empty(db, names)
@@ -149,6 +151,14 @@ class ProjectionRunner:
             if progress is not None:
                 progress(head, head)
         return head
+
+    def _refuse_if_archived(self) -> None:
+        """A rebuild folds the log from position 1: HistoryArchived once older events
+        were archived and removed (the read models would lose what they counted)."""
+        with reading(self._write) as db:
+            start = stored_events.bounds(db)[1]
+            if start:
+                raise HistoryArchived(start, 1, log_start.holding(db, 1))
 
     def reset(self, names: Sequence[str]) -> None:
         """Empty the projections' tables and move their checkpoints back to 0, at once."""

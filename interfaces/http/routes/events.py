@@ -68,6 +68,7 @@ async def event_stream(
     head = await run_in_threadpool(reads.head)
     if after > head:
         raise InvalidValue(f"position {after} is after the log head {head}")
+    await run_in_threadpool(reads.check_after, after)
     slots: StreamSlots = request.app.state.stream_slots
     try:
         release = slots.take(getattr(request.state, "principal", None))

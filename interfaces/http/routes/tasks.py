@@ -11,6 +11,7 @@ from application.commands.finish_task import CompleteTask, FailTask
 from application.commands.leases import Heartbeat, ReleaseTask
 from application.commands.submit_task import SubmitTask
 from application.commands.task_lifecycle import CancelTask, RetryTask
+from application.errors import HistoryArchived
 from application.idempotency import History, Render
 from application.idempotency import Response as IdempotentResponse
 from application.messages import CommandResult, RecordedEvent
@@ -20,7 +21,16 @@ from domain.retry import RetryPolicy
 from domain.task import task_stream
 from domain.values import TaskStatus, TaskType
 from interfaces.http.as_of import AsOf, position_of, utc
-from interfaces.http.deps import Context, LeaseSeconds, Now, Reads, Sender, TimeTravelling, send
+from interfaces.http.deps import (
+    Context,
+    LeaseSeconds,
+    Now,
+    Reads,
+    Sender,
+    TimeTravelling,
+    send,
+    service_of,
+)
 from interfaces.http.idempotent import execute, json_body
 from interfaces.http.middleware.auth import READ, WORK, WRITE, requires
 from interfaces.http.parsing import body_schema, parse_body
@@ -134,7 +144,7 @@ async def cancel_task(
     task_id: uuid.UUID, request: Request, body: ReasonIn | None = None
 ) -> Response:
     reason = body.reason if body and body.reason else "cancelled by request"
-    return await execute(request, CancelTask(str(task_id), reason), _task_after(task_id))
+    return await execute(request, CancelTask(str(task_id), reason), _task_after(task_id, request))
 
 
 @router.post("/{task_id}/complete", dependencies=[requires(WORK)], response_model=TaskOut)
@@ -144,7 +154,7 @@ async def complete_task(
     """Report an attempt done. A task in an external pool needs its lease token (a
     worker whose lease expired gets 409 and must drop the task)."""
     command = CompleteTask(str(task_id), body.lease if body else None)
-    return await execute(request, command, _task_after(task_id))
+    return await execute(request, command, _task_after(task_id, request))
 
 
 @router.post("/{task_id}/fail", dependencies=[requires(WORK)], response_model=TaskOut)
@@ -153,7 +163,7 @@ async def fail_task(task_id: uuid.UUID, request: Request, body: FailIn | None = 
     attempts left, and goes to the dead letters when it has none."""
     reason = body.reason if body and body.reason else "failed by request"
     command = FailTask(str(task_id), reason, body.lease if body else None)
-    return await execute(request, command, _task_after(task_id))
+    return await execute(request, command, _task_after(task_id, request))
 
 
 @router.post("/{task_id}/heartbeat", dependencies=[requires(WORK)], response_model=HeartbeatOut)
@@ -185,7 +195,7 @@ async def release_task(task_id: uuid.UUID, request: Request, body: ReleaseIn) ->
     failed attempt. A task whose cancellation was requested is cancelled instead."""
     reason = body.reason or "released by its worker"
     return await execute(
-        request, ReleaseTask(str(task_id), body.lease, reason), _task_after(task_id)
+        request, ReleaseTask(str(task_id), body.lease, reason), _task_after(task_id, request)
     )
 
 
@@ -193,18 +203,31 @@ async def release_task(task_id: uuid.UUID, request: Request, body: ReleaseIn) ->
 async def retry_task(task_id: uuid.UUID, request: Request) -> Response:
     """Send a failed task (a dead letter) back for a fresh round of attempts; the log
     records who did it."""
-    return await execute(request, RetryTask(str(task_id)), _task_after(task_id))
+    return await execute(request, RetryTask(str(task_id)), _task_after(task_id, request))
 
 
 def _submitted(result: CommandResult, history: History) -> IdempotentResponse:
     return json_body(201, views.task_view(result.recorded))
 
 
-def _task_after(task_id: uuid.UUID) -> Render:
-    """The task as the command left it, folded from its stream."""
-    return lambda result, history: json_body(
-        200, views.task_view(_as_left(result, history, task_id))
-    )
+def _task_after(task_id: uuid.UUID, request: Request) -> Render:
+    """The task as the command left it, folded from its stream (on from its row in the
+    tasks projection when the stream's first events were archived)."""
+    reads = service_of(request).read_model
+
+    def render(result: CommandResult, history: History) -> IdempotentResponse:
+        try:
+            events = _as_left(result, history, task_id)
+        except HistoryArchived:
+            events = []
+        if events and events[0].version == 1:
+            return json_body(200, views.task_view(events))
+        row = reads.task_row(str(task_id))
+        if row is None:
+            raise TaskNotFound(str(task_id))
+        return json_body(200, views.task_view_from(row, events))
+
+    return render
 
 
 def _as_left(result: CommandResult, history: History, task_id: uuid.UUID) -> list[RecordedEvent]:

@@ -1,0 +1,146 @@
+"""The real app on a log whose older events were archived and removed (no archive directory
+configured): whatever needs the removed history answers 410 Gone naming the hot log's start
+and the segment that holds the position asked for; everything else works on the hot log."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from domain.values import TaskStatus
+from infrastructure.bootstrap import TaskRouter, bootstrap
+from infrastructure.clock import RandomIds
+from infrastructure.settings import Settings
+from infrastructure.sql import migrate
+from infrastructure.sql.db import reading, sql
+from tests.api.conftest import ClientFactory, verified
+from tests.fakes import FakeClock
+from tests.histories import random_history
+from tests.sqlite_support import sqlite_url
+
+TASKS = sql("SELECT id, queued_position, status FROM tasks ORDER BY queued_position")
+CUT = 900
+
+
+@pytest.fixture
+def archived(tmp_path: Path) -> dict[str, Any]:
+    """A random history of 1,500 events with the events up to about 900 archived and
+    removed: the start, the head, and tasks from before and after the start."""
+    clock = FakeClock()
+    settings = Settings(database_url=sqlite_url(tmp_path), scheduler="off", simulator="off")
+    router: TaskRouter = bootstrap(settings, clock=clock, ids=RandomIds(3))
+    migrate.upgrade(router.engines.write)
+    random_history(router, clock, events=1500, seed=7)
+    _, removed = router.archive(tmp_path / "archive", CUT, segment_events=400)
+    assert removed is not None
+    with reading(router.engines.read) as db:
+        tasks = [tuple(row) for row in db.execute(TASKS)]
+    head = router.store.head()
+    router.engines.dispose()
+    start = removed.start
+    before = [(task, status) for task, queued, status in tasks if queued <= start]
+    return {
+        "start": start,
+        "head": head,
+        "closed_before": next(t for t, s in before if s == TaskStatus.COMPLETED),
+        "failed_before": next(t for t, s in before if s == TaskStatus.FAILED),
+        "after": [task for task, queued, _ in tasks if queued > start],
+    }
+
+
+@pytest.fixture
+def client(make_client: ClientFactory, archived: dict[str, Any]) -> TestClient:
+    return make_client(scheduler="off")
+
+
+def gone(response: Any, start: int) -> dict[str, Any]:
+    assert response.status_code == 410, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["type"].endswith("history-archived")
+    assert body["log_start"] == start
+    assert body["first_position"] == start + 1
+    assert f"the hot log starts at position {start + 1}" in body["detail"]
+    return body
+
+
+def test_the_log_before_the_start_is_gone_and_names_its_segment(
+    client: TestClient, archived: dict[str, Any]
+) -> None:
+    start = archived["start"]
+    body = gone(client.get("/api/v1/events", params={"after": 0}), start)
+    assert body["segment"] == "000000000001-000000000400.jsonl.zst"
+    body = gone(client.get("/api/v1/events", params={"after": 500}), start)
+    assert body["segment"] == "000000000401-000000000800.jsonl.zst"
+    gone(client.get("/api/v1/events/stream", params={"after": 10}), start)
+
+    page = client.get("/api/v1/events", params={"after": start, "limit": 5}).json()
+    assert [event["position"] for event in page["events"]] == list(range(start + 1, start + 6))
+    assert page["head"] == archived["head"]
+    logs = client.get("/api/v1/logs").json()
+    assert logs["total"] == archived["head"] - start
+
+
+def test_a_task_whose_history_was_archived_keeps_its_row_but_not_its_story(
+    client: TestClient, archived: dict[str, Any]
+) -> None:
+    start, task = archived["start"], archived["closed_before"]
+    found = client.get(f"/api/v1/tasks/{task}")
+    assert found.status_code == 200
+    assert found.json()["status"] == "completed"
+    for part in ("events", "decisions", "timeline"):
+        gone(client.get(f"/api/v1/tasks/{task}/{part}"), start)
+    gone(client.get(f"/api/v1/tasks/{task}", params={"as_of": str(archived["head"])}), start)
+
+    recent = archived["after"][-1]
+    assert client.get(f"/api/v1/tasks/{recent}/events").status_code == 200
+    decisions = client.get(f"/api/v1/tasks/{recent}/decisions")
+    assert decisions.status_code == 200, decisions.text
+
+
+def test_time_travel_answers_from_the_start_on_and_410_before_it(
+    client: TestClient, archived: dict[str, Any]
+) -> None:
+    start, head = archived["start"], archived["head"]
+    now = client.get("/api/v1/system/stats").json()
+    then = client.get("/api/v1/system/stats", params={"as_of": str(head)})
+    assert then.status_code == 200, then.text
+    for field in ("tasks_processed", "tasks_pending", "tasks_delayed", "tasks_processing",
+                  "tasks_completed", "tasks_failed", "tasks_cancelled", "average_latency",
+                  "worker_utilization"):  # fmt: skip
+        assert then.json()[field] == now[field], field
+    pools_now = client.get("/api/v1/workers").json()["worker_pools"]
+    pools_then = client.get("/api/v1/workers", params={"as_of": str(head)}).json()
+    assert pools_then["worker_pools"] == pools_now
+    assert client.get("/api/v1/workers", params={"as_of": str(start)}).status_code == 200
+    gone(client.get("/api/v1/workers", params={"as_of": str(start - 1)}), start)
+    gone(client.get("/api/v1/system/stats", params={"as_of": "1"}), start)
+    gone(client.get("/api/v1/workers", params={"as_of": "2000-01-01T00:00:00Z"}), start)
+
+
+def test_what_if_replays_the_hot_log_and_410s_before_it(
+    client: TestClient, archived: dict[str, Any]
+) -> None:
+    start = archived["start"]
+    replay = client.post("/api/v1/replays", json={"algorithm": "min_cost"})
+    assert replay.status_code == 200, replay.text
+    counted = replay.json()["tasks"] + replay.json()["not_replayed"]
+    assert counted == len(archived["after"]), "the tasks queued after the start"
+    gone(client.post("/api/v1/replays", json={"algorithm": "fifo", "to": str(start - 1)}), start)
+
+
+def test_commands_on_a_task_whose_start_was_archived_answer_the_task(
+    client: TestClient, archived: dict[str, Any]
+) -> None:
+    task = archived["failed_before"]
+    retried = client.post(f"/api/v1/tasks/{task}/retry")
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["id"] == task
+    assert retried.json()["status"] in ("queued", "delayed")
+    assert client.get(f"/api/v1/tasks/{task}").json()["status"] == retried.json()["status"]
+    again = client.post(f"/api/v1/tasks/{task}/retry", headers={"Idempotency-Key": "r-1"})
+    assert again.status_code == 409, "only a failed task is retried"
+
+    report = verified(client)
+    assert report["ok"], report
