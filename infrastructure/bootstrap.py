@@ -26,6 +26,7 @@ from application.simulation.demo_pools import register_demo_pools
 from application.simulation.traffic import TrafficGenerator
 from application.simulation.workers import SimulatedWorkers, SimulationSettings
 from infrastructure.archive import archiver, removal, segments
+from infrastructure.archive.retention import Retention, RetentionRun, reclaim
 from infrastructure.archive.segments import ArchiveDamaged
 from infrastructure.archive.tiered_log import TieredLog
 from infrastructure.clock import RandomIds, SystemClock
@@ -81,13 +82,20 @@ class TaskRouter:
     watcher: LogWatcher | None = None
     """On PostgreSQL: relays other nodes' commits to this node's reactors."""
     leadership: Leadership | None = None
-    """On PostgreSQL: runs the scheduler, timekeeper and simulated workers on one node at a
-    time."""
+    """On PostgreSQL: runs the scheduler, timekeeper, simulated workers and retention on
+    one node at a time."""
+    retention: Retention | None = None
+    """Archives old events in the background (ARCHIVE_AFTER)."""
     started: bool = field(default=False)
 
     @property
     def reactors(self) -> list[Any]:
-        return [r for r in (self.scheduler, self.timekeeper, self.workers) if r is not None]
+        """What runs on the node that schedules."""
+        return [
+            r
+            for r in (self.scheduler, self.timekeeper, self.workers, self.retention)
+            if r is not None
+        ]
 
     @property
     def lease_s(self) -> float:
@@ -190,6 +198,8 @@ class TaskRouter:
             progress=None if progress is None else functools.partial(progress, "removing"),
             hook=hook,
         )
+        if self.engines.write.dialect.name == "sqlite":
+            reclaim(self.engines.write)
         return run, removed
 
     def stop(self) -> None:
@@ -293,7 +303,18 @@ def bootstrap(
         settings.sim_seed,
     )
     several_nodes = engines.write.dialect.name == "postgresql"
-    reactors = [reactor for reactor in (scheduler, timekeeper, workers) if reactor is not None]
+    time_travel = SqlTimeTravel(engines.read)
+    retention = (
+        Retention(
+            engines.read, engines.write, settings.archive_dir, settings.archive_after, clock,
+            time_travel.position_at, settings.archive_check_s, on_run=_counted(metrics),
+        )
+        if settings.archive_after is not None and settings.archive_dir is not None
+        else None
+    )  # fmt: skip
+    reactors = [
+        reactor for reactor in (scheduler, timekeeper, workers, retention) if reactor is not None
+    ]
     leadership = (
         Leadership(settings.database_url, reactors, node=f"{socket.gethostname()}:{settings.port}")
         if several_nodes
@@ -302,7 +323,7 @@ def bootstrap(
     projections = ProjectionAdmin(runner, read_model, writer, metrics)
     node_health = NodeHealth(
         settings, engines, store, read_model, writer, runner, projections,
-        scheduler, timekeeper, workers, leadership,
+        scheduler, timekeeper, workers, leadership, retention,
     )  # fmt: skip
     idempotent = IdempotentCommands(
         store, bus, writer, clock, timedelta(seconds=settings.idempotency_ttl_s)
@@ -321,6 +342,7 @@ def bootstrap(
         ),
         watcher=LogWatcher(settings.database_url, signal) if several_nodes else None,
         leadership=leadership,
+        retention=retention,
         node_health=node_health,
         settings=settings,
         clock=clock,
@@ -334,9 +356,18 @@ def bootstrap(
         traffic=traffic,
         projections=projections,
         metrics=metrics,
-        time_travel=SqlTimeTravel(engines.read),
+        time_travel=time_travel,
         replays=SqlReplayInputs(engines.read),
         scheduler=scheduler,
         timekeeper=timekeeper,
         workers=workers,
     )
+
+
+def _counted(metrics: Metrics) -> Callable[[RetentionRun], None]:
+    """Count each retention batch in the metrics."""
+
+    def count(run: RetentionRun) -> None:
+        metrics.archive_run(run.archived, run.bytes, run.removed, run.error is not None)
+
+    return count

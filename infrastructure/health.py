@@ -12,6 +12,7 @@ from application.lifecycle.timekeeper import Timekeeper
 from application.reactor import Reactor
 from application.scheduling.scheduler import Scheduler
 from application.simulation.workers import SimulatedWorkers
+from infrastructure.archive.retention import Retention
 from infrastructure.projection_admin import ProjectionAdmin
 from infrastructure.replication.postgres_nodes import Leadership
 from infrastructure.settings import Settings
@@ -38,6 +39,7 @@ class NodeHealth:
     timekeeper: Timekeeper | None = None
     workers: SimulatedWorkers | None = None
     leadership: Leadership | None = None
+    retention: Retention | None = None
     _head: str | None = field(default=None, repr=False)
 
     @property
@@ -61,7 +63,31 @@ class NodeHealth:
                 )
                 for reactor in self.reactors
             },
+            "archive": self.read_model.archive_state(),
         }
+
+    def log_state(self) -> dict[str, Any]:
+        """The hot log's start, the archive segments that hold the removed events, and
+        retention (its setting and last batch on this node)."""
+        state: dict[str, Any] = self.read_model.archive_state()
+        state["first_position"] = state["start"] + 1
+        retention = self.retention
+        if retention is None:
+            state["retention"] = {"status": "off"}
+            return state
+        last = retention.last
+        state["retention"] = {
+            "status": "standby" if self._following else ("running" if retention.running
+                                                         else "stopped"),
+            "archive_after_s": retention.after.total_seconds(),
+            "directory": str(retention.directory),
+            "last_run": None if last is None else {
+                "at": last.at.isoformat(), "archived": last.archived, "removed": last.removed,
+                "bytes": last.bytes, "start": last.start, "seconds": round(last.seconds, 3),
+                "error": last.error,
+            },
+        }  # fmt: skip
+        return state
 
     def scheduler_runtime(self) -> dict[str, Any]:
         scheduler = self.scheduler
@@ -178,7 +204,15 @@ class NodeHealth:
             "node": None if self.leadership is None else self.leadership.node,
             "leader_node": None if self.leadership is None else self.leadership.leader_node,
             "simulator": self._simulator_runtime(),
+            "log": self._log_section(),
         }
+
+    def _log_section(self) -> dict[str, Any] | None:
+        try:
+            return self.log_state()
+        except Exception as error:  # the database unreachable: health says so above
+            log.warning("health.log_state_failed", error=str(error))
+            return None
 
 
 def _reactor_state(reactor: Reactor, standby: bool = False) -> dict[str, Any]:

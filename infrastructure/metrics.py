@@ -86,6 +86,29 @@ class Metrics:
             ["projection"], buckets=(0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600), registry=r,
         )  # fmt: skip
 
+        self.archived_events = Counter(
+            f"{PREFIX}_archived_events", "Events written to archive segments by retention.",
+            registry=r,
+        )  # fmt: skip
+        self.archived_bytes = Counter(
+            f"{PREFIX}_archived_bytes", "Bytes of archive segments written by retention.",
+            registry=r,
+        )  # fmt: skip
+        self.removed_events = Counter(
+            f"{PREFIX}_removed_events", "Archived events removed from the hot log by retention.",
+            registry=r,
+        )  # fmt: skip
+        self.archive_runs = Counter(
+            f"{PREFIX}_archive_runs", "Retention batches, by outcome (ok or failed).",
+            ["outcome"], registry=r,
+        )  # fmt: skip
+
+    def archive_run(self, archived: int, size: int, removed: int, failed: bool) -> None:
+        self.archived_events.inc(archived)
+        self.archived_bytes.inc(size)
+        self.removed_events.inc(removed)
+        self.archive_runs.labels("failed" if failed else "ok").inc()
+
     def decided(self, algorithm: str, seconds: float) -> None:
         self.decision_duration.labels(algorithm).observe(seconds)
 
@@ -192,6 +215,20 @@ class StateCollector(Collector):
             failing.add_metric([name], in_a_row)
         yield failures
         yield failing
+        archive = state.get("archive")
+        if archive is not None:
+            yield GaugeMetricFamily(
+                f"{PREFIX}_log_start_position", "The last position archived and removed; the "
+                "hot log starts after it (0: nothing removed).", value=archive["start"],
+            )  # fmt: skip
+            yield GaugeMetricFamily(
+                f"{PREFIX}_archive_segments", "Archive segments holding removed events.",
+                value=archive["segments"],
+            )  # fmt: skip
+            yield GaugeMetricFamily(
+                f"{PREFIX}_archive_segment_bytes", "Bytes of those segments.",
+                value=archive["bytes"],
+            )  # fmt: skip
 
 
 def render(metrics: Metrics, state: State) -> tuple[bytes, str]:

@@ -1,10 +1,15 @@
 """Settings from the environment (prefix TASKROUTERX_), with the embedded defaults."""
 
+import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class Settings(BaseSettings):
@@ -37,6 +42,14 @@ class Settings(BaseSettings):
     """Verify each new event as it is committed, in the background (GET /audit/verify)."""
     snapshot_every: int = Field(default=1000, ge=1)
     """Events of a stream between two of its snapshots (a pool, the scheduler's settings)."""
+    archive_dir: Path | None = None
+    """Where archive segments are written (retention) and read from (history before the
+    hot log's start)."""
+    archive_after: timedelta | None = None
+    """Archive and remove, in the background, the events recorded longer ago than this
+    (for example 7d, 12h, 90m, 60s); needs ARCHIVE_DIR. Off when unset."""
+    archive_check_s: float = Field(default=60.0, gt=0)
+    """How often retention looks for events due to be archived."""
     keep_alive_s: int = Field(default=5, ge=1)
     """How long an idle connection is kept open between requests."""
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=1)
@@ -61,8 +74,21 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
 
+    @field_validator("archive_after", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        """A number and a unit (s, m, h, d), as well as pydantic's forms (seconds, ISO)."""
+        if isinstance(value, str) and (found := DURATION.fullmatch(value.strip())):
+            return timedelta(seconds=float(found[1]) * UNITS[found[2]])
+        return value
+
     @model_validator(mode="after")
     def _latency_range(self) -> "Settings":
         if self.sim_min_latency_s > self.sim_max_latency_s:
             raise ValueError("sim_min_latency_s must not exceed sim_max_latency_s")
+        if self.archive_after is not None:
+            if self.archive_dir is None:
+                raise ValueError("archive_after needs archive_dir: where the segments go")
+            if self.archive_after <= timedelta(0):
+                raise ValueError("archive_after must be a positive duration")
         return self

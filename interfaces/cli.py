@@ -301,6 +301,8 @@ class Picture:
     pools: list[dict[str, Any]]
     leader: str | None = None
     on_postgres: bool = False
+    log: dict[str, Any] | None = None
+    """The hot log's start and the archive (see NodeHealth.log_state)."""
 
 
 @app.command()
@@ -332,6 +334,7 @@ def status(
             read_model.list_pools(),
             current_leader(router.settings.database_url) if on_postgres else None,
             on_postgres,
+            router.node_health.log_state(),
         )
 
     _show(_with_router(read, database_url))
@@ -371,6 +374,7 @@ def _picture_from_server(url: str, api_key: str | None) -> Picture:
         pools,
         health.get("leader_node"),
         health.get("leader") is not None,
+        health.get("log"),
     )
 
 
@@ -380,6 +384,20 @@ def _show(picture: Picture) -> None:
     if picture.on_postgres:
         leader = picture.leader
         console.print(f"scheduling on {leader}" if leader else "no node is scheduling")
+    if picture.log is not None and picture.log["start"]:
+        log = picture.log
+        console.print(
+            f"hot log starts at {log['first_position']} (moved {log['moved_at']}); archive: "
+            f"{_counted(log['segments'], 'segment')}, {log['bytes']} bytes, up to "
+            f"{log['newest_cut']}",
+            soft_wrap=True,
+        )
+    if picture.log is not None and (last := picture.log["retention"].get("last_run")):
+        console.print(
+            f"retention: last batch {last['at']}, {last['archived']} archived, "
+            f"{last['removed']} removed" + (f", failed: {last['error']}" if last["error"] else ""),
+            soft_wrap=True,
+        )
     counts = picture.counts
     console.print(
         f"queued {counts.get('queued', 0)}   delayed {counts.get('delayed', 0)}   "

@@ -1,8 +1,10 @@
 """Writing the log's events up to a cut into archive segments, on from the last complete
 segment (see `segments`). The hot log is read in one snapshot and left as it is."""
 
+import fcntl
 import itertools
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from infrastructure.archive.segments import Manifest, Row
 from infrastructure.sql import chain
 from infrastructure.sql.db import reading, sql
 
+LOCK = ".lock"
 SEGMENT_EVENTS = 100_000
 """Events a segment holds at most."""
 ROWS = sql(
@@ -47,6 +50,30 @@ def archive(
     """Segments for the events after the archive's last one up to position `up_to`, each
     of at most `segment_events`; ValueError if the log does not follow from the archive's
     last hash (or its own chain is broken)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with _locked(directory):
+        return _archive(engine, directory, up_to, segment_events, progress)
+
+
+@contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """One run at a time writes into a directory (another process on this machine waits):
+    a run removes what it takes for an interrupted run's leftovers."""
+    with (directory / LOCK).open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _archive(
+    engine: Engine,
+    directory: Path,
+    up_to: int,
+    segment_events: int,
+    progress: Callable[[int], None] | None,
+) -> ArchiveRun:
     removed = segments.remove_incomplete(directory)
     done = segments.manifests(directory)
     start = done[-1].last_position if done else 0

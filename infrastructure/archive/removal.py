@@ -14,6 +14,8 @@ the chain hash stored at every segment end inside a step must be the segment's. 
 the cut pass a projection's checkpoint, or split a scheduler run: a decision after the cut
 must have seen the pools at or after it (its board is rebuilt from the start on)."""
 
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -65,9 +67,12 @@ def remove(
     step_events: int = STEP_EVENTS,
     progress: Callable[[int], None] | None = None,
     hook: Hook | None = None,
+    pause_s: float = 0.0,
+    stop: threading.Event | None = None,
 ) -> Removal:
     """Remove the events up to `up_to` that the segments of `manifests` (the archive, in
-    position order) hold, step by step; `progress` gets the events removed so far."""
+    position order) hold, step by step, `pause_s` apart (ending early once `stop` is set);
+    `progress` gets the events removed so far."""
     archived = manifests[-1].last_position if manifests else 0
     writes = WriteConnection(engine)
     try:
@@ -87,6 +92,10 @@ def remove(
                 hook("removed", start.position)
             if progress is not None:
                 progress(removal.events)
+            if stop is not None and stop.wait(pause_s):
+                break
+            if stop is None and pause_s:
+                time.sleep(pause_s)
         if removal.steps == 0:
             with writes.transaction() as db:
                 removal.start = (log_start.position(db) or (0, ""))[0]

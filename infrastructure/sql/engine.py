@@ -1,5 +1,6 @@
 """Engines for the configured database. On SQLite: WAL, the configured `synchronous`
-level, a busy timeout, and BEGIN IMMEDIATE for write transactions."""
+level, a busy timeout, BEGIN IMMEDIATE for write transactions, and incremental
+auto-vacuum for a database it creates."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ from infrastructure.sql.db import Sql, SqliteDb, pragma, sql
 
 BEGIN = sql("BEGIN")
 BEGIN_IMMEDIATE = sql("BEGIN IMMEDIATE")
+PAGE_COUNT = sql("PRAGMA page_count")
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,11 @@ def _sqlite_engine(url: str, begin: Sql, synchronous: str, busy_timeout_ms: int)
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         db = SqliteDb(dbapi_connection)
+        if db.execute(PAGE_COUNT).fetchone()[0] == 0:
+            # a new, empty database: its file can then give back the pages of archived
+            # events (see infrastructure.archive.retention); on one that has tables the
+            # setting would only wait for the write lock, and change nothing
+            db.execute(pragma("auto_vacuum", "INCREMENTAL"))
         db.execute(pragma("journal_mode", "WAL"))
         db.execute(pragma("synchronous", synchronous))
         db.execute(pragma("busy_timeout", int(busy_timeout_ms)))

@@ -15,6 +15,7 @@ from infrastructure.sql.db import Db, sql
 
 READ = sql("SELECT position, hash, state, digest, moved_at FROM log_start WHERE id = 1")
 POSITION = sql("SELECT position, hash FROM log_start WHERE id = 1")
+MOVED_AT = sql("SELECT moved_at FROM log_start WHERE id = 1")
 SUMMARY = sql("SELECT position, summary FROM log_start WHERE id = 1")
 SAVE = sql(
     "INSERT INTO log_start (id, position, hash, state, digest, summary, moved_at) "
@@ -45,6 +46,12 @@ def position(db: Db) -> tuple[int, str] | None:
     """The last position removed and its chain hash (None: nothing removed)."""
     row = db.execute(POSITION).fetchone()
     return None if row is None else (int(row[0]), str(row[1]))
+
+
+def moved_at(db: Db) -> str | None:
+    """When the start last moved (None: never)."""
+    row = db.execute(MOVED_AT).fetchone()
+    return None if row is None else str(row[0])
 
 
 def load(db: Db) -> LogStart:

@@ -202,6 +202,17 @@ class SqlReadModel:
         with reading(self._engine) as db:
             return stored_events.head(db)
 
+    def archive_state(self) -> dict[str, Any]:
+        """Where the hot log starts (and when it last moved) and what the archive segments
+        hold of the removed events: {"head", "start", "moved_at", "segments", "bytes",
+        "newest_cut"}."""
+        with reading(self._engine, transaction=True) as db:
+            head, start = stored_events.bounds(db)
+            count, size, last = log_start.segments(db)
+            moved = log_start.moved_at(db)
+        return {"head": head, "start": start, "moved_at": moved, "segments": count,
+                "bytes": size, "newest_cut": last}  # fmt: skip
+
     def check_after(self, after: int) -> None:
         with reading(self._engine, transaction=True) as db:
             self._check_after(db, after)

@@ -2,6 +2,7 @@
 configured): whatever needs the removed history answers 410 Gone naming the hot log's start
 and the segment that holds the position asked for; everything else works on the hot log."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from infrastructure.clock import RandomIds
 from infrastructure.settings import Settings
 from infrastructure.sql import migrate
 from infrastructure.sql.db import reading, sql
-from tests.api.conftest import ClientFactory, verified
+from tests.api.conftest import TASK, ClientFactory, verified, wait_until
 from tests.fakes import FakeClock
 from tests.histories import random_history
 from tests.sqlite_support import sqlite_url
@@ -144,3 +145,42 @@ def test_commands_on_a_task_whose_start_was_archived_answer_the_task(
 
     report = verified(client)
     assert report["ok"], report
+
+
+def test_retention_runs_in_the_server_and_operators_see_it(
+    make_client: ClientFactory, tmp_path: Path
+) -> None:
+    archive = tmp_path / "segments"
+    client = make_client(archive_after="1s", archive_dir=archive, archive_check_s=0.2)
+    for _ in range(5):
+        assert client.post("/api/v1/tasks", json=TASK).status_code == 201
+
+    def moved() -> dict[str, Any] | None:
+        log = client.get("/api/v1/health").json()["log"]
+        return log if log["start"] > 0 and log["retention"]["last_run"] else None
+
+    log = wait_until(moved, timeout=15)
+    assert log["first_position"] == log["start"] + 1
+    assert log["segments"] >= 1
+    assert log["bytes"] == sum(p.stat().st_size for p in archive.glob("*.jsonl.zst"))
+    assert log["newest_cut"] >= log["start"]
+    assert log["retention"]["status"] == "running"
+    assert log["retention"]["archive_after_s"] == 1.0
+    assert log["retention"]["last_run"]["error"] is None
+    gone(client.get("/api/v1/events", params={"after": 0}), log["start"])
+    metrics = client.get("/metrics").text
+    assert f"taskrouterx_log_start_position {float(log['start'])}" in metrics
+    assert "taskrouterx_archived_events_total" in metrics
+    assert 'taskrouterx_archive_runs_total{outcome="ok"}' in metrics
+    assert verified(client)["ok"]
+
+
+def test_archive_after_needs_a_directory_and_a_duration() -> None:
+    with pytest.raises(ValueError, match="archive_after needs archive_dir"):
+        Settings(archive_after="7d")
+    assert Settings(archive_after="7d", archive_dir="/tmp/a").archive_after == timedelta(days=7)
+    assert Settings(archive_after="90m", archive_dir="/tmp/a").archive_after == timedelta(
+        minutes=90
+    )
+    with pytest.raises(ValueError, match="archive_after"):
+        Settings(archive_after="soon", archive_dir="/tmp/a")

@@ -393,6 +393,10 @@ def test_archive_writes_segments_that_verification_reads_back(tmp_path: Path) ->
     tail = run(tmp_path, "events", "tail", "--last", "100")
     positions = [json.loads(line)["position"] for line in tail.stdout.splitlines()]
     assert positions == list(range(16, 29))
+    status = run(tmp_path, "status")
+    size = sum(path.stat().st_size for path in archive.glob("*.jsonl.zst"))
+    assert f"; archive: 2 segments, {size} bytes, up to 15" in status.stdout
+    assert "hot log starts at 16 (moved " in status.stdout
 
     verified = run(tmp_path, "audit", "verify", "--from-archive", str(archive))
     assert verified.returncode == 0, verified.stdout

@@ -1,0 +1,163 @@
+"""Retention in the background: the events recorded more than `after` ago are archived into
+segments and removed from the hot log, in bounded batches, by the node that runs the
+scheduler (it is started and stopped with the scheduler, so on PostgreSQL only the leader
+runs it).
+
+A batch writes the segments for at most `batch_events` events, then removes them in steps
+of `step_events` (each its own short write transaction, with a pause between two so the
+commands' writer is not held up), then returns the freed pages to the file system on
+SQLite. After a batch that moved the start it goes on at once; otherwise it looks again
+every `check_s` seconds. A failed batch is logged and retried at the next look: every step
+is crash-safe, so a half-done batch is finished by the next."""
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import structlog
+from sqlalchemy import Engine
+
+from application.errors import HistoryArchived
+from application.ports import Clock
+from infrastructure.archive import archiver, removal, segments
+from infrastructure.sql import stored_events
+from infrastructure.sql.db import reading
+from infrastructure.sql.timestamps import iso
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class RetentionRun:
+    """The last batch: when it ended, what it archived and removed, and where the hot log
+    starts after it (or why it failed)."""
+
+    at: datetime
+    archived: int
+    removed: int
+    bytes: int
+    start: int
+    seconds: float
+    error: str | None = None
+
+
+class Retention:
+    def __init__(
+        self,
+        engines_read: Engine,
+        engines_write: Engine,
+        directory: Path,
+        after: timedelta,
+        clock: Clock,
+        position_at: Callable[[datetime], int],
+        check_s: float = 60.0,
+        batch_events: int = archiver.SEGMENT_EVENTS,
+        step_events: int = 2000,
+        pause_s: float = 0.02,
+        on_run: Callable[[RetentionRun], None] = lambda run: None,
+    ) -> None:
+        self._read = engines_read
+        self._write = engines_write
+        self.directory = directory
+        self.after = after
+        self._clock = clock
+        self._position_at = position_at
+        self._check_s = check_s
+        self._batch_events = batch_events
+        self._step_events = step_events
+        self._pause_s = pause_s
+        self._on_run = on_run
+        self.last: RetentionRun | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                moved = self.run_once()
+            except Exception as error:  # a busy or full database, a full disk: next look
+                log.warning("retention.failed", error=f"{type(error).__name__}: {error}")
+                self._finished(0, 0, 0, time.perf_counter(), f"{type(error).__name__}: {error}")
+                moved = False
+            self._stop.wait(0 if moved else self._check_s)
+
+    def run_once(self) -> bool:
+        """Archive and remove one batch of what is due; True if the start moved."""
+        started = time.perf_counter()
+        try:
+            cut = self._position_at(self._clock.now() - self.after)
+        except HistoryArchived:
+            return False  # everything that old is archived already
+        with reading(self._read) as db:
+            start = stored_events.bounds(db)[1]
+        if cut <= start:
+            return False
+        up_to = min(cut, start + self._batch_events)
+        run = archiver.archive(self._read, self.directory, up_to)
+        removed = removal.remove(
+            self._write,
+            segments.manifests(self.directory),
+            up_to,
+            iso(self._clock.now()),
+            self._step_events,
+            pause_s=self._pause_s,
+            stop=self._stop,
+        )
+        self._reclaim()
+        self._finished(run.events, removed.events, run.bytes, started, None, removed.start)
+        return removed.events > 0
+
+    def _reclaim(self) -> None:
+        """Return the pages the removed rows held to the file system (SQLite databases made
+        with incremental auto-vacuum; others keep reusing them)."""
+        if self._write.dialect.name != "sqlite":
+            return  # PostgreSQL: autovacuum makes the space reusable
+        reclaim(self._write)
+
+    def _finished(
+        self,
+        archived: int,
+        removed: int,
+        size: int,
+        started: float,
+        error: str | None,
+        start: int | None = None,
+    ) -> None:
+        last = self.last
+        at = start if start is not None else (0 if last is None else last.start)
+        self.last = RetentionRun(
+            self._clock.now(), archived, removed, size, at, time.perf_counter() - started, error
+        )
+        self._on_run(self.last)
+        if error is None:
+            log.info("retention.batch", archived=archived, removed=removed, start=at)
+
+
+def reclaim(engine: Engine) -> None:
+    """SQLite: give the free pages back to the file system, in a transaction of its own
+    (the pragma frees a page a step: run to completion as a script, not stepped once)."""
+    pooled = engine.raw_connection()
+    try:
+        connection = pooled.driver_connection
+        assert connection is not None
+        connection.executescript("PRAGMA incremental_vacuum")
+    finally:
+        pooled.close()

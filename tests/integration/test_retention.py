@@ -1,0 +1,108 @@
+"""Retention on a real store, SQLite and PostgreSQL: the events recorded longer ago than
+ARCHIVE_AFTER are archived and removed in bounded batches, nothing newer; the history stays
+verifiable across both tiers; a SQLite file gives the pages back."""
+
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from infrastructure.archive import segments
+from infrastructure.archive.retention import Retention
+from infrastructure.bootstrap import TaskRouter, bootstrap
+from infrastructure.clock import RandomIds
+from infrastructure.settings import Settings
+from infrastructure.sql import migrate, stored_events
+from infrastructure.sql.db import reading, sql
+from tests.fakes import FakeClock
+from tests.histories import random_history
+from tests.sqlite_support import sqlite_url
+
+RECORDED = sql("SELECT position, recorded_at FROM events ORDER BY position")
+AFTER = timedelta(minutes=5)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path)
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def history(url: str, clock: FakeClock) -> Iterator[TaskRouter]:
+    settings = Settings(database_url=url, scheduler="off", simulator="off", id_seed=3)
+    router = bootstrap(settings, clock=clock, ids=RandomIds(3))
+    migrate.upgrade(router.engines.write)
+    random_history(router, clock, events=3000, seed=7)
+    yield router
+    router.engines.dispose()
+
+
+def retention(router: TaskRouter, clock: FakeClock, directory: Path) -> Retention:
+    return Retention(
+        router.engines.read, router.engines.write, directory, AFTER, clock,
+        router.time_travel.position_at, batch_events=700, step_events=150, pause_s=0,
+    )  # fmt: skip
+
+
+def test_what_is_older_than_the_setting_is_archived_in_batches_and_nothing_newer(
+    history: TaskRouter, clock: FakeClock, tmp_path: Path
+) -> None:
+    with reading(history.engines.read) as db:
+        recorded = [(int(p), str(at)) for p, at in db.execute(RECORDED)]
+    before = history.audit()
+    keeper = retention(history, clock, tmp_path / "archive")
+    due = history.time_travel.position_at(clock.now() - AFTER)
+    assert 1000 < due < len(recorded), "the history spans more than the retention"
+
+    batches = 0
+    while keeper.run_once():
+        batches += 1
+        assert keeper.last is not None
+        assert keeper.last.archived <= 700
+    assert batches >= 2, "a bounded batch at a time"
+    with reading(history.engines.read) as db:
+        head, start = stored_events.bounds(db)
+    assert due - 50 <= start <= due, "everything due, short of a scheduler run's straddle"
+    cutoff = (clock.now() - AFTER).isoformat()
+    assert all(at > cutoff for position, at in recorded if position > due), "nothing newer"
+    assert segments.manifests(tmp_path / "archive")[-1].last_position >= start
+
+    after = history.audit()
+    assert after.ok, after.mismatches
+    assert after.chain is not None
+    assert after.chain.head_hash == before.chain.head_hash  # type: ignore[union-attr]
+    across, problems = history.audit_from_archive(tmp_path / "archive")
+    assert not problems
+    assert across.ok, across.mismatches
+    assert across.events_checked == head
+
+    clock.advance(3600)  # everything is due now
+    while keeper.run_once():
+        pass
+    with reading(history.engines.read) as db:
+        assert stored_events.bounds(db) == (head, head)
+
+
+def test_a_sqlite_file_gives_back_the_pages_of_removed_events(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    url = sqlite_url(tmp_path)
+    settings = Settings(database_url=url, scheduler="off", simulator="off", id_seed=3)
+    router = bootstrap(settings, clock=clock, ids=RandomIds(3))
+    migrate.upgrade(router.engines.write)
+    random_history(router, clock, events=4000, seed=7)
+    file = Path(url.removeprefix("sqlite:///"))
+    router.store.close()  # checkpoint the WAL into the file
+    router.engines.dispose()
+    full = os.path.getsize(file)
+
+    clock.advance(3600)
+    keeper = retention(router, clock, tmp_path / "archive")
+    while keeper.run_once():
+        pass
+    router.engines.dispose()
+    assert os.path.getsize(file) < full * 0.8, (os.path.getsize(file), full)
