@@ -26,6 +26,7 @@ from application.simulation.demo_pools import register_demo_pools
 from application.simulation.traffic import TrafficGenerator
 from application.simulation.workers import SimulatedWorkers, SimulationSettings
 from infrastructure.archive import archiver, removal, segments
+from infrastructure.archive.archived_log import ArchivedLog
 from infrastructure.archive.retention import Retention, RetentionRun, reclaim
 from infrastructure.archive.segments import ArchiveDamaged
 from infrastructure.archive.tiered_log import TieredLog
@@ -252,7 +253,8 @@ def bootstrap(
     )
     metrics = Metrics()
     store = SqlEventStore(engines.write, engines.read, clock, ids, signal, runner, metrics)
-    read_model = SqlReadModel(engines.read)
+    archive = None if settings.archive_dir is None else ArchivedLog(settings.archive_dir)
+    read_model = SqlReadModel(engines.read, archive)
     aggregates = Aggregates(store, snapshots=store)
     bus = CommandBus(aggregates, clock, ids, jitter=random.Random(settings.id_seed).random)
 
@@ -303,7 +305,7 @@ def bootstrap(
         settings.sim_seed,
     )
     several_nodes = engines.write.dialect.name == "postgresql"
-    time_travel = SqlTimeTravel(engines.read)
+    time_travel = SqlTimeTravel(engines.read, archive)
     retention = (
         Retention(
             engines.read, engines.write, settings.archive_dir, settings.archive_after, clock,

@@ -19,8 +19,10 @@ from domain.scheduling import PoolSnapshot
 from domain.task import task_stream
 from domain.values import Algorithm, TaskStatus
 from domain.worker_pool import pool_stream
+from infrastructure.archive.archived_log import ArchivedLog
 from infrastructure.codec import decode, payload_dict
 from infrastructure.sql import log_start, stored_events
+from infrastructure.sql.chain import COLUMNS
 from infrastructure.sql.db import Db, Sql, mappings, reading, sql
 from infrastructure.sql.pool_history import PoolHistory
 from infrastructure.sql.projections.runner import read_checkpoints
@@ -59,8 +61,11 @@ LOG_FILTERS = ("stream_id", "type")
 
 
 class SqlReadModel:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, archive: ArchivedLog | None = None) -> None:
+        """`archive`: where the events before the hot log's start are read from (None: such
+        reads answer HistoryArchived)."""
         self._engine = engine
+        self._archive = archive
         self._pools = PoolHistory(engine)
 
     def get_task(self, task_id: str) -> dict[str, Any] | None:
@@ -155,21 +160,59 @@ class SqlReadModel:
     ) -> tuple[list[dict[str, Any]], int]:
         names, values = _given(EVENT_FILTERS, (stream, type, correlation_id))
         with reading(self._engine, transaction=True) as db:
-            head = self._check_after(db, after)
-            rows = mappings(db.execute(_filtered(EVENTS_PAGE, names), (after, *values, limit)))
-            return [event_view(row) for row in rows], head
+            head, start = stored_events.bounds(db)
+            page: list[dict[str, Any]] = []
+            if after < start:
+                wanted = dict(zip(names, values, strict=True))
+                page = self._archived_page(db, after, start, limit, wanted)
+                after, limit = start, limit - len(page)
+            if limit > 0:
+                rows = db.execute(_filtered(EVENTS_PAGE, names), (after, *values, limit))
+                page += [event_view(row) for row in mappings(rows)]
+            return page, head
+
+    def _archived_page(
+        self, db: Db, after: int, start: int, limit: int, wanted: dict[str, str]
+    ) -> list[dict[str, Any]]:
+        """Up to `limit` archived events after `after` that match `wanted` (column: value);
+        HistoryArchived when no archive is configured."""
+        if self._archive is None:
+            raise HistoryArchived(start, after + 1, log_start.holding(db, after + 1))
+        page = []
+        for row in self._archive.rows(after, start):
+            named = dict(zip(COLUMNS, row, strict=False))
+            if all(named[column] == value for column, value in wanted.items()):
+                page.append(event_view(named))
+                if len(page) == limit:
+                    break
+        return page
 
     def stream_events(self, stream_id: str) -> list[dict[str, Any]]:
         with reading(self._engine, transaction=True) as db:
             rows = mappings(db.execute(STREAM_EVENTS, (stream_id,)))
-            _whole(db, stream_id, rows[0]["version"] if rows else None)
-            return [event_view(row) for row in rows]
+            first = rows[0]["version"] if rows else None
+            if not _archived_start(db, stream_id, first):
+                return [event_view(row) for row in rows]
+            earlier = self._needed_archive(db, stream_id).stream_rows(stream_id, first)
+        named = (dict(zip(COLUMNS, row, strict=False)) for row in earlier)
+        return [*map(event_view, named), *map(event_view, rows)]
 
     def history(self, stream_id: str) -> list[RecordedEvent]:
         with reading(self._engine, transaction=True) as db:
             events = stored_events.read_stream(db, stream_id)
-            _whole(db, stream_id, events[0].version if events else None)
-            return events
+            first = events[0].version if events else None
+            if not _archived_start(db, stream_id, first):
+                return events
+            return self._needed_archive(db, stream_id).stream(stream_id, first) + events
+
+    def _needed_archive(self, db: Db, stream_id: str) -> ArchivedLog:
+        """The archive, for a stream whose first events it holds (HistoryArchived when
+        none is configured)."""
+        if self._archive is None:
+            start = stored_events.bounds(db)[1]
+            asked = _queued_at(db, stream_id) or start
+            raise HistoryArchived(start, asked, log_start.holding(db, asked))
+        return self._archive
 
     def decision_inputs(self, seen: int, before: int, run: str) -> list[tuple[PoolSnapshot, bytes]]:
         return self._pools.inputs(seen, before, run)
@@ -233,22 +276,25 @@ class SqlReadModel:
 QUEUED_AT = sql("SELECT queued_position FROM tasks WHERE id = ?")
 
 
-def _whole(db: Db, stream_id: str, first_version: int | None) -> None:
-    """HistoryArchived if the stream's first events were archived and removed: its first
-    hot version is not 1, or (a task's) it has none left though the task was submitted."""
+def _queued_at(db: Db, stream_id: str) -> int | None:
+    """Where a task stream's task was submitted (None: not a task, or no row)."""
+    task_id = stream_id.removeprefix(task_stream(""))
+    row = db.execute(QUEUED_AT, (task_id,)).fetchone() if task_id != stream_id else None
+    return None if row is None else int(row[0])
+
+
+def _archived_start(db: Db, stream_id: str, first_version: int | None) -> bool:
+    """Whether the stream's first events were archived and removed: its first hot
+    version is not 1, or (a task's) it has none left though the task was submitted."""
     if first_version == 1:
-        return
+        return False
     start = stored_events.bounds(db)[1]
     if not start:
-        return
-    asked = start
-    if first_version is None:
-        task_id = stream_id.removeprefix(task_stream(""))
-        row = db.execute(QUEUED_AT, (task_id,)).fetchone() if task_id != stream_id else None
-        if row is None or int(row[0]) > start:
-            return
-        asked = int(row[0])
-    raise HistoryArchived(start, asked, log_start.holding(db, asked))
+        return False
+    if first_version is not None:
+        return True
+    queued = _queued_at(db, stream_id)
+    return queued is not None and queued <= start
 
 
 def _given(

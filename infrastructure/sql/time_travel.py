@@ -29,6 +29,7 @@ from domain.events import AlgorithmSwitched
 from domain.scheduler_config import SCHEDULER_STREAM
 from domain.task import status_move, task_stream
 from domain.values import Algorithm, TaskStatus
+from infrastructure.archive.archived_log import ArchivedLog
 from infrastructure.codec import decode
 from infrastructure.sql import log_start, stored_events
 from infrastructure.sql.db import Db, reading, sql
@@ -114,8 +115,10 @@ class Summary:
 
 
 class SqlTimeTravel:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, archive: ArchivedLog | None = None) -> None:
+        """`archive`: where a task's events before the hot log's start are read from."""
         self._engine = engine
+        self._archive = archive
         self._blocks: dict[int, Summary] = {}
         self._base: tuple[int, Summary] = (0, Summary())
         """What the events up to the hot log's start add (saved when they were removed)."""
@@ -137,11 +140,15 @@ class SqlTimeTravel:
             return stored_events.head(db)
 
     def task(self, task_id: str, position: int) -> dict[str, Any] | None:
+        stream = task_stream(task_id)
         with reading(self._engine, transaction=True) as db:
-            history = stored_events.read_stream(db, task_stream(task_id))
+            history = stored_events.read_stream(db, stream)
             start = stored_events.bounds(db)[1]
             if start and (history[0].version != 1 if history else _queued_by(db, task_id, start)):
-                raise _archived(db, start, position)
+                if self._archive is None:
+                    raise _archived(db, start, position)
+                first = history[0].version if history else None
+                history = self._archive.stream(stream, first) + history
         return views.task_view([event for event in history if event.position <= position])
 
     def pools(self, position: int) -> list[dict[str, Any]]:
