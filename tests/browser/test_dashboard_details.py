@@ -472,3 +472,32 @@ def test_the_header_names_the_node_and_the_node_that_schedules(
         finally:
             for node in nodes:
                 node.stop()
+
+
+def test_the_header_says_where_the_hot_log_starts_once_events_are_archived(
+    open_dashboard: OpenDashboard, tmp_path: Path
+) -> None:
+    server = Server(tmp_path / "retained.db", tmp_path / "server.log",
+                    TASKROUTERX_ARCHIVE_DIR=str(tmp_path / "archive"),
+                    TASKROUTERX_ARCHIVE_AFTER="1s", TASKROUTERX_ARCHIVE_CHECK_S="0.2")  # fmt: skip
+    try:
+        page = open_dashboard(server, viewport=WIDE).page
+        badge = page.locator("#log-start")
+        expect(badge).to_be_hidden()
+        for _ in range(5):
+            server.client.post("/api/v1/tasks", json={"type": "order", "priority": 5,
+                                                       "cost": 1, "region": "us-east"})  # fmt: skip
+        log = wait_until(
+            lambda: (found := server.client.get("/api/v1/health").json()["log"])["start"] and found,
+            timeout=20,
+        )
+        expect(badge).to_be_visible(timeout=25_000)  # the header re-reads health every 10 s
+        expect(badge).to_have_text(
+            re.compile(r"^log from #\d+ · \d+ segments? archived \(\d+ kB\)$")
+        )
+        first = int(re.search(r"#(\d+)", badge.inner_text())[1])  # type: ignore[index]
+        assert first >= log["first_position"]
+        expect(badge).to_have_attribute("title", re.compile(r"^events 1\.\.\d+ are archived"))
+        page.close()
+    finally:
+        server.stop()

@@ -139,7 +139,7 @@ async function start() {
   await backlog;
   new LiveLog({ after: head, onEvents: (events) => { addEvents(events); react(app, events); }, onState: showLive }).start();
   setInterval(app.refresh.stats, QUIET_REFRESH_MS);
-  setInterval(app.refresh.node, QUIET_REFRESH_MS); // a takeover writes no event to react to
+  setInterval(app.refresh.node, QUIET_REFRESH_MS); // a takeover or an archive run writes no event
   window.addEventListener("resize", app.refresh.stats);
   document.body.dataset.ready = "true";
 }
