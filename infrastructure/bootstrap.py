@@ -32,6 +32,7 @@ from infrastructure.archive.segments import ArchiveDamaged
 from infrastructure.archive.tiered_log import TieredLog
 from infrastructure.clock import RandomIds, SystemClock
 from infrastructure.health import NodeHealth
+from infrastructure.housekeeping import Housekeeping
 from infrastructure.idempotent_commands import IdempotentCommands
 from infrastructure.metrics import Metrics, render
 from infrastructure.projection_admin import ProjectionAdmin
@@ -87,16 +88,19 @@ class TaskRouter:
     one node at a time."""
     retention: Retention | None = None
     """Archives old events in the background (ARCHIVE_AFTER)."""
+    housekeeping: Housekeeping | None = None
+    """Prunes what only grows with time (expired idempotency records, old rows)."""
     started: bool = field(default=False)
 
     @property
     def reactors(self) -> list[Any]:
-        """What runs on the node that schedules."""
-        return [
-            r
-            for r in (self.scheduler, self.timekeeper, self.workers, self.retention)
-            if r is not None
-        ]
+        return [r for r in (self.scheduler, self.timekeeper, self.workers) if r is not None]
+
+    @property
+    def leader_work(self) -> list[Any]:
+        """What runs on the node that schedules: the reactors, retention and housekeeping."""
+        jobs = [job for job in (self.retention, self.housekeeping) if job is not None]
+        return [*self.reactors, *jobs]
 
     @property
     def lease_s(self) -> float:
@@ -122,7 +126,7 @@ class TaskRouter:
         if self.leadership is not None:
             self.leadership.start()
         else:
-            for reactor in self.reactors:
+            for reactor in self.leader_work:
                 reactor.start()
         if self.verifier is not None:
             self.verifier.start()
@@ -207,7 +211,7 @@ class TaskRouter:
         self.traffic.stop()
         if self.leadership is not None:
             self.leadership.stop()
-        for reactor in reversed(self.reactors):
+        for reactor in reversed(self.leader_work):
             reactor.stop()
         if self.verifier is not None:
             self.verifier.stop()
@@ -314,8 +318,14 @@ def bootstrap(
         if settings.archive_after is not None and settings.archive_dir is not None
         else None
     )  # fmt: skip
+    housekeeping = Housekeeping(
+        engines.write, clock, timedelta(seconds=settings.idempotency_ttl_s),
+        time_travel.position_at, settings.task_rows_retention, settings.archive_check_s,
+    )  # fmt: skip
     reactors = [
-        reactor for reactor in (scheduler, timekeeper, workers, retention) if reactor is not None
+        reactor
+        for reactor in (scheduler, timekeeper, workers, retention, housekeeping)
+        if reactor is not None
     ]
     leadership = (
         Leadership(settings.database_url, reactors, node=f"{socket.gethostname()}:{settings.port}")
@@ -325,7 +335,7 @@ def bootstrap(
     projections = ProjectionAdmin(runner, read_model, writer, metrics)
     node_health = NodeHealth(
         settings, engines, store, read_model, writer, runner, projections,
-        scheduler, timekeeper, workers, leadership, retention,
+        scheduler, timekeeper, workers, leadership, retention, housekeeping,
     )  # fmt: skip
     idempotent = IdempotentCommands(
         store, bus, writer, clock, timedelta(seconds=settings.idempotency_ttl_s)
@@ -345,6 +355,7 @@ def bootstrap(
         watcher=LogWatcher(settings.database_url, signal) if several_nodes else None,
         leadership=leadership,
         retention=retention,
+        housekeeping=housekeeping,
         node_health=node_health,
         settings=settings,
         clock=clock,

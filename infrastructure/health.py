@@ -13,6 +13,7 @@ from application.reactor import Reactor
 from application.scheduling.scheduler import Scheduler
 from application.simulation.workers import SimulatedWorkers
 from infrastructure.archive.retention import Retention
+from infrastructure.housekeeping import Housekeeping
 from infrastructure.projection_admin import ProjectionAdmin
 from infrastructure.replication.postgres_nodes import Leadership
 from infrastructure.settings import Settings
@@ -40,6 +41,7 @@ class NodeHealth:
     workers: SimulatedWorkers | None = None
     leadership: Leadership | None = None
     retention: Retention | None = None
+    housekeeping: Housekeeping | None = None
     _head: str | None = field(default=None, repr=False)
 
     @property
@@ -71,6 +73,13 @@ class NodeHealth:
         retention (its setting and last batch on this node)."""
         state: dict[str, Any] = self.read_model.archive_state()
         state["first_position"] = state["start"] + 1
+        keeping = self.housekeeping
+        if keeping is not None:
+            rows_after = keeping.task_rows_after
+            state["housekeeping"] = {
+                "task_rows_retention_s": None if rows_after is None else rows_after.total_seconds(),
+                "pruned": dict(keeping.pruned),
+            }
         retention = self.retention
         if retention is None:
             state["retention"] = {"status": "off"}

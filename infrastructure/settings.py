@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     (for example 7d, 12h, 90m, 60s); needs ARCHIVE_DIR. Off when unset."""
     archive_check_s: float = Field(default=60.0, gt=0)
     """How often retention looks for events due to be archived."""
+    task_rows_retention: timedelta | None = None
+    """Drop the read model's rows of tasks completed or cancelled longer ago than this (then
+    `GET /tasks/{id}` answers 404 for them; counts and stats stay). Kept when unset."""
     keep_alive_s: int = Field(default=5, ge=1)
     """How long an idle connection is kept open between requests."""
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=1)
@@ -74,7 +77,7 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
 
-    @field_validator("archive_after", mode="before")
+    @field_validator("archive_after", "task_rows_retention", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
         """A number and a unit (s, m, h, d), as well as pydantic's forms (seconds, ISO)."""
@@ -91,4 +94,6 @@ class Settings(BaseSettings):
                 raise ValueError("archive_after needs archive_dir: where the segments go")
             if self.archive_after <= timedelta(0):
                 raise ValueError("archive_after must be a positive duration")
+        if self.task_rows_retention is not None and self.task_rows_retention <= timedelta(0):
+            raise ValueError("task_rows_retention must be a positive duration")
         return self

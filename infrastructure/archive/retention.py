@@ -10,7 +10,6 @@ SQLite. After a batch that moved the start it goes on at once; otherwise it look
 every `check_s` seconds. A failed batch is logged and retried at the next look: every step
 is crash-safe, so a half-done batch is finished by the next."""
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from sqlalchemy import Engine
 from application.errors import HistoryArchived
 from application.ports import Clock
 from infrastructure.archive import archiver, removal, segments
+from infrastructure.periodic import Periodic
 from infrastructure.sql import stored_events
 from infrastructure.sql.db import reading
 from infrastructure.sql.timestamps import iso
@@ -44,7 +44,9 @@ class RetentionRun:
     error: str | None = None
 
 
-class Retention:
+class Retention(Periodic):
+    name = "retention"
+
     def __init__(
         self,
         engines_read: Engine,
@@ -59,49 +61,26 @@ class Retention:
         pause_s: float = 0.02,
         on_run: Callable[[RetentionRun], None] = lambda run: None,
     ) -> None:
+        super().__init__(check_s)
         self._read = engines_read
         self._write = engines_write
         self.directory = directory
         self.after = after
         self._clock = clock
         self._position_at = position_at
-        self._check_s = check_s
         self._batch_events = batch_events
         self._step_events = step_events
         self._pause_s = pause_s
         self._on_run = on_run
         self.last: RetentionRun | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._started = time.perf_counter()
 
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                moved = self.run_once()
-            except Exception as error:  # a busy or full database, a full disk: next look
-                log.warning("retention.failed", error=f"{type(error).__name__}: {error}")
-                self._finished(0, 0, 0, time.perf_counter(), f"{type(error).__name__}: {error}")
-                moved = False
-            self._stop.wait(0 if moved else self._check_s)
+    def failed(self, error: Exception) -> None:
+        self._finished(0, 0, 0, self._started, f"{type(error).__name__}: {error}")
 
     def run_once(self) -> bool:
         """Archive and remove one batch of what is due; True if the start moved."""
-        started = time.perf_counter()
+        started = self._started = time.perf_counter()
         try:
             cut = self._position_at(self._clock.now() - self.after)
         except HistoryArchived:

@@ -13,9 +13,10 @@ from infrastructure.archive import segments
 from infrastructure.archive.retention import Retention
 from infrastructure.bootstrap import TaskRouter, bootstrap
 from infrastructure.clock import RandomIds
+from infrastructure.housekeeping import Housekeeping
 from infrastructure.settings import Settings
 from infrastructure.sql import migrate, stored_events
-from infrastructure.sql.db import reading, sql
+from infrastructure.sql.db import reading, sql, writing
 from tests.fakes import FakeClock
 from tests.histories import random_history
 from tests.sqlite_support import sqlite_url
@@ -106,3 +107,45 @@ def test_a_sqlite_file_gives_back_the_pages_of_removed_events(
         pass
     router.engines.dispose()
     assert os.path.getsize(file) < full * 0.8, (os.path.getsize(file), full)
+
+
+ROWS_BY_STATUS = sql("SELECT status, COUNT(*) FROM tasks GROUP BY status")
+KEYS = sql("SELECT COUNT(*) FROM idempotency_keys")
+SECONDS = sql("SELECT MIN(second), COUNT(*) FROM stats_throughput")
+OLD_KEY = sql(
+    "INSERT INTO idempotency_keys (key, fingerprint, status, body, created_at) "
+    "VALUES (?, 'f', 200, ?, ?)"
+)
+OLD_SECOND = sql("INSERT INTO stats_throughput (second, finished) VALUES (?, 1)")
+
+
+def test_housekeeping_prunes_what_only_grows_with_time_and_changes_no_count(
+    history: TaskRouter, clock: FakeClock
+) -> None:
+    now = clock.now()
+    with writing(history.engines.write) as db:
+        db.execute(OLD_KEY, ("old", b"{}", (now - timedelta(days=2)).isoformat()))
+        db.execute(OLD_KEY, ("new", b"{}", now.isoformat()))
+        db.execute(OLD_SECOND, (int(now.timestamp()) - 3 * 86_400,))
+    counts = history.read_model.status_counts()
+    with reading(history.engines.read) as db:
+        rows = dict(db.execute(ROWS_BY_STATUS))
+        seconds_before = db.execute(SECONDS).fetchone()[1]
+    keeping = Housekeeping(
+        history.engines.write, clock, timedelta(days=1), history.time_travel.position_at,
+        task_rows_after=timedelta(seconds=1),
+    )  # fmt: skip
+    clock.advance(3600)  # every task finished more than a second ago
+    while keeping.run_once():
+        pass
+    with reading(history.engines.read) as db:
+        left = dict(db.execute(ROWS_BY_STATUS))
+        assert db.execute(KEYS).fetchone()[0] == 1, "the expired key goes, the fresh one stays"
+        first, kept_seconds = db.execute(SECONDS).fetchone()
+    assert kept_seconds == seconds_before - 1
+    assert first > int(now.timestamp()) - 2 * 86_400
+    assert "completed" not in left
+    assert "cancelled" not in left
+    assert {k: v for k, v in rows.items() if k not in ("completed", "cancelled")} == left
+    assert keeping.pruned["task_rows"] == rows.get("completed", 0) + rows.get("cancelled", 0)
+    assert history.read_model.status_counts() == counts, "no count changes"
