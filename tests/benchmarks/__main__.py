@@ -19,6 +19,7 @@ from tests.benchmarks import (
     queries,
     records,
     replay,
+    retention,
     sql_styles,
     storage,
     store,
@@ -42,6 +43,7 @@ SUITES = {
     "explain": explain.run,
     "records": records.run,
     "lifecycle": lifecycle.run,
+    "retention": retention.run,
 }
 
 

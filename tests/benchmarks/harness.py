@@ -43,6 +43,10 @@ class Scale:
     records_whatif_tasks: int = 100_000
     records_pools: int = 1_000
     lifecycle_events: int = 1_000_000
+    retention_s: int = 60
+    retention_run_s: int = 600
+    retention_rate: int = 100
+    retention_backlog: int = 400_000
 
     @staticmethod
     def quick() -> "Scale":
@@ -70,6 +74,10 @@ class Scale:
             records_whatif_tasks=300,
             records_pools=40,
             lifecycle_events=5_000,
+            retention_s=3,
+            retention_run_s=8,
+            retention_rate=10,
+            retention_backlog=3_000,
         )
 
 

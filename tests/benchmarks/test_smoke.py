@@ -22,6 +22,7 @@ EXPECTED = {
     "explain",
     "records",
     "lifecycle",
+    "retention",
 }
 
 
