@@ -370,7 +370,7 @@ def bootstrap(
         projections=projections,
         metrics=metrics,
         time_travel=time_travel,
-        replays=SqlReplayInputs(engines.read),
+        replays=SqlReplayInputs(engines.read, archive),
         scheduler=scheduler,
         timekeeper=timekeeper,
         workers=workers,

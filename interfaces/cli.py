@@ -31,7 +31,7 @@ from application.audit.verify import AuditReport
 from application.audit.whatif import compare
 from application.errors import HistoryArchived, UnknownProjection
 from domain.values import Algorithm
-from infrastructure.archive import archiver
+from infrastructure.archive import archiver, segments
 from infrastructure.archive.removal import Removal
 from infrastructure.archive.segments import ArchiveDamaged
 from infrastructure.bootstrap import TaskRouter, bootstrap
@@ -113,7 +113,9 @@ def _with_router(action: Callable[[TaskRouter], T], database_url: str | None = N
     router = bootstrap(settings)
     try:
         return action(router)
-    except (UnknownProjection, HistoryArchived, transfer.InvalidImport, Refused) as error:
+    except (
+        UnknownProjection, HistoryArchived, ArchiveDamaged, transfer.InvalidImport, Refused,
+    ) as error:  # fmt: skip
         raise _fail(str(error)) from None
     except Exception as error:
         raise _fail(f"{type(error).__name__}: {error}".splitlines()[0]) from None
@@ -632,12 +634,24 @@ def events_export(
 @events_app.command("import")
 def events_import(
     source: Annotated[Path, typer.Argument(help="A file written by `events export`.")],
+    archive: Annotated[
+        Path | None,
+        typer.Option(
+            "--archive",
+            help="the archive directory of the exported store: its segments are loaded "
+            "first, then the file (the export of the hot log)",
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Load an exported log into an empty store, checking its hash chain line by line
-    (nothing is written if any line fails), then build the projections from it."""
+    (nothing is written if any line fails), then build the projections from it. With
+    `--archive`, the archived events come first, from the segments (each checked against
+    its manifest): a full store is restored from the archive and the hot log's export."""
     if not source.is_file():
         raise _fail(f"no such file: {source}")
+    if archive is not None and not archive.is_dir():
+        raise _fail(f"no archive directory at {archive}")
 
     def load(router: TaskRouter) -> int:
         migrate.upgrade(router.engines.write)
@@ -645,14 +659,20 @@ def events_import(
             raise transfer.InvalidImport(
                 f"the store already holds {held} events; import needs an empty one"
             )
+        manifests = [] if archive is None else segments.manifests(archive)
         with source.open("rb") as counted:
-            lines = sum(1 for _ in counted)
+            lines = sum(1 for _ in counted) + sum(m.events for m in manifests)
+        archived = (
+            row
+            for manifest in manifests
+            for row in segments.read(archive, manifest)  # type: ignore[arg-type]
+        )
         with (
             source.open("rb") as lines_in,
             _bar("importing", lines) as advance,
             writing(router.engines.write) as db,
         ):
-            count = transfer.import_lines(db, lines_in, advance)
+            count = transfer.import_lines(db, lines_in, advance, archived)
         router.runner.rebuild_at_once(router.runner.names)
         return count
 

@@ -7,6 +7,7 @@ trail of the recent pool changes and assignments, so the board at any recent pos
 comes from the current rows and the few changes since."""
 
 from collections import deque
+from collections.abc import Iterable
 from typing import Any
 
 from application.read_models import pools
@@ -22,6 +23,13 @@ FORGET_EVERY = 1000
 """Positions between two trims of the trail (it keeps up to this many more than asked)."""
 
 
+Change = tuple[int, str, Row | None]
+"""A pool change: (position, pool id, the changed columns' values before; None for a
+registration)."""
+Assignment = tuple[int, str, str]
+"""An assignment recorded with a scheduler run: (position, run, pool id)."""
+
+
 class TooOld(Exception):
     """The board asked for is older than the trail keeps."""
 
@@ -31,9 +39,9 @@ class PoolTrail:
         """`keep`: how many positions back a board can be rebuilt."""
         self._keep = keep
         self._rows: dict[str, Row] = {}
-        self._changes: deque[tuple[int, str, Row | None]] = deque()
+        self._changes: deque[Change] = deque()
         """(position, pool id, the row's values before: None for a registration)"""
-        self._assigned: deque[tuple[int, str, str]] = deque()
+        self._assigned: deque[Assignment] = deque()
         """(position, scheduler run, pool id) of each assignment recorded with a run"""
         self._current: dict[str, tuple[PoolSnapshot, bytes]] = {}
         """Each pool as it is now, and its hash (kept: most pools do not change between a
@@ -43,13 +51,33 @@ class PoolTrail:
         """No board before this position can be rebuilt: the log starts after it."""
 
     @classmethod
-    def at(cls, position: int, rows: dict[str, Row]) -> "PoolTrail":
+    def at(
+        cls,
+        position: int,
+        rows: dict[str, Row],
+        changes: Iterable[Change] = (),
+        assigned: Iterable[Assignment] = (),
+        floor: int | None = None,
+    ) -> "PoolTrail":
         """A trail that starts at `position` with the pools' rows there (by pool id, in
-        registration order): the boards from `position` on can be rebuilt."""
+        registration order) and the pool changes and assignments at positions in (floor,
+        position] (`entries_after`): the boards from `floor` (default: `position`) on
+        can be rebuilt."""
         trail = cls()
         trail._rows = rows
-        trail.position = trail._floor = position
+        trail._changes.extend(changes)
+        trail._assigned.extend(assigned)
+        trail.position = position
+        trail._floor = position if floor is None else floor
         return trail
+
+    def entries_after(self, floor: int) -> tuple[list[Change], list[Assignment]]:
+        """The pool changes and assignments the trail holds at positions after `floor`:
+        with the rows, what rebuilds the boards from `floor` on."""
+        return (
+            [entry for entry in self._changes if entry[0] > floor],
+            [entry for entry in self._assigned if entry[0] > floor],
+        )
 
     @property
     def rows(self) -> dict[str, Row]:

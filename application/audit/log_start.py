@@ -8,12 +8,12 @@ state (`start`), and a verification that reads the archive checks it against the
 the archived events (`difference`). Each cut folds the events it moves out into the
 previous start (`advanced`)."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from application.audit.chain import GENESIS
-from application.audit.decision_inputs import PoolTrail
+from application.audit.decision_inputs import Assignment, Change, PoolTrail
 from application.audit.verify import AuditReport, Checked, Invariants, Start
 from application.read_models.record import Row
 from domain.scheduler_config import SchedulerConfig
@@ -34,25 +34,42 @@ class LogStart:
     algorithm: Algorithm = SchedulerConfig().algorithm
     statuses: Mapping[str, TaskStatus] = field(default_factory=dict)
     """The status at `position` of each task not completed or cancelled, by its stream."""
+    floor: int = 0
+    """The boards from this position on can be rebuilt: a decision after the start may
+    have seen the pools before it (its scheduler run began there)."""
+    changes: Sequence[Change] = ()
+    """The pool changes at positions in (floor, position], with the values before."""
+    assigned: Sequence[Assignment] = ()
+    """The assignments recorded with a scheduler run at positions in (floor, position]."""
 
-    def advanced(self, events: Iterable[Checked], hash_at: str) -> "LogStart":
+    def advanced(self, events: Iterable[Checked], hash_at: str, floor: int) -> "LogStart":
         """The start after the events that follow this one's position are archived too;
-        `hash_at`: the chain hash of the last of them."""
+        `hash_at`: the chain hash of the last of them; `floor`: the earliest position
+        whose board a later decision needs (at least this start's floor)."""
         invariants = self._fold()
+        trail = self.trail()
         position = self.position
         for recorded in events:
             invariants.apply(recorded)
+            trail.apply(recorded)
             position = recorded.position
         statuses = {
             stream: status for stream, status in invariants.statuses.items() if status not in CLOSED
         }
-        return LogStart(position, hash_at, invariants.pools, invariants.algorithm, statuses)
+        changes, assigned = trail.entries_after(floor)
+        return LogStart(position, hash_at, invariants.pools, invariants.algorithm, statuses,
+                        floor, changes, assigned)  # fmt: skip
+
+    def trail(self) -> PoolTrail:
+        """The pools at this start, able to give the boards from its floor on."""
+        rows = {row["pool_id"]: dict(row) for row in self.pools.values()}
+        return PoolTrail.at(self.position, rows, self.changes, self.assigned, self.floor)
 
     def start(self) -> Start:
         """Where a verification of the hot log begins."""
         pools = {stream: dict(row) for stream, row in self.pools.items()}
-        trail = PoolTrail.at(self.position, {row["pool_id"]: dict(row) for row in pools.values()})
-        return Start(self.position, self.hash, trail, pools, self.algorithm, dict(self.statuses))
+        return Start(self.position, self.hash, self.trail(), pools, self.algorithm,
+                     dict(self.statuses))  # fmt: skip
 
     def difference(self, folded: Invariants) -> str | None:
         """How this start differs from a fold of the log up to its position (None: it

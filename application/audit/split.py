@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from application.audit.chain import ChainReport
 from application.audit.decision_inputs import TYPES as TRAIL_TYPES
-from application.audit.decision_inputs import PoolTrail
 from application.audit.log_start import LogStart
 from application.audit.verify import (
     MAX_LISTED,
@@ -75,7 +74,7 @@ def verify_part(
 
 def start_at(log: CheckedLog, split: int, base: LogStart) -> Start:
     """The pools as the log stands at `split`, folded from the events after its start."""
-    trail = PoolTrail.at(base.position, {r["pool_id"]: dict(r) for r in base.pools.values()})
+    trail = base.trail()
     streams = {row["pool_id"]: stream for stream, row in base.pools.items()}
     """Each pool's stream, by pool id."""
     algorithm = base.algorithm

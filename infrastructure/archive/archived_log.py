@@ -67,3 +67,45 @@ class ArchivedLog:
             with self._lock:
                 self._streams[manifest.stem] = frozenset(held)
         return [row for row in found if before_version is None or row[2] < before_version]
+
+    def row_at(self, position: int) -> Row | None:
+        """The archived row at `position` (None if the archive does not hold it)."""
+        return next(iter(self.rows(position - 1, position)), None)
+
+    def position_at(self, moment: str) -> int:
+        """The newest archived position recorded at or before `moment` (fixed-width ISO
+        text, as stored; 0 if none): the segment whose first event is the last at or
+        before it, read up to it."""
+        found = 0
+        for manifest in self.manifests():
+            first = next(iter(segments.read(self.directory, manifest)), None)
+            if first is None or first[10] > moment:
+                break
+            found = manifest.first_position
+        if not found:
+            return 0
+        last = found
+        for row in self.rows(found - 1, 2**62):
+            if row[10] > moment:
+                break
+            last = row[0]
+        return last
+
+    def recorded_since(self, up_to: int, since: str) -> list[RecordedEvent]:
+        """The archived events at or before `up_to` recorded at or after `since`, in
+        position order: the segments from the one holding `up_to` back, until one begins
+        before `since`."""
+        held: list[list[Row]] = []
+        for manifest in reversed(self.manifests()):
+            if manifest.first_position > up_to:
+                continue
+            rows = [row for row in segments.read(self.directory, manifest) if row[0] <= up_to]
+            held.append(rows)
+            if rows and rows[0][10] < since:
+                break
+        return [
+            stored_events.to_recorded(row[STORED])
+            for rows in reversed(held)
+            for row in rows
+            if row[10] >= since
+        ]

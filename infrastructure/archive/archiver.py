@@ -16,6 +16,7 @@ from infrastructure.sql import chain
 from infrastructure.sql.db import reading, sql
 
 LOCK = ".lock"
+PACED_ROWS = 1000
 SEGMENT_EVENTS = 100_000
 """Events a segment holds at most."""
 ROWS = sql(
@@ -46,13 +47,22 @@ def archive(
     up_to: int,
     segment_events: int = SEGMENT_EVENTS,
     progress: Callable[[int], None] | None = None,
+    pace: Callable[[], bool] | None = None,
 ) -> ArchiveRun:
     """Segments for the events after the archive's last one up to position `up_to`, each
     of at most `segment_events`; ValueError if the log does not follow from the archive's
-    last hash (or its own chain is broken)."""
+    last hash (or its own chain is broken). `pace` is called every PACED_ROWS rows (it
+    may wait; its result is not used: a segment is written whole)."""
     directory.mkdir(parents=True, exist_ok=True)
     with _locked(directory):
-        return _archive(engine, directory, up_to, segment_events, progress)
+        return _archive(engine, directory, up_to, segment_events, progress, pace)
+
+
+def _paced(rows: Iterator[Row], pace: Callable[[], bool]) -> Iterator[Row]:
+    for count, row in enumerate(rows, start=1):
+        yield row
+        if count % PACED_ROWS == 0:
+            pace()
 
 
 @contextmanager
@@ -73,6 +83,7 @@ def _archive(
     up_to: int,
     segment_events: int,
     progress: Callable[[int], None] | None,
+    pace: Callable[[], bool] | None,
 ) -> ArchiveRun:
     removed = segments.remove_incomplete(directory)
     done = segments.manifests(directory)
@@ -84,6 +95,8 @@ def _archive(
         return run
     with reading(engine, transaction=True) as db:
         rows: Iterator[Row] = iter(db.execute(ROWS, (start, up_to)))
+        if pace is not None:
+            rows = _paced(rows, pace)
         while True:
             batch = itertools.islice(rows, segment_events)
             first = next(batch, None)

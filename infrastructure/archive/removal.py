@@ -11,15 +11,16 @@ leaves the hot log as it was; the next run goes on from the start it finds.
 
 Only archived events are removed: the cut never passes the archive's last position, and
 the chain hash stored at every segment end inside a step must be the segment's. Nor does
-the cut pass a projection's checkpoint, or split a scheduler run: a decision after the cut
-must have seen the pools at or after it (its board is rebuilt from the start on)."""
+the cut pass a projection's checkpoint. A decision just after the cut may have seen the
+pools a little before it (its scheduler run began there): the start keeps the pool changes
+and assignments since the earliest such position (its floor), so those boards are rebuilt
+from the start too."""
 
-import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import orjson
+import structlog
 from sqlalchemy import Engine
 
 from application.audit.log_start import LogStart
@@ -31,6 +32,8 @@ from infrastructure.sql.db import Db, sql
 from infrastructure.sql.projections.runner import read_checkpoints
 from infrastructure.sql.time_travel import Summary
 from infrastructure.sql.write_connection import WriteConnection
+
+log = structlog.get_logger(__name__)
 
 STEP_EVENTS = 20_000
 """Events a step removes at most (one write transaction: about a tenth of a second)."""
@@ -67,12 +70,12 @@ def remove(
     step_events: int = STEP_EVENTS,
     progress: Callable[[int], None] | None = None,
     hook: Hook | None = None,
-    pause_s: float = 0.0,
-    stop: threading.Event | None = None,
+    pace: Callable[[], bool] | None = None,
 ) -> Removal:
     """Remove the events up to `up_to` that the segments of `manifests` (the archive, in
-    position order) hold, step by step, `pause_s` apart (ending early once `stop` is set);
-    `progress` gets the events removed so far."""
+    position order) hold, step by step; `pace` is called between two steps (it may wait,
+    and ends the run early by returning False); `progress` gets the events removed so
+    far."""
     archived = manifests[-1].last_position if manifests else 0
     writes = WriteConnection(engine)
     try:
@@ -92,10 +95,8 @@ def remove(
                 hook("removed", start.position)
             if progress is not None:
                 progress(removal.events)
-            if stop is not None and stop.wait(pause_s):
+            if pace is not None and not pace():
                 break
-            if stop is None and pause_s:
-                time.sleep(pause_s)
         if removal.steps == 0:
             with writes.transaction() as db:
                 removal.start = (log_start.position(db) or (0, ""))[0]
@@ -112,9 +113,12 @@ def _step(
     current = log_start.load(db)
     checkpoints = read_checkpoints(db).values()
     bound = min(target, current.position + step_events, min(checkpoints, default=target))
-    bound = _clear_of_decisions(db, bound, current.position)
     if bound <= current.position:
         return None
+    floor = min(bound, _earliest_seen(db, bound))
+    if floor < current.floor:  # a scheduler run longer than DECISION_WINDOW: see below
+        log.warning("removal.run_before_floor", seen=floor, floor=current.floor)
+        floor = current.floor
     page = stored_events.read_checked(db, current.position, bound - current.position, bound)
     if len(page) != bound - current.position:
         raise ArchiveMismatch(
@@ -133,7 +137,7 @@ def _step(
     """Each stream's last version in the step, and its position."""
     for recorded in page:
         last[recorded.stream_id] = (recorded.version, recorded.position)
-    start = current.advanced(page, hashes[bound])
+    start = current.advanced(page, hashes[bound], floor)
     before = log_start.summary(db)
     summary = Summary() if before is None else Summary.decoded(before[1])
     for recorded in page:
@@ -158,20 +162,15 @@ def _lives_on(stream_id: str, start: LogStart) -> bool:
     return not stream_id.startswith("task-") or stream_id in start.statuses
 
 
-def _clear_of_decisions(db: Db, bound: int, floor: int) -> int:
-    """The highest cut at or below `bound` (and above `floor`, else `floor`) after which
-    no decision saw the pools as they stood before it."""
-    while bound > floor:
-        after = (*DECISION_TYPES, bound, bound + DECISION_WINDOW)
-        earlier = [
-            seen
-            for (payload,) in db.execute(DECISIONS, after)
-            if (seen := _seen(payload)) is not None and seen < bound
-        ]
-        if not earlier:
-            return bound
-        bound = min(earlier)
-    return floor
+def _earliest_seen(db: Db, bound: int) -> int:
+    """The earliest position whose pools a decision after `bound` saw (its scheduler run
+    began there), among the decisions in the next DECISION_WINDOW positions; `bound` if
+    none saw earlier. The start keeps what rebuilds the boards from there on. A run that
+    began further back than the window (none is near so long) has its decisions after the
+    cut reported by a verification from the start, as boards it cannot rebuild."""
+    after = (*DECISION_TYPES, bound, bound + DECISION_WINDOW)
+    seen = [at for (payload,) in db.execute(DECISIONS, after) if (at := _seen(payload)) is not None]
+    return min(seen, default=bound)
 
 
 def _seen(payload: str | bytes) -> int | None:

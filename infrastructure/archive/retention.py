@@ -4,12 +4,14 @@ scheduler (it is started and stopped with the scheduler, so on PostgreSQL only t
 runs it).
 
 A batch writes the segments for at most `batch_events` events, then removes them in steps
-of `step_events` (each its own short write transaction, with a pause between two so the
-commands' writer is not held up), then returns the freed pages to the file system on
-SQLite. After a batch that moved the start it goes on at once; otherwise it looks again
-every `check_s` seconds. A failed batch is logged and retried at the next look: every step
-is crash-safe, so a half-done batch is finished by the next."""
+of `step_events` (each its own short write transaction), then returns the freed pages to
+the file system on SQLite. It works at most a `duty` share of the time (see `Pacer`), so
+submissions keep their latency while a backlog is archived. After a batch that moved the
+start it goes on at once; otherwise it looks again every `check_s` seconds. A failed batch
+is logged and retried at the next look: every step is crash-safe, so a half-done batch is
+finished by the next."""
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,8 +59,8 @@ class Retention(Periodic):
         position_at: Callable[[datetime], int],
         check_s: float = 60.0,
         batch_events: int = archiver.SEGMENT_EVENTS,
-        step_events: int = 2000,
-        pause_s: float = 0.02,
+        step_events: int = 500,
+        duty: float = 0.25,
         on_run: Callable[[RetentionRun], None] = lambda run: None,
     ) -> None:
         super().__init__(check_s)
@@ -70,7 +72,7 @@ class Retention(Periodic):
         self._position_at = position_at
         self._batch_events = batch_events
         self._step_events = step_events
-        self._pause_s = pause_s
+        self._duty = duty
         self._on_run = on_run
         self.last: RetentionRun | None = None
         self._started = time.perf_counter()
@@ -90,15 +92,15 @@ class Retention(Periodic):
         if cut <= start:
             return False
         up_to = min(cut, start + self._batch_events)
-        run = archiver.archive(self._read, self.directory, up_to)
+        pace = Pacer(self._duty, self._stop)
+        run = archiver.archive(self._read, self.directory, up_to, pace=pace)
         removed = removal.remove(
             self._write,
             segments.manifests(self.directory),
             up_to,
             iso(self._clock.now()),
             self._step_events,
-            pause_s=self._pause_s,
-            stop=self._stop,
+            pace=pace,
         )
         self._reclaim()
         self._finished(run.events, removed.events, run.bytes, started, None, removed.start)
@@ -128,6 +130,22 @@ class Retention(Periodic):
         self._on_run(self.last)
         if error is None:
             log.info("retention.batch", archived=archived, removed=removed, start=at)
+
+
+class Pacer:
+    """Keeps a background job to a share (`duty`) of the time: each call waits as long as
+    the work since the last call, times (1 / duty - 1), so the server's requests get the
+    rest of the processor and of the database's write lock. False once `stop` is set."""
+
+    def __init__(self, duty: float, stop: threading.Event) -> None:
+        self._rest = 1 / duty - 1
+        self._stop = stop
+        self._since = time.perf_counter()
+
+    def __call__(self) -> bool:
+        stopped = self._stop.wait((time.perf_counter() - self._since) * self._rest)
+        self._since = time.perf_counter()
+        return not stopped
 
 
 def reclaim(engine: Engine) -> None:

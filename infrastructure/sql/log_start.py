@@ -116,6 +116,9 @@ def encoded(start: LogStart) -> str:
             "pools": [[stream, row] for stream, row in start.pools.items()],
             "algorithm": start.algorithm.value,
             "statuses": {stream: status.value for stream, status in start.statuses.items()},
+            "floor": start.floor,
+            "changes": [list(change) for change in start.changes],
+            "assigned": [list(assignment) for assignment in start.assigned],
         }
     ).decode()
 
@@ -128,4 +131,8 @@ def decoded(at: int, chain_hash: str, text: str) -> LogStart:
         {str(stream): dict(row) for stream, row in state["pools"]},
         Algorithm(state["algorithm"]),
         {str(stream): TaskStatus(status) for stream, status in state["statuses"].items()},
-    )
+        int(state["floor"]),
+        [(int(at), str(pool), None if before is None else dict(before))
+         for at, pool, before in state["changes"]],
+        [(int(at), str(run), str(pool)) for at, run, pool in state["assigned"]],
+    )  # fmt: skip

@@ -17,18 +17,21 @@ from sqlalchemy import Engine
 
 from application.audit.decision_inputs import ASSIGNED
 from application.errors import HistoryArchived
+from application.messages import RecordedEvent
 from application.read_models import pools
 from application.read_models.record import Add
 from domain.scheduling import PoolSnapshot
 from domain.scheduling.record import pool_hash
 from domain.values import ResourceType
 from domain.worker_pool import pool_stream
+from infrastructure.archive.archived_log import ArchivedLog
 from infrastructure.codec import stored_data
 from infrastructure.sql import log_start, stored_events
 from infrastructure.sql.db import Db, marks, reading, sql
 
 BLOCK = 10_000
 POOL_TYPES = sorted(pools.TYPES)
+POOL_TYPE_SET = frozenset(POOL_TYPES)
 CHANGING = ("capacity", "current_load", "draining")
 CACHED_POOLS = 200_000
 POOL_EVENTS = sql(
@@ -107,7 +110,7 @@ class PoolHistory:
         fleet does not change between two decisions)."""
         with reading(self._engine, transaction=True) as db:
             state = self._state_at(db, seen)
-            for recorded in stored_events.read_types_within(db, [ASSIGNED], seen + 1, before - 1):
+            for recorded in self._assigned(db, seen + 1, before - 1):
                 decision = recorded.data["decision"]
                 if decision.get("run") == run:
                     index = self._index.get(recorded.data["pool_id"])
@@ -173,21 +176,28 @@ class PoolHistory:
         if up_to <= after:
             return
         for row in db.execute(POOL_EVENTS, (*POOL_TYPES, after, up_to)):
-            recorded = _Stored(row)
-            if recorded.type == "WorkerPoolRegistered":
-                self._register(state, pools.start(recorded))
+            self._apply(state, row)
+
+    def _assigned(self, db: Db, first: int, last: int) -> list[RecordedEvent]:
+        return stored_events.read_types_within(db, [ASSIGNED], first, last)
+
+    def _apply(self, state: State, row: tuple[Any, ...]) -> None:
+        """Fold one pool event: (position, stream, type, schema version, payload)."""
+        recorded = _Stored(row)
+        if recorded.type == "WorkerPoolRegistered":
+            self._register(state, pools.start(recorded))
+            return
+        index = self._index.get(recorded.stream_id.removeprefix(POOL_PREFIX))
+        if index is None or index >= state.count:
+            return
+        for column, value in pools.changes(recorded).items():
+            values = state.columns.get(column)
+            if values is None:
                 continue
-            index = self._index.get(recorded.stream_id.removeprefix(POOL_PREFIX))
-            if index is None or index >= state.count:
-                continue
-            for column, value in pools.changes(recorded).items():
-                values = state.columns.get(column)
-                if values is None:
-                    continue
-                if isinstance(value, Add):
-                    values[index] += value
-                else:
-                    values[index] = int(value)
+            if isinstance(value, Add):
+                values[index] += value
+            else:
+                values[index] = int(value)
 
     def _register(self, state: State, row: dict[str, object]) -> None:
         pool_id = str(row["pool_id"])
@@ -209,3 +219,45 @@ class PoolHistory:
         state.count += 1
         for name in CHANGING:
             state.columns[name].append(int(row[name]))  # type: ignore[call-overload]
+
+
+class ArchivedPoolHistory(PoolHistory):
+    """The pools at a position before the hot log's start, folded from the archive's
+    segments (ARCHIVE_DIR): the checkpoints up to a position are made in one pass over
+    the segments, each read once."""
+
+    def __init__(self, engine: Engine, archive: ArchivedLog) -> None:
+        super().__init__(engine)
+        self._archive = archive
+
+    def _state_at(self, db: Db, position: int) -> State:
+        with self._lock:
+            index = position // BLOCK
+            if len(self._checkpoints) <= index:
+                self._checkpoint_up_to(index)
+            state = self._checkpoints[index].copy()
+            self._fold(db, state, index * BLOCK, position)
+        return state
+
+    def _checkpoint_up_to(self, index: int) -> None:
+        state = self._checkpoints[-1].copy()
+        boundary = len(self._checkpoints) * BLOCK
+        for row in self._archive.rows((len(self._checkpoints) - 1) * BLOCK, index * BLOCK):
+            while row[0] > boundary:
+                self._checkpoints.append(state.copy())
+                boundary += BLOCK
+            if row[3] in POOL_TYPE_SET:
+                self._apply(state, (row[0], row[1], row[3], row[4], row[5]))
+        while len(self._checkpoints) <= index:
+            self._checkpoints.append(state.copy())
+
+    def _fold(self, db: Db, state: State, after: int, up_to: int) -> None:
+        for row in self._archive.rows(after, up_to):
+            if row[3] in POOL_TYPE_SET:
+                self._apply(state, (row[0], row[1], row[3], row[4], row[5]))
+
+    def _assigned(self, db: Db, first: int, last: int) -> list[RecordedEvent]:
+        return [
+            recorded for recorded in self._archive.recorded(first - 1, last)
+            if recorded.type == ASSIGNED
+        ]  # fmt: skip

@@ -9,6 +9,7 @@ import orjson
 from sqlalchemy import Engine
 
 from application import views
+from application.audit.decision_inputs import TYPES as TRAIL_TYPES
 from application.errors import CorruptEvent, HistoryArchived
 from application.messages import RecordedEvent
 from application.read_models import pools as pool_rows
@@ -24,7 +25,7 @@ from infrastructure.codec import decode, payload_dict
 from infrastructure.sql import log_start, stored_events
 from infrastructure.sql.chain import COLUMNS
 from infrastructure.sql.db import Db, Sql, mappings, reading, sql
-from infrastructure.sql.pool_history import PoolHistory
+from infrastructure.sql.pool_history import ArchivedPoolHistory, PoolHistory
 from infrastructure.sql.projections.runner import read_checkpoints
 
 THROUGHPUT_WINDOW_S = 60
@@ -67,6 +68,7 @@ class SqlReadModel:
         self._engine = engine
         self._archive = archive
         self._pools = PoolHistory(engine)
+        self._archived_pools: ArchivedPoolHistory | None = None
 
     def get_task(self, task_id: str) -> dict[str, Any] | None:
         """From the projection, or folded from the task's stream while it is behind."""
@@ -215,6 +217,24 @@ class SqlReadModel:
         return self._archive
 
     def decision_inputs(self, seen: int, before: int, run: str) -> list[tuple[PoolSnapshot, bytes]]:
+        """The board of a decision (see PoolHistory.inputs). One whose pools were seen
+        before the hot log's start: from the start's trail (a decision just after it),
+        else from the archive (HistoryArchived without one)."""
+        with reading(self._engine, transaction=True) as db:
+            start = stored_events.bounds(db)[1]
+            if seen < start:
+                base = log_start.load(db)
+                if seen >= base.floor:
+                    trail = base.trail()
+                    for recorded in stored_events.read_checked(
+                        db, base.position, stored_events.LAST, before - 1, TRAIL_TYPES
+                    ):
+                        trail.apply(recorded)
+                    return trail.inputs(seen, before, run)
+        if seen < start and self._archive is not None:
+            if self._archived_pools is None:
+                self._archived_pools = ArchivedPoolHistory(self._engine, self._archive)
+            return self._archived_pools.inputs(seen, before, run)
         return self._pools.inputs(seen, before, run)
 
     def warm_decision_inputs(self) -> None:

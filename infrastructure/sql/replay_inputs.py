@@ -21,12 +21,17 @@ from application.audit.whatif import (
     ReplayInputs,
 )
 from application.errors import HistoryArchived
+from application.messages import RecordedEvent
 from application.read_models import pools as pool_rows
+from application.read_models import tasks as task_fold
+from application.read_models.record import Row
 from domain.values import ResourceType, TaskStatus
+from infrastructure.archive.archived_log import ArchivedLog
 from infrastructure.sql import log_start, stored_events
 from infrastructure.sql.db import Db, reading, sql
 from infrastructure.sql.projections.runner import read_checkpoints
 from infrastructure.sql.projections.tasks import COLUMNS, task_rows_at
+from infrastructure.sql.timestamps import iso
 
 TASKS_UP_TO = sql(
     f"SELECT {', '.join(COLUMNS)} FROM tasks WHERE queued_position > ? AND queued_position <= ?"
@@ -37,8 +42,11 @@ another attempt (delayed or queued again) has none running and is not replayed."
 
 
 class SqlReplayInputs:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, archive: ArchivedLog | None = None) -> None:
+        """`archive`: where a replay up to a position before the hot log's start reads
+        the log from."""
         self._engine = engine
+        self._archive = archive
 
     def head(self) -> int:
         with reading(self._engine) as db:
@@ -50,6 +58,8 @@ class SqlReplayInputs:
         they stood there): HistoryArchived for a position before it."""
         with reading(self._engine, transaction=True) as db:
             head, start = stored_events.bounds(db)
+            if position < start and self._archive is not None:
+                return self._archived(position)
             if position < start:
                 raise HistoryArchived(start, position, log_start.holding(db, max(position, 1)))
             current = read_checkpoints(db).get("tasks") == head == position
@@ -63,9 +73,30 @@ class SqlReplayInputs:
             changes = pools_at_start(db) if start else []
             changes += pool_changes(db, position, start + 1)
             last = stored_events.recorded_at(db, position)
-        tasks = sorted(map(_task, found), key=lambda task: task.queued_position)
-        used = frozenset(row["algorithm_used"] for row in found if row["algorithm_used"])
-        return ReplayInputs(tasks, changes, used, _seconds(last) if last else 0.0)
+        return _inputs(found, changes, last)
+
+    def _archived(self, position: int) -> ReplayInputs:
+        """The inputs up to a position the archive holds: every task's stream and the
+        pool changes, folded from the segments in one pass."""
+        assert self._archive is not None
+        rows: dict[str, Row] = {}
+        changes: list[PoolChange] = []
+        last: str | None = None
+        for recorded in self._archive.recorded(0, position):
+            last = iso(recorded.metadata.recorded_at)
+            if recorded.type == "TaskQueued":
+                rows[recorded.stream_id] = task_fold.start(recorded)
+            elif (row := rows.get(recorded.stream_id)) is not None:
+                row.update(task_fold.fold(recorded, row))
+            elif recorded.type in CONFIGURATION_TYPES:
+                changes += _pool_change(recorded)
+        return _inputs(list(rows.values()), changes, last)
+
+
+def _inputs(found: list[Row], changes: list[PoolChange], last: str | None) -> ReplayInputs:
+    tasks = sorted(map(_task, found), key=lambda task: task.queued_position)
+    used = frozenset(row["algorithm_used"] for row in found if row["algorithm_used"])
+    return ReplayInputs(tasks, changes, used, _seconds(last) if last else 0.0)
 
 
 def _task(row: dict[str, Any]) -> RecordedTask:
@@ -88,6 +119,7 @@ def _task(row: dict[str, Any]) -> RecordedTask:
 
 
 CONFIGURATION = sorted(pool_rows.TYPES - pool_rows.LOADS)
+CONFIGURATION_TYPES = frozenset(CONFIGURATION)
 
 
 def pools_at_start(db: Db) -> list[PoolChange]:
@@ -105,20 +137,26 @@ def pool_changes(db: Db, position: int, first: int = 1) -> list[PoolChange]:
     in log order, as the pool row's fold states them."""
     changes: list[PoolChange] = []
     for recorded in stored_events.read_types_within(db, CONFIGURATION, first, position):
-        at, where = recorded.metadata.recorded_at.timestamp(), recorded.position
-        if recorded.type == "WorkerPoolRegistered":
-            row = pool_rows.start(recorded)
-            changes.append(PoolRegistered(where, at, pool_rows.snapshot(row), row["execution"]))
-            continue
-        pool_id = recorded.data["pool_id"]
-        for column, value in pool_rows.changes(recorded).items():
-            match column:
-                case "capacity":
-                    changes.append(CapacityChanged(where, at, pool_id, value))
-                case "draining":
-                    changes.append(DrainChanged(where, at, pool_id, bool(value)))
-                case "execution":
-                    changes.append(ExecutionChanged(where, at, pool_id, value))
+        changes += _pool_change(recorded)
+    return changes
+
+
+def _pool_change(recorded: RecordedEvent) -> list[PoolChange]:
+    """A pool's registration or configuration change, as the pool row's fold states it."""
+    at, where = recorded.metadata.recorded_at.timestamp(), recorded.position
+    if recorded.type == "WorkerPoolRegistered":
+        row = pool_rows.start(recorded)
+        return [PoolRegistered(where, at, pool_rows.snapshot(row), row["execution"])]
+    pool_id = recorded.data["pool_id"]
+    changes: list[PoolChange] = []
+    for column, value in pool_rows.changes(recorded).items():
+        match column:
+            case "capacity":
+                changes.append(CapacityChanged(where, at, pool_id, value))
+            case "draining":
+                changes.append(DrainChanged(where, at, pool_id, bool(value)))
+            case "execution":
+                changes.append(ExecutionChanged(where, at, pool_id, value))
     return changes
 
 

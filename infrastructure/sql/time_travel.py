@@ -38,6 +38,7 @@ from infrastructure.sql.queries import THROUGHPUT_WINDOW_S, stats_view
 from infrastructure.sql.timestamps import iso, parse
 
 BLOCK = 10_000
+SWITCHED = AlgorithmSwitched.type_name()
 
 
 @dataclass
@@ -50,8 +51,12 @@ class Summary:
     """Pools registered in the stretch, as registered."""
     settings: dict[tuple[str, str], Any] = field(default_factory=dict)
     """(pool id, column): the last value the stretch set."""
+    algorithm: str | None = None
+    """The algorithm the stretch switched to last (None: no switch)."""
 
     def add(self, record: Recorded) -> None:
+        if record.type == SWITCHED:
+            self.algorithm = record.data["algorithm"]
         moved = status_move(record.type, record.data)
         if moved is not None:
             self._move(*moved)
@@ -82,6 +87,7 @@ class Summary:
             sums,
             [*self.registered, *later.registered],
             {**self.settings, **later.settings},
+            later.algorithm or self.algorithm,
         )
 
     def encoded(self) -> str:
@@ -92,6 +98,7 @@ class Summary:
                 "settings": [
                     [pool, column, value] for (pool, column), value in self.settings.items()
                 ],
+                "algorithm": self.algorithm,
             }
         ).decode()
 
@@ -102,6 +109,7 @@ class Summary:
             Counter(data["sums"]),
             list(data["registered"]),
             {(pool, column): value for pool, column, value in data["settings"]},
+            data["algorithm"],
         )
 
     def pools(self) -> list[dict[str, Any]]:
@@ -126,13 +134,15 @@ class SqlTimeTravel:
 
     def position_at(self, moment: datetime) -> int:
         """The newest position recorded at or before `moment` (0 if none): a bisection, as
-        the store stamps recorded_at in position order. HistoryArchived if that position
-        was archived and removed (`moment` is before the hot log's first event)."""
+        the store stamps recorded_at in position order. Before the hot log's first event,
+        the archive's (HistoryArchived without one)."""
         with reading(self._engine, transaction=True) as db:
             head, start = stored_events.bounds(db)
             found = _first_after(db, iso(moment), head, start + 1) - 1
             if start and found <= start:
-                raise _archived(db, start, start)
+                if self._archive is None:
+                    raise _archived(db, start, start)
+                return self._archive.position_at(iso(moment))
             return found
 
     def head(self) -> int:
@@ -157,6 +167,8 @@ class SqlTimeTravel:
 
     def stats(self, position: int) -> dict[str, Any]:
         with reading(self._engine, transaction=True) as db:
+            if position < stored_events.bounds(db)[1] and self._archive is not None:
+                return self._archived_stats(position)
             summary = self._summary(db, position)
             recorded = stored_events.recorded_at(db, position)
             moment = None if recorded is None else parse(recorded)
@@ -182,7 +194,9 @@ class SqlTimeTravel:
         then the full blocks after it (cached) and the rest folded."""
         start, summary = self._start(db)
         if position < start:
-            raise _archived(db, start, position)
+            if self._archive is None:
+                raise _archived(db, start, position)
+            return self._archived_summary(position)
         cursor = start
         while cursor < position:
             block, offset = divmod(cursor, BLOCK)
@@ -193,6 +207,53 @@ class SqlTimeTravel:
                 end = min(position, (block + 1) * BLOCK)
                 summary = summary.then(_summarize(db, cursor, end))
                 cursor = end
+        return summary
+
+    def _archived_stats(self, position: int) -> dict[str, Any]:
+        """Stats at a position before the hot log's start, from the archive."""
+        assert self._archive is not None
+        summary = self._archived_summary(position)
+        row = self._archive.row_at(position)
+        finished = 0
+        if row is not None:
+            moment = parse(str(row[10]))
+            since = int((moment - timedelta(seconds=THROUGHPUT_WINDOW_S)).timestamp())
+            earliest = iso(datetime.fromtimestamp(since, moment.tzinfo))
+            for recorded in self._archive.recorded_since(position, earliest):
+                if recorded.type in stats_fold.FINISHING:
+                    done = stats_fold.changes(recorded).finished
+                    finished += done is not None and done.second > since
+        sums = summary.sums
+        counts = {str(status): sums[f"status.{status}"] for status in TaskStatus}
+        algorithm = Algorithm(summary.algorithm) if summary.algorithm else Algorithm.FIFO
+        return stats_view(counts, dict(sums), finished, summary.pools(), algorithm)
+
+    def _archived_summary(self, position: int) -> Summary:
+        """What the archived log up to `position` adds: its full blocks (made in one pass
+        over the segments, then cached), then the rest folded."""
+        assert self._archive is not None
+        full, rest = divmod(position, BLOCK)
+        with self._lock:
+            missing = [block for block in range(full) if block not in self._blocks]
+        if missing:
+            first, current, block = missing[0], Summary(), missing[0]
+            made: dict[int, Summary] = {}
+            for recorded in self._archive.recorded(first * BLOCK, full * BLOCK):
+                while recorded.position > (block + 1) * BLOCK:
+                    made[block], current, block = current, Summary(), block + 1
+                current.add(recorded)
+            while block < full:
+                made[block], current, block = current, Summary(), block + 1
+            with self._lock:
+                self._blocks.update(made)
+        summary = Summary()
+        for block in range(full):
+            summary = summary.then(self._blocks[block])
+        if rest:
+            tail = Summary()
+            for recorded in self._archive.recorded(full * BLOCK, position):
+                tail.add(recorded)
+            summary = summary.then(tail)
         return summary
 
     def _start(self, db: Db) -> tuple[int, Summary]:

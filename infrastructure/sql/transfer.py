@@ -44,13 +44,33 @@ def export_lines(
             progress(done)
 
 
-def import_lines(db: Db, lines: Iterable[bytes], progress: Progress | None = None) -> int:
-    """Append every event of the file to an empty log, checking the chain as it goes.
-    Call inside a transaction: on InvalidImport the caller's rollback writes nothing."""
+def import_lines(
+    db: Db,
+    lines: Iterable[bytes],
+    progress: Progress | None = None,
+    archived: Iterable[tuple[Any, ...]] = (),
+) -> int:
+    """Append every event of the file to an empty log, checking the chain as it goes;
+    after `archived` (the rows of archive segments, in order: stored values and hash), if
+    the file is the export of a hot log whose older events were archived. Call inside a
+    transaction: on InvalidImport the caller's rollback writes nothing."""
     head = db.execute(COUNT).fetchone()[0]
     if head:
         raise InvalidImport(f"the store already holds {head} events; import needs an empty one")
     previous, batch, count = chain.GENESIS, [], 0
+    for row in archived:
+        if row[0] != count + 1:
+            raise InvalidImport(f"archive: position {row[0]}, expected {count + 1}")
+        previous = chain.link(previous, row[:-1])
+        if previous != row[-1]:
+            raise InvalidImport(f"archive: the event at position {row[0]} breaks the chain")
+        batch.append(tuple(row))
+        count += 1
+        if len(batch) == CHUNK:
+            db.executemany(stored_events.INSERT, batch)
+            batch = []
+            if progress is not None:
+                progress(count)
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue

@@ -210,5 +210,10 @@ def test_with_the_archive_configured_the_log_and_a_task_story_read_through(
     assert [event["version"] for event in events] == list(range(1, len(events) + 1))
     assert events[0]["type"] == "TaskQueued"
     assert client.get(f"/api/v1/tasks/{task}/timeline").status_code == 200
+    explained = client.get(f"/api/v1/tasks/{task}/decisions")
+    assert explained.status_code == 200, explained.text
+    decisions = explained.json()["decisions"]
+    assert decisions, "a completed task was assigned at least once"
+    assert all(d["candidates"] for d in decisions), "each board rebuilt from the segments"
     then = client.get(f"/api/v1/tasks/{task}", params={"as_of": str(archived["head"])})
     assert then.json()["status"] == "completed"

@@ -413,6 +413,34 @@ def test_archive_writes_segments_that_verification_reads_back(tmp_path: Path) ->
     assert "  segment 000000000001-000000000010.jsonl.zst, position 1: its size" in damaged.stdout
 
 
+def test_a_full_store_is_restored_from_the_archive_and_the_hot_log_export(
+    tmp_path: Path,
+) -> None:
+    populate(tmp_path, 20)
+    archive = tmp_path / "archive"
+    original = run(tmp_path, "audit", "verify")
+    assert run(tmp_path, "archive", "--before", "15", "--to", str(archive)).returncode == 0
+    exported = run(tmp_path, "events", "export", "--out", str(tmp_path / "hot.jsonl"))
+    assert exported.returncode == 0, exported.stderr
+
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    hot_alone = run(restored, "events", "import", str(tmp_path / "hot.jsonl"))
+    assert hot_alone.returncode == 1
+    assert "line 1: position 16, expected 1" in hot_alone.stderr
+    loaded = run(restored, "events", "import", str(tmp_path / "hot.jsonl"),
+                 "--archive", str(archive))  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.startswith("imported 28 events")
+    verified = run(restored, "audit", "verify")
+    assert verified.returncode == 0, verified.stdout
+    assert verified.stdout == original.stdout, "the same log, the same head hash"
+    assert (
+        run(restored, "status").stdout.split("\n")[1:]
+        == (run(tmp_path, "status").stdout.split("\n")[2:])
+    ), "the same tasks and pools (the original also names its hot log's start)"
+
+
 def test_archive_keep_hot_writes_segments_and_removes_nothing(tmp_path: Path) -> None:
     populate(tmp_path, 5)
     done = run(tmp_path, "archive", "--before", "9", "--to", str(tmp_path / "a"), "--keep-hot")

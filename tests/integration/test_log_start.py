@@ -9,8 +9,10 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
+import orjson
 import pytest
 
 from application.aggregates import Aggregates
@@ -19,11 +21,15 @@ from application.messages import MessageContext
 from application.snapshots import aggregate_of, folded
 from domain.values import TaskStatus
 from infrastructure.archive import archiver, removal, segments
+from infrastructure.archive.archived_log import ArchivedLog
 from infrastructure.bootstrap import TaskRouter, bootstrap
 from infrastructure.clock import RandomIds
 from infrastructure.settings import Settings
 from infrastructure.sql import log_start, migrate
 from infrastructure.sql.db import reading, sql, writing
+from infrastructure.sql.queries import SqlReadModel
+from infrastructure.sql.replay_inputs import SqlReplayInputs
+from infrastructure.sql.time_travel import SqlTimeTravel
 from tests.fakes import FakeClock
 from tests.histories import Reactors, random_history
 from tests.sqlite_support import sqlite_url
@@ -273,3 +279,42 @@ def test_a_run_killed_at_any_point_completes_on_a_rerun_losing_and_duplicating_n
     assert not problems
     assert across.ok, across.mismatches
     assert across.events_checked == len(before)
+
+
+DECISIONS_BEFORE = sql(
+    "SELECT position, payload FROM events WHERE type = 'WorkerAssigned' AND position <= ? "
+    "ORDER BY position"
+)
+
+
+def test_with_the_archive_history_before_the_start_answers_as_it_did_before(
+    history: TaskRouter, tmp_path: Path
+) -> None:
+    """Time travel, what-if inputs and decision boards at positions before the start read
+    the segments and answer exactly what the whole log answered."""
+    at = 600
+    travel = history.time_travel
+    with reading(history.engines.read) as db:
+        decisions = [(int(p), orjson.loads(d)["decision"]) for p, d in
+                     db.execute(DECISIONS_BEFORE, (at,))]  # fmt: skip
+    compact = [(p, d) for p, d in decisions if "seen" in d][-5:]
+    moment = datetime.fromisoformat(rows(history)[at - 1][10])  # type: ignore[arg-type]
+    expected = (
+        travel.stats(at), travel.pools(at), travel.position_at(moment),
+        history.replays.up_to(at),
+        [history.read_model.decision_inputs(d["seen"], p, d["run"]) for p, d in compact],
+    )  # fmt: skip
+    history.archive(tmp_path / "archive", 1000)
+
+    archive = ArchivedLog(tmp_path / "archive")
+    travel = SqlTimeTravel(history.engines.read, archive)
+    reads = SqlReadModel(history.engines.read, archive)
+    answered = (
+        travel.stats(at), travel.pools(at), travel.position_at(moment),
+        SqlReplayInputs(history.engines.read, archive).up_to(at),
+        [reads.decision_inputs(d["seen"], p, d["run"]) for p, d in compact],
+    )  # fmt: skip
+    assert compact, "the history has compact decisions before the cut"
+    for name, was, now in zip(("stats", "pools", "position", "what-if", "boards"), expected,
+                              answered, strict=True):  # fmt: skip
+        assert now == was, name

@@ -45,7 +45,7 @@ def history(url: str, clock: FakeClock) -> Iterator[TaskRouter]:
 def retention(router: TaskRouter, clock: FakeClock, directory: Path) -> Retention:
     return Retention(
         router.engines.read, router.engines.write, directory, AFTER, clock,
-        router.time_travel.position_at, batch_events=700, step_events=150, pause_s=0,
+        router.time_travel.position_at, batch_events=700, step_events=150, duty=1.0,
     )  # fmt: skip
 
 
@@ -149,3 +149,37 @@ def test_housekeeping_prunes_what_only_grows_with_time_and_changes_no_count(
     assert {k: v for k, v in rows.items() if k not in ("completed", "cancelled")} == left
     assert keeping.pruned["task_rows"] == rows.get("completed", 0) + rows.get("cancelled", 0)
     assert history.read_model.status_counts() == counts, "no count changes"
+
+
+def test_on_postgresql_the_space_of_removed_events_is_reused(
+    postgres_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    """PostgreSQL keeps the table's pages after a DELETE and vacuum (autovacuum, in
+    service) makes them reusable: cut and refill the log to the same length again and
+    again, and the events table stops growing."""
+    settings = Settings(database_url=postgres_url, scheduler="off", simulator="off", id_seed=3)
+    router = bootstrap(settings, clock=clock, ids=RandomIds(3))
+    migrate.upgrade(router.engines.write)
+    try:
+        reactors = random_history(router, clock, events=2000, seed=7)
+        sizes = [_vacuumed_size(router)]
+        for cycle in range(4):
+            head = router.store.head()
+            router.archive(tmp_path / "archive", head - 50)
+            _vacuumed_size(router)  # as autovacuum does after a large delete
+            random_history(router, clock, head + 2000, 8 + cycle, reactors)
+            sizes.append(_vacuumed_size(router))
+        print("events table after each cut and refill of 2,000 events:", sizes)
+        assert sizes[-1] <= sizes[-2] * 1.05, sizes
+        assert sizes[-1] < sizes[0] * 2, "far from the 5x of keeping every event"
+    finally:
+        router.engines.dispose()
+
+
+def _vacuumed_size(router: TaskRouter) -> int:
+    """The events table's size (with indexes) after a VACUUM, as autovacuum leaves it."""
+    with router.engines.write.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection.exec_driver_sql("VACUUM events")
+        size = connection.exec_driver_sql("SELECT pg_total_relation_size('events')").scalar()
+    return int(size)
