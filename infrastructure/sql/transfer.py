@@ -58,29 +58,13 @@ def import_lines(
     if head:
         raise InvalidImport(f"the store already holds {head} events; import needs an empty one")
     previous, batch, count = chain.GENESIS, [], 0
-    for row in archived:
+    for where, row, claimed in _claimed_rows(archived, lines):
         if row[0] != count + 1:
-            raise InvalidImport(f"archive: position {row[0]}, expected {count + 1}")
-        previous = chain.link(previous, row[:-1])
-        if previous != row[-1]:
-            raise InvalidImport(f"archive: the event at position {row[0]} breaks the chain")
-        batch.append(tuple(row))
-        count += 1
-        if len(batch) == CHUNK:
-            db.executemany(stored_events.INSERT, batch)
-            batch = []
-            if progress is not None:
-                progress(count)
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        row, claimed = row_of(number, line)
-        if row[0] != count + 1:
-            raise InvalidImport(f"line {number}: position {row[0]}, expected {count + 1}")
+            raise InvalidImport(f"{where}: position {row[0]}, expected {count + 1}")
         previous = chain.link(previous, row)
         if previous != claimed:
             raise InvalidImport(
-                f"line {number}: the event does not match its hash (altered after export?)"
+                f"{where}: the event does not match its hash (altered after export?)"
             )
         batch.append((*row, previous))
         count += 1
@@ -93,6 +77,18 @@ def import_lines(
     if progress is not None:
         progress(count)
     return count
+
+
+def _claimed_rows(
+    archived: Iterable[tuple[Any, ...]], lines: Iterable[bytes]
+) -> Iterator[tuple[str, tuple[Any, ...], str]]:
+    """(where, the stored values, the hash claimed for them): the archive's rows, then the
+    file's lines."""
+    for row in archived:
+        yield f"archive position {row[0]}", tuple(row[:-1]), str(row[-1])
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            yield f"line {number}", *row_of(number, line)
 
 
 def copy_log(source: Db, target: Db, to: int, progress: Progress | None = None) -> int:
