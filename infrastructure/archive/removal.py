@@ -142,9 +142,13 @@ def _step(
     summary = Summary() if before is None else Summary.decoded(before[1])
     for recorded in page:
         summary.add(recorded)
+    closed = []
     for stream_id, (version, position) in last.items():
         if _lives_on(stream_id, start):
             snapshots.take(db, stream_id, version, position)
+        elif stream_id.startswith("task-"):
+            closed.append(stream_id)
+    snapshots.forget(db, closed)  # tasks closed and wholly archived: never loaded again
     db.execute(DELETE, (current.position, bound))
     log_start.save(db, start, summary.encoded(), moved_at)
     log_start.register(

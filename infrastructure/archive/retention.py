@@ -31,6 +31,10 @@ from infrastructure.sql.timestamps import iso
 
 log = structlog.get_logger(__name__)
 
+BATCH_EVENTS = 20_000
+"""Events a batch archives at most: its segments are written, then its events removed, so
+a long backlog alternates between the two in short stretches."""
+
 
 @dataclass(frozen=True)
 class RetentionRun:
@@ -58,7 +62,7 @@ class Retention(Periodic):
         clock: Clock,
         position_at: Callable[[datetime], int],
         check_s: float = 60.0,
-        batch_events: int = archiver.SEGMENT_EVENTS,
+        batch_events: int = BATCH_EVENTS,
         step_events: int = 500,
         duty: float = 0.25,
         on_run: Callable[[RetentionRun], None] = lambda run: None,

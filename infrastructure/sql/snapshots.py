@@ -93,6 +93,14 @@ class SnapshotsProjection:
             take(db, stream_id, record.version, record.position)
 
 
+FORGET = sql("DELETE FROM snapshots WHERE stream_id = ?")
+
+
+def forget(db: Db, stream_ids: Sequence[str]) -> None:
+    """Drop the snapshots of streams no command will load again."""
+    db.executemany(FORGET, [(stream_id,) for stream_id in stream_ids])
+
+
 def take(db: Db, stream_id: str, version: int, position: int) -> None:
     """Snapshot the stream at `version` (its event at `position`), unless its snapshot is
     already there or newer: its previous snapshot and the events since, folded."""

@@ -38,6 +38,7 @@ ALL_ROWS = sql(f"SELECT {archiver.chain.ROW}, hash FROM events ORDER BY position
 STREAMS = sql("SELECT DISTINCT stream_id FROM events")
 STATS = sql("SELECT name, value FROM stats_counters ORDER BY name")
 EDIT_START = sql("UPDATE log_start SET state = ?, digest = ?")
+TASK_SNAPSHOTS = sql("SELECT stream_id, position FROM snapshots WHERE stream_id LIKE 'task-%'")
 CTX = MessageContext("log-start")
 
 
@@ -110,7 +111,7 @@ def test_the_hot_log_starts_after_the_cut_and_verifies_alone_and_across_tiers(
     before = rows(history)
     whole = history.audit()
     assert whole.ok
-    run, removed = history.archive(tmp_path / "archive", 900, segment_events=400)
+    run, removed = history.archive(tmp_path / "archive", 900, segment_events=400, step_events=60)
     assert removed is not None
     start = removed.start
     assert run.up_to == 900
@@ -120,6 +121,11 @@ def test_the_hot_log_starts_after_the_cut_and_verifies_alone_and_across_tiers(
     assert archived(tmp_path / "archive") == before[:900]
     assert history.store.head() == len(before)
     assert start_of(history).hash == before[start - 1][-1]
+
+    with reading(history.engines.read) as db:
+        snapshotted = [(str(s), int(p)) for s, p in db.execute(TASK_SNAPSHOTS)]
+    open_tasks = start_of(history).statuses
+    assert all(s in open_tasks or p > start for s, p in snapshotted), "closed tasks' go"
 
     alone = history.audit()
     assert alone.ok, (alone.mismatches, alone.violations, alone.chain)
