@@ -63,7 +63,7 @@ class Retention(Periodic):
         position_at: Callable[[datetime], int],
         check_s: float = 60.0,
         batch_events: int = BATCH_EVENTS,
-        step_events: int = 500,
+        step_events: int = 250,
         duty: float = 0.25,
         on_run: Callable[[RetentionRun], None] = lambda run: None,
     ) -> None:
@@ -106,16 +106,16 @@ class Retention(Periodic):
             self._step_events,
             pace=pace,
         )
-        self._reclaim()
+        self._reclaim(pace)
         self._finished(run.events, removed.events, run.bytes, started, None, removed.start)
         return removed.events > 0
 
-    def _reclaim(self) -> None:
+    def _reclaim(self, pace: "Pacer") -> None:
         """Return the pages the removed rows held to the file system (SQLite databases made
         with incremental auto-vacuum; others keep reusing them)."""
         if self._write.dialect.name != "sqlite":
             return  # PostgreSQL: autovacuum makes the space reusable
-        reclaim(self._write)
+        reclaim(self._write, pace)
 
     def _finished(
         self,
@@ -152,13 +152,21 @@ class Pacer:
         return not stopped
 
 
-def reclaim(engine: Engine) -> None:
-    """SQLite: give the free pages back to the file system, in a transaction of its own
-    (the pragma frees a page a step: run to completion as a script, not stepped once)."""
+RECLAIM_PAGES = 256
+"""Pages given back per transaction (each holds the write lock while it truncates)."""
+
+
+def reclaim(engine: Engine, pace: Callable[[], bool] | None = None) -> None:
+    """SQLite: give the free pages back to the file system, RECLAIM_PAGES at a time, each
+    in a transaction of its own (`pace` between two). The pragma frees a page a step, so
+    it runs to completion as a script, not stepped once."""
     pooled = engine.raw_connection()
     try:
         connection = pooled.driver_connection
         assert connection is not None
-        connection.executescript("PRAGMA incremental_vacuum")
+        while connection.execute("PRAGMA freelist_count").fetchone()[0]:
+            connection.executescript(f"PRAGMA incremental_vacuum({RECLAIM_PAGES})")
+            if pace is not None and not pace():
+                break
     finally:
         pooled.close()

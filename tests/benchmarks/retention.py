@@ -40,6 +40,12 @@ def run(scale: Scale, report: Report) -> None:
         latency(Path(directory), scale, report)
 
 
+def latency_only(scale: Scale, report: Report) -> None:
+    """The p99 part alone (`--only retention-p99`)."""
+    with tempfile.TemporaryDirectory() as directory:
+        latency(Path(directory), scale, report)
+
+
 def sized(directory: Path, scale: Scale, report: Report) -> None:
     kept = f"{scale.retention_s}s"
     retained = {"TASKROUTERX_ARCHIVE_AFTER": kept, "TASKROUTERX_TASK_ROWS_RETENTION": kept,
