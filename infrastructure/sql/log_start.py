@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import orjson
 
 from application.audit.log_start import LogStart
-from application.errors import CorruptEvent
+from application.errors import CorruptEvent, HistoryArchived
 from domain.values import Algorithm, TaskStatus
 from infrastructure.archive.segments import SEGMENT_SUFFIX, Manifest
 from infrastructure.sql.db import Db, sql
@@ -92,6 +92,12 @@ def register(db: Db, manifests: Iterable[Manifest]) -> None:
             for m in manifests
         ],
     )  # fmt: skip
+
+
+def archived(db: Db, start: int, asked: int) -> HistoryArchived:
+    """The error for a read of position `asked`, archived and removed (the hot log starts
+    after `start`), naming the segment that holds it."""
+    return HistoryArchived(start, asked, holding(db, max(asked, 1)))
 
 
 def holding(db: Db, at: int) -> str | None:

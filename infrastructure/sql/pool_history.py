@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import Engine
 
 from application.audit.decision_inputs import ASSIGNED
-from application.errors import HistoryArchived
 from application.messages import RecordedEvent
 from application.read_models import pools
 from application.read_models.record import Add
@@ -141,7 +140,7 @@ class PoolHistory:
     def _state_at(self, db: Db, position: int) -> State:
         start = stored_events.bounds(db)[1]
         if position < start:
-            raise HistoryArchived(start, position, log_start.holding(db, max(position, 1)))
+            raise log_start.archived(db, start, position)
         with self._lock:
             first_block = self._origin // BLOCK
             index = max(0, position // BLOCK - first_block)

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from application import views
 from application.audit.decision_inputs import TYPES as TRAIL_TYPES
-from application.errors import CorruptEvent, HistoryArchived
+from application.errors import CorruptEvent
 from application.messages import RecordedEvent
 from application.read_models import pools as pool_rows
 from application.read_models import tasks as task_rows
@@ -179,7 +179,7 @@ class SqlReadModel:
         """Up to `limit` archived events after `after` that match `wanted` (column: value);
         HistoryArchived when no archive is configured."""
         if self._archive is None:
-            raise HistoryArchived(start, after + 1, log_start.holding(db, after + 1))
+            raise log_start.archived(db, start, after + 1)
         page = []
         for row in self._archive.rows(after, start):
             named = dict(zip(COLUMNS, row, strict=False))
@@ -193,7 +193,7 @@ class SqlReadModel:
         with reading(self._engine, transaction=True) as db:
             rows = mappings(db.execute(STREAM_EVENTS, (stream_id,)))
             first = rows[0]["version"] if rows else None
-            if not _archived_start(db, stream_id, first):
+            if not archived_start(db, stream_id, first):
                 return [event_view(row) for row in rows]
             earlier = self._needed_archive(db, stream_id).stream_rows(stream_id, first)
         named = (dict(zip(COLUMNS, row, strict=False)) for row in earlier)
@@ -203,7 +203,7 @@ class SqlReadModel:
         with reading(self._engine, transaction=True) as db:
             events = stored_events.read_stream(db, stream_id)
             first = events[0].version if events else None
-            if not _archived_start(db, stream_id, first):
+            if not archived_start(db, stream_id, first):
                 return events
             return self._needed_archive(db, stream_id).stream(stream_id, first) + events
 
@@ -213,7 +213,7 @@ class SqlReadModel:
         if self._archive is None:
             start = stored_events.bounds(db)[1]
             asked = _queued_at(db, stream_id) or start
-            raise HistoryArchived(start, asked, log_start.holding(db, asked))
+            raise log_start.archived(db, start, asked)
         return self._archive
 
     def decision_inputs(self, seen: int, before: int, run: str) -> list[tuple[PoolSnapshot, bytes]]:
@@ -285,7 +285,7 @@ class SqlReadModel:
         """The head; HistoryArchived if events after `after` were archived."""
         head, start = stored_events.bounds(db)
         if after < start:
-            raise HistoryArchived(start, after + 1, log_start.holding(db, after + 1))
+            raise log_start.archived(db, start, after + 1)
         return head
 
     def ping(self) -> None:
@@ -303,7 +303,7 @@ def _queued_at(db: Db, stream_id: str) -> int | None:
     return None if row is None else int(row[0])
 
 
-def _archived_start(db: Db, stream_id: str, first_version: int | None) -> bool:
+def archived_start(db: Db, stream_id: str, first_version: int | None) -> bool:
     """Whether the stream's first events were archived and removed: its first hot
     version is not 1, or (a task's) it has none left though the task was submitted."""
     if first_version == 1:

@@ -20,7 +20,6 @@ from application.audit.whatif import (
     RecordedTask,
     ReplayInputs,
 )
-from application.errors import HistoryArchived
 from application.messages import RecordedEvent
 from application.read_models import pools as pool_rows
 from application.read_models import tasks as task_fold
@@ -61,7 +60,7 @@ class SqlReplayInputs:
             if position < start and self._archive is not None:
                 return self._archived(position)
             if position < start:
-                raise HistoryArchived(start, position, log_start.holding(db, max(position, 1)))
+                raise log_start.archived(db, start, position)
             current = read_checkpoints(db).get("tasks") == head == position
             if current:
                 rows = db.execute(TASKS_UP_TO, (start, position))

@@ -21,7 +21,6 @@ import orjson
 from sqlalchemy import Engine
 
 from application import views
-from application.errors import HistoryArchived
 from application.read_models import pools as pool_rows
 from application.read_models import stats as stats_fold
 from application.read_models.record import Add, Recorded, Row
@@ -34,7 +33,7 @@ from infrastructure.codec import decode
 from infrastructure.sql import log_start, stored_events
 from infrastructure.sql.db import Db, reading, sql
 from infrastructure.sql.projections.runner import read_records
-from infrastructure.sql.queries import THROUGHPUT_WINDOW_S, stats_view
+from infrastructure.sql.queries import THROUGHPUT_WINDOW_S, archived_start, stats_view
 from infrastructure.sql.timestamps import iso, parse
 
 BLOCK = 10_000
@@ -141,7 +140,7 @@ class SqlTimeTravel:
             found = _first_after(db, iso(moment), head, start + 1) - 1
             if start and found <= start:
                 if self._archive is None:
-                    raise _archived(db, start, start)
+                    raise log_start.archived(db, start, start)
                 return self._archive.position_at(iso(moment))
             return found
 
@@ -153,11 +152,10 @@ class SqlTimeTravel:
         stream = task_stream(task_id)
         with reading(self._engine, transaction=True) as db:
             history = stored_events.read_stream(db, stream)
-            start = stored_events.bounds(db)[1]
-            if start and (history[0].version != 1 if history else _queued_by(db, task_id, start)):
+            first = history[0].version if history else None
+            if archived_start(db, stream, first):
                 if self._archive is None:
-                    raise _archived(db, start, position)
-                first = history[0].version if history else None
+                    raise log_start.archived(db, stored_events.bounds(db)[1], position)
                 history = self._archive.stream(stream, first) + history
         return views.task_view([event for event in history if event.position <= position])
 
@@ -195,7 +193,7 @@ class SqlTimeTravel:
         start, summary = self._start(db)
         if position < start:
             if self._archive is None:
-                raise _archived(db, start, position)
+                raise log_start.archived(db, start, position)
             return self._archived_summary(position)
         cursor = start
         while cursor < position:
@@ -275,19 +273,6 @@ class SqlTimeTravel:
         return cached
 
 
-QUEUED_AT = sql("SELECT queued_position FROM tasks WHERE id = ?")
-
-
-def _queued_by(db: Db, task_id: str, start: int) -> bool:
-    """Whether the task was submitted at or before `start` (its history archived)."""
-    row = db.execute(QUEUED_AT, (task_id,)).fetchone()
-    return row is not None and int(row[0]) <= start
-
-
-def _archived(db: Db, start: int, asked: int) -> HistoryArchived:
-    return HistoryArchived(start, asked, log_start.holding(db, max(asked, 1)))
-
-
 def _summarize(db: Db, low: int, high: int) -> Summary:
     """What positions (low, high] add, folded event by event."""
     summary = Summary()
@@ -323,7 +308,7 @@ def _finished_in_window(db: Db, position: int, moment: datetime | None, start: i
     earliest = iso(datetime.fromtimestamp(since, moment.tzinfo))
     first = _first_after(db, earliest, position, start + 1, inclusive=True)
     if start and first == start + 1:
-        raise _archived(db, start, position)
+        raise log_start.archived(db, start, position)
     finished = 0
     for recorded in stored_events.read_types_within(
         db, sorted(stats_fold.FINISHING), first, position

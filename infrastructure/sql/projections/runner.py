@@ -10,7 +10,7 @@ from typing import Protocol, TypeVar
 
 from sqlalchemy import Engine
 
-from application.errors import HistoryArchived, UnknownProjection
+from application.errors import UnknownProjection
 from infrastructure.codec import stored_data
 from infrastructure.runtime import YOUNG_GENERATION_THRESHOLD
 from infrastructure.sql import log_start, stored_events
@@ -158,7 +158,7 @@ class ProjectionRunner:
         with reading(self._write) as db:
             start = stored_events.bounds(db)[1]
             if start:
-                raise HistoryArchived(start, 1, log_start.holding(db, 1))
+                raise log_start.archived(db, start, 1)
 
     def reset(self, names: Sequence[str]) -> None:
         """Empty the projections' tables and move their checkpoints back to 0, at once."""
