@@ -24,17 +24,20 @@ lint: install
 
 # PostgreSQL tests run on a throwaway cluster (.ci/with-postgres), or are reported skipped;
 # the dashboard's browser tests run in /usr/bin/chromium, or are reported skipped. The tests
-# run on two workers (a file per worker at a time), then those marked `serial` in one process
-# (the contract fuzzer: under xdist schemathesis runs only one of its operations).
+# run on WORKERS processes (a file per worker at a time), then those marked `serial` in one
+# process (the contract fuzzer: under xdist schemathesis runs only one of its operations).
+# Three workers on two cores: the tests wait on servers, browsers and subprocesses about
+# half the time, so two workers leave the cores half idle (four crowd the browser tests).
 # `make coverage` runs the same tests measuring line coverage (about a third slower).
 CHROMIUM ?= /usr/bin/chromium
+WORKERS  ?= 3
 COV      ?=
 COV_REST ?=
 
 test: lint
 	@test -x $(CHROMIUM) || echo "NOTE: no Chromium at $(CHROMIUM): the dashboard's browser tests will be SKIPPED (apt-get install chromium, or run .ci/run)"
 	TASKROUTERX_TEST_CHROMIUM=$(CHROMIUM) ./.ci/with-postgres sh -c '\
-	  $(BIN)/pytest -rs -n 2 --dist loadfile -m "not serial" --durations=20 $(COV) && \
+	  $(BIN)/pytest -rs -n $(WORKERS) --dist loadfile -m "not serial" --durations=20 $(COV) && \
 	  $(BIN)/pytest -rs -m serial $(COV_REST)'
 	@test -x $(CHROMIUM) || echo "NOTE: the dashboard's browser tests were SKIPPED: no Chromium at $(CHROMIUM)"
 

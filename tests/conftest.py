@@ -1,4 +1,5 @@
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -8,6 +9,9 @@ from application.commit_signal import CommitSignal
 from infrastructure.structured_logging import configure_logging
 from tests.fakes import FakeClock, InMemoryEventStore, SequentialIds
 from tests.postgres_support import fresh_database
+
+if TYPE_CHECKING:
+    from tests.history_copies import HistoryCopies
 
 
 @pytest.fixture
@@ -46,3 +50,13 @@ def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database (skipped, with the reason, when none is configured)."""
     with fresh_database() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def history_copies(tmp_path_factory: pytest.TempPathFactory) -> Iterator["HistoryCopies"]:
+    """Random histories built once per test process, copied for each test (see
+    tests/history_copies.py)."""
+    from tests.history_copies import copies
+
+    with copies(tmp_path_factory.mktemp("histories")) as built:
+        yield built

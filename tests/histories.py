@@ -90,6 +90,20 @@ class Reactors:
     keeper: Timekeeper
 
 
+def restored_reactors(router: TaskRouter, clock: FakeClock) -> Reactors:
+    """A scheduler and timekeeper for the router's store, restored from it as a restarted
+    service restores them."""
+    sender = InlineSender(router.bus)
+    state_source = SqlStateSource(router.engines.read)
+    reactors = Reactors(
+        Scheduler(router.store, sender, state_source, router.signal),
+        Timekeeper(router.store, sender, state_source, router.signal, clock),
+    )
+    reactors.policy.restore()
+    reactors.keeper.restore()
+    return reactors
+
+
 def random_history(
     router: TaskRouter,
     clock: FakeClock,
@@ -103,19 +117,13 @@ def random_history(
     letters, draining pools and changing their capacity, execution and the algorithm."""
     rng = random.Random(seed)
     sender = InlineSender(router.bus)
-    state_source = SqlStateSource(router.engines.read)
     if reactors is None:
         register_demo_pools(router.store, sender)
         for kind in ResourceType:
             sender.submit(
                 RegisterWorkerPool(f"mars-{kind}", "mars", kind, 0.7, 3, Execution.EXTERNAL), CTX
             ).result()
-        reactors = Reactors(
-            Scheduler(router.store, sender, state_source, router.signal),
-            Timekeeper(router.store, sender, state_source, router.signal, clock),
-        )
-        reactors.policy.restore()
-        reactors.keeper.restore()
+        reactors = restored_reactors(router, clock)
     policy, keeper = reactors.policy, reactors.keeper
     extra_pools = 0
 

@@ -11,35 +11,26 @@ import pytest
 from fastapi.testclient import TestClient
 
 from domain.values import TaskStatus
-from infrastructure.bootstrap import TaskRouter, bootstrap
-from infrastructure.clock import RandomIds
 from infrastructure.settings import Settings
-from infrastructure.sql import migrate
 from infrastructure.sql.db import reading, sql
 from tests.api.conftest import TASK, ClientFactory, verified, wait_until
 from tests.fakes import FakeClock
-from tests.histories import random_history
-from tests.sqlite_support import sqlite_url
+from tests.history_copies import HistoryCopies
 
 TASKS = sql("SELECT id, queued_position, status FROM tasks ORDER BY queued_position")
 CUT = 900
 
 
 @pytest.fixture
-def archived(tmp_path: Path) -> dict[str, Any]:
+def archived(history_copies: HistoryCopies, tmp_path: Path) -> dict[str, Any]:
     """A random history of 1,500 events with the events up to about 900 archived and
     removed: the start, the head, and tasks from before and after the start."""
-    clock = FakeClock()
-    settings = Settings(database_url=sqlite_url(tmp_path), scheduler="off", simulator="off")
-    router: TaskRouter = bootstrap(settings, clock=clock, ids=RandomIds(3))
-    migrate.upgrade(router.engines.write)
-    random_history(router, clock, events=1500, seed=7)
-    _, removed = router.archive(tmp_path / "archive", CUT, segment_events=400)
-    assert removed is not None
-    with reading(router.engines.read) as db:
-        tasks = [tuple(row) for row in db.execute(TASKS)]
-    head = router.store.head()
-    router.engines.dispose()
+    with history_copies.router("sqlite", 1500, 7, tmp_path, FakeClock()) as router:
+        _, removed = router.archive(tmp_path / "archive", CUT, segment_events=400)
+        assert removed is not None
+        with reading(router.engines.read) as db:
+            tasks = [tuple(row) for row in db.execute(TASKS)]
+        head = router.store.head()
     start = removed.start
     before = [(task, status) for task, queued, status in tasks if queued <= start]
     return {

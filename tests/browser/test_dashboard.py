@@ -310,6 +310,7 @@ def test_with_api_keys_the_dashboard_asks_for_one(
         page.locator("#task-form").get_by_role("button", name="Submit").click()
         expect(page.locator("#task-form .outcome a")).to_be_visible()
         expect(page.locator('#event-log li[data-type="TaskQueued"]')).to_have_count(1)
+        page.close()  # before its server goes
     finally:
         server.stop()
 
@@ -348,7 +349,7 @@ def test_live_refreshes_leave_the_keyboard_focus_and_an_edit_alone(dashboard: Da
         # the row that opened it was redrawn behind the dialog: the page gives the focus to
         # the row drawn in its place once the dialog has closed
         page.wait_for_function("id => document.activeElement?.dataset.focus === id", arg=task_id,
-                               timeout=5000)  # fmt: skip
+                               timeout=15_000)  # fmt: skip
     finally:
         dashboard.api.patch(f"/api/v1/workers/{pool['id']}", json={"capacity": pool["capacity"]})
 
@@ -374,5 +375,6 @@ def test_a_task_with_a_damaged_history_shows_the_servers_message(
         alert = page.locator("#task-detail [role=alert]")
         expect(alert).to_contain_text(f"the stored event at position {position}")
         expect(alert).to_contain_text("cannot be read")
+        page.close()  # before its server goes
     finally:
         server.stop()

@@ -407,11 +407,15 @@ def test_a_corrected_metadata_text_loses_its_complaint_as_it_is_typed(wide: Dash
 
 def test_task_ids_are_as_large_as_the_rest_of_their_row(wide: Dashboard) -> None:
     submit(wide)
-    row = wide.page.locator("#tasks tbody tr[data-task]").first
-    # both read in one step: the table redraws its rows as events arrive
-    id_size, text_size = row.evaluate(
-        """row => [row.querySelector("button"), row.querySelectorAll("td")[1]]
-            .map(e => parseFloat(getComputedStyle(e).fontSize))"""
+    expect(wide.page.locator("#tasks tbody tr[data-task]").first).to_be_visible()
+    # found and read in one synchronous step: the table redraws its rows as events arrive,
+    # and a row located first may be detached (with no computed style) when it is read
+    id_size, text_size = wide.page.evaluate(
+        """() => {
+            const row = document.querySelector("#tasks tbody tr[data-task]");
+            return [row.querySelector("button"), row.querySelectorAll("td")[1]]
+                .map(e => parseFloat(getComputedStyle(e).fontSize));
+        }"""
     )
     assert id_size >= text_size >= 13, f"the id is {id_size} px, the row's text {text_size} px"
 

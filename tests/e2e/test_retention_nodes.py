@@ -73,7 +73,10 @@ def test_only_the_leader_archives_and_a_takeover_loses_and_duplicates_nothing(
             stats = standby.client.get("/api/v1/system/stats").json()
             return bool(stats["tasks_completed"] == submitted)
 
-        wait_until(finished, timeout=60)
+        try:
+            wait_until(finished, timeout=60)
+        except AssertionError:
+            raise AssertionError(f"tasks left unfinished: {unfinished(standby)}") from None
     finally:
         for node in nodes:
             node.stop()
@@ -86,3 +89,16 @@ def test_only_the_leader_archives_and_a_takeover_loses_and_duplicates_nothing(
     assert verified.returncode == 0, verified.stdout + verified.stderr
     head = int(verified.stdout.split()[0])
     assert f"hash chain intact over {head} events" in verified.stdout
+
+
+def unfinished(node: Server) -> dict[str, object]:
+    """Each task not completed, with its events' types (for a failure's message)."""
+    found: dict[str, object] = {}
+    for status in ("queued", "processing", "failed", "delayed"):
+        page = node.client.get("/api/v1/tasks", params={"status": status, "page_size": 100})
+        for task in page.json()["tasks"]:
+            answer = node.client.get(f"/api/v1/tasks/{task['id']}/events")
+            events = answer.json().get("events") if answer.status_code == 200 else answer.text
+            found[task["id"]] = (status, [e["type"] for e in events or []]
+                                 if isinstance(events, list) else events)  # fmt: skip
+    return found

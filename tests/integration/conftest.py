@@ -3,10 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.bootstrap import TaskRouter, bootstrap
-from infrastructure.clock import RandomIds
-from infrastructure.settings import Settings
-from infrastructure.sql import migrate
+from infrastructure.bootstrap import TaskRouter
+from tests import history_copies
 from tests.fakes import FakeClock
 from tests.sqlite_support import sqlite_url
 
@@ -14,10 +12,12 @@ from tests.sqlite_support import sqlite_url
 @pytest.fixture
 def quiet_router(tmp_path: Path, clock: FakeClock) -> Iterator[TaskRouter]:
     """The real SQLite-backed system with the reactors off: tests drive it by hand."""
-    settings = Settings(
-        database_url=sqlite_url(tmp_path), scheduler="off", simulator="off", id_seed=3
-    )
-    router = bootstrap(settings, clock=clock, ids=RandomIds(3))
-    migrate.upgrade(router.engines.write)
+    router = history_copies.quiet_router(sqlite_url(tmp_path), clock)
     yield router
     router.engines.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each database the store runs on (PostgreSQL's tests skip, saying so, without one)."""
+    return str(request.param)

@@ -5,6 +5,7 @@ they hold and reports a damaged or missing one with its file and position."""
 
 import hashlib
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -16,13 +17,16 @@ from infrastructure.bootstrap import TaskRouter
 from infrastructure.sql import chain
 from infrastructure.sql.db import reading
 from tests.fakes import FakeClock
-from tests.histories import random_history
+from tests.history_copies import HistoryCopies
 
 
 @pytest.fixture
-def history(quiet_router: TaskRouter, clock: FakeClock) -> TaskRouter:
-    random_history(quiet_router, clock, events=1500, seed=7)
-    return quiet_router
+def history(
+    history_copies: HistoryCopies, tmp_path: Path, clock: FakeClock
+) -> Iterator[TaskRouter]:
+    """A copy of a random history of 1,500 events in a SQLite file."""
+    with history_copies.router("sqlite", 1500, 7, tmp_path, clock) as router:
+        yield router
 
 
 def hot_rows(router: TaskRouter, up_to: int) -> list[tuple[object, ...]]:

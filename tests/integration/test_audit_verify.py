@@ -4,6 +4,7 @@ algorithm (same version, new logic) is found by recomputation; the migration cha
 stored before it existed."""
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,15 +20,18 @@ from infrastructure.sql import chain, migrate, pool_history, stored_events, veri
 from infrastructure.sql.db import reading
 from infrastructure.sql.engine import create_engines
 from tests.fakes import FakeClock
-from tests.histories import random_history
+from tests.history_copies import HistoryCopies
 from tests.sqlite_support import sqlite_url
 from tests.unit.test_decision_records import board_at
 
 
 @pytest.fixture
-def history(quiet_router: TaskRouter, clock: FakeClock) -> TaskRouter:
-    random_history(quiet_router, clock, events=2500, seed=31)
-    return quiet_router
+def history(
+    history_copies: HistoryCopies, tmp_path: Path, clock: FakeClock
+) -> Iterator[TaskRouter]:
+    """A copy of a random history of 2,500 events in a SQLite file."""
+    with history_copies.router("sqlite", 2500, 31, tmp_path, clock) as router:
+        yield router
 
 
 @pytest.fixture(params=["one pass", "two processes"])

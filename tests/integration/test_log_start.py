@@ -22,17 +22,15 @@ from application.snapshots import aggregate_of, folded
 from domain.values import TaskStatus
 from infrastructure.archive import archiver, removal, segments
 from infrastructure.archive.archived_log import ArchivedLog
-from infrastructure.bootstrap import TaskRouter, bootstrap
-from infrastructure.clock import RandomIds
-from infrastructure.settings import Settings
-from infrastructure.sql import log_start, migrate
+from infrastructure.bootstrap import TaskRouter
+from infrastructure.sql import log_start
 from infrastructure.sql.db import reading, sql, writing
 from infrastructure.sql.queries import SqlReadModel
 from infrastructure.sql.replay_inputs import SqlReplayInputs
 from infrastructure.sql.time_travel import SqlTimeTravel
 from tests.fakes import FakeClock
-from tests.histories import Reactors, random_history
-from tests.sqlite_support import sqlite_url
+from tests.histories import Reactors, random_history, restored_reactors
+from tests.history_copies import HistoryCopies, quiet_router
 
 ALL_ROWS = sql(f"SELECT {archiver.chain.ROW}, hash FROM events ORDER BY position")
 STREAMS = sql("SELECT DISTINCT stream_id FROM events")
@@ -42,26 +40,20 @@ TASK_SNAPSHOTS = sql("SELECT stream_id, position FROM snapshots WHERE stream_id 
 CTX = MessageContext("log-start")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return sqlite_url(tmp_path)
-    return str(request.getfixturevalue("postgres_url"))
-
-
-def quiet(url: str, clock: FakeClock) -> TaskRouter:
-    settings = Settings(database_url=url, scheduler="off", simulator="off", id_seed=3)
-    router = bootstrap(settings, clock=clock, ids=RandomIds(3))
-    migrate.upgrade(router.engines.write)
-    return router
+@pytest.fixture
+def url(
+    backend: str, history_copies: HistoryCopies, tmp_path: Path, clock: FakeClock
+) -> Iterator[str]:
+    """A copy of a random history of 1,500 events; `clock` at its end."""
+    with history_copies.copy(backend, 1500, 7, tmp_path, clock) as copied:
+        yield copied
 
 
 @pytest.fixture
 def made(url: str, clock: FakeClock) -> Iterator[tuple[TaskRouter, Reactors]]:
-    """A random history of 1,500 events, and its scheduler and timekeeper to go on with."""
-    router = quiet(url, clock)
-    reactors = random_history(router, clock, events=1500, seed=7)
-    yield router, reactors
+    """The history's router, and a scheduler and timekeeper to go on with."""
+    router = quiet_router(url, clock, seed=4)
+    yield router, restored_reactors(router, clock)
     router.engines.dispose()
 
 

@@ -18,28 +18,21 @@ from infrastructure.settings import Settings
 from infrastructure.sql import migrate, stored_events
 from infrastructure.sql.db import reading, sql, writing
 from tests.fakes import FakeClock
-from tests.histories import random_history
+from tests.histories import random_history, restored_reactors
+from tests.history_copies import HistoryCopies
 from tests.sqlite_support import sqlite_url
 
 RECORDED = sql("SELECT position, recorded_at FROM events ORDER BY position")
 AFTER = timedelta(minutes=5)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return sqlite_url(tmp_path)
-    return str(request.getfixturevalue("postgres_url"))
-
-
 @pytest.fixture
-def history(url: str, clock: FakeClock) -> Iterator[TaskRouter]:
-    settings = Settings(database_url=url, scheduler="off", simulator="off", id_seed=3)
-    router = bootstrap(settings, clock=clock, ids=RandomIds(3))
-    migrate.upgrade(router.engines.write)
-    random_history(router, clock, events=3000, seed=7)
-    yield router
-    router.engines.dispose()
+def history(
+    backend: str, history_copies: HistoryCopies, tmp_path: Path, clock: FakeClock
+) -> Iterator[TaskRouter]:
+    """A copy of a random history of 3,000 events; `clock` at its end."""
+    with history_copies.router(backend, 3000, 7, tmp_path, clock) as router:
+        yield router
 
 
 def retention(router: TaskRouter, clock: FakeClock, directory: Path) -> Retention:
@@ -152,16 +145,13 @@ def test_housekeeping_prunes_what_only_grows_with_time_and_changes_no_count(
 
 
 def test_on_postgresql_the_space_of_removed_events_is_reused(
-    postgres_url: str, clock: FakeClock, tmp_path: Path
+    history_copies: HistoryCopies, clock: FakeClock, tmp_path: Path
 ) -> None:
     """PostgreSQL keeps the table's pages after a DELETE and vacuum (autovacuum, in
     service) makes them reusable: cut and refill the log to the same length again and
     again, and the events table stops growing."""
-    settings = Settings(database_url=postgres_url, scheduler="off", simulator="off", id_seed=3)
-    router = bootstrap(settings, clock=clock, ids=RandomIds(3))
-    migrate.upgrade(router.engines.write)
-    try:
-        reactors = random_history(router, clock, events=2000, seed=7)
+    with history_copies.router("postgresql", 3000, 7, tmp_path, clock) as router:
+        reactors = restored_reactors(router, clock)
         sizes = [_vacuumed_size(router)]
         for cycle in range(4):
             head = router.store.head()
@@ -169,11 +159,9 @@ def test_on_postgresql_the_space_of_removed_events_is_reused(
             _vacuumed_size(router)  # as autovacuum does after a large delete
             random_history(router, clock, head + 2000, 8 + cycle, reactors)
             sizes.append(_vacuumed_size(router))
-        print("events table after each cut and refill of 2,000 events:", sizes)
-        assert sizes[-1] <= sizes[-2] * 1.05, sizes
-        assert sizes[-1] < sizes[0] * 2, "far from the 5x of keeping every event"
-    finally:
-        router.engines.dispose()
+    print("events table at 3,000 events, then after each cut and refill of 2,000:", sizes)
+    assert sizes[-1] <= sizes[-2] * 1.05, sizes
+    assert sizes[-1] < sizes[0] * 2, "far from the 5x of keeping every event"
 
 
 def _vacuumed_size(router: TaskRouter) -> int:
