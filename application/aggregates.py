@@ -1,8 +1,9 @@
 """Loading aggregates from their streams and saving what they decided, atomically.
 
-Folded states are cached with their stream version; a load reads only the events recorded
-after the cached version, so a long-lived pool stream costs one indexed range read. A
-stream not in the cache starts from its newest snapshot, if it has one.
+Folded states are cached with their stream version; a load reads only the events from the
+cached version on, so a long-lived pool stream costs one indexed range read. A stream not
+in the cache, or whose cached version was archived since, starts from its newest snapshot,
+if it has one.
 """
 
 import threading
@@ -59,12 +60,23 @@ class Aggregates:
     def load(self, stream_id: str, start: Callable[[DomainEvent], A]) -> Loaded[A]:
         with self._lock:
             cached = self._cache.get(stream_id)
-        loaded: Loaded[A] = cached if cached is not None else self._first_load(stream_id, start)
+        if cached is not None and cached.version > 0:
+            # Read from the cached version's own event on. Another node may have written
+            # after it and archived all of that since (removed from the hot log, kept in
+            # a snapshot): then no newer event shows the cache is stale, but its own event
+            # is gone too, and the stream loads as the log now holds it.
+            events = self._store.read_stream(stream_id, after_version=cached.version - 1)
+            if events and events[0].version == cached.version:
+                return self._folded(cached, events[1:])
+        loaded: Loaded[A] = self._first_load(stream_id, start)
         newer = self._store.read_stream(stream_id, after_version=loaded.version)
         if newer and newer[0].version != loaded.version + 1:
-            # the events after the cached version were archived since: from the snapshot
+            # archived between the two reads: the snapshot taken at the new start
             loaded = self._first_load(stream_id, start)
             newer = self._store.read_stream(stream_id, after_version=loaded.version)
+        return self._folded(loaded, newer)
+
+    def _folded(self, loaded: Loaded[A], newer: Sequence[RecordedEvent]) -> Loaded[A]:
         if newer:
             loaded = loaded.fold([recorded.event for recorded in newer])
             self._remember(loaded)

@@ -162,6 +162,37 @@ def test_what_lives_on_loads_from_snapshots_as_it_was_and_commands_go_on(
     assert across.ok, (across.mismatches, across.violations)
 
 
+def test_a_node_whose_cached_states_were_archived_meanwhile_loads_what_the_log_holds(
+    made: tuple[TaskRouter, Reactors], tmp_path: Path, clock: FakeClock
+) -> None:
+    """Another node caches the states it loaded; this node goes on writing, then archives
+    past everything it wrote. The other node's cached versions are now archived, and no
+    hot event follows them: it must load each stream as the log holds it (from its
+    snapshot), not trust the cache, which would judge commands on a task as it was."""
+    history, reactors = made
+    other = Aggregates(history.store, snapshots=history.store)  # another node's cache
+    with reading(history.engines.read) as db:
+        streams = sorted(str(stream) for (stream,) in db.execute(STREAMS))
+    starts = {stream: aggregate_of(stream) for stream in streams}
+    for stream, kind in starts.items():
+        if kind is not None:
+            other.load(stream, kind.start)
+    head = history.store.head()
+    random_history(history, clock, head + 400, 10, reactors)  # written by this node
+    history.archive(tmp_path / "archive", history.store.head())
+
+    fresh = Aggregates(history.store, snapshots=history.store)  # as a restarted node
+    stale = []
+    for stream, kind in starts.items():
+        if kind is None:
+            continue
+        now = fresh.load(stream, kind.start)
+        cached = other.load(stream, kind.start)
+        if (cached.version, cached.state) != (now.version, now.state):
+            stale.append(stream)
+    assert not stale, f"{len(stale)} streams loaded from a stale cache, e.g. {stale[:3]}"
+
+
 def test_a_log_archived_to_its_head_goes_on_from_the_archived_hash(
     made: tuple[TaskRouter, Reactors], tmp_path: Path, clock: FakeClock
 ) -> None:
