@@ -16,6 +16,7 @@ pools a little before it (its scheduler run began there): the start keeps the po
 and assignments since the earliest such position (its floor), so those boards are rebuilt
 from the start too."""
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -41,7 +42,8 @@ DECISION_WINDOW = 20_000
 """Positions after a cut searched for decisions that saw the pools before it."""
 DELETE = sql("DELETE FROM events WHERE position > ? AND position <= ?")
 DECISIONS = sql(
-    "SELECT payload FROM events WHERE type IN (?, ?) AND position > ? AND position <= ?"
+    "SELECT position, payload FROM events WHERE type IN (?, ?) AND position > ? "
+    "AND position <= ? ORDER BY position"
 )
 DECISION_TYPES = (WorkerAssigned.type_name(), TaskDeferred.type_name())
 
@@ -78,11 +80,12 @@ def remove(
     far."""
     archived = manifests[-1].last_position if manifests else 0
     writes = WriteConnection(engine)
+    seen = DecisionsSeen()
     try:
         removal = Removal(0)
         while True:
             with writes.transaction() as db:
-                done = _step(db, manifests, min(up_to, archived), step_events, moved_at)
+                done = _step(db, manifests, min(up_to, archived), step_events, moved_at, seen)
                 if hook is not None and done is not None:
                     hook("removing", done[0].position)
             if done is None:
@@ -106,7 +109,12 @@ def remove(
 
 
 def _step(
-    db: Db, manifests: Sequence[Manifest], target: int, step_events: int, moved_at: str
+    db: Db,
+    manifests: Sequence[Manifest],
+    target: int,
+    step_events: int,
+    moved_at: str,
+    seen: "DecisionsSeen",
 ) -> tuple[LogStart, int] | None:
     """One step (in the caller's transaction): the new start and the events removed, or
     None when the start cannot move."""
@@ -115,7 +123,7 @@ def _step(
     bound = min(target, current.position + step_events, min(checkpoints, default=target))
     if bound <= current.position:
         return None
-    floor = min(bound, _earliest_seen(db, bound))
+    floor = min(bound, seen.earliest(db, bound))
     if floor < current.floor:  # a scheduler run longer than DECISION_WINDOW: see below
         log.warning("removal.run_before_floor", seen=floor, floor=current.floor)
         floor = current.floor
@@ -166,15 +174,42 @@ def _lives_on(stream_id: str, start: LogStart) -> bool:
     return not stream_id.startswith("task-") or stream_id in start.statuses
 
 
-def _earliest_seen(db: Db, bound: int) -> int:
-    """The earliest position whose pools a decision after `bound` saw (its scheduler run
-    began there), among the decisions in the next DECISION_WINDOW positions; `bound` if
-    none saw earlier. The start keeps what rebuilds the boards from there on. A run that
-    began further back than the window (none is near so long) has its decisions after the
-    cut reported by a verification from the start, as boards it cannot rebuild."""
-    after = (*DECISION_TYPES, bound, bound + DECISION_WINDOW)
-    seen = [at for (payload,) in db.execute(DECISIONS, after) if (at := _seen(payload)) is not None]
-    return min(seen, default=bound)
+class DecisionsSeen:
+    """Where the scheduler runs of the decisions after a step's bound began (their `seen`).
+
+    A step's floor is the earliest position whose pools a decision after its bound saw
+    (its run began there), among the decisions in the next DECISION_WINDOW positions;
+    the bound if none saw earlier. The start keeps what rebuilds the boards from there on.
+    A run that began further back than the window (none is near so long) has its
+    decisions after the cut reported by a verification from the start, as boards it
+    cannot rebuild.
+
+    The window is read once, by the first step of a run; each later step reads only the
+    positions its window adds (events are only ever appended), not the whole window
+    again."""
+
+    def __init__(self) -> None:
+        self._positions: list[int] = []
+        self._seen: list[int] = []
+        self._read_to: int | None = None
+
+    def earliest(self, db: Db, bound: int) -> int:
+        end = bound + DECISION_WINDOW
+        if self._read_to is None or self._read_to < bound:
+            self._positions, self._seen, self._read_to = [], [], bound
+        if end > self._read_to:
+            self._read(db, end)
+        low, high = bisect_right(self._positions, bound), bisect_right(self._positions, end)
+        return min(self._seen[low:high], default=bound)
+
+    def _read(self, db: Db, up_to: int) -> None:
+        assert self._read_to is not None
+        rows = db.execute(DECISIONS, (*DECISION_TYPES, self._read_to, up_to))
+        for position, payload in rows:
+            if (at := _seen(payload)) is not None:
+                self._positions.append(int(position))
+                self._seen.append(at)
+        self._read_to = min(up_to, stored_events.head(db))
 
 
 def _seen(payload: str | bytes) -> int | None:
