@@ -1,6 +1,6 @@
-"""Engines for the configured database. On SQLite: WAL, the configured `synchronous`
-level, a busy timeout, BEGIN IMMEDIATE for write transactions, and incremental
-auto-vacuum for a database it creates."""
+"""Engines for the configured database. On SQLite: WAL (kept to WAL_LIMIT once it is
+checkpointed), the configured `synchronous` level, a busy timeout, BEGIN IMMEDIATE for
+write transactions, and incremental auto-vacuum for a database it creates."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +13,10 @@ from infrastructure.sql.db import Sql, SqliteDb, pragma, sql
 BEGIN = sql("BEGIN")
 BEGIN_IMMEDIATE = sql("BEGIN IMMEDIATE")
 PAGE_COUNT = sql("PRAGMA page_count")
+WAL_LIMIT = 8 * 1024 * 1024
+"""Bytes the write-ahead log file keeps after a checkpoint empties it. It grows past its
+usual ~4 MB while a long read (an archive run, a rebuild) holds back the checkpoint;
+without a limit SQLite keeps the file at that high-water mark for good."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ def _sqlite_engine(url: str, begin: Sql, synchronous: str, busy_timeout_ms: int)
             # setting would only wait for the write lock, and change nothing
             db.execute(pragma("auto_vacuum", "INCREMENTAL"))
         db.execute(pragma("journal_mode", "WAL"))
+        db.execute(pragma("journal_size_limit", WAL_LIMIT))
         db.execute(pragma("synchronous", synchronous))
         db.execute(pragma("busy_timeout", int(busy_timeout_ms)))
 

@@ -13,7 +13,7 @@ from sqlalchemy import inspect, select, text
 from application.errors import StoreUnavailable
 from infrastructure.sql import migrate
 from infrastructure.sql.db import sql
-from infrastructure.sql.engine import create_engines
+from infrastructure.sql.engine import WAL_LIMIT, create_engines
 from infrastructure.sql.queries import task_view
 from infrastructure.sql.schema import metadata, tasks
 from infrastructure.sql.write_connection import WriteConnection
@@ -42,6 +42,32 @@ def test_write_connections_are_durable(tmp_path: Path) -> None:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+    engines.dispose()
+
+
+def test_a_write_ahead_log_grown_behind_a_long_read_shrinks_once_the_read_ends(
+    tmp_path: Path,
+) -> None:
+    engines = migrated_engines(tmp_path)
+    wal = tmp_path / "taskrouterx.db-wal"
+    blob = b"x" * 100_000
+    with engines.write.connect() as connection:
+        connection.execute(text("CREATE TABLE filler (data BLOB)"))
+        connection.commit()
+
+    def fill(times: int) -> None:
+        with engines.write.connect() as connection:
+            for _ in range(times):
+                connection.execute(text("INSERT INTO filler VALUES (:d)"), {"d": blob})
+                connection.commit()
+
+    with engines.read.connect() as reader:  # holds its snapshot: no checkpoint gets past it
+        reader.execute(text("SELECT COUNT(*) FROM events")).scalar()
+        fill(300)
+        grown = wal.stat().st_size
+    fill(20)  # a checkpoint completes, and the next write starts the log over
+    assert grown > 3 * WAL_LIMIT
+    assert wal.stat().st_size <= WAL_LIMIT, (wal.stat().st_size, grown)
     engines.dispose()
 
 
