@@ -165,9 +165,14 @@ def db_of(connection: Connection) -> Db:
 @contextmanager
 def reading(engine: Engine, transaction: bool = False) -> Iterator[Db]:
     """A read connection (optionally one snapshot transaction), failures translated to
-    StoreUnavailable."""
+    StoreUnavailable. The snapshot: SQLite's read transactions have one already (a WAL
+    reader keeps the database as its first read found it); PostgreSQL's default (READ
+    COMMITTED) takes a new one for every statement, so the transaction is REPEATABLE READ
+    (read-only, it never fails to serialize)."""
     with unavailable_on_failure(), engine.connect() as connection:
         if transaction:
+            if connection.dialect.name == "postgresql":
+                connection.execution_options(isolation_level="REPEATABLE READ")
             with connection.begin():
                 yield db_of(connection)
         else:
