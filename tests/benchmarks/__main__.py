@@ -16,6 +16,7 @@ from tests.benchmarks import (
     explain,
     http_load,
     lifecycle,
+    peer,
     queries,
     records,
     replay,
@@ -44,6 +45,7 @@ SUITES = {
     "records": records.run,
     "lifecycle": lifecycle.run,
     "retention": retention.run,
+    "peer": peer.run,
 }
 PARTS = {"retention-p99": retention.latency_only}
 """Parts of a suite that run only when named (`--only`)."""

@@ -20,57 +20,10 @@ def run(scale: Scale, report: Report) -> None:
     rates, peaks, finals = [], [], []
     samples: list[tuple[float, int]] = []
     for _ in range(scale.runs):
-        with tempfile.TemporaryDirectory() as directory:
-            script = Path(directory) / "submit.lua"
-            script.write_text(SUBMIT_LUA)
-            env = {
-                "TASKROUTERX_SIM_MIN_LATENCY_S": "0",
-                "TASKROUTERX_SIM_MAX_LATENCY_S": "0",
-                "TASKROUTERX_SIM_FAILURE_RATE": "0",
-                "TASKROUTERX_DEMO_POOLS": "false",
-            }
-            with (
-                server("app", Path(directory) / "e2e.db", **env) as url,
-                httpx.Client(base_url=url, timeout=60) as client,
-            ):
-                for region in REGIONS:
-                    for kind in ("cpu", "gpu"):
-                        client.post(
-                            "/api/v1/workers",
-                            json={
-                                "name": f"{region}-{kind}",
-                                "region": region,
-                                "resource_type": kind,
-                                "cost_per_unit": 1.0,
-                                "capacity": 1_000_000,
-                            },
-                        ).raise_for_status()
-                samples = []
-                stop = threading.Event()
-                started = time.perf_counter()
-
-                def sample() -> None:
-                    while not stop.wait(0.5):
-                        stats = client.get("/api/v1/system/stats").json()
-                        samples.append(
-                            (round(time.perf_counter() - started, 1), stats["tasks_pending"])
-                        )
-
-                sampler = threading.Thread(target=sample)
-                sampler.start()
-                wrk(url, 64, seconds, script)
-                deadline = time.perf_counter() + 300
-                while time.perf_counter() < deadline:
-                    stats = client.get("/api/v1/system/stats").json()
-                    if stats["tasks_pending"] == 0 and stats["tasks_processing"] == 0:
-                        break
-                    time.sleep(0.05)
-                finished = time.perf_counter() - started
-                stop.set()
-                sampler.join()
-                rates.append(stats["tasks_processed"] / finished)
-                peaks.append(max((q for _, q in samples), default=0))
-                finals.append(stats["tasks_pending"])
+        rate, samples, final = one_run(seconds)
+        rates.append(rate)
+        peaks.append(max((q for _, q in samples), default=0))
+        finals.append(final)
     rates.sort()
     report.add(
         Row(
@@ -102,3 +55,58 @@ def run(scale: Scale, report: Report) -> None:
             target="bounded (returns to 0)",
         )
     )
+
+
+def one_run(seconds: int) -> tuple[float, list[tuple[float, int]], int]:
+    """Submissions from wrk at 64 connections for `seconds` to a fresh server whose pools
+    take every task and whose simulated workers finish at once; the tasks completed per
+    second until the queue is empty, the queue's length every 0.5 s, and at the end."""
+    with tempfile.TemporaryDirectory() as directory:
+        script = Path(directory) / "submit.lua"
+        script.write_text(SUBMIT_LUA)
+        env = {
+            "TASKROUTERX_SIM_MIN_LATENCY_S": "0",
+            "TASKROUTERX_SIM_MAX_LATENCY_S": "0",
+            "TASKROUTERX_SIM_FAILURE_RATE": "0",
+            "TASKROUTERX_DEMO_POOLS": "false",
+        }
+        with (
+            server("app", Path(directory) / "e2e.db", **env) as url,
+            httpx.Client(base_url=url, timeout=60) as client,
+        ):
+            for region in REGIONS:
+                for kind in ("cpu", "gpu"):
+                    client.post(
+                        "/api/v1/workers",
+                        json={
+                            "name": f"{region}-{kind}",
+                            "region": region,
+                            "resource_type": kind,
+                            "cost_per_unit": 1.0,
+                            "capacity": 1_000_000,
+                        },
+                    ).raise_for_status()
+            samples: list[tuple[float, int]] = []
+            stop = threading.Event()
+            started = time.perf_counter()
+
+            def sample() -> None:
+                while not stop.wait(0.5):
+                    stats = client.get("/api/v1/system/stats").json()
+                    samples.append(
+                        (round(time.perf_counter() - started, 1), stats["tasks_pending"])
+                    )
+
+            sampler = threading.Thread(target=sample)
+            sampler.start()
+            wrk(url, 64, seconds, script)
+            deadline = time.perf_counter() + 300
+            while time.perf_counter() < deadline:
+                stats = client.get("/api/v1/system/stats").json()
+                if stats["tasks_pending"] == 0 and stats["tasks_processing"] == 0:
+                    break
+                time.sleep(0.05)
+            finished = time.perf_counter() - started
+            stop.set()
+            sampler.join()
+    return stats["tasks_processed"] / finished, samples, stats["tasks_pending"]

@@ -93,13 +93,18 @@ def server(kind: str, database: Path | None = None, **env: str) -> Iterator[str]
 
 def ensure_wrk() -> str:
     """wrk from Debian's packages, installed when missing."""
-    found = shutil.which("wrk")
+    return ensure_installed("wrk", "wrk")
+
+
+def ensure_installed(program: str, package: str) -> str:
+    """The path of `program`, from Debian's `package`, installed when missing."""
+    found = shutil.which(program)
     if found:
         return found
-    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, capture_output=True)
-    found = shutil.which("wrk")
+    subprocess.run(["apt-get", "install", "-y", "-q", package], check=False, capture_output=True)
+    found = shutil.which(program)
     if not found:
-        raise RuntimeError("wrk is not installed and apt-get could not install it")
+        raise RuntimeError(f"{program} is not installed and apt-get could not install {package}")
     return found
 
 

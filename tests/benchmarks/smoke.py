@@ -1,4 +1,4 @@
-"""The benchmark suite at reduced size, in three groups of about equal time so the test
+"""The benchmark suite at reduced size, in groups of about 30 s or less so the test
 workers share it: each group runs end to end in its own process and its figures are sane.
 No wall-clock time is asserted."""
 
@@ -13,6 +13,7 @@ GROUPS = {
     "servers": ["retention", "http", "end_to_end", "store"],
     "records": ["records", "dashboard", "decisions"],
     "logs": ["streams", "explain", "storage", "verify", "replay", "sql", "lifecycle", "queries"],
+    "peer": ["peer"],
 }
 """Every suite of `python -m tests.benchmarks`, each in one group (a test checks this)."""
 
