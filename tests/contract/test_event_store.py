@@ -1,8 +1,12 @@
 """One contract, every EventStore implementation: the in-memory fake, SQLite and
 PostgreSQL (skipped, with the reason, when no PostgreSQL server is configured)."""
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +24,7 @@ from infrastructure.sql.engine import create_engines
 from tests.builders import task_queued
 from tests.fakes import InMemoryEventStore
 from tests.postgres_support import fresh_database
-from tests.sqlite_support import migrated_engines, sql_store
+from tests.sqlite_support import migrated_engines, sql_store, sqlite_url
 
 CTX = MessageContext("corr-1", "cause-1", "tester")
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -174,6 +178,69 @@ def test_a_tailing_reader_never_sees_a_gap_filled_later(store: EventStore) -> No
     reader.join(timeout=60)
     assert jumps == []
     assert seen == list(range(1, writers * per_writer + 1))
+
+
+WRITING_PROCESS = """
+import sys, threading
+from application.messages import MessageContext, StreamWrite
+from domain.events import PoolSlotClaimed
+from infrastructure.sql.engine import create_engines
+from tests.sqlite_support import sql_store
+
+url, process, writers, per_writer = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+store = sql_store(create_engines(url))
+context = MessageContext("corr", None, "writer")
+
+def write(writer):
+    for index in range(per_writer):
+        event = PoolSlotClaimed("p", f"{process}-{writer}-{index}")
+        store.append([StreamWrite(f"t-{process}-{writer}", index, [event])], context)
+
+threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+"""
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_tailing_reader_never_sees_a_gap_with_writers_in_two_processes(
+    backend: str, tmp_path: Path
+) -> None:
+    """As above, the 8 writers split between two other processes (two nodes, on
+    PostgreSQL): positions are allocated and committed in order across processes too."""
+    with ExitStack() as stack:
+        url = sqlite_url(tmp_path) if backend == "sqlite" else stack.enter_context(fresh_database())
+        engines = create_engines(url)
+        stack.callback(engines.dispose)
+        migrate.upgrade(engines.write)
+        store = sql_store(engines)
+        writers, per_writer = 4, 40
+        command = [sys.executable, "-c", WRITING_PROCESS, url]
+        environment = {**os.environ, "PYTHONPATH": "."}
+        processes = [
+            subprocess.Popen(
+                [*command, name, str(writers), str(per_writer)],
+                env=environment,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for name in ("a", "b")
+        ]
+        jumps: list[tuple[int, int]] = []
+        seen: list[int] = []
+        last = 0
+        while any(p.poll() is None for p in processes) or last < store.head():
+            for recorded in store.read_all(last, 50):
+                if recorded.position != last + 1:
+                    jumps.append((last, recorded.position))
+                last = recorded.position
+                seen.append(last)
+        for process in processes:
+            assert process.wait() == 0, process.stderr.read() if process.stderr else ""
+    assert jumps == []
+    assert seen == list(range(1, 2 * writers * per_writer + 1))
 
 
 def test_racing_writers_on_one_stream_one_wins_each_version(store: EventStore) -> None:
