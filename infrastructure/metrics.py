@@ -64,6 +64,12 @@ class Metrics:
             "transaction (a group commit) to its durable commit.", buckets=LATENCY_BUCKETS,
             registry=r,
         )  # fmt: skip
+        self.lock_held = Histogram(
+            f"{PREFIX}_event_store_write_lock_held_seconds", "Time a write transaction held "
+            "the database's write lock (BEGIN IMMEDIATE on SQLite, the events table's "
+            "EXCLUSIVE lock on PostgreSQL) until its commit returned: appends wait that long "
+            "behind it, from this node or another.", buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
         self.commit_failures = Counter(
             f"{PREFIX}_event_store_commit_failures", "Write transactions that failed to "
             "commit (database locked past the busy timeout, disk full, I/O error, connection "
@@ -115,11 +121,13 @@ class Metrics:
     def recorded(self, algorithm: str, outcome: str) -> None:
         self.decisions.labels(algorithm, outcome).inc()
 
-    def committed(self, types: Iterable[str], seconds: float) -> None:
-        """One write transaction committed: its events, and its duration."""
+    def committed(self, types: Iterable[str], seconds: float, locked: float) -> None:
+        """One write transaction committed: its events, its duration, and how long of it
+        the write lock was held."""
         for kind, count in Counter_(types).items():
             self._child(self.events_appended, (kind,)).inc(count)
         self.append_duration.observe(seconds)
+        self.lock_held.observe(locked)
 
     def request(self, route: str, method: str, status: int, seconds: float) -> None:
         self._child(self.http_requests, (route, method, str(status))).inc()

@@ -105,6 +105,7 @@ class SqlEventStore:
             return recorded
         started = time.perf_counter()
         with self._writes.transaction() as db:
+            locked = time.perf_counter()
             head_before, previous = chain.tip(db)
             recorded, records, _ = self._write_events(db, writes, context, head_before, previous)
             if records and self._projections is not None:
@@ -112,7 +113,7 @@ class SqlEventStore:
             if recorded:
                 self._announce(db, recorded[-1].position)
         if recorded:
-            self._committed(records, started)
+            self._committed(records, started, locked)
         return recorded
 
     @contextmanager
@@ -121,6 +122,7 @@ class SqlEventStore:
         most `wait_s` (default: the busy timeout) for the database's write lock."""
         started = time.perf_counter()
         with self._writes.transaction(wait_s) as db:
+            locked = time.perf_counter()
             start, last = chain.tip(db)
             batch = _Batch(db, start, start, last)
             self._local.batch = batch
@@ -133,13 +135,15 @@ class SqlEventStore:
             finally:
                 self._local.batch = None
         if batch.head > start:
-            self._committed(batch.records, started)
+            self._committed(batch.records, started, locked)
 
-    def _committed(self, records: Sequence[EventRecord], started: float) -> None:
+    def _committed(self, records: Sequence[EventRecord], started: float, locked: float) -> None:
+        """Count a committed transaction begun at `started` that took the write lock at
+        `locked`, and wake the readers."""
         if self._metrics is not None:
-            self._metrics.committed(
-                [record.type for record in records], time.perf_counter() - started
-            )
+            done = time.perf_counter()
+            self._metrics.committed([record.type for record in records], done - started,
+                                    done - locked)  # fmt: skip
         self._signal.publish(records[-1].position)
 
     def close(self) -> None:

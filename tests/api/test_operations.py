@@ -58,7 +58,14 @@ def test_the_metrics_parse_and_move_as_tasks_flow(client: TestClient) -> None:
     assert value(after, "taskrouterx_scheduling_decision_duration_seconds_count",
                  algorithm="fifo") >= 3  # fmt: skip
     assert value(after, "taskrouterx_group_commit_batch_size_count") > 0
-    assert value(after, "taskrouterx_event_store_commit_duration_seconds_count") > 0
+    commits = value(after, "taskrouterx_event_store_commit_duration_seconds_count")
+    assert commits > 0
+    assert value(after, "taskrouterx_event_store_write_lock_held_seconds_count") == commits
+    assert (
+        0
+        < value(after, "taskrouterx_event_store_write_lock_held_seconds_sum")
+        <= value(after, "taskrouterx_event_store_commit_duration_seconds_sum")
+    ), "the lock is held for part of each transaction"
     assert value(after, "taskrouterx_tasks", status="processing") == 2
     assert value(after, "taskrouterx_tasks", status="completed") == 1
     assert value(after, "taskrouterx_queue_length") == 0
