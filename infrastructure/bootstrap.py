@@ -202,6 +202,7 @@ class TaskRouter:
             step_events,
             progress=None if progress is None else functools.partial(progress, "removing"),
             hook=hook,
+            reader=self.engines.read,
         )
         if self.engines.write.dialect.name == "sqlite":
             reclaim(self.engines.write)

@@ -29,7 +29,7 @@ from application.snapshots import aggregate_of
 from domain.events import TaskDeferred, WorkerAssigned
 from infrastructure.archive.segments import Manifest
 from infrastructure.sql import log_start, snapshots, stored_events
-from infrastructure.sql.db import Db, sql
+from infrastructure.sql.db import Db, reading, sql
 from infrastructure.sql.projections.runner import read_checkpoints
 from infrastructure.sql.time_travel import Summary
 from infrastructure.sql.write_connection import WriteConnection
@@ -73,14 +73,19 @@ def remove(
     progress: Callable[[int], None] | None = None,
     hook: Hook | None = None,
     pace: Callable[[], bool] | None = None,
+    reader: Engine | None = None,
 ) -> Removal:
     """Remove the events up to `up_to` that the segments of `manifests` (the archive, in
     position order) hold, step by step; `pace` is called between two steps (it may wait,
     and ends the run early by returning False); `progress` gets the events removed so
-    far."""
+    far. With a `reader` (the read engine), the decisions the steps look at are read
+    before the first step, outside the write lock."""
     archived = manifests[-1].last_position if manifests else 0
     writes = WriteConnection(engine)
     seen = DecisionsSeen()
+    if reader is not None:
+        with reading(reader, transaction=True) as db:
+            seen.read_ahead(db, stored_events.bounds(db)[1], min(up_to, archived))
     try:
         removal = Removal(0)
         while True:
@@ -201,6 +206,11 @@ class DecisionsSeen:
             self._read(db, end)
         low, high = bisect_right(self._positions, bound), bisect_right(self._positions, end)
         return min(self._seen[low:high], default=bound)
+
+    def read_ahead(self, db: Db, start: int, target: int) -> None:
+        """Read the windows of every step from the log's `start` to `target` at once."""
+        self._positions, self._seen, self._read_to = [], [], start
+        self._read(db, target + DECISION_WINDOW)
 
     def _read(self, db: Db, up_to: int) -> None:
         assert self._read_to is not None

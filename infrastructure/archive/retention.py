@@ -105,6 +105,7 @@ class Retention(Periodic):
             iso(self._clock.now()),
             self._step_events,
             pace=pace,
+            reader=self._read,
         )
         self._reclaim(pace)
         self._finished(run.events, removed.events, run.bytes, started, None, removed.start)
