@@ -15,8 +15,10 @@ command, and SQLAlchemy's statement layer would cost more than the work itself.
 
 Optimistic concurrency rests on UNIQUE (stream_id, version): stream versions are dense, so a
 stream that moved past the expected version already holds version expected + 1, and the
-insert fails. The rows inserted before the failing one are deleted at once (nothing else
-writes inside the transaction), and ConcurrencyConflict says which stream moved.
+insert fails (on PostgreSQL it skips that row, since an error would abort the transaction:
+fewer rows inserted than sent is the conflict). The append's rows are deleted at once
+(nothing else writes inside the transaction), and ConcurrencyConflict says which stream
+moved.
 """
 
 import threading
@@ -50,9 +52,6 @@ NOTIFY = sql("SELECT pg_notify(?, ?)")
 SAVEPOINT = sql("SAVEPOINT command")
 ROLLBACK_TO_SAVEPOINT = sql("ROLLBACK TO command")
 RELEASE_SAVEPOINT = sql("RELEASE command")
-SAVEPOINT_APPEND = sql("SAVEPOINT append")
-ROLLBACK_TO_APPEND = sql("ROLLBACK TO SAVEPOINT append")
-RELEASE_APPEND = sql("RELEASE SAVEPOINT append")
 UNDO_APPEND = sql("DELETE FROM events WHERE position > ?")
 NEWEST_RECORDED_AT = sql("SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1")
 
@@ -240,18 +239,20 @@ class SqlEventStore:
                 EventRecord(position, stream_id, event.type_name(), data,
                             metadata.correlation_id, at, version)
             )  # fmt: skip
-        if self._on_postgres:  # PostgreSQL: an error aborts the transaction
-            db.execute(SAVEPOINT_APPEND)
+        if self._on_postgres:
+            # An error would abort PostgreSQL's whole transaction (a savepoint around
+            # every append costs two round trips under the lock): a row whose stream
+            # version is taken is skipped instead, and the append undone.
+            inserted = db.executemany(stored_events.INSERT_UNLESS_TAKEN, rows).rowcount
+            if inserted != len(rows):
+                db.execute(UNDO_APPEND, (head_before,))
+                raise self._conflict(db, writes)
+            return recorded, records, previous
         try:
             db.executemany(stored_events.INSERT, rows)
         except INTEGRITY_ERRORS:
-            if self._on_postgres:
-                db.execute(ROLLBACK_TO_APPEND)
-            else:
-                db.execute(UNDO_APPEND, (head_before,))
+            db.execute(UNDO_APPEND, (head_before,))
             raise self._conflict(db, writes) from None
-        if self._on_postgres:
-            db.execute(RELEASE_APPEND)
         return recorded, records, previous
 
     def _conflict(self, db: Db, writes: Sequence[StreamWrite]) -> ConcurrencyConflict:

@@ -30,6 +30,11 @@ BOUNDS = sql(
 VERSION = sql("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?")
 INSERT = sql(f"INSERT INTO events ({', '.join(COLUMNS)}, hash) VALUES ({marks(len(COLUMNS) + 1)})")
 """A row: its stored values and its chain hash."""
+INSERT_UNLESS_TAKEN = sql(
+    f"INSERT INTO events ({', '.join(COLUMNS)}, hash) VALUES ({marks(len(COLUMNS) + 1)}) "
+    "ON CONFLICT (stream_id, version) DO NOTHING"
+)
+"""A row, skipped (not an error) if its stream already holds that version."""
 CHECKED = sql(
     f"SELECT {', '.join(COLUMNS)}, hash FROM events WHERE position > ? AND position <= ? "
     "ORDER BY position LIMIT ?"
