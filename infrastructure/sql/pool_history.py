@@ -245,15 +245,18 @@ class ArchivedPoolHistory(PoolHistory):
             while row[0] > boundary:
                 self._checkpoints.append(state.copy())
                 boundary += BLOCK
-            if row[3] in POOL_TYPE_SET:
-                self._apply(state, (row[0], row[1], row[3], row[4], row[5]))
+            self._apply_archived(state, row)
         while len(self._checkpoints) <= index:
             self._checkpoints.append(state.copy())
 
     def _fold(self, db: Db, state: State, after: int, up_to: int) -> None:
         for row in self._archive.rows(after, up_to):
-            if row[3] in POOL_TYPE_SET:
-                self._apply(state, (row[0], row[1], row[3], row[4], row[5]))
+            self._apply_archived(state, row)
+
+    def _apply_archived(self, state: State, row: tuple[Any, ...]) -> None:
+        """Fold one archived row (the stored columns) if it is a pool event."""
+        if row[3] in POOL_TYPE_SET:
+            self._apply(state, (row[0], row[1], row[3], row[4], row[5]))
 
     def _assigned(self, db: Db, first: int, last: int) -> list[RecordedEvent]:
         return [
