@@ -10,7 +10,7 @@ forgotten after a time to live; the same key with a different request is refused
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from application.errors import IdempotencyKeyReused
 from application.messages import CommandResult, RecordedEvent
@@ -23,11 +23,23 @@ class Response:
     body: bytes
 
 
-History = Callable[[str], list[RecordedEvent]]
-"""A stream's events, as the reader sees them (inside the writer: uncommitted ones too)."""
+class Sources(Protocol):
+    """What a response is rendered from."""
 
-Render = Callable[[CommandResult, History], Response]
-"""The response a command's result gets; pure, so it can run in the writer."""
+    def history(self, stream_id: str) -> list[RecordedEvent]:
+        """A stream's events, as the reader sees them (inside the writer: uncommitted ones
+        too)."""
+        ...
+
+    def task_row(self, task_id: str) -> dict[str, Any] | None:
+        """The task's row in the tasks projection as committed."""
+        ...
+
+
+Render = Callable[[CommandResult, Sources], Response]
+"""The response a command's result gets; pure, so it can run in the writer, and picklable
+(a module's function, or a frozen dataclass of plain values), so it can be sent to the
+writer in another process."""
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,12 @@ class RecordedEvent:
             lambda: data,
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled decoded (sent to another process, say): the loaders stay behind."""
+        fields = (self.position, self.stream_id, self.version, self.type, self.schema_version)
+        loaded = (_Loaded(self.event), _Loaded(dict(self.data)))
+        return (RecordedEvent, (*fields, self.metadata, *loaded))
+
     @functools.cached_property
     def event(self) -> DomainEvent:
         return self.load()
@@ -80,6 +86,16 @@ class RecordedEvent:
     def caused(self, actor: str) -> MessageContext:
         """The context of a command issued in reaction to this event."""
         return MessageContext(self.metadata.correlation_id, self.metadata.event_id, actor)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """A loader of what is already loaded."""
+
+    value: Any
+
+    def __call__(self) -> Any:
+        return self.value
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,13 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Protocol
 
-from application.audit.continuous import ContinuousVerification, VerificationJobs
+from application.audit.continuous import VerificationJobs, Verified
 from application.audit.verify import AuditReport
 from application.audit.verify import Progress as AuditProgress
 from application.idempotency import Outcome, Render
 from application.messages import Command, MessageContext
 from application.ports import Clock, CommandSender, ReadModel, ReplaySource, TimeTravel
-from application.simulation.traffic import TrafficGenerator
+from application.simulation.traffic import TrafficPlan, TrafficRun
 
 
 class ProjectionAdmin(Protocol):
@@ -37,6 +37,22 @@ class IdempotentCommands(Protocol):
     ) -> "Future[Outcome]":
         """Run the command unless the key already answered this request; the key, the
         rendered response and the command's events commit together."""
+        ...
+
+
+class Traffic(Protocol):
+    """Simulated traffic runs (POST /simulate)."""
+
+    def start(self, plan: TrafficPlan, context: MessageContext) -> TrafficRun: ...
+
+    def get(self, run_id: str) -> TrafficRun | None: ...
+
+
+class LatestVerification(Protocol):
+    """The verification that follows the log."""
+
+    def wait_for_first(self, timeout_s: float) -> Verified | None:
+        """The latest round's result, waiting up to `timeout_s` for the first one."""
         ...
 
 
@@ -88,7 +104,7 @@ class TaskRouterService(Protocol):
     def replays(self) -> ReplaySource: ...
 
     @property
-    def traffic(self) -> TrafficGenerator: ...
+    def traffic(self) -> Traffic: ...
 
     @property
     def projections(self) -> ProjectionAdmin: ...
@@ -126,7 +142,7 @@ class TaskRouterService(Protocol):
     def audit(self, progress: AuditProgress | None = None) -> AuditReport: ...
 
     @property
-    def verifier(self) -> ContinuousVerification | None: ...
+    def verifier(self) -> LatestVerification | None: ...
 
     @property
     def verifications(self) -> VerificationJobs: ...

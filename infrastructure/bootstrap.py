@@ -2,6 +2,7 @@
 `start()`; tests override the clock, ids or settings."""
 
 import functools
+import itertools
 import random
 import socket
 import threading
@@ -30,10 +31,12 @@ from infrastructure.archive.archived_log import ArchivedLog
 from infrastructure.archive.retention import Retention, RetentionRun, reclaim
 from infrastructure.archive.segments import ArchiveDamaged
 from infrastructure.archive.tiered_log import TieredLog
-from infrastructure.clock import RandomIds, SystemClock
+from infrastructure.clock import SystemClock, TimeOrderedIds
 from infrastructure.health import NodeHealth
 from infrastructure.housekeeping import Housekeeping
 from infrastructure.idempotent_commands import IdempotentCommands
+from infrastructure.ipc.front_node import FrontNode, RemoteSender
+from infrastructure.ipc.writer_link import WriterLink, exit_failed, exit_this_process
 from infrastructure.metrics import Metrics, render
 from infrastructure.projection_admin import ProjectionAdmin
 from infrastructure.replication.postgres_nodes import Leadership, LogWatcher
@@ -112,8 +115,8 @@ class TaskRouter:
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         self.metrics.request(route, method, status, seconds)
 
-    def metrics_exposition(self) -> tuple[bytes, str]:
-        return render(self.metrics, self.node_health.gauges)
+    def metrics_exposition(self, requests: bool = True) -> tuple[bytes, str]:
+        return render(self.metrics, self.node_health.gauges, requests)
 
     def start(self) -> None:
         """Migrate, catch projections up, then start the writer and the reactors."""
@@ -130,7 +133,8 @@ class TaskRouter:
                 reactor.start()
         if self.verifier is not None:
             self.verifier.start()
-        threading.Thread(target=self._warm, name="warm", daemon=True).start()
+        warm = functools.partial(warm_reads, self.time_travel, self.read_model)
+        threading.Thread(target=warm, name="warm", daemon=True).start()
         self.started = True
         log.info(
             "taskrouterx.started",
@@ -141,18 +145,6 @@ class TaskRouter:
             scheduler=self.scheduler is not None,
             simulator=self.workers is not None,
         )
-
-    def _warm(self) -> None:
-        """Prepare, in the background, what the first time-travel query and the first
-        explanation would otherwise wait for. An optimization only: both work cold."""
-        try:
-            self.time_travel.warm()
-        except Exception as error:  # queries summarize on demand
-            log.warning("time_travel.warm_failed", error=str(error))
-        try:
-            self.read_model.warm_decision_inputs()
-        except Exception as error:  # explanations make the checkpoints on demand
-            log.warning("decision_inputs.warm_failed", error=str(error))
 
     def audit(self, progress: AuditProgress | None = None) -> AuditReport:
         """Recompute every decision, check the invariants and walk the hash chain."""
@@ -241,7 +233,7 @@ def bootstrap(
 ) -> TaskRouter:
     settings = settings or Settings()
     clock = clock or SystemClock()
-    ids = ids or RandomIds(settings.id_seed)
+    ids = ids or TimeOrderedIds(clock, settings.id_seed)
     engines = create_engines(
         settings.database_url, settings.sqlite_synchronous, settings.busy_timeout_ms
     )
@@ -306,7 +298,7 @@ def bootstrap(
         writer,
         clock,
         ids,
-        lambda: sorted({pool["region"] for pool in read_model.list_pools()}),
+        functools.partial(_regions, read_model),
         settings.sim_seed,
     )
     several_nodes = engines.write.dialect.name == "postgresql"
@@ -339,7 +331,7 @@ def bootstrap(
         scheduler, timekeeper, workers, leadership, retention, housekeeping,
     )  # fmt: skip
     idempotent = IdempotentCommands(
-        store, bus, writer, clock, timedelta(seconds=settings.idempotency_ttl_s)
+        store, bus, writer, clock, timedelta(seconds=settings.idempotency_ttl_s), read_model
     )
     return TaskRouter(
         idempotent=idempotent,
@@ -376,6 +368,61 @@ def bootstrap(
         timekeeper=timekeeper,
         workers=workers,
     )
+
+
+def warm_reads(time_travel: SqlTimeTravel, read_model: SqlReadModel) -> None:
+    """Prepare, in the background, what the first time-travel query and the first
+    explanation would otherwise wait for. An optimization only: both work cold."""
+    try:
+        time_travel.warm()
+    except Exception as error:  # queries summarize on demand
+        log.warning("time_travel.warm_failed", error=str(error))
+    try:
+        read_model.warm_decision_inputs()
+    except Exception as error:  # explanations make the checkpoints on demand
+        log.warning("decision_inputs.warm_failed", error=str(error))
+
+
+def bootstrap_front(
+    settings: Settings, clock: Clock | None = None, ids: IdGenerator | None = None
+) -> FrontNode:
+    """The HTTP process of a node served from two processes: reads here, writes in the
+    writer process it starts (see infrastructure.ipc). Should the writer process die, the
+    server stops as on SIGTERM, then exits with status 1."""
+    clock = clock or SystemClock()
+    ids = ids or TimeOrderedIds(clock, settings.id_seed)
+    engines = create_engines(
+        settings.database_url, settings.sqlite_synchronous, settings.busy_timeout_ms
+    )
+    archive = None if settings.archive_dir is None else ArchivedLog(settings.archive_dir)
+    read_model = SqlReadModel(engines.read, archive)
+    time_travel = SqlTimeTravel(engines.read, archive)
+    signal = CommitSignal()
+    commits = itertools.count(1)  # the writer process's commits, relayed to waiters here
+    link = WriterLink(
+        settings, lambda: signal.publish(next(commits)), lambda why: exit_this_process()
+    )
+    regions = functools.partial(_regions, read_model)
+    return FrontNode(
+        settings=settings,
+        clock=clock,
+        engines=engines,
+        link=link,
+        signal=signal,
+        read_model=read_model,
+        time_travel=time_travel,
+        replays=SqlReplayInputs(engines.read, archive),
+        verifications=VerificationJobs(
+            functools.partial(verify_in_parts.verify, settings.database_url, engines.read), clock
+        ),
+        traffic=TrafficGenerator(RemoteSender(link), clock, ids, regions, settings.sim_seed),
+        warm=functools.partial(warm_reads, time_travel, read_model),
+        after_loss=exit_failed,
+    )
+
+
+def _regions(read_model: SqlReadModel) -> list[str]:
+    return sorted({pool["region"] for pool in read_model.list_pools()})
 
 
 def _counted(metrics: Metrics) -> Callable[[RetentionRun], None]:

@@ -5,12 +5,13 @@ the single writer, in the lane the command's kind calls for."""
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from application.bus import CommandBus
 from application.idempotency import Outcome, Render, Response, once
 from application.lanes import lane_of
-from application.messages import Command, MessageContext
-from application.ports import Clock
+from application.messages import Command, MessageContext, RecordedEvent
+from application.ports import Clock, ReadModel
 from infrastructure.single_writer import SingleWriter
 from infrastructure.sql.event_store import SqlEventStore
 from infrastructure.sql.idempotency import SqlIdempotencyRecords
@@ -23,6 +24,7 @@ class IdempotentCommands:
     sender: SingleWriter
     clock: Clock
     ttl: timedelta
+    reads: ReadModel
 
     def submit_once(
         self,
@@ -33,12 +35,27 @@ class IdempotentCommands:
         render: Render,
     ) -> "Future[Outcome]":
         records = SqlIdempotencyRecords(self.store)
+        sources = _WriterSources(self.store, self.reads)
 
         def act() -> Response:
-            return render(self.bus.handle(command, context), self.store.read_stream)
+            return render(self.bus.handle(command, context), sources)
 
         return self.sender.run(
             lambda: once(records, self.clock, self.ttl, key, fingerprint, act),
             lane_of(command),
             batchable=True,
         )
+
+
+@dataclass(frozen=True)
+class _WriterSources:
+    """Streams as the writer sees them (this transaction's events too), rows as committed."""
+
+    store: SqlEventStore
+    reads: ReadModel
+
+    def history(self, stream_id: str) -> list[RecordedEvent]:
+        return self.store.read_stream(stream_id)
+
+    def task_row(self, task_id: str) -> dict[str, Any] | None:
+        return self.reads.task_row(task_id)

@@ -239,24 +239,36 @@ class StateCollector(Collector):
             )  # fmt: skip
 
 
-def render(metrics: Metrics, state: State) -> tuple[bytes, str]:
+def render(
+    metrics: Metrics, state: State | None, requests: bool = True, requests_only: bool = False
+) -> tuple[bytes, str]:
     """The exposition text and its content type: this process's metrics, or every
-    process's in multiprocess mode, and the state gauges."""
+    process's in multiprocess mode, and the state gauges. A node served from two processes
+    renders the HTTP requests' metrics in one (`requests_only`, no state) and the rest in
+    the other (`requests=False`)."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
-        registry.register(_Forward(metrics.registry))
-    registry.register(StateCollector(state))
+        registry.register(_Forward(metrics.registry, requests, not requests_only))
+    if state is not None:
+        registry.register(StateCollector(state))
     return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
+REQUEST_METRICS = f"{PREFIX}_http_"
+
+
 class _Forward(Collector):
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, requests: bool, others: bool) -> None:
         self._registry = registry
+        self._requests = requests
+        self._others = others
 
     def describe(self) -> list[Metric]:
         return []
 
     def collect(self) -> Iterator[Metric]:
-        yield from self._registry.collect()
+        for family in self._registry.collect():
+            if self._requests if family.name.startswith(REQUEST_METRICS) else self._others:
+                yield family

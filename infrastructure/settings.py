@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     """Event streams one API key may hold open (429 beyond)."""
     heavy_request_s: float = Field(default=5.0, gt=0)
     """How long a request that reads the whole log (a what-if replay) may take; 503 after."""
+    processes: int = Field(default=1, ge=1, le=2)
+    """1: the whole node in one process. 2: HTTP in one process, the single writer, the
+    scheduler and the simulated workers in another (both cores at work)."""
     verify_continuously: bool = True
     """Verify each new event as it is committed, in the background (GET /audit/verify)."""
     snapshot_every: int = Field(default=1000, ge=1)

@@ -130,6 +130,12 @@ def serve(
     demo_pools: Annotated[
         bool, typer.Option("--demo-pools/--no-demo-pools", help="Register the 8 demo pools.")
     ] = True,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=2, help="1: all in one process; 2: HTTP apart from the writer and scheduler."
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP API, the scheduler and the simulated workers."""
     from interfaces.http import serving
@@ -140,6 +146,8 @@ def serve(
         overrides["host"] = host
     if port is not None:
         overrides["port"] = port
+    if processes is not None:
+        overrides["processes"] = processes
     settings = settings.model_copy(update=overrides)
     try:
         keys = KeyRing.load(settings.api_keys, settings.api_keys_file)

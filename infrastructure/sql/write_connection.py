@@ -30,6 +30,7 @@ LOCK_EVENTS = sql("LOCK TABLE events IN EXCLUSIVE MODE")
 COMMIT = sql("COMMIT")
 ROLLBACK = sql("ROLLBACK")
 BUSY_TIMEOUT = sql("PRAGMA busy_timeout")
+WAIT_STEP_MS = 50
 
 
 class WriteConnection:
@@ -76,8 +77,10 @@ class WriteConnection:
                 raise
 
     def _wait_at_most(self, db: Db, wait_s: float | None) -> None:
-        """Set the busy timeout for the next BEGIN (the configured one when None)."""
-        wanted = self._busy_timeout_ms if wait_s is None else _ms(wait_s)
+        """Set the busy timeout for the next BEGIN (the configured one when None), in
+        steps of WAIT_STEP_MS: under load every batch has a slightly different time left,
+        and a PRAGMA per transaction cost the writer 5% of its time."""
+        wanted = self._busy_timeout_ms if wait_s is None else _stepped_ms(wait_s)
         if wanted is not None and wanted != self._current_wait_ms:
             db.execute(pragma("busy_timeout", wanted))
             self._current_wait_ms = wanted
@@ -101,6 +104,12 @@ class WriteConnection:
 def _ms(seconds: float) -> int:
     """A wait in whole milliseconds, at least one (0 would mean no wait, or none at all)."""
     return max(1, int(seconds * 1000))
+
+
+def _stepped_ms(seconds: float) -> int:
+    """A wait in whole milliseconds, rounded down to a step once it is longer than one."""
+    wanted = _ms(seconds)
+    return wanted if wanted < WAIT_STEP_MS else wanted // WAIT_STEP_MS * WAIT_STEP_MS
 
 
 def _roll_back(connection: sqlite3.Connection) -> None:

@@ -3,7 +3,7 @@
 
 from fastapi import FastAPI
 
-from infrastructure.bootstrap import bootstrap
+from infrastructure.bootstrap import bootstrap, bootstrap_front
 from infrastructure.runtime import freed_memory_releaser, tune_garbage_collector
 from infrastructure.settings import Settings
 from infrastructure.structured_logging import configure_logging
@@ -20,8 +20,9 @@ def create(settings: Settings | None = None) -> FastAPI:
     keys = KeyRing.load(settings.api_keys, settings.api_keys_file)
     limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
     streams = StreamSlots(settings.max_streams, settings.max_streams_per_key)
+    node = bootstrap_front(settings) if settings.processes == 2 else bootstrap(settings)
     app = create_app(
-        bootstrap(settings),
+        node,
         settings.cors_origins,
         settings.max_body_bytes,
         keys,

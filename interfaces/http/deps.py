@@ -7,18 +7,19 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from application.audit.continuous import ContinuousVerification, VerificationJobs
+from application.audit.continuous import VerificationJobs
 from application.messages import Command, CommandResult, MessageContext
 from application.ports import Clock, CommandSender, ReadModel, ReplaySource, TimeTravel
 from application.service import (
     Auditor,
     CommitSource,
+    LatestVerification,
     MetricsExposition,
     NodeStatus,
     ProjectionAdmin,
     TaskRouterService,
 )
-from application.simulation.traffic import TrafficGenerator
+from application.service import Traffic as TrafficRuns
 from interfaces.http.closing import Closing
 from interfaces.http.completions import wait_for
 
@@ -64,13 +65,13 @@ Sender = Annotated[CommandSender, _part("sender")]
 Now = Annotated[Clock, _part("clock")]
 TimeTravelling = Annotated[TimeTravel, _part("time_travel")]
 Replays = Annotated[ReplaySource, _part("replays")]
-Traffic = Annotated[TrafficGenerator, _part("traffic")]
+Traffic = Annotated[TrafficRuns, _part("traffic")]
 Projections = Annotated[ProjectionAdmin, _part("projections")]
 LeaseSeconds = Annotated[float, _part("lease_s")]
 Commits = Annotated[CommitSource, _part("")]
 Node = Annotated[NodeStatus, _part("")]
 Audits = Annotated[Auditor, _part("")]
-Verifier = Annotated[ContinuousVerification | None, _part("verifier")]
+Verifier = Annotated[LatestVerification | None, _part("verifier")]
 Verifications = Annotated[VerificationJobs, _part("verifications")]
 Exposition = Annotated[MetricsExposition, _part("")]
 

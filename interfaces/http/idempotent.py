@@ -5,13 +5,14 @@ or on another endpoint is a 422. Without the header a command simply runs."""
 
 import hashlib
 import re
+from dataclasses import dataclass
 
 import orjson
 from fastapi import Request
 from fastapi.responses import Response as HttpResponse
 
-from application.idempotency import Render, Response
-from application.messages import Command
+from application.idempotency import Render, Response, Sources
+from application.messages import Command, CommandResult
 from domain.errors import Invalid
 from interfaces.http.completions import wait_for
 from interfaces.http.deps import context_of, send, service_of
@@ -30,7 +31,7 @@ async def execute(request: Request, command: Command, render: Render) -> HttpRes
     key = request.headers.get(HEADER)
     if key is None:
         result = await send(service.sender, command, context)
-        return _http(render(result, service.read_model.history))
+        return _http(render(result, service.read_model))
     if not KEY.fullmatch(key):
         raise InvalidIdempotencyKey(
             f"{HEADER} must be 1 to 200 printable ASCII characters without spaces"
@@ -51,6 +52,16 @@ async def execute(request: Request, command: Command, render: Render) -> HttpRes
 
 def json_body(status: int, body: object) -> Response:
     return Response(status, orjson.dumps(body))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Renders the same response whatever the result."""
+
+    response: Response
+
+    def __call__(self, result: CommandResult, sources: Sources) -> Response:
+        return self.response
 
 
 def _http(response: Response) -> HttpResponse:

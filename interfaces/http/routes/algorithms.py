@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request, Response
 from application.commands.switch_algorithm import SwitchAlgorithm
 from domain.values import Algorithm
 from interfaces.http.deps import Reads
-from interfaces.http.idempotent import execute, json_body
+from interfaces.http.idempotent import Answer, execute, json_body
 from interfaces.http.middleware.auth import ADMIN, READ, requires
 from interfaces.http.schemas import Algorithms, AlgorithmSwitch, AlgorithmSwitched
 
@@ -21,4 +21,4 @@ def algorithms(reads: Reads) -> dict[str, Any]:
 @router.post("/switch", dependencies=[requires(ADMIN)], response_model=AlgorithmSwitched)
 async def switch(body: AlgorithmSwitch, request: Request) -> Response:
     answer = json_body(200, {"status": "success", "algorithm": str(body.algorithm)})
-    return await execute(request, SwitchAlgorithm(body.algorithm), lambda result, history: answer)
+    return await execute(request, SwitchAlgorithm(body.algorithm), Answer(answer))

@@ -1,4 +1,5 @@
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
@@ -12,8 +13,8 @@ from application.commands.leases import Heartbeat, ReleaseTask
 from application.commands.submit_task import SubmitTask
 from application.commands.task_lifecycle import CancelTask, RetryTask
 from application.errors import HistoryArchived
-from application.idempotency import History, Render
 from application.idempotency import Response as IdempotentResponse
+from application.idempotency import Sources
 from application.messages import CommandResult, RecordedEvent
 from application.ports import ReadModel
 from domain.errors import LeaseNotHeld, TaskNotFound
@@ -29,7 +30,6 @@ from interfaces.http.deps import (
     Sender,
     TimeTravelling,
     send,
-    service_of,
 )
 from interfaces.http.idempotent import execute, json_body
 from interfaces.http.middleware.auth import READ, WORK, WRITE, requires
@@ -144,7 +144,7 @@ async def cancel_task(
     task_id: uuid.UUID, request: Request, body: ReasonIn | None = None
 ) -> Response:
     reason = body.reason if body and body.reason else "cancelled by request"
-    return await execute(request, CancelTask(str(task_id), reason), _task_after(task_id, request))
+    return await execute(request, CancelTask(str(task_id), reason), _TaskAfter(str(task_id)))
 
 
 @router.post("/{task_id}/complete", dependencies=[requires(WORK)], response_model=TaskOut)
@@ -154,7 +154,7 @@ async def complete_task(
     """Report an attempt done. A task in an external pool needs its lease token (a
     worker whose lease expired gets 409 and must drop the task)."""
     command = CompleteTask(str(task_id), body.lease if body else None)
-    return await execute(request, command, _task_after(task_id, request))
+    return await execute(request, command, _TaskAfter(str(task_id)))
 
 
 @router.post("/{task_id}/fail", dependencies=[requires(WORK)], response_model=TaskOut)
@@ -163,7 +163,7 @@ async def fail_task(task_id: uuid.UUID, request: Request, body: FailIn | None = 
     attempts left, and goes to the dead letters when it has none."""
     reason = body.reason if body and body.reason else "failed by request"
     command = FailTask(str(task_id), reason, body.lease if body else None)
-    return await execute(request, command, _task_after(task_id, request))
+    return await execute(request, command, _TaskAfter(str(task_id)))
 
 
 @router.post("/{task_id}/heartbeat", dependencies=[requires(WORK)], response_model=HeartbeatOut)
@@ -195,7 +195,7 @@ async def release_task(task_id: uuid.UUID, request: Request, body: ReleaseIn) ->
     failed attempt. A task whose cancellation was requested is cancelled instead."""
     reason = body.reason or "released by its worker"
     return await execute(
-        request, ReleaseTask(str(task_id), body.lease, reason), _task_after(task_id, request)
+        request, ReleaseTask(str(task_id), body.lease, reason), _TaskAfter(str(task_id))
     )
 
 
@@ -203,37 +203,37 @@ async def release_task(task_id: uuid.UUID, request: Request, body: ReleaseIn) ->
 async def retry_task(task_id: uuid.UUID, request: Request) -> Response:
     """Send a failed task (a dead letter) back for a fresh round of attempts; the log
     records who did it."""
-    return await execute(request, RetryTask(str(task_id)), _task_after(task_id, request))
+    return await execute(request, RetryTask(str(task_id)), _TaskAfter(str(task_id)))
 
 
-def _submitted(result: CommandResult, history: History) -> IdempotentResponse:
+def _submitted(result: CommandResult, sources: Sources) -> IdempotentResponse:
     return json_body(201, views.task_view(result.recorded))
 
 
-def _task_after(task_id: uuid.UUID, request: Request) -> Render:
-    """The task as the command left it, folded from its stream (on from its row in the
-    tasks projection when the stream's first events were archived)."""
-    reads = service_of(request).read_model
+@dataclass(frozen=True)
+class _TaskAfter:
+    """Renders the task as the command left it, folded from its stream (on from its row in
+    the tasks projection when the stream's first events were archived)."""
 
-    def render(result: CommandResult, history: History) -> IdempotentResponse:
+    task_id: str
+
+    def __call__(self, result: CommandResult, sources: Sources) -> IdempotentResponse:
         try:
-            events = _as_left(result, history, task_id)
+            events = _as_left(result, sources, self.task_id)
         except HistoryArchived:
             events = []
         if events and events[0].version == 1:
             return json_body(200, views.task_view(events))
-        row = reads.task_row(str(task_id))
+        row = sources.task_row(self.task_id)
         if row is None:
-            raise TaskNotFound(str(task_id))
+            raise TaskNotFound(self.task_id)
         return json_body(200, views.task_view_from(row, events))
 
-    return render
 
-
-def _as_left(result: CommandResult, history: History, task_id: uuid.UUID) -> list[RecordedEvent]:
+def _as_left(result: CommandResult, sources: Sources, task_id: str) -> list[RecordedEvent]:
     """The task's stream up to the command's last event: what happened after it (the
     timekeeper requeueing a released task, say) is not this command's outcome."""
-    events = history(task_stream(str(task_id)))
+    events = sources.history(task_stream(task_id))
     last = result.position
     return events if last is None else [e for e in events if e.position <= last]
 

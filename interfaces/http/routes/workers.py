@@ -7,8 +7,8 @@ from application import views
 from application.commands.change_pool_capacity import ChangePoolCapacity
 from application.commands.pool_operations import ChangePoolExecution, DrainPool, ResumePool
 from application.commands.register_worker_pool import RegisterWorkerPool
-from application.idempotency import History
 from application.idempotency import Response as IdempotentResponse
+from application.idempotency import Sources
 from application.messages import CommandResult
 from application.ports import ReadModel
 from domain.errors import PoolNotFound
@@ -52,9 +52,9 @@ async def register_pool(body: PoolCreate, request: Request) -> Response:
     return await execute(request, command, _registered)
 
 
-def _registered(result: CommandResult, history: History) -> IdempotentResponse:
+def _registered(result: CommandResult, sources: Sources) -> IdempotentResponse:
     assert result.aggregate_id is not None
-    return json_body(201, views.pool_view(history(pool_stream(result.aggregate_id))))
+    return json_body(201, views.pool_view(sources.history(pool_stream(result.aggregate_id))))
 
 
 @router.get("/{pool_id}", dependencies=[requires(READ)], response_model=PoolOut)
