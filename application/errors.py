@@ -32,6 +32,11 @@ class StoreUnavailable(Exception):
     """The database could not be reached or stayed locked past the busy timeout."""
 
 
+class OutcomeUnknown(StoreUnavailable):
+    """The command reached the writer, which went away before answering: it may have been
+    committed or not. Retried with the same Idempotency-Key, it is run once at most."""
+
+
 class ServiceOverloaded(Exception):
     """Too many commands are waiting for the writer: refused now rather than queued."""
 

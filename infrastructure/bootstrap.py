@@ -261,6 +261,7 @@ def bootstrap(
 
     writer = SingleWriter(
         bus,
+        max_backlog=settings.max_writer_backlog,
         transactions=store,
         on_abort=aborted,
         on_batch=metrics.batched,

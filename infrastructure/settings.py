@@ -1,5 +1,6 @@
 """Settings from the environment (prefix TASKROUTERX_), with the embedded defaults."""
 
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -10,6 +11,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _default_processes() -> int:
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
 
 
 class Settings(BaseSettings):
@@ -38,9 +43,13 @@ class Settings(BaseSettings):
     """Event streams one API key may hold open (429 beyond)."""
     heavy_request_s: float = Field(default=5.0, gt=0)
     """How long a request that reads the whole log (a what-if replay) may take; 503 after."""
-    processes: int = Field(default=1, ge=1, le=2)
+    processes: int = Field(default_factory=lambda: _default_processes(), ge=1, le=2)
     """1: the whole node in one process. 2: HTTP in one process, the single writer, the
-    scheduler and the simulated workers in another (both cores at work)."""
+    scheduler and the simulated workers in another (two cores at work). By default 2 on
+    a machine with two cores or more."""
+    max_writer_backlog: int = Field(default=10_000, ge=1)
+    """Client commands waiting for the single writer at most; one more is answered 503
+    with Retry-After at once."""
     verify_continuously: bool = True
     """Verify each new event as it is committed, in the background (GET /audit/verify)."""
     snapshot_every: int = Field(default=1000, ge=1)

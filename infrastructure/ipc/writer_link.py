@@ -1,8 +1,9 @@
 """The HTTP process's side of the channel: starts the writer process, sends it commands and
 calls, and resolves each one's future when its outcome comes back.
 
-If the writer process goes away unasked, every waiting future fails with StoreUnavailable
-(a 503: nothing that was not acknowledged is claimed done) and `on_lost` is told."""
+If the writer process goes away unasked, every waiting future fails with OutcomeUnknown (a
+503: nothing is claimed done, and a retry with the same Idempotency-Key settles it) and
+`on_lost` is told."""
 
 import asyncio
 import contextlib
@@ -21,7 +22,7 @@ from typing import Any
 
 import structlog
 
-from application.errors import StoreUnavailable
+from application.errors import OutcomeUnknown, StoreUnavailable
 from infrastructure.ipc.channel import Channel, ChannelClosed, Failure
 from infrastructure.ipc.protocol import CALL, COMMIT, FAIL, FAILED, OK, STOP
 from infrastructure.settings import Settings
@@ -135,7 +136,7 @@ class WriterLink:
             for message in outgoing:
                 future = self._pending.pop(message[1], None)
                 if future is not None and not future.done():
-                    future.set_exception(StoreUnavailable(self._gone))
+                    future.set_exception(OutcomeUnknown(self._gone))
 
     def call(self, part: str, method: str, *args: Any, timeout_s: float = CALL_TIMEOUT_S) -> Any:
         """An operational call, waited for."""
@@ -202,10 +203,11 @@ class WriterLink:
             else f"the writer process exited unexpectedly (code {code})"
         )
         self._gone = why
+        unknown = f"{why} before answering: the command may or may not have been committed"
         for call in list(self._pending):
             future = self._pending.pop(call, None)
             if future is not None and not future.done():
-                future.set_exception(StoreUnavailable(why))
+                future.set_exception(OutcomeUnknown(unknown))
         if not self._stopping:
             log.error("writer_process.lost", code=code, pid=self.pid)
             self._on_lost(why)

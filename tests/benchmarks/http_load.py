@@ -88,6 +88,9 @@ def median(results: list[WrkResult]) -> WrkResult:
 
 
 def run(scale: Scale, report: Report) -> None:
+    """The server as it starts by default (two processes on two cores), then, at the most
+    connections, the same load on one process."""
+    submitted: dict[int, WrkResult] = {}
     with tempfile.TemporaryDirectory() as directory:
         script = Path(directory) / "submit.lua"
         script.write_text(SUBMIT_LUA)
@@ -99,7 +102,7 @@ def run(scale: Scale, report: Report) -> None:
                         for _ in range(scale.runs)
                     ]
                 )
-                submit = median(
+                submit = submitted[connections] = median(
                     [
                         wrk(app_url, connections, scale.http_seconds, script)
                         for _ in range(scale.runs)
@@ -153,3 +156,25 @@ def run(scale: Scale, report: Report) -> None:
                         ping.errors,
                     )
                 )
+        connections = max(scale.http_connections)
+        one_db = Path(directory) / "one.db"
+        with server("app", one_db, TASKROUTERX_PROCESSES="1") as one_url:
+            one = median(
+                [wrk(one_url, connections, scale.http_seconds, script) for _ in range(scale.runs)]
+            )
+        two = submitted[connections]
+        for name, unit, value, baseline in (
+            ("req/s", "req/s", two.requests_per_s, one.requests_per_s),
+            ("p99", "ms", two.p99_ms, one.p99_ms),
+        ):
+            report.add(
+                Row(
+                    "http",
+                    f"{connections} connections, processes",
+                    f"POST /tasks {name}, 2 processes",
+                    value,
+                    unit,
+                    "1 process",
+                    baseline,
+                )
+            )

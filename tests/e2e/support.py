@@ -99,6 +99,20 @@ def server(database: Path, **env: str) -> Iterator[httpx.Client]:
         running.stop()
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (a server's writer process)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
 def wait_until(check: Callable[[], T], timeout: float = 60.0) -> T:
     deadline = time.monotonic() + timeout
     while not (result := check()):

@@ -8,28 +8,16 @@ import sqlite3
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 
 import httpx
 
-from tests.e2e.support import Server, wait_until
+from tests.e2e.support import Server, children, wait_until
 
 TWO = {"TASKROUTERX_PROCESSES": "2"}
 TASK = {"type": "order", "priority": 5, "cost": 1.5, "region": "us-east"}
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def alive(pid: int) -> bool:
@@ -92,6 +80,26 @@ def test_the_http_process_answers_as_one_process_does(tmp_path: Path) -> None:
     assert server.process.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises the signal
     assert not any(alive(pid) for pid in writers), "the writer process stopped with it"
     assert '"taskrouterx.stopped"' in (tmp_path / "server.log").read_text(), "it stopped cleanly"
+
+
+def test_a_full_writer_queue_is_still_503_with_retry_after(tmp_path: Path) -> None:
+    database = tmp_path / "full.db"
+    server = Server(database, tmp_path / "server.log", TASKROUTERX_MAX_WRITER_BACKLOG="2", **TWO)
+    try:
+        with ThreadPoolExecutor(64) as pool:
+            answers = list(
+                pool.map(lambda _: server.client.post("/api/v1/tasks", json=TASK), range(400))
+            )
+    finally:
+        server.stop()
+    refused = [answer for answer in answers if answer.status_code == 503]
+    created = {answer.json()["id"] for answer in answers if answer.status_code == 201}
+    assert refused, "64 clients against a queue of 2 should be refused some of the time"
+    assert created
+    assert len(refused) + len(created) == len(answers)
+    assert all(answer.headers["Retry-After"] for answer in refused)
+    assert {answer.json()["type"].rsplit("/", 1)[1] for answer in refused} == {"ServiceOverloaded"}
+    assert queued_ids(database) == created, "what was refused wrote nothing"
 
 
 def test_a_writer_process_that_dies_stops_the_server_and_loses_nothing(tmp_path: Path) -> None:
