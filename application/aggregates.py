@@ -4,6 +4,10 @@ Folded states are cached with their stream version; a load reads only the events
 cached version on, so a long-lived pool stream costs one indexed range read. A stream not
 in the cache, or whose cached version was archived since, starts from its newest snapshot,
 if it has one.
+
+Inside a write transaction whose store has told the cache which streams others wrote since
+this process's last commit (`sync`), the cached states of the other streams are current:
+a load reads nothing for them.
 """
 
 import threading
@@ -56,10 +60,27 @@ class Aggregates:
         self._cache: OrderedDict[str, Loaded[Any]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._synced = threading.local()
+
+    def sync(self, changed: Sequence[str] | None) -> None:
+        """At the start of a write transaction, on its thread: `changed` are the streams
+        others appended to since this process's last commit (None: not known, so every
+        cached state is forgotten). Until `unsync`, loads on this thread trust the cache."""
+        if changed is None:
+            self.clear()
+        else:
+            self.forget(changed)
+        self._synced.on = True
+
+    def unsync(self) -> None:
+        """The transaction ended: loads check the store again."""
+        self._synced.on = False
 
     def load(self, stream_id: str, start: Callable[[DomainEvent], A]) -> Loaded[A]:
         with self._lock:
             cached = self._cache.get(stream_id)
+        if cached is not None and getattr(self._synced, "on", False):
+            return cached
         if cached is not None and cached.version > 0:
             # Read from the cached version's own event on. Another node may have written
             # after it and archived all of that since (removed from the hot log, kept in

@@ -253,6 +253,7 @@ def bootstrap(
     archive = None if settings.archive_dir is None else ArchivedLog(settings.archive_dir)
     read_model = SqlReadModel(engines.read, archive)
     aggregates = Aggregates(store, snapshots=store)
+    store.keep_current(aggregates)
     bus = CommandBus(aggregates, clock, ids, jitter=random.Random(settings.id_seed).random)
 
     def aborted() -> None:

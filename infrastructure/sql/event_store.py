@@ -69,6 +69,22 @@ class _Batch:
     records: list[EventRecord] = field(default_factory=list)
 
 
+class CachedStates(Protocol):
+    """The aggregates' cache, kept current by the store (see Aggregates.sync)."""
+
+    def sync(self, changed: Sequence[str] | None) -> None: ...
+
+    def unsync(self) -> None: ...
+
+    def forget(self, stream_ids: Sequence[str]) -> None: ...
+
+
+FOREIGN_STREAMS_LIMIT = 10_000
+"""Events appended by others between two transactions that are looked at one by one; past
+that the cache is forgotten whole."""
+APPENDED_AFTER = sql("SELECT stream_id FROM events WHERE position > ? AND position <= ?")
+
+
 class SqlEventStore:
     def __init__(
         self,
@@ -90,6 +106,14 @@ class SqlEventStore:
         self._projections = projections
         self._local = threading.local()
         self._last_stamp: datetime | None = None
+        self._cached: CachedStates | None = None
+        self._known_head: int | None = None
+        """The head this process's last commit left (None before its first)."""
+
+    def keep_current(self, cached: CachedStates) -> None:
+        """Tell `cached` at the start of every write transaction which streams others
+        wrote since this process's last commit, and which a failed command undid."""
+        self._cached = cached
 
     def append(self, writes: Sequence[StreamWrite], context: MessageContext) -> list[RecordedEvent]:
         batch: _Batch | None = getattr(self._local, "batch", None)
@@ -125,16 +149,36 @@ class SqlEventStore:
             start, last = chain.tip(db)
             batch = _Batch(db, start, start, last)
             self._local.batch = batch
+            if self._cached is not None:
+                self._cached.sync(self._foreign_streams(db, start))
             try:
                 yield
                 if batch.records and self._projections is not None:
                     self._projections.apply_inline(db, batch.records, start)
                 if batch.head > start:
                     self._announce(db, batch.head)
+            except BaseException:
+                self._undone(batch.records)  # rolled back
+                raise
             finally:
                 self._local.batch = None
+                if self._cached is not None:
+                    self._cached.unsync()
+        self._known_head = batch.head
         if batch.head > start:
             self._committed(batch.records, started, locked)
+
+    def _foreign_streams(self, db: Db, head: int) -> list[str] | None:
+        """The streams appended to by others between this process's last commit and
+        `head` (positions are dense, so all of them were read exactly when there are as
+        many as positions); None when not known."""
+        known = self._known_head
+        if known is None or head < known or head - known > FOREIGN_STREAMS_LIMIT:
+            return None
+        if head == known:
+            return []
+        streams = [stream for (stream,) in db.execute(APPENDED_AFTER, (known, head))]
+        return streams if len(streams) == head - known else None
 
     def _committed(self, records: Sequence[EventRecord], started: float, locked: float) -> None:
         """Count a committed transaction begun at `started` that took the write lock at
@@ -163,20 +207,45 @@ class SqlEventStore:
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        """Inside `transaction()`: undo this block's appends if it raises."""
+        """Inside `transaction()`: undo this block's appends if it raises.
+
+        On PostgreSQL without a savepoint (SAVEPOINT and RELEASE are two round trips per
+        command, under the events lock): a command that raises after appending has its
+        events deleted again, which is all it wrote (an idempotency record is written
+        last, by what cannot raise after it). A failed statement aborts PostgreSQL's
+        whole transaction; then that delete fails too, and so does the batch: none of it
+        is acknowledged."""
         batch: _Batch = self._local.batch
         head, last, recorded = batch.head, batch.hash, len(batch.records)
+        if self._on_postgres:
+            try:
+                yield
+            except BaseException:
+                self._undone(batch.records[recorded:])
+                if batch.head > head:
+                    with unavailable_on_failure():
+                        batch.db.execute(UNDO_APPEND, (head,))
+                batch.head, batch.hash = head, last
+                del batch.records[recorded:]
+                raise
+            return
         with unavailable_on_failure():
             batch.db.execute(SAVEPOINT)
             try:
                 yield
             except BaseException:
+                self._undone(batch.records[recorded:])
                 batch.db.execute(ROLLBACK_TO_SAVEPOINT)
                 batch.db.execute(RELEASE_SAVEPOINT)
                 batch.head, batch.hash = head, last
                 del batch.records[recorded:]
                 raise
             batch.db.execute(RELEASE_SAVEPOINT)
+
+    def _undone(self, records: Sequence[EventRecord]) -> None:
+        """A command's appends are being undone: the cache must not keep what they left."""
+        if records and self._cached is not None:
+            self._cached.forget(sorted({record.stream_id for record in records}))
 
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
         with self._as_this_transaction() as db:
@@ -242,8 +311,13 @@ class SqlEventStore:
         if self._on_postgres:
             # An error would abort PostgreSQL's whole transaction (a savepoint around
             # every append costs two round trips under the lock): a row whose stream
-            # version is taken is skipped instead, and the append undone.
-            inserted = db.executemany(stored_events.INSERT_UNLESS_TAKEN, rows).rowcount
+            # version is taken is skipped instead, and the append undone. The rows go in
+            # one statement (executemany would enter and leave pipeline mode).
+            inserted = 0
+            for start in range(0, len(rows), stored_events.ROWS_PER_INSERT):
+                chunk = rows[start : start + stored_events.ROWS_PER_INSERT]
+                statement = stored_events.insert_unless_taken(len(chunk))
+                inserted += db.execute(statement, [v for row in chunk for v in row]).rowcount
             if inserted != len(rows):
                 db.execute(UNDO_APPEND, (head_before,))
                 raise self._conflict(db, writes)

@@ -30,11 +30,20 @@ BOUNDS = sql(
 VERSION = sql("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?")
 INSERT = sql(f"INSERT INTO events ({', '.join(COLUMNS)}, hash) VALUES ({marks(len(COLUMNS) + 1)})")
 """A row: its stored values and its chain hash."""
-INSERT_UNLESS_TAKEN = sql(
-    f"INSERT INTO events ({', '.join(COLUMNS)}, hash) VALUES ({marks(len(COLUMNS) + 1)}) "
-    "ON CONFLICT (stream_id, version) DO NOTHING"
-)
-"""A row, skipped (not an error) if its stream already holds that version."""
+
+
+@functools.cache
+def insert_unless_taken(rows: int) -> Sql:
+    """`rows` rows, each skipped (not an error) if its stream already holds its version."""
+    values = ", ".join([f"({marks(len(COLUMNS) + 1)})"] * rows)
+    return sql(
+        f"INSERT INTO events ({', '.join(COLUMNS)}, hash) VALUES {values} "
+        "ON CONFLICT (stream_id, version) DO NOTHING"
+    )
+
+
+ROWS_PER_INSERT = 500
+"""Rows in one INSERT at most (PostgreSQL takes 65,535 parameters a statement)."""
 CHECKED = sql(
     f"SELECT {', '.join(COLUMNS)}, hash FROM events WHERE position > ? AND position <= ? "
     "ORDER BY position LIMIT ?"

@@ -12,6 +12,7 @@ A lock makes the connection safe to share: in the server only the single writer 
 and tests or the CLI may append from another thread.
 """
 
+import functools
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -20,12 +21,10 @@ from typing import cast
 
 from sqlalchemy import Engine
 
-from infrastructure.sql.db import Db, SqliteDb, db_of, pragma, sql
+from infrastructure.sql.db import Db, Sql, SqliteDb, db_of, pragma, sql
 from infrastructure.sql.engine import BEGIN_IMMEDIATE
 from infrastructure.sql.errors import unavailable_on_failure
 
-LOCK_TIMEOUT = sql("SELECT set_config('lock_timeout', ?, true)")
-"""PostgreSQL: how long this transaction waits for a lock (SET LOCAL, with a parameter)."""
 LOCK_EVENTS = sql("LOCK TABLE events IN EXCLUSIVE MODE")
 COMMIT = sql("COMMIT")
 ROLLBACK = sql("ROLLBACK")
@@ -51,11 +50,11 @@ class WriteConnection:
         if not self._own:
             with unavailable_on_failure(), self._engine.begin() as pooled:
                 db = db_of(pooled)
-                if wait_s is not None:
-                    db.execute(LOCK_TIMEOUT, (f"{_ms(wait_s)}ms",))
                 # Positions are allocated as MAX + 1: one appender at a time, so a reader
                 # following the log never sees position N+1 before N has committed.
-                db.execute(LOCK_EVENTS)
+                db.execute(
+                    LOCK_EVENTS if wait_s is None else _lock_events_within(_stepped_ms(wait_s))
+                )
                 yield db
             return
         with self._lock, unavailable_on_failure():
@@ -104,6 +103,13 @@ class WriteConnection:
 def _ms(seconds: float) -> int:
     """A wait in whole milliseconds, at least one (0 would mean no wait, or none at all)."""
     return max(1, int(seconds * 1000))
+
+
+@functools.cache
+def _lock_events_within(ms: int) -> Sql:
+    """PostgreSQL: LOCK_EVENTS, waiting at most `ms` for the lock; one round trip (a
+    statement of two, sent without parameters)."""
+    return sql(f"SET LOCAL lock_timeout = {int(ms)}; LOCK TABLE events IN EXCLUSIVE MODE")
 
 
 def _stepped_ms(seconds: float) -> int:
