@@ -16,6 +16,7 @@ from tests.benchmarks import (
     explain,
     http_load,
     lifecycle,
+    nodes,
     peer,
     queries,
     records,
@@ -46,6 +47,7 @@ SUITES = {
     "lifecycle": lifecycle.run,
     "retention": retention.run,
     "peer": peer.run,
+    "nodes": nodes.run,
 }
 PARTS = {"retention-p99": retention.latency_only}
 """Parts of a suite that run only when named (`--only`)."""

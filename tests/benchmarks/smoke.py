@@ -13,7 +13,7 @@ GROUPS = {
     "servers": ["retention", "http", "end_to_end", "store"],
     "records": ["records", "dashboard", "decisions"],
     "logs": ["streams", "explain", "storage", "verify", "replay", "sql", "lifecycle", "queries"],
-    "peer": ["peer"],
+    "peer": ["peer", "nodes"],
 }
 """Every suite of `python -m tests.benchmarks`, each in one group (a test checks this)."""
 
