@@ -4,6 +4,7 @@ and capacity for every task, and the queue length sampled over time."""
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -57,11 +58,15 @@ def run(scale: Scale, report: Report) -> None:
     )
 
 
-def one_run(seconds: int) -> tuple[float, list[tuple[float, int]], int]:
+def one_run(
+    seconds: int, database_url: str | None = None, nodes: int = 1
+) -> tuple[float, list[tuple[float, int]], int]:
     """Submissions from wrk at 64 connections for `seconds` to a fresh server whose pools
     take every task and whose simulated workers finish at once; the tasks completed per
-    second until the queue is empty, the queue's length every 0.5 s, and at the end."""
-    with tempfile.TemporaryDirectory() as directory:
+    second until the queue is empty, the queue's length every 0.5 s, and at the end. On a
+    SQLite file of its own, or the (empty) database at `database_url` with `nodes` servers
+    sharing the connections."""
+    with tempfile.TemporaryDirectory() as directory, ExitStack() as running:
         script = Path(directory) / "submit.lua"
         script.write_text(SUBMIT_LUA)
         env = {
@@ -70,10 +75,12 @@ def one_run(seconds: int) -> tuple[float, list[tuple[float, int]], int]:
             "TASKROUTERX_SIM_FAILURE_RATE": "0",
             "TASKROUTERX_DEMO_POOLS": "false",
         }
-        with (
-            server("app", Path(directory) / "e2e.db", **env) as url,
-            httpx.Client(base_url=url, timeout=60) as client,
-        ):
+        if database_url is not None:
+            env["TASKROUTERX_DATABASE_URL"] = database_url
+        database = None if database_url is not None else Path(directory) / "e2e.db"
+        urls = [running.enter_context(server("app", database, **env)) for _ in range(nodes)]
+        url = urls[0]
+        with httpx.Client(base_url=url, timeout=60) as client:
             for region in REGIONS:
                 for kind in ("cpu", "gpu"):
                     client.post(
@@ -99,7 +106,14 @@ def one_run(seconds: int) -> tuple[float, list[tuple[float, int]], int]:
 
             sampler = threading.Thread(target=sample)
             sampler.start()
-            wrk(url, 64, seconds, script)
+            loads = [
+                threading.Thread(target=wrk, args=(one, 64 // nodes, seconds, script))
+                for one in urls
+            ]
+            for load in loads:
+                load.start()
+            for load in loads:
+                load.join()
             deadline = time.perf_counter() + 300
             while time.perf_counter() < deadline:
                 stats = client.get("/api/v1/system/stats").json()

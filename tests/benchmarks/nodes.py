@@ -1,6 +1,7 @@
 """One node on SQLite, one node on PostgreSQL, two PostgreSQL nodes on one database: POST
-/tasks under wrk at 64 connections in all (two nodes: 32 each, at once), and how long a
-write transaction held the write lock (the servers' own metric), in the same run.
+/tasks under wrk at 64 connections in all (two nodes: 32 each, at once), how long a write
+transaction held the write lock (the servers' own metric), and tasks/s end to end (see
+end_to_end.one_run), in the same run.
 
 Needs a PostgreSQL server named by TASKROUTERX_TEST_POSTGRES_URL (`.ci/with-postgres`
 starts a throwaway one); without it the suite says so and reports nothing."""
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.benchmarks import end_to_end
 from tests.benchmarks.harness import Report, Row, Scale
 from tests.benchmarks.http_load import SUBMIT_LUA, WrkResult, median, wrk
 from tests.benchmarks.servers import server
@@ -68,6 +70,31 @@ def run(scale: Scale, report: Report) -> None:
                         ("two", "PostgreSQL, two nodes")):  # fmt: skip
         report.add(Row("nodes", CASE, f"write lock held per transaction, {label}",
                        held[name], "ms"))  # fmt: skip
+    _end_to_end(scale, report)
+
+
+def _end_to_end(scale: Scale, report: Report) -> None:
+    seconds = max(scale.http_seconds, 1)
+    runs: dict[str, list[float]] = {"sqlite": [], "postgres": [], "two": []}
+    for _ in range(scale.runs):
+        runs["sqlite"].append(end_to_end.one_run(seconds)[0])
+        for name, nodes in (("postgres", 1), ("two", 2)):
+            database = created_database()
+            try:
+                runs[name].append(end_to_end.one_run(seconds, database, nodes)[0])
+            finally:
+                dropped_database(database)
+    rate = {name: sorted(values)[len(values) // 2] for name, values in runs.items()}
+    case = "end to end, 0 s workers"
+    report.add(Row("nodes", case, "SQLite, one node", rate["sqlite"], "tasks/s"))
+    report.add(
+        Row("nodes", case, "PostgreSQL, one node", rate["postgres"], "tasks/s",
+            "SQLite, one node", rate["sqlite"], ">= 1.0x")
+    )  # fmt: skip
+    report.add(
+        Row("nodes", case, "PostgreSQL, two nodes", rate["two"], "tasks/s",
+            "PostgreSQL, one node", rate["postgres"], ">= 1.3x")
+    )  # fmt: skip
 
 
 Loaded = tuple[float, float]
