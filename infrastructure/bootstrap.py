@@ -36,6 +36,7 @@ from infrastructure.health import NodeHealth
 from infrastructure.housekeeping import Housekeeping
 from infrastructure.idempotent_commands import IdempotentCommands
 from infrastructure.ipc.front_node import FrontNode, RemoteSender
+from infrastructure.ipc.verifier_link import VerifierLink
 from infrastructure.ipc.writer_link import WriterLink, exit_failed, exit_this_process
 from infrastructure.metrics import Metrics, render
 from infrastructure.projection_admin import ProjectionAdmin
@@ -420,6 +421,7 @@ def bootstrap_front(
         traffic=TrafficGenerator(RemoteSender(link), clock, ids, regions, settings.sim_seed),
         warm=functools.partial(warm_reads, time_travel, read_model),
         after_loss=exit_failed,
+        verifier=VerifierLink(settings) if settings.verify_continuously else None,
     )
 
 

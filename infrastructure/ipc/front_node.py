@@ -1,7 +1,8 @@
 """The node as the HTTP process of a two-process node sees it (a TaskRouterService):
 queries read the database here, on this process's own connections; commands, idempotent
 commands and the operational calls go to the writer process; commits there wake the
-waiters here."""
+waiters here. The verifier that follows the log runs in a third process, at a lower
+priority."""
 
 import functools
 import os
@@ -11,7 +12,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from application.audit.continuous import VerificationJobs, Verified
+from application.audit.continuous import VerificationJobs
 from application.audit.verify import AuditReport
 from application.audit.verify import Progress as AuditProgress
 from application.commit_signal import CommitSignal
@@ -20,6 +21,7 @@ from application.messages import Command, CommandResult, MessageContext
 from application.ports import Clock
 from application.simulation.traffic import TrafficGenerator
 from infrastructure.ipc.protocol import ONCE, SUBMIT
+from infrastructure.ipc.verifier_link import VerifierLink
 from infrastructure.ipc.writer_link import WriterLink
 from infrastructure.metrics import Metrics, render
 from infrastructure.settings import Settings
@@ -71,17 +73,6 @@ class RemoteProjections:
         return started
 
 
-class RemoteVerifier:
-    def __init__(self, link: WriterLink) -> None:
-        self._link = link
-
-    def wait_for_first(self, timeout_s: float) -> Verified | None:
-        verified: Verified | None = self._link.call(
-            "verifier", "wait_for_first", timeout_s, timeout_s=timeout_s + 10
-        )
-        return verified
-
-
 @dataclass
 class FrontNode:
     settings: Settings
@@ -97,6 +88,8 @@ class FrontNode:
     warm: Callable[[], None]
     after_loss: Callable[[str], None]
     """Called at the end of `stop` if the writer process had gone away unasked."""
+    verifier: VerifierLink | None
+    """The verifier that follows the log, in a process of its own."""
     metrics: Metrics = field(default_factory=Metrics)
     """This process's: the HTTP requests."""
 
@@ -111,10 +104,6 @@ class FrontNode:
     @property
     def projections(self) -> RemoteProjections:
         return RemoteProjections(self.link)
-
-    @property
-    def verifier(self) -> RemoteVerifier | None:
-        return RemoteVerifier(self.link) if self.settings.verify_continuously else None
 
     @property
     def lease_s(self) -> float:
@@ -135,10 +124,14 @@ class FrontNode:
 
     def start(self) -> None:
         self.link.start()
+        if self.verifier is not None:
+            self.verifier.start()
         threading.Thread(target=self.warm, name="warm", daemon=True).start()
 
     def stop(self) -> None:
         self.traffic.stop()
+        if self.verifier is not None:
+            self.verifier.stop()
         lost = self.link.lost
         self.link.stop()
         self.engines.dispose()

@@ -21,7 +21,6 @@ READY, FAILED = "ready", "failed"
 CALLS: Mapping[str, frozenset[str]] = {
     "node": frozenset({"health", "readiness", "scheduler_runtime", "metrics_exposition"}),
     "projections": frozenset({"names", "rebuilding", "status", "start_rebuild"}),
-    "verifier": frozenset({"wait_for_first"}),
 }
 """The operational calls the HTTP process may make, by part of the node."""
 

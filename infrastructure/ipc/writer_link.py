@@ -10,30 +10,25 @@ import contextlib
 import itertools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from pathlib import Path
 from typing import Any
 
 import structlog
 
 from application.errors import OutcomeUnknown, StoreUnavailable
 from infrastructure.ipc.channel import Channel, ChannelClosed, Failure
+from infrastructure.ipc.children import spawn
 from infrastructure.ipc.protocol import CALL, COMMIT, FAIL, FAILED, OK, STOP
 from infrastructure.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 CALL_TIMEOUT_S = 10.0
-PARENT_PID = "TASKROUTERX_WRITER_PARENT"
-"""Tells the writer process which process must outlive it."""
-ROOT = Path(__file__).resolve().parents[2]
 
 
 class WriterFailed(Exception):
@@ -66,21 +61,10 @@ class WriterLink:
     def start(self) -> dict[str, Any]:
         """Start the writer process and wait until its node has started; returns what it
         said of itself. WriterFailed if it could not start."""
-        ours, theirs = socket.socketpair()
-        for end in (ours, theirs):
-            end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
-            end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
-        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "infrastructure.ipc.writer_process", str(theirs.fileno())],
-            pass_fds=(theirs.fileno(),),
-            start_new_session=True,  # a terminal's Ctrl-C reaches this process, which stops it
-            env={**os.environ, PARENT_PID: str(os.getpid()), "PYTHONPATH": path},
-        )
-        theirs.close()
-        self._channel = Channel(ours)
+        # the verifier that follows the log runs in a process of its own (verifier_link)
+        settings = self._settings.model_copy(update={"verify_continuously": False})
+        self._process, self._channel = spawn("infrastructure.ipc.writer_process", settings)
         messages = self._channel.messages()
-        self._channel.send(self._settings)
         first = next(messages, None)
         if first is None or first[0] == FAILED:
             code = self._process.wait()

@@ -2,15 +2,14 @@
 2`): `python -m infrastructure.ipc.writer_process FD`, started by the HTTP process with its
 end of a socket pair as FD.
 
-It builds and starts the whole node as one process would (the single writer, the
-scheduler, the timekeeper, the simulated workers, retention, the verifier), minus the HTTP
-server, and serves the HTTP process's commands until it says stop, goes away, or this
-process gets SIGTERM. It dies with the HTTP process: a node is never half alive, and a
-restarted server never finds an old writer still at work on the database."""
+It builds and starts the node as one process would (the single writer, the scheduler, the
+timekeeper, the simulated workers, retention), minus the HTTP server and the verifier that
+follows the log (each in a process of its own), and serves the HTTP process's commands
+until it says stop, goes away, or this process gets SIGTERM. It dies with the HTTP
+process: a node is never half alive, and a restarted server never finds an old writer
+still at work on the database."""
 
 import contextlib
-import ctypes
-import ctypes.util
 import os
 import signal
 import socket
@@ -21,21 +20,19 @@ import structlog
 
 from infrastructure.bootstrap import bootstrap
 from infrastructure.ipc.channel import Channel
+from infrastructure.ipc.children import dies_with_parent
 from infrastructure.ipc.protocol import FAILED, READY, Parts
 from infrastructure.ipc.writer_host import WriterHost
-from infrastructure.ipc.writer_link import PARENT_PID
 from infrastructure.runtime import tune_garbage_collector
 from infrastructure.settings import Settings
 from infrastructure.structured_logging import configure_logging
 
 log = structlog.get_logger(__name__)
 
-PR_SET_PDEATHSIG = 1
-
 
 def main(argv: list[str]) -> int:
     sock = socket.socket(fileno=int(argv[1]))
-    if not _dies_with_parent():
+    if not dies_with_parent():
         return 1
     channel = Channel(sock)
     messages = channel.messages()
@@ -51,7 +48,7 @@ def main(argv: list[str]) -> int:
         channel.send((FAILED, f"{type(error).__name__}: {error}"))
         return 1
     tune_garbage_collector()
-    parts = {"node": router, "projections": router.projections, "verifier": router.verifier}
+    parts = {"node": router, "projections": router.projections}
     host = WriterHost(Parts(router.sender, router.idempotent, parts), channel)
     signal.signal(signal.SIGTERM, _stop_reading(sock))
     channel.send((READY, {"pid": os.getpid(), "head": router.store.head()}))
@@ -62,16 +59,6 @@ def main(argv: list[str]) -> int:
         host.close()
         channel.close()
     return 0
-
-
-def _dies_with_parent() -> bool:
-    """Ask Linux to kill this process when its parent dies; False if it already has."""
-    name = ctypes.util.find_library("c")
-    prctl = getattr(ctypes.CDLL(name), "prctl", None) if name else None
-    if prctl is not None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    parent = os.environ.get(PARENT_PID)
-    return parent is None or os.getppid() == int(parent)
 
 
 def _stop_reading(sock: socket.socket) -> "signal._HANDLER":

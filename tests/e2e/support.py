@@ -99,16 +99,18 @@ def server(database: Path, **env: str) -> Iterator[httpx.Client]:
         running.stop()
 
 
-def children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (a server's writer process)."""
+def children(pid: int, module: str = "") -> list[int]:
+    """The processes whose parent is `pid` (a server's writer and verifier processes),
+    those running `module` if given."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
             except OSError:
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and module in command:
                 found.append(int(entry.name))
     return found
 

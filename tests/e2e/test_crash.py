@@ -163,7 +163,7 @@ def test_sigkill_never_loses_an_acknowledged_command(
         load.start()
         time.sleep(random.Random(seed).uniform(0.3, 2.0))
         if processes == "2" and seed % 2:
-            (writer,) = children(server.process.pid)
+            (writer,) = children(server.process.pid, "writer_process")
             os.kill(writer, signal.SIGKILL)
             server.process.wait(timeout=30)
         server.kill()

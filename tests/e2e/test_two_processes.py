@@ -37,8 +37,15 @@ def queued_ids(database: Path) -> set[str]:
 def test_the_http_process_answers_as_one_process_does(tmp_path: Path) -> None:
     server = Server(tmp_path / "two.db", tmp_path / "server.log", **TWO)
     try:
-        writers = children(server.process.pid)
-        assert len(writers) == 1, "one writer process beside the HTTP process"
+        helpers = children(server.process.pid)
+        assert len(children(server.process.pid, "writer_process")) == 1
+        (verifier,) = children(server.process.pid, "verifier_process")
+        assert len(helpers) == 2, "a writer process and a verifier process"
+
+        def niceness() -> int:
+            return int(Path(f"/proc/{verifier}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+        assert wait_until(lambda: niceness() == 10, timeout=30), "the audit yields to commands"
         client = server.client
         created = client.post("/api/v1/tasks", json=TASK)
         assert created.status_code == 201, created.text
@@ -67,6 +74,16 @@ def test_the_http_process_answers_as_one_process_does(tmp_path: Path) -> None:
         )
         assert done, "the scheduler and the simulated workers run in the writer process"
         assert client.get("/api/v1/health").json()["status"] == "healthy"
+        verified = wait_until(
+            lambda: (
+                (answer := client.get("/api/v1/audit/verify")).status_code == 200
+                and answer.json()["behind"] == 0
+                and answer.json()
+            ),
+            timeout=30,
+        )
+        assert verified["ok"] is True
+        assert verified["decisions_checked"] >= 1, "the verifier process recomputed decisions"
         assert client.get("/api/v1/projections").status_code == 200
 
         metrics = client.get("/metrics").text
@@ -78,7 +95,7 @@ def test_the_http_process_answers_as_one_process_does(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert server.process.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises the signal
-    assert not any(alive(pid) for pid in writers), "the writer process stopped with it"
+    assert not any(alive(pid) for pid in helpers), "the writer and verifier stopped with it"
     assert '"taskrouterx.stopped"' in (tmp_path / "server.log").read_text(), "it stopped cleanly"
 
 
@@ -111,7 +128,7 @@ def test_a_writer_process_that_dies_stops_the_server_and_loses_nothing(tmp_path:
             response = server.client.post("/api/v1/tasks", json=TASK)
             assert response.status_code == 201
             acknowledged.add(response.json()["id"])
-        (writer,) = children(server.process.pid)
+        (writer,) = children(server.process.pid, "writer_process")
         os.kill(writer, signal.SIGKILL)
         server.process.wait(timeout=30)
     finally:
@@ -128,11 +145,12 @@ def test_a_writer_process_that_dies_stops_the_server_and_loses_nothing(tmp_path:
         restarted.stop()
 
 
-def test_a_killed_http_process_takes_its_writer_process_with_it(tmp_path: Path) -> None:
+def test_a_killed_http_process_takes_its_helper_processes_with_it(tmp_path: Path) -> None:
     server = Server(tmp_path / "killed.db", tmp_path / "server.log", **TWO)
-    (writer,) = children(server.process.pid)
+    helpers = children(server.process.pid)
+    assert len(helpers) == 2
     server.kill()
-    wait_until(lambda: not alive(writer), timeout=10)
+    wait_until(lambda: not any(alive(pid) for pid in helpers), timeout=10)
 
 
 def test_one_process_stays_possible_and_more_than_two_is_refused(tmp_path: Path) -> None:
@@ -159,14 +177,14 @@ def test_a_terminal_interrupt_stops_both_gracefully(tmp_path: Path) -> None:
     HTTP process stops serving, then asks the writer process to finish and stop."""
     database = tmp_path / "interrupt.db"
     server = Server(database, tmp_path / "server.log", **TWO)
-    (writer,) = children(server.process.pid)
+    helpers = children(server.process.pid)
     created = server.client.post("/api/v1/tasks", json=TASK).json()["id"]
     server.process.send_signal(signal.SIGINT)
     server.process.wait(timeout=30)
     server.stop()
     assert server.process.returncode in (0, -signal.SIGINT)  # uvicorn re-raises the signal
     assert '"taskrouterx.stopped"' in (tmp_path / "server.log").read_text()
-    wait_until(lambda: not alive(writer), timeout=10)
+    wait_until(lambda: not any(alive(pid) for pid in helpers), timeout=10)
     assert created in queued_ids(database)
     with closing(sqlite3.connect(database)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
