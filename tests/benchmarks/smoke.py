@@ -13,7 +13,8 @@ GROUPS = {
     "servers": ["retention", "http", "end_to_end", "store"],
     "records": ["records", "dashboard", "decisions"],
     "logs": ["streams", "explain", "storage", "verify", "replay", "sql", "lifecycle", "queries"],
-    "peer": ["peer", "nodes"],
+    "peer": ["peer"],
+    "nodes": ["nodes"],
 }
 """Every suite of `python -m tests.benchmarks`, each in one group (a test checks this)."""
 
