@@ -93,15 +93,15 @@ class FrontNode:
     metrics: Metrics = field(default_factory=Metrics)
     """This process's: the HTTP requests."""
 
-    @property
+    @functools.cached_property
     def sender(self) -> RemoteSender:
         return RemoteSender(self.link)
 
-    @property
+    @functools.cached_property
     def idempotent(self) -> RemoteIdempotent:
         return RemoteIdempotent(self.link)
 
-    @property
+    @functools.cached_property
     def projections(self) -> RemoteProjections:
         return RemoteProjections(self.link)
 

@@ -1,7 +1,6 @@
 """The HTTP process's side of the verifier process: starts it, keeps the latest result it
 sent, and answers GET /audit/verify from it (a LatestVerification)."""
 
-import contextlib
 import subprocess
 import threading
 from typing import Any
@@ -9,9 +8,8 @@ from typing import Any
 import structlog
 
 from application.audit.continuous import Verified
-from infrastructure.ipc.channel import Channel, ChannelClosed
-from infrastructure.ipc.children import spawn
-from infrastructure.ipc.protocol import STOP
+from infrastructure.ipc import children
+from infrastructure.ipc.channel import Channel
 from infrastructure.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -28,7 +26,9 @@ class VerifierLink:
         self._stopping = False
 
     def start(self) -> None:
-        self._process, self._channel = spawn("infrastructure.ipc.verifier_process", self._settings)
+        self._process, self._channel = children.spawn(
+            "infrastructure.ipc.verifier_process", self._settings
+        )
         self._reader = threading.Thread(
             target=self._read, args=(self._channel.messages(),), name="verifier-link", daemon=True
         )
@@ -44,14 +44,7 @@ class VerifierLink:
         process, channel = self._process, self._channel
         if process is None or channel is None:
             return
-        with contextlib.suppress(ChannelClosed):
-            channel.send([(STOP,)])
-        try:
-            process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        channel.close()
+        children.stop(process, channel, timeout_s)
 
     def _read(self, messages: Any) -> None:
         for verified in messages:

@@ -11,6 +11,8 @@ process it dies with the HTTP process, and stops when told or when the channel c
 import os
 import sys
 import threading
+from collections.abc import Iterator
+from typing import Any
 
 import structlog
 
@@ -18,12 +20,10 @@ from application.audit.continuous import ContinuousVerification
 from application.commit_signal import CommitSignal
 from infrastructure.clock import SystemClock, TimeOrderedIds
 from infrastructure.ipc.channel import Channel, ChannelClosed
-from infrastructure.ipc.children import dies_with_parent
-from infrastructure.settings import Settings
+from infrastructure.ipc.children import attach
 from infrastructure.sql import verify_in_parts
 from infrastructure.sql.engine import create_engines
 from infrastructure.sql.event_store import SqlEventStore
-from infrastructure.structured_logging import configure_logging
 
 log = structlog.get_logger(__name__)
 
@@ -32,16 +32,10 @@ NICENESS = 10
 
 
 def main(argv: list[str]) -> int:
-    import socket
-
-    channel = Channel(socket.socket(fileno=int(argv[1])))
-    if not dies_with_parent():
+    attached = attach(argv)
+    if attached is None:
         return 1
-    messages = channel.messages()
-    settings = next(messages, None)
-    if not isinstance(settings, Settings):
-        return 1
-    configure_logging(settings.log_format, settings.log_level)
+    channel, settings = attached.channel, attached.settings
     os.nice(NICENESS)
     engines = create_engines(
         settings.database_url, settings.sqlite_synchronous, settings.busy_timeout_ms
@@ -56,7 +50,7 @@ def main(argv: list[str]) -> int:
         store, reader, signal, clock, begin=lambda: reader.start().start()
     )
     stop = threading.Event()
-    threading.Thread(target=_until_closed, args=(messages, stop), daemon=True).start()
+    threading.Thread(target=_until_closed, args=(attached.messages, stop), daemon=True).start()
     verifier.start()
     try:
         _follow(store, signal, verifier, channel, stop)
@@ -67,8 +61,8 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _until_closed(messages: object, stop: threading.Event) -> None:
-    for _ in messages:  # type: ignore[attr-defined]
+def _until_closed(messages: Iterator[Any], stop: threading.Event) -> None:
+    for _ in messages:
         break  # STOP, or anything: stop
     stop.set()
 

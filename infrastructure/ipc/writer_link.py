@@ -6,7 +6,6 @@ If the writer process goes away unasked, every waiting future fails with Outcome
 `on_lost` is told."""
 
 import asyncio
-import contextlib
 import itertools
 import os
 import signal
@@ -21,9 +20,9 @@ from typing import Any
 import structlog
 
 from application.errors import OutcomeUnknown, StoreUnavailable
+from infrastructure.ipc import children
 from infrastructure.ipc.channel import Channel, ChannelClosed, Failure
-from infrastructure.ipc.children import spawn
-from infrastructure.ipc.protocol import CALL, COMMIT, FAIL, FAILED, OK, STOP
+from infrastructure.ipc.protocol import CALL, COMMIT, FAIL, FAILED, OK
 from infrastructure.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -63,7 +62,7 @@ class WriterLink:
         said of itself. WriterFailed if it could not start."""
         # the verifier that follows the log runs in a process of its own (verifier_link)
         settings = self._settings.model_copy(update={"verify_continuously": False})
-        self._process, self._channel = spawn("infrastructure.ipc.writer_process", settings)
+        self._process, self._channel = children.spawn("infrastructure.ipc.writer_process", settings)
         messages = self._channel.messages()
         first = next(messages, None)
         if first is None or first[0] == FAILED:
@@ -139,15 +138,7 @@ class WriterLink:
         if process is None or channel is None:
             return
         self._flush()
-        with contextlib.suppress(ChannelClosed):
-            channel.send([(STOP,)])
-        try:
-            process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            log.error("writer_process.kill", pid=process.pid, waited_s=timeout_s)
-            process.kill()
-            process.wait()
-        channel.close()
+        children.stop(process, channel, timeout_s)
         if self._reader is not None:
             self._reader.join(5)
 

@@ -19,27 +19,19 @@ from types import FrameType
 import structlog
 
 from infrastructure.bootstrap import bootstrap
-from infrastructure.ipc.channel import Channel
-from infrastructure.ipc.children import dies_with_parent
+from infrastructure.ipc.children import attach
 from infrastructure.ipc.protocol import FAILED, READY, Parts
 from infrastructure.ipc.writer_host import WriterHost
 from infrastructure.runtime import tune_garbage_collector
-from infrastructure.settings import Settings
-from infrastructure.structured_logging import configure_logging
 
 log = structlog.get_logger(__name__)
 
 
 def main(argv: list[str]) -> int:
-    sock = socket.socket(fileno=int(argv[1]))
-    if not dies_with_parent():
+    attached = attach(argv)
+    if attached is None:
         return 1
-    channel = Channel(sock)
-    messages = channel.messages()
-    settings = next(messages, None)
-    if not isinstance(settings, Settings):
-        return 1
-    configure_logging(settings.log_format, settings.log_level)
+    channel, settings = attached.channel, attached.settings
     try:
         router = bootstrap(settings)
         router.start()
@@ -50,10 +42,10 @@ def main(argv: list[str]) -> int:
     tune_garbage_collector()
     parts = {"node": router, "projections": router.projections}
     host = WriterHost(Parts(router.sender, router.idempotent, parts), channel)
-    signal.signal(signal.SIGTERM, _stop_reading(sock))
+    signal.signal(signal.SIGTERM, _stop_reading(attached.sock))
     channel.send((READY, {"pid": os.getpid(), "head": router.store.head()}))
     try:
-        host.serve(messages, router.subscribe_commits)
+        host.serve(attached.messages, router.subscribe_commits)
     finally:
         router.stop()
         host.close()

@@ -11,95 +11,85 @@ import re
 import tempfile
 import threading
 from pathlib import Path
+from statistics import median
 
 import httpx
 
 from tests.benchmarks import end_to_end
 from tests.benchmarks.harness import Report, Row, Scale
-from tests.benchmarks.http_load import SUBMIT_LUA, WrkResult, median, wrk
+from tests.benchmarks.http_load import SUBMIT_LUA, WrkResult, wrk
 from tests.benchmarks.servers import server
-from tests.postgres_support import VARIABLE, created_database, dropped_database
+from tests.postgres_support import VARIABLE, fresh_database
 
 CASE = "64 connections in all"
+SET_UPS = {
+    "sqlite": "SQLite, one node",
+    "postgres": "PostgreSQL, one node",
+    "two": "PostgreSQL, two nodes",
+}
 LOCK_HELD = "taskrouterx_event_store_write_lock_held_seconds"
+
+
+Loaded = tuple[float, float]
+"""Submissions/s summed over the nodes, and the write lock's mean hold per transaction
+(ms) over them."""
 
 
 def run(scale: Scale, report: Report) -> None:
     if not os.environ.get(VARIABLE):
         report.console.print(f"nodes: skipped, {VARIABLE} is not set (see .ci/with-postgres)")
         return
-    sqlite, postgres, two = [], [], []
+    runs: dict[str, list[Loaded]] = {name: [] for name in SET_UPS}
     with tempfile.TemporaryDirectory() as directory:
         script = Path(directory) / "submit.lua"
         script.write_text(SUBMIT_LUA)
         for attempt in range(scale.runs):
             with server("app", Path(directory) / f"one-{attempt}.db") as url:
-                sqlite.append(_loaded([url], 64, scale.http_seconds, script))
-            database = created_database()
-            try:
-                with server("app", None, TASKROUTERX_DATABASE_URL=database) as url:
-                    postgres.append(_loaded([url], 64, scale.http_seconds, script))
-            finally:
-                dropped_database(database)
-            database = created_database()
-            try:
-                with (
-                    server("app", None, TASKROUTERX_DATABASE_URL=database) as first,
-                    server(
-                        "app", None, TASKROUTERX_DATABASE_URL=database,
-                        TASKROUTERX_DEMO_POOLS="false",
-                    ) as second,
-                ):  # fmt: skip
-                    two.append(_loaded([first, second], 32, scale.http_seconds, script))
-            finally:
-                dropped_database(database)
-    rates = {name: _median_rate(runs) for name, runs in
-             (("sqlite", sqlite), ("postgres", postgres), ("two", two))}  # fmt: skip
-    held = {name: _median_held(runs) for name, runs in
-            (("sqlite", sqlite), ("postgres", postgres), ("two", two))}  # fmt: skip
-    report.add(Row("nodes", CASE, "SQLite, one node", rates["sqlite"], "req/s"))
-    report.add(
-        Row("nodes", CASE, "PostgreSQL, one node", rates["postgres"], "req/s",
-            "SQLite, one node", rates["sqlite"], ">= 1.0x")
-    )  # fmt: skip
-    report.add(
-        Row("nodes", CASE, "PostgreSQL, two nodes", rates["two"], "req/s",
-            "PostgreSQL, one node", rates["postgres"], ">= 1.3x")
-    )  # fmt: skip
-    for name, label in (("sqlite", "SQLite, one node"), ("postgres", "PostgreSQL, one node"),
-                        ("two", "PostgreSQL, two nodes")):  # fmt: skip
-        report.add(Row("nodes", CASE, f"write lock held per transaction, {label}",
-                       held[name], "ms"))  # fmt: skip
+                runs["sqlite"].append(_loaded([url], 64, scale.http_seconds, script))
+            with (
+                fresh_database() as database,
+                server("app", None, TASKROUTERX_DATABASE_URL=database) as url,
+            ):
+                runs["postgres"].append(_loaded([url], 64, scale.http_seconds, script))
+            with (
+                fresh_database() as database,
+                server("app", None, TASKROUTERX_DATABASE_URL=database) as first,
+                server(
+                    "app", None, TASKROUTERX_DATABASE_URL=database, TASKROUTERX_DEMO_POOLS="false"
+                ) as second,
+            ):
+                runs["two"].append(_loaded([first, second], 32, scale.http_seconds, script))
+    rates = {name: median(rate for rate, _ in loaded) for name, loaded in runs.items()}
+    _compared(report, CASE, rates, "req/s")
+    for name, label in SET_UPS.items():
+        held = median(held for _, held in runs[name])
+        report.add(Row("nodes", CASE, f"write lock held per transaction, {label}", held, "ms"))
     _end_to_end(scale, report)
 
 
 def _end_to_end(scale: Scale, report: Report) -> None:
     seconds = max(scale.http_seconds, 1)
-    runs: dict[str, list[float]] = {"sqlite": [], "postgres": [], "two": []}
+    runs: dict[str, list[float]] = {name: [] for name in SET_UPS}
     for _ in range(scale.runs):
         runs["sqlite"].append(end_to_end.one_run(seconds)[0])
         for name, nodes in (("postgres", 1), ("two", 2)):
-            database = created_database()
-            try:
+            with fresh_database() as database:
                 runs[name].append(end_to_end.one_run(seconds, database, nodes)[0])
-            finally:
-                dropped_database(database)
-    rate = {name: sorted(values)[len(values) // 2] for name, values in runs.items()}
-    case = "end to end, 0 s workers"
-    report.add(Row("nodes", case, "SQLite, one node", rate["sqlite"], "tasks/s"))
-    report.add(
-        Row("nodes", case, "PostgreSQL, one node", rate["postgres"], "tasks/s",
-            "SQLite, one node", rate["sqlite"], ">= 1.0x")
-    )  # fmt: skip
-    report.add(
-        Row("nodes", case, "PostgreSQL, two nodes", rate["two"], "tasks/s",
-            "PostgreSQL, one node", rate["postgres"], ">= 1.3x")
-    )  # fmt: skip
+    rates = {name: median(values) for name, values in runs.items()}
+    _compared(report, "end to end, 0 s workers", rates, "tasks/s")
 
 
-Loaded = tuple[float, float]
-"""Submissions/s summed over the nodes, and the write lock's mean hold per transaction
-(ms) over them."""
+def _compared(report: Report, case: str, rates: dict[str, float], unit: str) -> None:
+    """Each set-up's figure; PostgreSQL's against SQLite's, two nodes' against one's."""
+    report.add(Row("nodes", case, SET_UPS["sqlite"], rates["sqlite"], unit))
+    for name, baseline, target in (
+        ("postgres", "sqlite", ">= 1.0x"),
+        ("two", "postgres", ">= 1.3x"),
+    ):
+        report.add(
+            Row("nodes", case, SET_UPS[name], rates[name], unit, SET_UPS[baseline],
+                rates[baseline], target)
+        )  # fmt: skip
 
 
 def _loaded(urls: list[str], connections: int, seconds: int, script: Path) -> Loaded:
@@ -125,12 +115,3 @@ def _loaded(urls: list[str], connections: int, seconds: int, script: Path) -> Lo
 def _metric(text: str, name: str) -> float:
     found = re.search(rf"^{name} ([0-9.e+-]+)$", text, re.M)
     return float(found.group(1)) if found else 0.0
-
-
-def _median_rate(runs: list[Loaded]) -> float:
-    return median([WrkResult(rate, 0, 0, 0, 0) for rate, _ in runs]).requests_per_s
-
-
-def _median_held(runs: list[Loaded]) -> float:
-    ordered = sorted(held for _, held in runs)
-    return ordered[len(ordered) // 2]
