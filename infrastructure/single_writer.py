@@ -43,11 +43,20 @@ class _RollBack(Exception):
     """A lone command failed: roll its transaction back (no savepoint was needed)."""
 
 
+class ConflictAtCommit(Exception):
+    """A transaction whose appends went in as it ended (`at_commit`) found a stream
+    moved past the version a command expected: it rolled back, nothing was written."""
+
+
 class Transactions(Protocol):
     """What group commit needs from the store (SqlEventStore provides it)."""
 
-    def transaction(self, wait_s: float | None = None) -> AbstractContextManager[None]:
-        """One write transaction, waiting at most `wait_s` for the database's lock."""
+    def transaction(
+        self, wait_s: float | None = None, at_commit: bool = False
+    ) -> AbstractContextManager[None]:
+        """One write transaction, waiting at most `wait_s` for the database's lock.
+        `at_commit`: appends are checked and inserted together as it ends, and a conflict
+        raises ConflictAtCommit then (run the commands again without `at_commit`)."""
         ...
 
     def savepoint(self) -> AbstractContextManager[None]: ...
@@ -56,7 +65,9 @@ class Transactions(Protocol):
 class NoTransactions:
     """For stores without group commit: every command commits on its own."""
 
-    def transaction(self, wait_s: float | None = None) -> AbstractContextManager[None]:
+    def transaction(
+        self, wait_s: float | None = None, at_commit: bool = False
+    ) -> AbstractContextManager[None]:
         return nullcontext()
 
     def savepoint(self) -> AbstractContextManager[None]:
@@ -205,11 +216,34 @@ class SingleWriter:
             self._started(job)
             if job.future.set_running_or_notify_cancel():
                 runnable.append((job.action, job.future))
-        wait_s = self._lock_wait_left(min(batch, key=_queued_at))
+        oldest = min(batch, key=_queued_at)
+        try:
+            outcomes = self._committed(runnable, self._lock_wait_left(oldest), at_commit=True)
+        except ConflictAtCommit:
+            # Found only as the rows went in, so the whole batch rolled back: run it again
+            # with every append checked as it is made (each command keeps its own outcome).
+            log.warning("writer.conflict_at_commit", commands=len(runnable))
+            outcomes = self._committed(runnable, self._lock_wait_left(oldest), at_commit=False)
+        self.batches += 1
+        self.batched_commands += len(runnable)
+        self._on_batch(len(runnable))
+        for future, failure, value in outcomes:
+            if failure is None:
+                future.set_result(value)
+            else:
+                future.set_exception(failure)
+
+    def _committed(
+        self,
+        runnable: list[tuple[Callable[[], Any], "Future[Any]"]],
+        wait_s: float | None,
+        at_commit: bool,
+    ) -> list[tuple["Future[Any]", BaseException | None, Any]]:
+        """Run the actions in one transaction and commit it: each one's outcome."""
         outcomes: list[tuple[Future[Any], BaseException | None, Any]] = []
         isolate = self._transactions.savepoint if len(runnable) > 1 else nullcontext
         try:
-            with self._transactions.transaction(wait_s):
+            with self._transactions.transaction(wait_s, at_commit):
                 for action, future in runnable:
                     try:
                         with isolate():
@@ -220,18 +254,13 @@ class SingleWriter:
                             raise _RollBack from error
         except _RollBack:
             pass
+        except ConflictAtCommit:
+            raise
         except Exception as error:
             log.error("writer.commit_failed", commands=len(runnable), error=str(error))
             self._on_abort()
             outcomes = [(future, error, None) for _, future in runnable]
-        self.batches += 1
-        self.batched_commands += len(runnable)
-        self._on_batch(len(runnable))
-        for future, failure, value in outcomes:
-            if failure is None:
-                future.set_result(value)
-            else:
-                future.set_exception(failure)
+        return outcomes
 
     def _lock_wait_left(self, oldest: _Job) -> float | None:
         if self._lock_wait_s is None:

@@ -1,5 +1,7 @@
 """Building the real SQLite-backed pieces on a file in a temporary directory."""
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from application.commit_signal import CommitSignal
@@ -31,3 +33,26 @@ def sql_store(
         CommitSignal(),
         runner,  # type: ignore[arg-type]
     )
+
+
+@contextmanager
+def store_on(database: str, directory: Path) -> Iterator[SqlEventStore]:
+    """A store on a migrated database: "sqlite" (a file in `directory`) or "postgres" (a
+    fresh database on the test server, skipped when none is configured)."""
+    if database == "sqlite":
+        engines = migrated_engines(directory)
+    else:
+        from tests.postgres_support import fresh_database
+
+        stack = ExitStack()
+        url = stack.enter_context(fresh_database())
+        engines = create_engines(url)
+        migrate.upgrade(engines.write)
+        stack.callback(engines.dispose)
+        with stack:
+            yield sql_store(engines)
+        return
+    try:
+        yield sql_store(engines)
+    finally:
+        engines.dispose()

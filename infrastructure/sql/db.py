@@ -16,7 +16,7 @@ a point read 5.9 µs as `Sql`, 69 µs as Core; docs/performance.md).
 import functools
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Connection, Engine
@@ -120,6 +120,12 @@ class Db(Protocol):
 
     def executemany(self, statement: Sql, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
 
+    def pipeline(self) -> AbstractContextManager[None]:
+        """Statements in this block go to the server without waiting for each answer:
+        a result is waited for only when fetched, and all of them as the block ends,
+        where a statement's error is raised (PostgreSQL; SQLite runs in process)."""
+        ...
+
 
 class SqliteDb:
     __slots__ = ("_connection",)
@@ -132,6 +138,9 @@ class SqliteDb:
 
     def executemany(self, statement: Sql, parameters: Iterable[Sequence[Any]], /) -> Cursor:
         return self._connection.executemany(statement.sqlite, parameters)
+
+    def pipeline(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
 
 class PostgresDb:
@@ -151,6 +160,11 @@ class PostgresDb:
         cursor = self._connection.cursor()
         cursor.executemany(statement.postgres, parameters)
         return cursor  # type: ignore[no-any-return]
+
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        with self._connection.pipeline():
+            yield
 
 
 def db_of(connection: Connection) -> Db:

@@ -8,7 +8,10 @@ Group commit: inside `transaction()` (the single writer opens one around a batch
 commands), appends from that thread share one transaction and one commit (one fsync),
 each command isolated in a `savepoint()` so a rejected one leaves no trace; the inline
 projections fold the whole batch just before the commit. Nothing is published, and no
-command is acknowledged, before that commit.
+command is acknowledged, before that commit. With `at_commit` (the single writer's first
+try) the batch's rows go in together as it ends, one statement on PostgreSQL, sent in one
+pipeline with the projections' writes: a round trip per command had been most of the time
+the events lock was held.
 
 The write path speaks DB-API SQL on the connection SQLAlchemy opened: it runs for every
 command, and SQLAlchemy's statement layer would cost more than the work itself.
@@ -18,7 +21,8 @@ stream that moved past the expected version already holds version expected + 1, 
 insert fails (on PostgreSQL it skips that row, since an error would abort the transaction:
 fewer rows inserted than sent is the conflict). The append's rows are deleted at once
 (nothing else writes inside the transaction), and ConcurrencyConflict says which stream
-moved.
+moved. Rows inserted at commit are checked there: a conflict then rolls the whole batch
+back (ConflictAtCommit) for the writer to run it again, each append checked as it is made.
 """
 
 import threading
@@ -40,10 +44,12 @@ from application.snapshots import Snapshot
 from domain.events import DomainEvent
 from infrastructure.codec import encode
 from infrastructure.metrics import Metrics
+from infrastructure.single_writer import ConflictAtCommit
 from infrastructure.sql import chain, snapshots, stored_events
 from infrastructure.sql.db import Db, reading, sql
 from infrastructure.sql.errors import INTEGRITY_ERRORS, unavailable_on_failure
 from infrastructure.sql.projections.base import EventRecord
+from infrastructure.sql.stored_events import as_arrays
 from infrastructure.sql.timestamps import iso, parse
 from infrastructure.sql.write_connection import WriteConnection
 
@@ -66,7 +72,25 @@ class _Batch:
     start: int
     head: int
     hash: str
+    at_commit: bool
+    """Rows are inserted when the transaction ends, not by each append."""
     records: list[EventRecord] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    """The rows still to insert (at_commit), in position order."""
+    pending: dict[str, list[RecordedEvent]] = field(default_factory=dict)
+    """The events of `rows` by stream, so this transaction reads what it appended."""
+
+    def undo_since(self, head: int, hash: str, records: int, rows: int) -> None:
+        """Forget the appends after the batch stood at (head, hash, records, rows)."""
+        for record in reversed(self.records[records:]):
+            events = self.pending.get(record.stream_id)
+            if events and events[-1].position == record.position:
+                events.pop()
+                if not events:
+                    del self.pending[record.stream_id]
+        del self.records[records:]
+        del self.rows[rows:]
+        self.head, self.hash = head, hash
 
 
 class CachedStates(Protocol):
@@ -118,19 +142,28 @@ class SqlEventStore:
     def append(self, writes: Sequence[StreamWrite], context: MessageContext) -> list[RecordedEvent]:
         batch: _Batch | None = getattr(self._local, "batch", None)
         if batch is not None:
+            if batch.at_commit:
+                _check_pending(batch, writes)
             with unavailable_on_failure():  # a full disk may refuse the insert itself
-                recorded, records, last = self._write_events(
+                recorded, records, rows, last = self._rows(
                     batch.db, writes, context, batch.head, batch.hash
                 )
+                if not batch.at_commit:
+                    self._insert(batch.db, rows, writes, batch.head)
             if recorded:
                 batch.head, batch.hash = recorded[-1].position, last
                 batch.records.extend(records)
+                if batch.at_commit:
+                    batch.rows.extend(rows)
+                    for event in recorded:
+                        batch.pending.setdefault(event.stream_id, []).append(event)
             return recorded
         started = time.perf_counter()
         with self._writes.transaction() as db:
             locked = time.perf_counter()
             head_before, previous = chain.tip(db)
-            recorded, records, _ = self._write_events(db, writes, context, head_before, previous)
+            recorded, records, rows, _ = self._rows(db, writes, context, head_before, previous)
+            self._insert(db, rows, writes, head_before)
             if records and self._projections is not None:
                 self._projections.apply_inline(db, records, head_before)
             if recorded:
@@ -140,23 +173,34 @@ class SqlEventStore:
         return recorded
 
     @contextmanager
-    def transaction(self, wait_s: float | None = None) -> Iterator[None]:
+    def transaction(self, wait_s: float | None = None, at_commit: bool = False) -> Iterator[None]:
         """Appends from this thread share one transaction, committed on exit; it waits at
-        most `wait_s` (default: the busy timeout) for the database's write lock."""
+        most `wait_s` (default: the busy timeout) for the database's write lock.
+
+        `at_commit`: the appends' rows go in together as the transaction ends (one
+        statement, not one round trip per command). An append whose stream this
+        transaction already wrote is checked at once; any other conflict shows only then,
+        as ConflictAtCommit: nothing was written, and the work must run again without
+        `at_commit`, where each append is checked as it is made."""
         started = time.perf_counter()
         with self._writes.transaction(wait_s) as db:
             locked = time.perf_counter()
             start, last = chain.tip(db)
-            batch = _Batch(db, start, start, last)
+            batch = _Batch(db, start, start, last, at_commit)
             self._local.batch = batch
             if self._cached is not None:
                 self._cached.sync(self._foreign_streams(db, start))
             try:
                 yield
-                if batch.records and self._projections is not None:
-                    self._projections.apply_inline(db, batch.records, start)
-                if batch.head > start:
-                    self._announce(db, batch.head)
+                # One round trip for what is left on PostgreSQL (but for the reads the
+                # projections make), instead of one per statement.
+                with _conflicts_at_commit(batch.rows), db.pipeline():
+                    if batch.rows:
+                        self._insert_at_commit(db, batch.rows)
+                    if batch.records and self._projections is not None:
+                        self._projections.apply_inline(db, batch.records, start)
+                    if batch.head > start:
+                        self._announce(db, batch.head)
             except BaseException:
                 self._undone(batch.records)  # rolled back
                 raise
@@ -216,17 +260,16 @@ class SqlEventStore:
         whole transaction; then that delete fails too, and so does the batch: none of it
         is acknowledged."""
         batch: _Batch = self._local.batch
-        head, last, recorded = batch.head, batch.hash, len(batch.records)
+        mark = (batch.head, batch.hash, len(batch.records), len(batch.rows))
         if self._on_postgres:
             try:
                 yield
             except BaseException:
-                self._undone(batch.records[recorded:])
-                if batch.head > head:
+                self._undone(batch.records[mark[2] :])
+                if batch.head > mark[0] and not batch.at_commit:
                     with unavailable_on_failure():
-                        batch.db.execute(UNDO_APPEND, (head,))
-                batch.head, batch.hash = head, last
-                del batch.records[recorded:]
+                        batch.db.execute(UNDO_APPEND, (mark[0],))
+                batch.undo_since(*mark)
                 raise
             return
         with unavailable_on_failure():
@@ -234,11 +277,10 @@ class SqlEventStore:
             try:
                 yield
             except BaseException:
-                self._undone(batch.records[recorded:])
+                self._undone(batch.records[mark[2] :])
                 batch.db.execute(ROLLBACK_TO_SAVEPOINT)
                 batch.db.execute(RELEASE_SAVEPOINT)
-                batch.head, batch.hash = head, last
-                del batch.records[recorded:]
+                batch.undo_since(*mark)
                 raise
             batch.db.execute(RELEASE_SAVEPOINT)
 
@@ -248,8 +290,17 @@ class SqlEventStore:
             self._cached.forget(sorted({record.stream_id for record in records}))
 
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
-        with self._as_this_transaction() as db:
-            return stored_events.read_stream(db, stream_id, after_version)
+        batch: _Batch | None = getattr(self._local, "batch", None)
+        pending = None if batch is None else batch.pending.get(stream_id)
+        if pending is None:
+            with self._as_this_transaction() as db:
+                return stored_events.read_stream(db, stream_id, after_version)
+        assert batch is not None
+        stored = []
+        if pending[0].version > after_version + 1:  # the stream has stored events wanted
+            with unavailable_on_failure():
+                stored = stored_events.read_stream(batch.db, stream_id, after_version)
+        return stored + [event for event in pending if event.version > after_version]
 
     def latest(self, stream_id: str) -> Snapshot | None:
         """The stream's newest snapshot (see `snapshots`), read as `read_stream` reads."""
@@ -281,14 +332,16 @@ class SqlEventStore:
         with reading(self._read) as db:
             return stored_events.head(db)
 
-    def _write_events(
+    def _rows(
         self,
         db: Db,
         writes: Sequence[StreamWrite],
         context: MessageContext,
         head_before: int,
         previous: str,
-    ) -> tuple[list[RecordedEvent], list[EventRecord], str]:
+    ) -> tuple[list[RecordedEvent], list[EventRecord], list[tuple[Any, ...]], str]:
+        """The events numbered after `head_before` and chained after `previous`: as
+        returned, as projected, as stored, and the last one's hash."""
         recorded: list[RecordedEvent] = []
         rows: list[tuple[Any, ...]] = []
         records: list[EventRecord] = []
@@ -308,26 +361,36 @@ class SqlEventStore:
                 EventRecord(position, stream_id, event.type_name(), data,
                             metadata.correlation_id, at, version)
             )  # fmt: skip
+        return recorded, records, rows, previous
+
+    def _insert(
+        self, db: Db, rows: Sequence[tuple[Any, ...]], writes: Sequence[StreamWrite], head: int
+    ) -> None:
+        """Insert one append's rows now; ConcurrencyConflict (and nothing written) if a
+        stream moved past its expected version."""
         if self._on_postgres:
             # An error would abort PostgreSQL's whole transaction (a savepoint around
             # every append costs two round trips under the lock): a row whose stream
-            # version is taken is skipped instead, and the append undone. The rows go in
-            # one statement (executemany would enter and leave pipeline mode).
-            inserted = 0
-            for start in range(0, len(rows), stored_events.ROWS_PER_INSERT):
-                chunk = rows[start : start + stored_events.ROWS_PER_INSERT]
-                statement = stored_events.insert_unless_taken(len(chunk))
-                inserted += db.execute(statement, [v for row in chunk for v in row]).rowcount
-            if inserted != len(rows):
-                db.execute(UNDO_APPEND, (head_before,))
+            # version is taken is skipped instead, and the append undone.
+            taken = db.execute(stored_events.INSERT_ARRAYS_UNLESS_TAKEN, as_arrays(rows))
+            if taken.rowcount != len(rows):
+                db.execute(UNDO_APPEND, (head,))
                 raise self._conflict(db, writes)
-            return recorded, records, previous
+            return
         try:
             db.executemany(stored_events.INSERT, rows)
         except INTEGRITY_ERRORS:
-            db.execute(UNDO_APPEND, (head_before,))
+            db.execute(UNDO_APPEND, (head,))
             raise self._conflict(db, writes) from None
-        return recorded, records, previous
+
+    def _insert_at_commit(self, db: Db, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert a whole transaction's rows, in one statement on PostgreSQL. A stream
+        that had moved raises IntegrityError (on PostgreSQL perhaps only as the
+        pipeline it is sent in ends)."""
+        if self._on_postgres:
+            db.execute(stored_events.INSERT_ARRAYS, as_arrays(rows))
+        else:
+            db.executemany(stored_events.INSERT, rows)
 
     def _conflict(self, db: Db, writes: Sequence[StreamWrite]) -> ConcurrencyConflict:
         for write in writes:
@@ -366,3 +429,25 @@ class SqlEventStore:
                     now,
                 )
                 yield position, write.stream_id, write.expected_version + offset, event, metadata
+
+
+def _check_pending(batch: _Batch, writes: Sequence[StreamWrite]) -> None:
+    """ConcurrencyConflict if a stream this transaction appended to is not at the
+    version the write expects (the rows are not in the table yet to refuse it)."""
+    for write in writes:
+        events = batch.pending.get(write.stream_id)
+        if events and events[-1].version != write.expected_version:
+            raise ConcurrencyConflict(write.stream_id, write.expected_version, events[-1].version)
+
+
+@contextmanager
+def _conflicts_at_commit(rows: Sequence[Any]) -> Iterator[None]:
+    """A constraint refusing the block's statements, with rows inserted at commit, is
+    taken for a stream moved past a version a command expected (run again checked,
+    anything else shows as itself)."""
+    try:
+        yield
+    except INTEGRITY_ERRORS:
+        if not rows:
+            raise
+        raise ConflictAtCommit() from None

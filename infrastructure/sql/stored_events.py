@@ -17,7 +17,16 @@ from infrastructure.sql.timestamps import parse
 
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM events"
 STREAM = sql(f"{SELECT} WHERE stream_id = ? AND version > ? ORDER BY version")
-AFTER = sql(f"{SELECT} WHERE position > ? ORDER BY position LIMIT ?")
+PAGE_AFTER = (
+    "position > :after AND position <= COALESCE((SELECT CASE WHEN position > :after "
+    "THEN position ELSE :after END FROM log_start WHERE id = 1), :after) + :limit "
+    "ORDER BY position LIMIT :limit"
+)
+"""The `:limit` events after position `:after` (from the oldest kept, if it was archived).
+`ORDER BY position LIMIT` alone let PostgreSQL's planner, with the newest positions past
+its statistics, scan and sort the whole table for a page at the head: positions are dense,
+so the upper bound is exact and keeps every plan on the index, its cost that of the page."""
+AFTER = sql(f"{SELECT} WHERE {PAGE_AFTER}")
 HEAD = sql(
     "SELECT COALESCE(MAX(position), (SELECT position FROM log_start WHERE id = 1), 0) FROM events"
 )
@@ -32,18 +41,27 @@ INSERT = sql(f"INSERT INTO events ({', '.join(COLUMNS)}, hash) VALUES ({marks(le
 """A row: its stored values and its chain hash."""
 
 
-@functools.cache
-def insert_unless_taken(rows: int) -> Sql:
-    """`rows` rows, each skipped (not an error) if its stream already holds its version."""
-    values = ", ".join([f"({marks(len(COLUMNS) + 1)})"] * rows)
-    return sql(
-        f"INSERT INTO events ({', '.join(COLUMNS)}, hash) VALUES {values} "
-        "ON CONFLICT (stream_id, version) DO NOTHING"
-    )
+ARRAY_TYPES = (
+    "bigint", "text", "integer", "text", "integer", "text", "text", "text", "text", "text",
+    "text", "text",
+)  # fmt: skip
+"""PostgreSQL: the type of each stored column (COLUMNS, then the hash)."""
+_FROM_ARRAYS = (
+    f"INSERT INTO events ({', '.join(COLUMNS)}, hash) "
+    f"SELECT * FROM unnest({', '.join(f'?::{kind}[]' for kind in ARRAY_TYPES)})"
+)
+INSERT_ARRAYS = sql(_FROM_ARRAYS)
+"""PostgreSQL: any number of rows as one statement of one array per column (the same
+text whatever the count, so prepared once; see `as_arrays`)."""
+INSERT_ARRAYS_UNLESS_TAKEN = sql(f"{_FROM_ARRAYS} ON CONFLICT (stream_id, version) DO NOTHING")
+"""INSERT_ARRAYS, a row skipped (not an error) if its stream already holds its version."""
 
 
-ROWS_PER_INSERT = 500
-"""Rows in one INSERT at most (PostgreSQL takes 65,535 parameters a statement)."""
+def as_arrays(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """Rows as INSERT_ARRAYS takes them: one list per column."""
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
 CHECKED = sql(
     f"SELECT {', '.join(COLUMNS)}, hash FROM events WHERE position > ? AND position <= ? "
     "ORDER BY position LIMIT ?"
@@ -83,7 +101,8 @@ def head(db: Db) -> int:
 
 
 def read_all(db: Db, after_position: int, limit: int) -> list[RecordedEvent]:
-    return [to_recorded(row) for row in db.execute(AFTER, (after_position, limit))]
+    rows = db.execute(AFTER, {"after": after_position, "limit": limit})
+    return [to_recorded(row) for row in rows]
 
 
 def recorded_at(db: Db, position: int) -> str | None:

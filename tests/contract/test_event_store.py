@@ -24,7 +24,7 @@ from infrastructure.sql.engine import create_engines
 from tests.builders import task_queued
 from tests.fakes import InMemoryEventStore
 from tests.postgres_support import fresh_database
-from tests.sqlite_support import migrated_engines, sql_store, sqlite_url
+from tests.sqlite_support import sql_store, sqlite_url, store_on
 
 CTX = MessageContext("corr-1", "cause-1", "tester")
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -35,16 +35,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore
     if request.param == "memory":
         yield InMemoryEventStore()
         return
-    if request.param == "sqlite":
-        engines = migrated_engines(tmp_path)
-        yield sql_store(engines)
-        engines.dispose()
-        return
-    with fresh_database() as url:
-        engines = create_engines(url)
-        migrate.upgrade(engines.write)
-        yield sql_store(engines)
-        engines.dispose()
+    with store_on(request.param, tmp_path) as store:
+        yield store
 
 
 def claimed(task_id: str) -> PoolSlotClaimed:

@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 READ_BATCH = sql(
     "SELECT position, stream_id, type, schema_version, payload, correlation_id, recorded_at, "
-    "version FROM events WHERE position > ? ORDER BY position LIMIT ?"
+    f"version FROM events WHERE {stored_events.PAGE_AFTER}"
 )
 REBUILD_BATCH = 2000
 """Events per `apply` in a rebuild: small enough that a batch's parsed payloads stay in
@@ -96,7 +96,10 @@ class ProjectionRunner:
             checkpoint = min(positions.get(name, 0) for name in names)
             behind = [name for name in names if positions.get(name, 0) == checkpoint]
             head = stored_events.head(db)
-            records = [record_of(row) for row in db.execute(READ_BATCH, (checkpoint, limit))]
+            records = [
+                record_of(row)
+                for row in db.execute(READ_BATCH, {"after": checkpoint, "limit": limit})
+            ]
             if records:
                 for name in behind:
                     self._projections[name].apply(db, records)
