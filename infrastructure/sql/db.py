@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, NamedTuple, Protocol
 
+import orjson
 from sqlalchemy import Connection, Engine
 
 from infrastructure.sql.errors import unavailable_on_failure
@@ -116,6 +117,8 @@ class Cursor(Protocol):
 class Db(Protocol):
     """A connection inside its open transaction (or autocommitting), running statements."""
 
+    on_postgres: bool
+
     def execute(self, statement: Sql, parameters: Parameters = (), /) -> Cursor: ...
 
     def executemany(self, statement: Sql, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
@@ -129,6 +132,7 @@ class Db(Protocol):
 
 class SqliteDb:
     __slots__ = ("_connection",)
+    on_postgres = False
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
@@ -145,6 +149,7 @@ class SqliteDb:
 
 class PostgresDb:
     __slots__ = ("_connection",)
+    on_postgres = True
 
     def __init__(self, connection: Any) -> None:
         """`connection`: a psycopg 3 connection."""
@@ -165,6 +170,65 @@ class PostgresDb:
     def pipeline(self) -> Iterator[None]:
         with self._connection.pipeline():
             yield
+
+
+def insert_many(
+    db: Db, table: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert rows (values in `columns` order). On PostgreSQL one statement takes them
+    all as one JSON array (`from_json`): executemany's per-row work in psycopg had been
+    a tenth of the writer process's time."""
+    if db.on_postgres:
+        db.execute(_insert_from_json(table, columns), (as_json(columns, rows),))
+    else:
+        db.executemany(_insert(table, columns), rows)
+
+
+def update_many(
+    db: Db, table: str, columns: tuple[str, ...], key: str, rows: Sequence[Sequence[Any]]
+) -> None:
+    """Set `columns` of the row whose `key` is each row's last value (its values first, in
+    `columns` order); on PostgreSQL in one statement, as `insert_many`."""
+    if db.on_postgres:
+        db.execute(_update_from_json(table, columns, key), (as_json((*columns, key), rows),))
+    else:
+        db.executemany(_update(table, columns, key), rows)
+
+
+def from_json(table: str, columns: tuple[str, ...]) -> str:
+    """PostgreSQL: SELECT `columns` from the rows of a JSON array of objects (a parameter),
+    typed as `table`'s columns: one statement text whatever the count, prepared once."""
+    return f"SELECT {', '.join(columns)} FROM json_populate_recordset(NULL::{table}, ?::json)"
+
+
+def as_json(columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> str:
+    """Rows as `from_json` takes them."""
+    return orjson.dumps([dict(zip(columns, row, strict=True)) for row in rows]).decode()
+
+
+@functools.cache
+def _insert(table: str, columns: tuple[str, ...]) -> Sql:
+    return sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks(len(columns))})")
+
+
+@functools.cache
+def _insert_from_json(table: str, columns: tuple[str, ...]) -> Sql:
+    return sql(f"INSERT INTO {table} ({', '.join(columns)}) {from_json(table, columns)}")
+
+
+@functools.cache
+def _update(table: str, columns: tuple[str, ...], key: str) -> Sql:
+    assigned = ", ".join(f"{name} = ?" for name in columns)
+    return sql(f"UPDATE {table} SET {assigned} WHERE {key} = ?")
+
+
+@functools.cache
+def _update_from_json(table: str, columns: tuple[str, ...], key: str) -> Sql:
+    assigned = ", ".join(f"{name} = r.{name}" for name in columns)
+    return sql(
+        f"UPDATE {table} SET {assigned} FROM ({from_json(table, (*columns, key))}) AS r "
+        f"WHERE {table}.{key} = r.{key}"
+    )
 
 
 def db_of(connection: Connection) -> Db:

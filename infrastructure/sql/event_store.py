@@ -46,10 +46,9 @@ from infrastructure.codec import encode
 from infrastructure.metrics import Metrics
 from infrastructure.single_writer import ConflictAtCommit
 from infrastructure.sql import chain, snapshots, stored_events
-from infrastructure.sql.db import Db, reading, sql
+from infrastructure.sql.db import Db, as_json, insert_many, reading, sql
 from infrastructure.sql.errors import INTEGRITY_ERRORS, unavailable_on_failure
 from infrastructure.sql.projections.base import EventRecord
-from infrastructure.sql.stored_events import as_arrays
 from infrastructure.sql.timestamps import iso, parse
 from infrastructure.sql.write_connection import WriteConnection
 
@@ -372,7 +371,9 @@ class SqlEventStore:
             # An error would abort PostgreSQL's whole transaction (a savepoint around
             # every append costs two round trips under the lock): a row whose stream
             # version is taken is skipped instead, and the append undone.
-            taken = db.execute(stored_events.INSERT_ARRAYS_UNLESS_TAKEN, as_arrays(rows))
+            taken = db.execute(
+                stored_events.INSERT_JSON_UNLESS_TAKEN, (as_json(stored_events.STORED, rows),)
+            )
             if taken.rowcount != len(rows):
                 db.execute(UNDO_APPEND, (head,))
                 raise self._conflict(db, writes)
@@ -387,10 +388,7 @@ class SqlEventStore:
         """Insert a whole transaction's rows, in one statement on PostgreSQL. A stream
         that had moved raises IntegrityError (on PostgreSQL perhaps only as the
         pipeline it is sent in ends)."""
-        if self._on_postgres:
-            db.execute(stored_events.INSERT_ARRAYS, as_arrays(rows))
-        else:
-            db.executemany(stored_events.INSERT, rows)
+        insert_many(db, "events", stored_events.STORED, rows)
 
     def _conflict(self, db: Db, writes: Sequence[StreamWrite]) -> ConcurrencyConflict:
         for write in writes:

@@ -12,7 +12,7 @@ from domain.events import EVENT_TYPES, DomainEvent
 from infrastructure.codec import decode, event_of, stored_data
 from infrastructure.sql.chain import COLUMNS
 from infrastructure.sql.chain import link as chain_link
-from infrastructure.sql.db import Db, Sql, marks, sql
+from infrastructure.sql.db import Db, Sql, from_json, marks, sql
 from infrastructure.sql.timestamps import parse
 
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM events"
@@ -41,25 +41,12 @@ INSERT = sql(f"INSERT INTO events ({', '.join(COLUMNS)}, hash) VALUES ({marks(le
 """A row: its stored values and its chain hash."""
 
 
-ARRAY_TYPES = (
-    "bigint", "text", "integer", "text", "integer", "text", "text", "text", "text", "text",
-    "text", "text",
-)  # fmt: skip
-"""PostgreSQL: the type of each stored column (COLUMNS, then the hash)."""
-_FROM_ARRAYS = (
-    f"INSERT INTO events ({', '.join(COLUMNS)}, hash) "
-    f"SELECT * FROM unnest({', '.join(f'?::{kind}[]' for kind in ARRAY_TYPES)})"
-)
-INSERT_ARRAYS = sql(_FROM_ARRAYS)
-"""PostgreSQL: any number of rows as one statement of one array per column (the same
-text whatever the count, so prepared once; see `as_arrays`)."""
-INSERT_ARRAYS_UNLESS_TAKEN = sql(f"{_FROM_ARRAYS} ON CONFLICT (stream_id, version) DO NOTHING")
-"""INSERT_ARRAYS, a row skipped (not an error) if its stream already holds its version."""
-
-
-def as_arrays(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
-    """Rows as INSERT_ARRAYS takes them: one list per column."""
-    return [list(column) for column in zip(*rows, strict=True)]
+STORED = (*COLUMNS, "hash")
+"""A row's columns as stored: its values, then its chain hash."""
+_FROM_JSON = f"INSERT INTO events ({', '.join(STORED)}) {from_json('events', STORED)}"
+INSERT_JSON_UNLESS_TAKEN = sql(f"{_FROM_JSON} ON CONFLICT (stream_id, version) DO NOTHING")
+"""PostgreSQL: rows as one JSON array (`db.as_json`), each one skipped (not an error)
+if its stream already holds its version."""
 
 
 CHECKED = sql(

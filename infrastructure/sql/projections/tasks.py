@@ -15,7 +15,7 @@ import orjson
 
 from application.read_models import tasks
 from application.read_models.record import Row, resolved
-from infrastructure.sql.db import Db, Sql, marks, sql
+from infrastructure.sql.db import Db, Sql, insert_many, marks, sql, update_many
 from infrastructure.sql.projections.base import Deltas, EventRecord, upsert
 from infrastructure.sql.projections.runner import record_of
 
@@ -56,7 +56,7 @@ class TasksProjection:
             target.update(resolved(columns, target))
         counts = Deltas()
         if created:
-            db.executemany(INSERT, [_stored(row) for row in created.values()])
+            insert_many(db, "tasks", COLUMNS, [_stored(row) for row in created.values()])
             for row in created.values():
                 counts.add((row["status"], row["type"], row["region"]), 1)
         by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
@@ -68,16 +68,9 @@ class TasksProjection:
                 counts.add((old["status"], old["type"], old["region"]), -1)
                 counts.add((row["status"], old["type"], old["region"]), 1)
         for names, rows in by_columns.items():
-            db.executemany(_update(names), rows)
+            update_many(db, "tasks", names, "id", rows)
         counts.upsert(db, COUNTS)
         db.execute(NO_ZERO_COUNTS)
-
-
-@functools.cache
-def _update(names: tuple[str, ...]) -> Sql:
-    """The update setting these columns of a task's row (they come from the fold's
-    declarations, a closed set)."""
-    return sql(f"UPDATE tasks SET {', '.join(f'{name} = ?' for name in names)} WHERE id = ?")
 
 
 CURRENT_COLUMNS = ("status", "type", "region", "attempt")
