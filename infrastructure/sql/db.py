@@ -176,12 +176,12 @@ def insert_many(
     db: Db, table: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
 ) -> None:
     """Insert rows (values in `columns` order). On PostgreSQL one statement takes them
-    all as one JSON array (`from_json`): executemany's per-row work in psycopg had been
+    all as one JSON array (`_from_json`): executemany's per-row work in psycopg had been
     a tenth of the writer process's time."""
     if db.on_postgres:
-        db.execute(_insert_from_json(table, columns), (as_json(columns, rows),))
+        db.execute(insert_from_json(table, columns), (as_json(columns, rows),))
     else:
-        db.executemany(_insert(table, columns), rows)
+        db.executemany(insert_into(table, columns), rows)
 
 
 def update_many(
@@ -195,25 +195,27 @@ def update_many(
         db.executemany(_update(table, columns, key), rows)
 
 
-def from_json(table: str, columns: tuple[str, ...]) -> str:
+def _from_json(table: str, columns: tuple[str, ...]) -> str:
     """PostgreSQL: SELECT `columns` from the rows of a JSON array of objects (a parameter),
     typed as `table`'s columns: one statement text whatever the count, prepared once."""
     return f"SELECT {', '.join(columns)} FROM json_populate_recordset(NULL::{table}, ?::json)"
 
 
 def as_json(columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> str:
-    """Rows as `from_json` takes them."""
+    """Rows as `_from_json` takes them."""
     return orjson.dumps([dict(zip(columns, row, strict=True)) for row in rows]).decode()
 
 
 @functools.cache
-def _insert(table: str, columns: tuple[str, ...]) -> Sql:
+def insert_into(table: str, columns: tuple[str, ...]) -> Sql:
+    """One row's INSERT, its values in `columns` order."""
     return sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks(len(columns))})")
 
 
 @functools.cache
-def _insert_from_json(table: str, columns: tuple[str, ...]) -> Sql:
-    return sql(f"INSERT INTO {table} ({', '.join(columns)}) {from_json(table, columns)}")
+def insert_from_json(table: str, columns: tuple[str, ...], suffix: str = "") -> Sql:
+    """PostgreSQL: the INSERT of `as_json` rows (then `suffix`, such as an ON CONFLICT)."""
+    return sql(f"INSERT INTO {table} ({', '.join(columns)}) {_from_json(table, columns)}{suffix}")
 
 
 @functools.cache
@@ -226,7 +228,7 @@ def _update(table: str, columns: tuple[str, ...], key: str) -> Sql:
 def _update_from_json(table: str, columns: tuple[str, ...], key: str) -> Sql:
     assigned = ", ".join(f"{name} = r.{name}" for name in columns)
     return sql(
-        f"UPDATE {table} SET {assigned} FROM ({from_json(table, (*columns, key))}) AS r "
+        f"UPDATE {table} SET {assigned} FROM ({_from_json(table, (*columns, key))}) AS r "
         f"WHERE {table}.{key} = r.{key}"
     )
 

@@ -259,16 +259,16 @@ class SqlEventStore:
         whole transaction; then that delete fails too, and so does the batch: none of it
         is acknowledged."""
         batch: _Batch = self._local.batch
-        mark = (batch.head, batch.hash, len(batch.records), len(batch.rows))
+        head, last, recorded, rows = batch.head, batch.hash, len(batch.records), len(batch.rows)
         if self._on_postgres:
             try:
                 yield
             except BaseException:
-                self._undone(batch.records[mark[2] :])
-                if batch.head > mark[0] and not batch.at_commit:
+                self._undone(batch.records[recorded:])
+                if batch.head > head and not batch.at_commit:
                     with unavailable_on_failure():
-                        batch.db.execute(UNDO_APPEND, (mark[0],))
-                batch.undo_since(*mark)
+                        batch.db.execute(UNDO_APPEND, (head,))
+                batch.undo_since(head, last, recorded, rows)
                 raise
             return
         with unavailable_on_failure():
@@ -276,10 +276,10 @@ class SqlEventStore:
             try:
                 yield
             except BaseException:
-                self._undone(batch.records[mark[2] :])
+                self._undone(batch.records[recorded:])
                 batch.db.execute(ROLLBACK_TO_SAVEPOINT)
                 batch.db.execute(RELEASE_SAVEPOINT)
-                batch.undo_since(*mark)
+                batch.undo_since(head, last, recorded, rows)
                 raise
             batch.db.execute(RELEASE_SAVEPOINT)
 

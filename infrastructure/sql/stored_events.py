@@ -12,7 +12,7 @@ from domain.events import EVENT_TYPES, DomainEvent
 from infrastructure.codec import decode, event_of, stored_data
 from infrastructure.sql.chain import COLUMNS
 from infrastructure.sql.chain import link as chain_link
-from infrastructure.sql.db import Db, Sql, from_json, marks, sql
+from infrastructure.sql.db import Db, Sql, insert_from_json, insert_into, marks, sql
 from infrastructure.sql.timestamps import parse
 
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM events"
@@ -37,14 +37,15 @@ BOUNDS = sql(
 )
 """The newest position and the last one archived (0: none)."""
 VERSION = sql("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?")
-INSERT = sql(f"INSERT INTO events ({', '.join(COLUMNS)}, hash) VALUES ({marks(len(COLUMNS) + 1)})")
-"""A row: its stored values and its chain hash."""
 
 
 STORED = (*COLUMNS, "hash")
 """A row's columns as stored: its values, then its chain hash."""
-_FROM_JSON = f"INSERT INTO events ({', '.join(STORED)}) {from_json('events', STORED)}"
-INSERT_JSON_UNLESS_TAKEN = sql(f"{_FROM_JSON} ON CONFLICT (stream_id, version) DO NOTHING")
+INSERT = insert_into("events", STORED)
+"""A row: its stored values and its chain hash."""
+INSERT_JSON_UNLESS_TAKEN = insert_from_json(
+    "events", STORED, " ON CONFLICT (stream_id, version) DO NOTHING"
+)
 """PostgreSQL: rows as one JSON array (`db.as_json`), each one skipped (not an error)
 if its stream already holds its version."""
 

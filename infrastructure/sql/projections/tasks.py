@@ -15,7 +15,7 @@ import orjson
 
 from application.read_models import tasks
 from application.read_models.record import Row, resolved
-from infrastructure.sql.db import Db, Sql, insert_many, marks, sql, update_many
+from infrastructure.sql.db import Db, Sql, insert_into, insert_many, marks, sql, update_many
 from infrastructure.sql.projections.base import Deltas, EventRecord, upsert
 from infrastructure.sql.projections.runner import record_of
 
@@ -26,7 +26,7 @@ COLUMNS = (
     "position", "attempt", "max_attempts", "timeout_s", "ready_at", "ready_position",
     "leased_by", "lease_expires_at", "cancel_requested",
 )  # fmt: skip
-INSERT = sql(f"INSERT INTO tasks ({', '.join(COLUMNS)}) VALUES ({marks(len(COLUMNS))})")
+INSERT = insert_into("tasks", COLUMNS)
 COUNTS = upsert("task_counts", ("status", "type", "region"), "count")
 NO_ZERO_COUNTS = sql("DELETE FROM task_counts WHERE count = 0")
 
