@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 
 from application.aggregates import Aggregates
-from application.commands import leases, pool_operations, task_lifecycle
+from application.commands import leases, pool_operations, task_lifecycle, tenants
 from application.commands.assign_worker import AssignWorker, assign_worker
 from application.commands.change_pool_capacity import ChangePoolCapacity, change_pool_capacity
 from application.commands.defer_task import DeferTask, defer_task
@@ -43,6 +43,8 @@ HANDLERS: Mapping[type[Command], Handler] = {
     pool_operations.DrainPool: pool_operations.drain_pool,
     pool_operations.ResumePool: pool_operations.resume_pool,
     pool_operations.ChangePoolExecution: pool_operations.change_pool_execution,
+    tenants.CreateTenant: tenants.create_tenant,
+    tenants.ChangeTenant: tenants.change_tenant,
 }
 
 MAX_ATTEMPTS = 3

@@ -109,11 +109,16 @@ class ReadModel(Protocol):
         region: str | None,
         page: int,
         page_size: int,
+        tenant: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]: ...
 
     def list_pools(self) -> list[dict[str, Any]]: ...
 
     def get_pool(self, pool_id: str) -> dict[str, Any] | None: ...
+
+    def list_tenants(self) -> list[dict[str, Any]]: ...
+
+    def get_tenant(self, name: str) -> dict[str, Any] | None: ...
 
     def leasable(self, pool_id: str, limit: int) -> list[str]:
         """Ids of tasks assigned to the pool that no worker holds yet."""

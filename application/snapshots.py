@@ -15,19 +15,23 @@ from typing import Any, Protocol
 from domain.events import DomainEvent
 from domain.scheduler_config import SCHEDULER_STREAM, SchedulerConfig
 from domain.task import Task
+from domain.tenant import Tenant
 from domain.worker_pool import WorkerPool
 
 Start = Callable[[DomainEvent], Any]
 
-AGGREGATES: dict[str, type[Task] | type[WorkerPool] | type[SchedulerConfig]] = {
+Aggregate = type[Task] | type[WorkerPool] | type[SchedulerConfig] | type[Tenant]
+
+AGGREGATES: dict[str, Aggregate] = {
     "task-": Task,
     "pool-": WorkerPool,
     SCHEDULER_STREAM: SchedulerConfig,
+    "tenant-": Tenant,
 }
 """The aggregate each kind of stream folds into, by the stream id's prefix."""
 
 
-def aggregate_of(stream_id: str) -> type[Task] | type[WorkerPool] | type[SchedulerConfig] | None:
+def aggregate_of(stream_id: str) -> Aggregate | None:
     """The aggregate a stream folds into (None for a stream of no aggregate)."""
     for prefix, aggregate in AGGREGATES.items():
         if stream_id.startswith(prefix):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from application.messages import RecordedEvent
-from application.read_models import pools, tasks
+from application.read_models import pools, tasks, tenants
 
 
 def iso_timestamp(moment: datetime) -> str:
@@ -36,3 +36,11 @@ def pool_view(history: Sequence[RecordedEvent]) -> dict[str, Any] | None:
     """The pool as the pools projection shows it, folded from its stream."""
     row = pools.folded(history)
     return None if row is None else pools.view(row)
+
+
+def tenant_view(history: Sequence[RecordedEvent]) -> dict[str, Any] | None:
+    """The tenant as the tenants projection shows it, from its stream's latest event."""
+    row: dict[str, Any] = {"created_at": None}
+    for recorded in history:
+        row.update(tenants.row_of(recorded))
+    return tenants.view(row) if "name" in row else None

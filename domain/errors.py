@@ -192,3 +192,22 @@ class EarlierAssignmentMissing(Conflict):
 class DecisionMismatch(Invalid):
     """A command carries a scheduling decision about another task, or one that chose
     otherwise: the log must never record an assignment its decision does not explain."""
+
+
+class TenantNotFound(NotFound):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"tenant {name!r} does not exist")
+        self.tenant = name
+
+
+class UnknownTenant(Invalid):
+    """A submission names a tenant that does not exist."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"tenant {name!r} does not exist: create it first")
+        self.tenant = name
+
+
+class TenantAlreadyExists(Conflict):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"tenant {name!r} already exists")

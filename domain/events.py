@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from domain.scheduling.decision import Decision
 from domain.scheduling.record import DecisionRecord
-from domain.values import Algorithm, Execution, ResourceType, TaskStatus, TaskType
+from domain.values import Algorithm, Execution, Limits, ResourceType, TaskStatus, TaskType
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,10 @@ class DomainEvent:
 
 @dataclass(frozen=True)
 class TaskQueued(DomainEvent):
-    """A task submitted; with `not_before` after `enqueued_at` it waits (delayed) until then."""
+    """A task submitted; with `not_before` after `enqueued_at` it waits (delayed) until then.
+    It belongs to `tenant`; a `preemptible` one may be stopped for another tenant's task."""
 
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
     task_id: str
     type: TaskType
     priority: int
@@ -41,6 +42,8 @@ class TaskQueued(DomainEvent):
     retry_backoff_max_s: float
     timeout_s: float | None
     not_before: datetime | None
+    tenant: str = "default"
+    preemptible: bool = False
 
 
 @dataclass(frozen=True)
@@ -244,6 +247,27 @@ class AlgorithmSwitched(DomainEvent):
     switched_at: datetime
 
 
+@dataclass(frozen=True)
+class TenantCreated(DomainEvent):
+    tenant: str
+    weight: float
+    quota: Limits
+    borrowing: Limits
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class TenantChanged(DomainEvent):
+    """A tenant's whole configuration after the change (the `default` tenant's stream may
+    begin with one: it exists without being created)."""
+
+    tenant: str
+    weight: float
+    quota: Limits
+    borrowing: Limits
+    changed_at: datetime
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.type_name(): cls
     for cls in (
@@ -269,6 +293,8 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         PoolSlotClaimed,
         PoolSlotReleased,
         AlgorithmSwitched,
+        TenantCreated,
+        TenantChanged,
     )
 }
 
@@ -285,6 +311,11 @@ def _task_queued_v1(payload: dict[str, Any]) -> dict[str, Any]:
         "timeout_s": None,
         "not_before": None,
     }
+
+
+def _task_queued_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """Before tenants every task was the default tenant's, and none could be preempted."""
+    return {**payload, "tenant": "default", "preemptible": False}
 
 
 def _task_failed_v1(payload: dict[str, Any]) -> dict[str, Any]:
@@ -326,6 +357,7 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("WorkerAssigned", 2): _whole_decision_v2,
     ("TaskDeferred", 2): _whole_decision_v2,
     ("TaskQueued", 1): _task_queued_v1,
+    ("TaskQueued", 2): _task_queued_v2,
     ("TaskFailed", 1): _task_failed_v1,
     ("TaskCancelled", 1): _task_cancelled_v1,
     ("WorkerPoolRegistered", 1): _pool_registered_v1,

@@ -102,6 +102,8 @@ class Task:
     assigned_in: tuple[str, int] | None = None
     """(scheduler run, position seen) of the decision behind the latest assignment, when it
     was recorded as a DecisionRecord."""
+    tenant: str = "default"
+    preemptible: bool = False
 
     @staticmethod
     def submit(
@@ -116,6 +118,8 @@ class Task:
         retry: RetryPolicy = RetryPolicy(),
         timeout_s: float | None = None,
         not_before: datetime | None = None,
+        tenant: str = "default",
+        preemptible: bool = False,
     ) -> TaskQueued:
         check_priority(priority)
         check_cost(cost)
@@ -129,6 +133,7 @@ class Task:
         return TaskQueued(
             task_id, type, priority, cost, region, resource_type, dict(metadata), now,
             retry.max_attempts, retry.backoff_s, retry.backoff_max_s, timeout_s, not_before,
+            tenant, preemptible,
         )  # fmt: skip
 
     @property
@@ -365,6 +370,8 @@ class Task:
             timeout_s=event.timeout_s,
             status=DELAYED if delayed else QUEUED,
             ready_at=event.not_before if delayed else None,
+            tenant=event.tenant,
+            preemptible=event.preemptible,
         )
 
     def when(self, event: DomainEvent) -> "Task":

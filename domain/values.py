@@ -1,5 +1,6 @@
 """Value types shared by the aggregates."""
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -45,3 +46,19 @@ class Algorithm(StrEnum):
 
 MIN_PRIORITY = 1
 MAX_PRIORITY = 10
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A number of running tasks per resource type (a tenant's quota, or what it may
+    borrow beyond it); None: no limit on that type."""
+
+    cpu: int | None = None
+    gpu: int | None = None
+
+    def of(self, resource: ResourceType) -> int | None:
+        return self.cpu if resource is ResourceType.CPU else self.gpu
+
+
+NO_LIMITS = Limits()
+NO_BORROWING = Limits(0, 0)

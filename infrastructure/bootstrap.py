@@ -50,6 +50,7 @@ from infrastructure.sql.projections.pool_load import PoolLoadProjection
 from infrastructure.sql.projections.runner import ProjectionRunner
 from infrastructure.sql.projections.stats import StatsProjection
 from infrastructure.sql.projections.tasks import TasksProjection
+from infrastructure.sql.projections.tenants import TenantsProjection
 from infrastructure.sql.queries import SqlReadModel
 from infrastructure.sql.replay_inputs import SqlReplayInputs
 from infrastructure.sql.snapshots import SnapshotsProjection
@@ -245,6 +246,7 @@ def bootstrap(
             TasksProjection(),
             PoolLoadProjection(),
             StatsProjection(),
+            TenantsProjection(),
             SnapshotsProjection(settings.snapshot_every),
         ],
         engines.write,

@@ -24,11 +24,13 @@ def task_queued(
     retry_backoff_max_s: float = 300.0,
     timeout_s: float | None = None,
     not_before: datetime | None = None,
+    tenant: str = "default",
+    preemptible: bool = False,
 ) -> TaskQueued:
     return TaskQueued(
         task_id, type, priority, cost, region, resource_type,
         {"k": 1} if metadata is None else metadata, enqueued_at, max_attempts,
-        retry_backoff_s, retry_backoff_max_s, timeout_s, not_before,
+        retry_backoff_s, retry_backoff_max_s, timeout_s, not_before, tenant, preemptible,
     )  # fmt: skip
 
 

@@ -4,11 +4,13 @@ from datetime import datetime
 from typing import Any
 
 from application.aggregates import Change, Loaded
+from application.commands.loading import tenant_of
 from application.messages import Command, CommandResult
 from application.unit_of_work import UnitOfWork
-from domain.errors import TaskAlreadyExists
+from domain.errors import TaskAlreadyExists, TenantNotFound, UnknownTenant
 from domain.retry import RetryPolicy
 from domain.task import Task, task_stream
+from domain.tenant import DEFAULT_TENANT
 from domain.values import ResourceType, TaskType
 
 
@@ -24,9 +26,16 @@ class SubmitTask(Command):
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout_s: float | None = None
     not_before: datetime | None = None
+    tenant: str = DEFAULT_TENANT
+    preemptible: bool = False
 
 
 def submit_task(command: SubmitTask, uow: UnitOfWork) -> CommandResult:
+    if command.tenant != DEFAULT_TENANT:
+        try:
+            tenant_of(uow, command.tenant)
+        except TenantNotFound:
+            raise UnknownTenant(command.tenant) from None
     if command.task_id is None:
         loaded = Loaded(task_stream(uow.ids.new_id()), None, 0, Task.start)
     else:
@@ -46,5 +55,7 @@ def submit_task(command: SubmitTask, uow: UnitOfWork) -> CommandResult:
         command.retry,
         command.timeout_s,
         command.not_before,
+        command.tenant,
+        command.preemptible,
     )
     return CommandResult(task_id, tuple(uow.save(Change(loaded, [queued]))))

@@ -57,6 +57,8 @@ CHANGES: dict[str, Change] = {
     "TaskCancelled": unchanged,
     "TaskDeadLettered": unchanged,
     "AlgorithmSwitched": unchanged,
+    "TenantCreated": unchanged,
+    "TenantChanged": unchanged,
 }
 """The columns each event changes in its pool's row."""
 

@@ -92,6 +92,8 @@ CHANGES: dict[str, Change] = {
     "PoolExecutionChanged": unchanged,
     "PoolSlotClaimed": unchanged,
     "PoolSlotReleased": unchanged,
+    "TenantCreated": unchanged,
+    "TenantChanged": unchanged,
 }
 """What each event adds to the counters and to the second it finished a task in."""
 

@@ -59,6 +59,8 @@ def start(record: Recorded) -> Row:
         "leased_by": None,
         "lease_expires_at": None,
         "cancel_requested": 0,
+        "tenant": data["tenant"],
+        "preemptible": int(data["preemptible"]),
     }
 
 
@@ -152,6 +154,8 @@ CHANGES: dict[str, Change] = {
     "PoolSlotClaimed": unchanged,
     "PoolSlotReleased": unchanged,
     "AlgorithmSwitched": unchanged,
+    "TenantCreated": unchanged,
+    "TenantChanged": unchanged,
 }  # fmt: skip
 
 TYPES = changing(CHANGES, unchanged) | {"TaskQueued"}
@@ -187,4 +191,6 @@ def view(row: Row) -> dict[str, Any]:
         if row["leased_by"] is None
         else {"worker_id": row["leased_by"], "expires_at": row["lease_expires_at"]},
         "cancel_requested": bool(row["cancel_requested"]),
+        "tenant": row["tenant"],
+        "preemptible": bool(row["preemptible"]),
     }

@@ -14,10 +14,12 @@ from application.errors import CorruptEvent
 from application.messages import RecordedEvent
 from application.read_models import pools as pool_rows
 from application.read_models import tasks as task_rows
+from application.read_models import tenants as tenant_rows
 from domain.events import AlgorithmSwitched
 from domain.scheduler_config import SCHEDULER_STREAM
 from domain.scheduling import PoolSnapshot
 from domain.task import task_stream
+from domain.tenant import DEFAULT_TENANT
 from domain.values import Algorithm, TaskStatus
 from domain.worker_pool import pool_stream
 from infrastructure.archive.archived_log import ArchivedLog
@@ -51,12 +53,19 @@ LATEST_ALGORITHM = sql(
     "ORDER BY version DESC LIMIT 1"
 )
 PING = sql("SELECT 1")
+TENANTS = sql("SELECT * FROM tenants ORDER BY name")
+TENANT = sql("SELECT * FROM tenants WHERE name = ?")
+ACTIVE = (TaskStatus.QUEUED, TaskStatus.DELAYED, TaskStatus.PROCESSING)
+ACTIVE_BY_TENANT = sql(
+    "SELECT tenant, status, SUM(count) FROM task_counts WHERE status IN (?, ?, ?) "
+    "GROUP BY tenant, status"
+)
 TASKS_PAGE = "SELECT * FROM tasks{where} ORDER BY queued_position DESC LIMIT ? OFFSET ?"
 TASKS_TOTAL = "SELECT COALESCE(SUM(count), 0) FROM task_counts{where}"
 EVENTS_PAGE = stored_events.SELECT + " WHERE position > ?{and_where} ORDER BY position LIMIT ?"
 LOG_PAGE = stored_events.SELECT + "{where} ORDER BY position DESC LIMIT ? OFFSET ?"
 LOG_TOTAL = "SELECT COUNT(*) FROM events{where}"
-TASK_FILTERS = ("status", "type", "region")
+TASK_FILTERS = ("status", "type", "region", "tenant")
 EVENT_FILTERS = ("stream_id", "type", "correlation_id")
 LOG_FILTERS = ("stream_id", "type")
 
@@ -90,8 +99,9 @@ class SqlReadModel:
         region: str | None,
         page: int,
         page_size: int,
+        tenant: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        names, values = _given(TASK_FILTERS, (status, type, region))
+        names, values = _given(TASK_FILTERS, (status, type, region, tenant))
         with reading(self._engine, transaction=True) as db:
             page_of = (*values, page_size, (page - 1) * page_size)
             rows = mappings(db.execute(_filtered(TASKS_PAGE, names), page_of))
@@ -109,6 +119,29 @@ class SqlReadModel:
                 return views.pool_view(stored_events.read_stream(db, pool_stream(pool_id)))
             found = mappings(db.execute(POOL, (pool_id,)))
         return pool_view(found[0]) if found else None
+
+    def list_tenants(self) -> list[dict[str, Any]]:
+        """Every tenant (the default one first if never changed), with its queued, delayed
+        and processing tasks."""
+        with reading(self._engine, transaction=True) as db:
+            rows = mappings(db.execute(TENANTS))
+            active = _active_by_tenant(db)
+        found = [tenant_rows.view(row) for row in rows]
+        if not any(tenant["name"] == DEFAULT_TENANT for tenant in found):
+            found.insert(0, tenant_rows.default_view())
+        return [{**tenant, **active.get(tenant["name"], _NONE_ACTIVE)} for tenant in found]
+
+    def get_tenant(self, name: str) -> dict[str, Any] | None:
+        with reading(self._engine, transaction=True) as db:
+            rows = mappings(db.execute(TENANT, (name,)))
+            active = _active_by_tenant(db)
+        if rows:
+            tenant = tenant_rows.view(rows[0])
+        elif name == DEFAULT_TENANT:
+            tenant = tenant_rows.default_view()
+        else:
+            return None
+        return {**tenant, **active.get(name, _NONE_ACTIVE)}
 
     def leasable(self, pool_id: str, limit: int) -> list[str]:
         """Tasks assigned to the pool that no worker holds yet, oldest assignment first
@@ -343,6 +376,17 @@ def _filtered(template: str, names: tuple[str, ...]) -> Sql:
 def _is_current(db: Db, projection: str) -> bool:
     row = db.execute(CHECKPOINT, (projection,)).fetchone()
     return row is not None and row[0] == stored_events.head(db)
+
+
+_NONE_ACTIVE = {str(status): 0 for status in ACTIVE}
+
+
+def _active_by_tenant(db: Db) -> dict[str, dict[str, int]]:
+    """Each tenant's queued, delayed and processing tasks (tenants with none left out)."""
+    found: dict[str, dict[str, int]] = {}
+    for tenant, status, count in db.execute(ACTIVE_BY_TENANT, tuple(map(str, ACTIVE))):
+        found.setdefault(tenant, dict(_NONE_ACTIVE))[status] = int(count)
+    return found
 
 
 def _status_counts(db: Db) -> dict[str, int]:

@@ -77,11 +77,15 @@ tasks = Table(
     Column("leased_by", String(200), nullable=True),
     Column("lease_expires_at", String(40), nullable=True),
     Column("cancel_requested", Integer, nullable=False, server_default="0"),
+    Column("tenant", String(63), nullable=False, server_default="default"),
+    Column("preemptible", Integer, nullable=False, server_default="0"),
     Index("ix_tasks_queued_position", "queued_position"),
     Index("ix_tasks_pool_status", "pool_id", "status"),
     Index("ix_tasks_status_queued_position", "status", "queued_position"),
     Index("ix_tasks_type_queued_position", "type", "queued_position"),
     Index("ix_tasks_region_queued_position", "region", "queued_position"),
+    Index("ix_tasks_tenant_queued_position", "tenant", "queued_position"),
+    Index("ix_tasks_tenant_status", "tenant", "status"),
 )
 
 task_counts = Table(
@@ -90,6 +94,7 @@ task_counts = Table(
     Column("status", String(20), primary_key=True),
     Column("type", String(20), primary_key=True),
     Column("region", String(64), primary_key=True),
+    Column("tenant", String(63), primary_key=True),
     Column("count", BigInteger, nullable=False),
 )
 
@@ -107,6 +112,21 @@ pool_load = Table(
     Column("execution", String(10), nullable=False, server_default="simulated"),
     Column("draining", Integer, nullable=False, server_default="0"),
 )
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("name", String(63), primary_key=True),
+    Column("weight", Float, nullable=False),
+    Column("quota_cpu", Integer, nullable=True),
+    Column("quota_gpu", Integer, nullable=True),
+    Column("borrowing_cpu", Integer, nullable=True),
+    Column("borrowing_gpu", Integer, nullable=True),
+    Column("created_at", String(40), nullable=True),
+    Column("changed_at", String(40), nullable=True),
+    Column("position", BigInteger, nullable=False),
+)
+"""Each tenant's settings (the `default` tenant has a row once changed)."""
 
 stats_counters = Table(
     "stats_counters",

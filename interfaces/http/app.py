@@ -32,6 +32,7 @@ from interfaces.http.routes import (
     simulate,
     system,
     tasks,
+    tenants,
     workers,
 )
 from interfaces.http.single_values import single_valued_query
@@ -40,8 +41,8 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 ROUTERS = [
     module.router
     for module in (
-        tasks, dead_letters, workers, algorithms, system, events, simulate, projections, audit,
-        replays, operations,
+        tasks, dead_letters, workers, tenants, algorithms, system, events, simulate, projections,
+        audit, replays, operations,
     )
 ]  # fmt: skip
 """In the order the app matches them."""

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from application.simulation.demo_pools import DEMO_POOLS
 from application.simulation.traffic import Distribution
 from domain.retry import MAX_ATTEMPTS, MAX_BACKOFF_S, MAX_TIMEOUT_S
+from domain.tenant import MAX_LIMIT, MAX_WEIGHT
 from domain.values import Algorithm, Execution, ResourceType, TaskType
 
 MAX_METADATA_BYTES = 16 * 1024
@@ -49,6 +50,17 @@ Seconds = Annotated[float, Field(strict=True, ge=0, le=MAX_BACKOFF_S, allow_inf_
 LeaseToken = Annotated[str, Field(min_length=1, max_length=100)]
 WorkerId = Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN)]
 Error = Annotated[str, Field(min_length=1, max_length=8000)]
+TenantName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=63,
+        pattern=r"^[a-z0-9][a-z0-9._-]*$",
+        description="lowercase letters, digits and ._-, beginning with a letter or digit",
+    ),
+]
+Limit = Annotated[int, Field(strict=True, ge=0, le=MAX_LIMIT)]
+Weight = Annotated[float, Field(strict=True, gt=0, le=MAX_WEIGHT, allow_inf_nan=False)]
 
 
 def one_of(values: type[StrEnum]) -> str:
@@ -113,6 +125,12 @@ class TaskCreate(Strict):
         description="an ISO 8601 date and time: the task waits (delayed) until then; UTC "
         "if no offset",
     )
+    tenant: TenantName | None = Field(
+        default=None, description="the tenant the task belongs to (default: `default`)"
+    )
+    preemptible: bool = Field(
+        default=False, strict=True, description="may be stopped for another tenant's task"
+    )
 
     @model_validator(mode="after")
     def _backoff_range(self) -> "TaskCreate":
@@ -151,6 +169,8 @@ class TaskOut(BaseModel):
     ready_at: str | None = Field(description="while delayed: when the task joins the queue")
     lease: LeaseHolder | None = Field(description="the worker holding the task, if any")
     cancel_requested: bool = Field(description="cancelled while a worker holds it")
+    tenant: str = Field(description="the tenant it belongs to")
+    preemptible: bool = Field(description="may be stopped for another tenant's task")
 
 
 class TaskPage(BaseModel):
@@ -475,6 +495,63 @@ class PoolOut(BaseModel):
 
 class PoolList(BaseModel):
     worker_pools: list[PoolOut]
+
+
+class QuotaIn(Strict):
+    """Running tasks per resource type at most; null or absent: no limit."""
+
+    cpu: Limit | None = None
+    gpu: Limit | None = None
+
+
+class BorrowingIn(Strict):
+    """Running tasks past the quota, on capacity others leave idle; absent: none; null: no
+    limit."""
+
+    cpu: Limit | None = 0
+    gpu: Limit | None = 0
+
+
+class TenantCreate(Strict):
+    name: TenantName
+    weight: Weight = Field(default=1.0, description="its share of contended capacity, relative")
+    quota: QuotaIn = Field(default_factory=QuotaIn)
+    borrowing: BorrowingIn = Field(default_factory=BorrowingIn)
+
+
+class TenantPatch(Strict):
+    """The settings to change; in `quota` and `borrowing` only the types given change."""
+
+    weight: Weight | None = None
+    quota: QuotaIn | None = None
+    borrowing: BorrowingIn | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> "TenantPatch":
+        if self.weight is None and self.quota is None and self.borrowing is None:
+            raise ValueError("give weight, quota, borrowing or several")
+        return self
+
+
+class LimitsOut(BaseModel):
+    cpu: int | None
+    gpu: int | None
+
+
+class TenantOut(BaseModel):
+    name: str
+    weight: float
+    quota: LimitsOut
+    borrowing: LimitsOut
+    created_at: str | None = Field(description="null for the default tenant")
+    changed_at: str | None
+    queued: int = Field(default=0, description="its tasks waiting for a pool")
+    delayed: int = Field(default=0, description="its tasks waiting for their time")
+    processing: int = Field(default=0, description="its tasks running")
+
+
+class TenantList(BaseModel):
+    tenants: list[TenantOut]
 
 
 class AlgorithmSwitch(Strict):

@@ -31,7 +31,8 @@ def _task(index: int) -> dict[str, Any]:
         id=f"t-{index}-{uuid.uuid4().hex[:8]}", type="order", priority=5, cost=1.0,
         region="eu-west", status="queued", metadata="{}",
         enqueued_at="2026-12-05T00:00:00+00:00", correlation_id="c", queued_position=index,
-        position=index, attempt=1, max_attempts=3, cancel_requested=0,
+        position=index, attempt=1, max_attempts=3, cancel_requested=0, tenant="default",
+        preemptible=0,
     )  # fmt: skip
     return row
 
@@ -39,11 +40,11 @@ def _task(index: int) -> dict[str, Any]:
 def _dbapi_cases(db: Db, ids: list[str]) -> dict[str, Callable[[int], None]]:
     return {
         "point read (a task by id)": lambda i: db.execute(TASK, (ids[i % len(ids)],)).fetchone(),
-        "insert a task row (28 columns)": lambda i: db.executemany(
+        "insert a task row (30 columns)": lambda i: db.executemany(
             INSERT, [tuple(_task(i).values())]
         ),
         "counter upsert": lambda i: db.executemany(
-            COUNTS.statement, [("queued", "order", f"r{i % 50}", 1)]
+            COUNTS.statement, [("queued", "order", f"r{i % 50}", "default", 1)]
         ),
     }
 
@@ -51,16 +52,23 @@ def _dbapi_cases(db: Db, ids: list[str]) -> dict[str, Callable[[int], None]]:
 def _core_cases(connection: Connection, ids: list[str]) -> dict[str, Callable[[int], None]]:
     upsert = sqlite_insert(task_counts)
     upsert = upsert.on_conflict_do_update(
-        index_elements=["status", "type", "region"],
+        index_elements=["status", "type", "region", "tenant"],
         set_={"count": task_counts.c.count + upsert.excluded.count},
     )
     return {
         "point read (a task by id)": lambda i: connection.execute(
             select(tasks).where(tasks.c.id == ids[i % len(ids)])
         ).first(),
-        "insert a task row (28 columns)": lambda i: connection.execute(insert(tasks), _task(i)),
+        "insert a task row (30 columns)": lambda i: connection.execute(insert(tasks), _task(i)),
         "counter upsert": lambda i: connection.execute(
-            upsert, {"status": "queued", "type": "order", "region": f"r{i % 50}", "count": 1}
+            upsert,
+            {
+                "status": "queued",
+                "type": "order",
+                "region": f"r{i % 50}",
+                "tenant": "default",
+                "count": 1,
+            },
         ),
     }
 

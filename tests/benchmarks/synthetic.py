@@ -290,6 +290,8 @@ def write_read_model(path: Path, tasks: int, seed: int = 2) -> list[str]:
                 None,
                 None,
                 0,
+                "default",
+                0,
             )
         )
         counts[(str(status), kind, region)] = counts.get((str(status), kind, region), 0) + 1
@@ -300,13 +302,17 @@ def write_read_model(path: Path, tasks: int, seed: int = 2) -> list[str]:
             rows = []
     db.executemany(TASK_ROW, rows)
     db.executemany(
-        "INSERT INTO task_counts VALUES (?,?,?,?)", [(*key, n) for key, n in counts.items()]
+        "INSERT INTO task_counts VALUES (?,?,?,'default',?)",
+        [(*key, n) for key, n in counts.items()],
     )
     db.executemany(
         "INSERT INTO stats_counters VALUES (?,?)",
         [("assigned", tasks), ("latency_sum_us", tasks * 800_000), ("latency_count", tasks)],
     )
-    db.executemany("INSERT INTO checkpoints VALUES (?,0)", [("tasks",), ("pool_load",), ("stats",)])
+    db.executemany(
+        "INSERT INTO checkpoints VALUES (?,0)",
+        [("tasks",), ("pool_load",), ("stats",), ("tenants",)],
+    )
     db.execute("COMMIT")
     db.close()
     return sample

@@ -69,7 +69,7 @@ def populate(tmp_path: Path, tasks: int) -> None:
 def test_db_upgrade(tmp_path: Path) -> None:
     result = run_process(tmp_path, "db", "upgrade")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "database at revision 0009"
+    assert result.stdout.strip() == "database at revision 0010"
     assert (tmp_path / "taskrouterx.db").exists()
 
 
@@ -78,9 +78,9 @@ def test_projections_rebuild_reports_each_projection(tmp_path: Path) -> None:
     before = run(tmp_path, "events", "tail", "--last", "100")
     result = run(tmp_path, "projections", "rebuild")
     assert result.returncode == 0, result.stderr
-    assert "tasks, pool_load, stats, snapshots: 38 events in" in result.stdout
+    assert "tasks, pool_load, stats, tenants, snapshots: 38 events in" in result.stdout
     status = run(tmp_path, "projections", "status")
-    assert [line.split()[-1] for line in status.stdout.splitlines()] == ["0", "0", "0", "0"]
+    assert [line.split()[-1] for line in status.stdout.splitlines()] == ["0"] * 5
     one = run(tmp_path, "projections", "rebuild", "pool_load")
     assert "pool_load: 38 events" in one.stdout
     assert "tasks:" not in one.stdout
@@ -92,7 +92,7 @@ def test_unknown_projection_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert (
         result.stderr.strip()
-        == "error: no projection named 'nope'; known: tasks, pool_load, stats, snapshots"
+        == "error: no projection named 'nope'; known: tasks, pool_load, stats, tenants, snapshots"
     )
 
 

@@ -14,9 +14,11 @@ from domain.events import (
     TaskCancelled,
     TaskFailed,
     TaskLeased,
+    TenantChanged,
+    TenantCreated,
     WorkerPoolRegistered,
 )
-from domain.values import Algorithm, Execution, ResourceType, TaskStatus, TaskType
+from domain.values import Algorithm, Execution, Limits, ResourceType, TaskStatus, TaskType
 from infrastructure.codec import decode, encode
 from tests.builders import T0
 from tests.builders import task_queued as queued
@@ -34,6 +36,9 @@ LATER = datetime(2026, 5, 4, 3, 2, 9, tzinfo=UTC)
         TaskFailed("t", "p1", "boom", NOW, LATER, 2, None),
         TaskLeased("t", "p1", 1, "w-1", "token", NOW, LATER),
         AlgorithmSwitched(Algorithm.FIFO, Algorithm.MIN_COST, NOW),
+        queued(tenant="team-a", preemptible=True),
+        TenantCreated("team-a", 2.0, Limits(cpu=4), Limits(cpu=2, gpu=None), NOW),
+        TenantChanged("default", 0.5, Limits(gpu=1), Limits(0, 0), LATER),
     ],
 )
 def test_round_trip(event: DomainEvent) -> None:
@@ -42,7 +47,7 @@ def test_round_trip(event: DomainEvent) -> None:
 
 def test_every_event_type_is_registered_by_name() -> None:
     assert all(name == cls.__name__ for name, cls in EVENT_TYPES.items())
-    assert len(EVENT_TYPES) == 22
+    assert len(EVENT_TYPES) == 24
 
 
 def test_payloads_stored_before_the_task_lifecycle_read_as_they_meant() -> None:
@@ -71,6 +76,14 @@ def test_payloads_stored_before_the_task_lifecycle_read_as_they_meant() -> None:
     pool = decode("WorkerPoolRegistered", 1, old_pool)
     assert isinstance(pool, WorkerPoolRegistered)
     assert pool.execution is Execution.SIMULATED
+
+
+def test_tasks_queued_before_tenants_are_the_default_tenants_and_not_preemptible() -> None:
+    before = orjson.loads(encode(queued()))
+    del before["tenant"], before["preemptible"]
+    event = decode("TaskQueued", 2, orjson.dumps(before))
+    assert event == queued()
+    assert (event.tenant, event.preemptible) == ("default", False)
 
 
 def test_an_old_payload_is_upcast_on_read(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,5 +1,5 @@
 """The `tasks` read model: one row per task as the task endpoints return it, and
-`task_counts` per (status, type, region) so totals never scan the tasks table.
+`task_counts` per (status, type, region, tenant) so totals never scan the tasks table.
 
 A batch folds each task's events through the task row's fold (`application.read_models.
 tasks`: the task's current status and attempt are read once per batch), writes one update
@@ -24,10 +24,10 @@ COLUMNS = (
     "enqueued_at", "started_at", "completed_at", "pool_id", "pool_name", "algorithm_used",
     "decision_summary", "deferral_reason", "error", "correlation_id", "queued_position",
     "position", "attempt", "max_attempts", "timeout_s", "ready_at", "ready_position",
-    "leased_by", "lease_expires_at", "cancel_requested",
+    "leased_by", "lease_expires_at", "cancel_requested", "tenant", "preemptible",
 )  # fmt: skip
 INSERT = insert_into("tasks", COLUMNS)
-COUNTS = upsert("task_counts", ("status", "type", "region"), "count")
+COUNTS = upsert("task_counts", ("status", "type", "region", "tenant"), "count")
 NO_ZERO_COUNTS = sql("DELETE FROM task_counts WHERE count = 0")
 
 
@@ -58,22 +58,22 @@ class TasksProjection:
         if created:
             insert_many(db, "tasks", COLUMNS, [_stored(row) for row in created.values()])
             for row in created.values():
-                counts.add((row["status"], row["type"], row["region"]), 1)
+                counts.add((row["status"], row["type"], row["region"], row["tenant"]), 1)
         by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for task_id, row in changed.items():
             old = before[task_id]
             names = tuple(sorted(c for c in row if c not in KEPT or row[c] != old[c]))
             by_columns.setdefault(names, []).append((*(row[c] for c in names), task_id))
             if row["status"] != old["status"]:
-                counts.add((old["status"], old["type"], old["region"]), -1)
-                counts.add((row["status"], old["type"], old["region"]), 1)
+                counts.add((old["status"], old["type"], old["region"], old["tenant"]), -1)
+                counts.add((row["status"], old["type"], old["region"], old["tenant"]), 1)
         for names, rows in by_columns.items():
             update_many(db, "tasks", names, "id", rows)
         counts.upsert(db, COUNTS)
         db.execute(NO_ZERO_COUNTS)
 
 
-CURRENT_COLUMNS = ("status", "type", "region", "attempt")
+CURRENT_COLUMNS = ("status", "type", "region", "tenant", "attempt")
 KEPT = frozenset(CURRENT_COLUMNS)
 """Columns read before the batch: written back only when the batch changed them."""
 IDS_PER_READ = 500

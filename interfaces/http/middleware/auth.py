@@ -36,11 +36,12 @@ class Permission(StrEnum):
     TASKS_WORK = "tasks:work"
     """What a worker process does: lease tasks, heartbeat, report, release."""
     POOLS_ADMIN = "pools:admin"
+    TENANTS_ADMIN = "tenants:admin"
     ADMIN = "admin"
 
 
 READ, WRITE, WORK = Permission.TASKS_READ, Permission.TASKS_WRITE, Permission.TASKS_WORK
-POOLS, ADMIN = Permission.POOLS_ADMIN, Permission.ADMIN
+POOLS, TENANTS, ADMIN = Permission.POOLS_ADMIN, Permission.TENANTS_ADMIN, Permission.ADMIN
 
 API_KEY = HTTPBearer(
     auto_error=False,

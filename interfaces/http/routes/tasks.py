@@ -20,6 +20,7 @@ from application.ports import ReadModel
 from domain.errors import LeaseNotHeld, TaskNotFound
 from domain.retry import RetryPolicy
 from domain.task import task_stream
+from domain.tenant import DEFAULT_TENANT
 from domain.values import TaskStatus, TaskType
 from interfaces.http.as_of import AsOf, position_of, utc
 from interfaces.http.deps import (
@@ -48,6 +49,7 @@ from interfaces.http.schemas import (
     TaskOut,
     TaskPage,
     TaskTimeline,
+    TenantName,
     one_of,
 )
 
@@ -76,6 +78,8 @@ async def submit_task(request: Request) -> Response:
         retry=RetryPolicy(body.max_attempts, body.retry_backoff_s, body.retry_backoff_max_s),
         timeout_s=body.timeout_s,
         not_before=None if body.not_before is None else utc(body.not_before, "not_before"),
+        tenant=body.tenant or DEFAULT_TENANT,
+        preemptible=body.preemptible,
     )
     return await execute(request, command, _submitted)
 
@@ -86,10 +90,11 @@ def list_tasks(
     status: Annotated[TaskStatus | None, Query(description=f"one of {one_of(TaskStatus)}")] = None,
     type: Annotated[TaskType | None, Query(description=f"one of {one_of(TaskType)}")] = None,
     region: Region | None = None,
+    tenant: TenantName | None = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
-    tasks, total = reads.list_tasks(status, type, region, page, page_size)
+    tasks, total = reads.list_tasks(status, type, region, page, page_size, tenant)
     return {"tasks": tasks, "total": total, "page": page, "page_size": page_size}
 
 

@@ -1,0 +1,81 @@
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from application import views
+from application.commands.tenants import ChangeTenant, CreateTenant
+from application.idempotency import Response as IdempotentResponse
+from application.idempotency import Sources
+from application.messages import CommandResult
+from application.ports import ReadModel
+from domain.errors import TenantNotFound
+from domain.tenant import tenant_stream
+from domain.values import Limits
+from interfaces.http.deps import Context, Reads, Sender, send
+from interfaces.http.idempotent import execute, json_body
+from interfaces.http.middleware.auth import READ, TENANTS, requires
+from interfaces.http.schemas import (
+    BorrowingIn,
+    QuotaIn,
+    TenantCreate,
+    TenantList,
+    TenantName,
+    TenantOut,
+    TenantPatch,
+)
+
+router = APIRouter(prefix="/api/v1/tenants", tags=["tenants"])
+
+
+@router.get("", dependencies=[requires(READ)], response_model=TenantList)
+def list_tenants(reads: Reads) -> dict[str, Any]:
+    """Every tenant with its settings and its queued, delayed and processing tasks; the
+    `default` tenant (where tasks without a tenant go) is always there."""
+    return {"tenants": reads.list_tenants()}
+
+
+@router.post("", dependencies=[requires(TENANTS)], status_code=201, response_model=TenantOut)
+async def create_tenant(body: TenantCreate, request: Request) -> Response:
+    """A tenant: a weight (its share of contended capacity) and optional quotas per resource
+    type, with what it may borrow past them on capacity others leave idle."""
+    command = CreateTenant(body.name, body.weight, _limits(body.quota), _limits(body.borrowing))
+    return await execute(request, command, _created)
+
+
+def _created(result: CommandResult, sources: Sources) -> IdempotentResponse:
+    assert result.aggregate_id is not None
+    return json_body(201, views.tenant_view(sources.history(tenant_stream(result.aggregate_id))))
+
+
+@router.get("/{name}", dependencies=[requires(READ)], response_model=TenantOut)
+def get_tenant(name: TenantName, reads: Reads) -> dict[str, Any]:
+    return _tenant(reads, name)
+
+
+@router.patch("/{name}", dependencies=[requires(TENANTS)], response_model=TenantOut)
+async def change_tenant(
+    name: TenantName, body: TenantPatch, sender: Sender, reads: Reads, context: Context
+) -> dict[str, Any]:
+    """Change a tenant's weight, quota or borrowing. A quota lowered below what the tenant
+    runs stops its new placements; its running tasks go on."""
+    command = ChangeTenant(name, body.weight, _given(body.quota), _given(body.borrowing))
+    await send(sender, command, context)
+    return _tenant(reads, name)
+
+
+def _limits(body: QuotaIn | BorrowingIn) -> Limits:
+    return Limits(body.cpu, body.gpu)
+
+
+def _given(body: QuotaIn | BorrowingIn | None) -> dict[str, int | None] | None:
+    """The resource types a patch names, with their new limits."""
+    if body is None:
+        return None
+    return {name: getattr(body, name) for name in sorted(body.model_fields_set)}
+
+
+def _tenant(reads: ReadModel, name: str) -> dict[str, Any]:
+    tenant = reads.get_tenant(name)
+    if tenant is None:
+        raise TenantNotFound(name)
+    return tenant

@@ -1,0 +1,118 @@
+"""Tenants through the real app: created, listed, changed and refused as a user sees them,
+and tasks submitted for them."""
+
+import json
+
+from fastapi.testclient import TestClient
+
+from interfaces.http.middleware.auth import digest
+from tests.api.conftest import TASK, ClientFactory, head
+
+TEAM_A = {"name": "team-a", "weight": 2, "quota": {"cpu": 4}, "borrowing": {"cpu": 2}}
+
+
+def test_a_tenant_is_created_listed_and_read_back(idle_client: TestClient) -> None:
+    created = idle_client.post("/api/v1/tenants", json=TEAM_A)
+    assert created.status_code == 201
+    tenant = created.json()
+    assert tenant["name"] == "team-a"
+    assert tenant["weight"] == 2.0
+    assert tenant["quota"] == {"cpu": 4, "gpu": None}
+    assert tenant["borrowing"] == {"cpu": 2, "gpu": 0}, "no borrowing unless given"
+    assert tenant["created_at"] is not None
+    listed = idle_client.get("/api/v1/tenants").json()["tenants"]
+    assert [t["name"] for t in listed] == ["default", "team-a"]
+    assert listed[0]["weight"] == 1.0
+    assert listed[0]["quota"] == {"cpu": None, "gpu": None}
+    got = idle_client.get("/api/v1/tenants/team-a").json()
+    assert {k: got[k] for k in tenant} == tenant
+    assert (got["queued"], got["delayed"], got["processing"]) == (0, 0, 0)
+    events = idle_client.get("/api/v1/events", params={"type": "TenantCreated"}).json()
+    assert [e["stream_id"] for e in events["events"]] == ["tenant-team-a"]
+
+
+def test_a_change_keeps_the_limits_it_does_not_name(idle_client: TestClient) -> None:
+    idle_client.post("/api/v1/tenants", json={**TEAM_A, "quota": {"cpu": 4, "gpu": 1}})
+    changed = idle_client.patch("/api/v1/tenants/team-a", json={"quota": {"cpu": 8}, "weight": 3})
+    assert changed.status_code == 200
+    assert changed.json()["quota"] == {"cpu": 8, "gpu": 1}
+    assert changed.json()["weight"] == 3.0
+    assert changed.json()["changed_at"] is not None
+    unlimited = idle_client.patch("/api/v1/tenants/team-a", json={"quota": {"gpu": None}})
+    assert unlimited.json()["quota"] == {"cpu": 8, "gpu": None}
+
+
+def test_the_default_tenant_can_be_changed_but_not_created(idle_client: TestClient) -> None:
+    assert idle_client.post("/api/v1/tenants", json={"name": "default"}).status_code == 409
+    changed = idle_client.patch("/api/v1/tenants/default", json={"weight": 0.5})
+    assert changed.status_code == 200
+    assert changed.json()["weight"] == 0.5
+    assert [t["weight"] for t in idle_client.get("/api/v1/tenants").json()["tenants"]] == [0.5]
+
+
+def test_tasks_belong_to_the_tenant_they_name_and_lists_filter_by_it(
+    idle_client: TestClient,
+) -> None:
+    idle_client.post("/api/v1/tenants", json=TEAM_A)
+    mine = idle_client.post("/api/v1/tasks", json={**TASK, "tenant": "team-a", "preemptible": True})
+    assert mine.status_code == 201
+    assert (mine.json()["tenant"], mine.json()["preemptible"]) == ("team-a", True)
+    other = idle_client.post("/api/v1/tasks", json=TASK).json()
+    assert (other["tenant"], other["preemptible"]) == ("default", False)
+    page = idle_client.get("/api/v1/tasks", params={"tenant": "team-a"}).json()
+    assert [t["id"] for t in page["tasks"]] == [mine.json()["id"]]
+    assert page["total"] == 1
+    assert idle_client.get("/api/v1/tasks").json()["total"] == 2
+    assert idle_client.get("/api/v1/tenants/team-a").json()["queued"] == 1
+    assert idle_client.get("/api/v1/tenants/default").json()["queued"] == 1
+
+
+def test_bad_tenant_input_is_refused_with_problem_details_and_writes_nothing(
+    idle_client: TestClient,
+) -> None:
+    idle_client.post("/api/v1/tenants", json=TEAM_A)
+    before = head(idle_client)
+    refused = [
+        idle_client.post("/api/v1/tenants", json={"name": "Team B"}),
+        idle_client.post("/api/v1/tenants", json={"name": "b", "weight": 0}),
+        idle_client.post("/api/v1/tenants", json={"name": "b", "weight": -1}),
+        idle_client.post("/api/v1/tenants", json={"name": "b", "weight": "2"}),
+        idle_client.post("/api/v1/tenants", json={"name": "b", "quota": {"cpu": -1}}),
+        idle_client.post("/api/v1/tenants", json={"name": "b", "quota": {"cpu": 10**7}}),
+        idle_client.post("/api/v1/tenants", json={"name": "b", "quota": {"tpu": 1}}),
+        idle_client.patch("/api/v1/tenants/team-a", json={}),
+        idle_client.patch("/api/v1/tenants/team-a", json={"borrowing": {"gpu": -3}}),
+        idle_client.post("/api/v1/tasks", json={**TASK, "tenant": "nobody"}),
+        idle_client.post("/api/v1/tasks", json={**TASK, "tenant": "No Body"}),
+        idle_client.post("/api/v1/tasks", json={**TASK, "preemptible": "yes"}),
+    ]
+    assert [r.status_code for r in refused] == [422] * len(refused)
+    assert all(r.headers["content-type"] == "application/problem+json" for r in refused)
+    assert "tenant 'nobody' does not exist" in refused[-3].json()["detail"]
+    assert idle_client.post("/api/v1/tenants", json=TEAM_A).status_code == 409
+    missing = idle_client.patch("/api/v1/tenants/nobody", json={"weight": 2})
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert idle_client.get("/api/v1/tenants/nobody").status_code == 404
+    assert head(idle_client) == before
+
+
+def test_changing_tenants_needs_the_tenants_scope(make_client: ClientFactory) -> None:
+    keys = {"reader": ["tasks:read"], "pools": ["pools:admin"], "tenants": ["tenants:admin"]}
+    client = make_client(
+        scheduler="off",
+        api_keys=json.dumps(
+            [{"name": n, "sha256": digest(f"key-{n}"), "scopes": s} for n, s in keys.items()]
+        ),
+    )
+
+    def as_key(name: str) -> dict[str, str]:
+        return {"X-API-Key": f"key-{name}"}
+
+    for name in ("reader", "pools"):
+        denied = client.post("/api/v1/tenants", json=TEAM_A, headers=as_key(name))
+        assert denied.status_code == 403
+    assert client.post("/api/v1/tenants", json=TEAM_A, headers=as_key("tenants")).status_code == 201
+    patch = client.patch("/api/v1/tenants/team-a", json={"weight": 3}, headers=as_key("reader"))
+    assert patch.status_code == 403
+    assert client.get("/api/v1/tenants", headers=as_key("reader")).status_code == 200
