@@ -30,6 +30,7 @@ from rich.table import Table
 from application.audit.verify import AuditReport
 from application.audit.whatif import compare
 from application.errors import HistoryArchived, UnknownProjection
+from domain.tenant import NAME as TENANT_NAME
 from domain.values import Algorithm
 from infrastructure.archive import archiver, segments
 from infrastructure.archive.removal import Removal
@@ -245,13 +246,25 @@ def _is_loopback(host: str) -> bool:
 def keys_new(
     name: Annotated[str, typer.Option(help="Who or what will use the key.")],
     scope: Annotated[list[Permission], typer.Option("--scope", help="Repeat for several scopes.")],
+    tenant: Annotated[
+        str | None,
+        typer.Option(help="Bind the key to one tenant: it submits and sees that tenant's tasks."),
+    ] = None,
 ) -> None:
     """Make a random API key. Prints the key (give it to its user; it is not kept) and
     the entry to add to TASKROUTERX_API_KEYS or the keys file (only its hash)."""
     if not re.fullmatch(KEY_NAME, name):
         raise _fail("--name must be 1 to 64 letters, digits, '.', '_' or '-'")
+    if tenant is not None and not TENANT_NAME.fullmatch(tenant):
+        raise _fail("--tenant must be 1 to 63 lowercase letters, digits, '.', '_' or '-'")
     key = "trx_" + secrets.token_urlsafe(32)
-    entry = {"name": name, "sha256": digest(key), "scopes": sorted(str(s) for s in scope)}
+    entry: dict[str, object] = {
+        "name": name,
+        "sha256": digest(key),
+        "scopes": sorted(str(s) for s in scope),
+    }
+    if tenant is not None:
+        entry["tenant"] = tenant
     typer.echo(f"key:   {key}")
     typer.echo(f"entry: {orjson.dumps(entry).decode()}")
 

@@ -5,7 +5,7 @@ each one part of the running service."""
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
 from application.audit.continuous import VerificationJobs
 from application.messages import Command, CommandResult, MessageContext
@@ -41,6 +41,25 @@ async def get_context(request: Request) -> MessageContext:
     return context_of(request)
 
 
+async def get_bound_tenant(request: Request) -> str | None:
+    """The tenant the request's API key is bound to (None: any tenant)."""
+    return getattr(request.state, "tenant", None)
+
+
+async def _every_tenant(request: Request) -> None:
+    if getattr(request.state, "tenant", None) is not None:
+        raise HTTPException(
+            403,
+            "this API key is bound to one tenant, and this operation shows or hands out every "
+            "tenant's tasks",
+        )
+
+
+EVERY_TENANT = Depends(_every_tenant)
+"""A route's declaration that it shows or hands out every tenant's tasks (the log, a pool's
+lease): a key bound to one tenant gets 403 there."""
+
+
 async def get_closing(request: Request) -> Closing:
     closing: Closing = request.app.state.closing
     return closing
@@ -59,6 +78,7 @@ def _part(name: str) -> Any:
 
 
 Context = Annotated[MessageContext, Depends(get_context)]
+BoundTenant = Annotated[str | None, Depends(get_bound_tenant)]
 ServerClosing = Annotated[Closing, Depends(get_closing)]
 Reads = Annotated[ReadModel, _part("read_model")]
 Sender = Annotated[CommandSender, _part("sender")]

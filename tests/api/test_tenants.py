@@ -3,9 +3,10 @@ and tasks submitted for them."""
 
 import json
 
+import pytest
 from fastapi.testclient import TestClient
 
-from interfaces.http.middleware.auth import digest
+from interfaces.http.middleware.auth import InvalidKeyConfiguration, KeyRing, digest
 from tests.api.conftest import TASK, ClientFactory, head
 
 TEAM_A = {"name": "team-a", "weight": 2, "quota": {"cpu": 4}, "borrowing": {"cpu": 2}}
@@ -116,3 +117,88 @@ def test_changing_tenants_needs_the_tenants_scope(make_client: ClientFactory) ->
     patch = client.patch("/api/v1/tenants/team-a", json={"weight": 3}, headers=as_key("reader"))
     assert patch.status_code == 403
     assert client.get("/api/v1/tenants", headers=as_key("reader")).status_code == 200
+
+
+def _keys(client_factory: ClientFactory) -> TestClient:
+    keys = [
+        {"name": "ops", "scopes": ["admin"]},
+        {"name": "a-writer", "scopes": ["tasks:read", "tasks:write"], "tenant": "team-a"},
+        {"name": "a-worker", "scopes": ["tasks:work"], "tenant": "team-a"},
+        {"name": "b-writer", "scopes": ["tasks:read", "tasks:write"], "tenant": "team-b"},
+    ]
+    for key in keys:
+        key["sha256"] = digest(f"key-{key['name']}")
+    return client_factory(scheduler="off", api_keys=json.dumps(keys))
+
+
+def as_key(name: str) -> dict[str, str]:
+    return {"X-API-Key": f"key-{name}"}
+
+
+def test_a_key_bound_to_a_tenant_submits_and_sees_only_that_tenants_tasks(
+    make_client: ClientFactory,
+) -> None:
+    client = _keys(make_client)
+    for name in ("team-a", "team-b"):
+        assert client.post("/api/v1/tenants", json={"name": name}, headers=as_key("ops")).is_success
+    mine = client.post("/api/v1/tasks", json=TASK, headers=as_key("a-writer"))
+    assert mine.status_code == 201
+    assert mine.json()["tenant"] == "team-a", "the key's tenant when the body names none"
+    theirs = client.post("/api/v1/tasks", json=TASK, headers=as_key("b-writer")).json()
+    other = client.post(
+        "/api/v1/tasks", json={**TASK, "tenant": "team-b"}, headers=as_key("a-writer")
+    )
+    assert other.status_code == 422
+    assert "submits for tenant 'team-a' only" in other.json()["detail"]
+    task_id = mine.json()["id"]
+    assert client.get(f"/api/v1/tasks/{task_id}", headers=as_key("a-writer")).status_code == 200
+    for path in ("", "/events", "/decisions", "/timeline"):
+        hidden = client.get(f"/api/v1/tasks/{theirs['id']}{path}", headers=as_key("a-writer"))
+        assert hidden.status_code == 404, path
+    assert (
+        client.post(f"/api/v1/tasks/{theirs['id']}/cancel", headers=as_key("a-writer")).status_code
+        == 404
+    )
+    assert (
+        client.delete(f"/api/v1/tasks/{theirs['id']}", headers=as_key("a-writer")).status_code
+        == 404
+    )
+    assert (
+        client.get(f"/api/v1/tasks/{theirs['id']}", headers=as_key("b-writer")).json()["status"]
+        == "queued"
+    )
+    listed = client.get("/api/v1/tasks", headers=as_key("a-writer")).json()
+    assert [t["id"] for t in listed["tasks"]] == [task_id]
+    assert listed["total"] == 1
+    asked = client.get("/api/v1/tasks", params={"tenant": "team-b"}, headers=as_key("a-writer"))
+    assert asked.json()["total"] == 0
+    assert asked.json()["tasks"] == []
+    assert client.get("/api/v1/tasks", headers=as_key("ops")).json()["total"] == 2
+    tenants = client.get("/api/v1/tenants", headers=as_key("a-writer")).json()["tenants"]
+    assert [t["name"] for t in tenants] == ["team-a"]
+    assert client.get("/api/v1/tenants/team-b", headers=as_key("a-writer")).status_code == 404
+    assert client.delete(f"/api/v1/tasks/{task_id}", headers=as_key("a-writer")).status_code == 204
+
+
+def test_a_bound_key_cannot_read_the_whole_log_or_lease_every_tenants_tasks(
+    make_client: ClientFactory,
+) -> None:
+    client = _keys(make_client)
+    pool = client.get("/api/v1/workers", headers=as_key("ops")).json()["worker_pools"][0]["id"]
+    refused = [
+        client.get("/api/v1/events", headers=as_key("a-writer")),
+        client.get("/api/v1/logs", headers=as_key("a-writer")),
+        client.get("/api/v1/events/stream", headers=as_key("a-writer")),
+        client.post(
+            f"/api/v1/workers/{pool}/lease", json={"worker_id": "w"}, headers=as_key("a-worker")
+        ),
+    ]
+    assert [r.status_code for r in refused] == [403] * 4
+    assert all(r.headers["content-type"] == "application/problem+json" for r in refused)
+    assert client.get("/api/v1/events", headers=as_key("ops")).status_code == 200
+
+
+def test_a_key_bound_to_no_valid_tenant_name_stops_the_configuration() -> None:
+    entry = {"name": "k", "sha256": digest("k"), "scopes": ["tasks:read"], "tenant": "Team A"}
+    with pytest.raises(InvalidKeyConfiguration, match="bound to 'Team A', which is no tenant"):
+        KeyRing.load(json.dumps([entry]), None)

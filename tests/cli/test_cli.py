@@ -285,6 +285,11 @@ def test_keys_new_prints_a_key_and_only_its_hash_for_the_configuration(tmp_path:
     entry = json.loads(entry_line.removeprefix("entry:").strip())
     assert entry == {"name": "ci", "sha256": digest(key), "scopes": ["tasks:write"]}
     assert key not in entry_line
+    bound = run(tmp_path, "keys", "new", "--name", "a", "--scope", "tasks:read", "--tenant", "t-a")
+    assert json.loads(bound.stdout.splitlines()[1].removeprefix("entry:"))["tenant"] == "t-a"
+    wrong = run(tmp_path, "keys", "new", "--name", "a", "--scope", "tasks:read", "--tenant", "T A")
+    assert wrong.returncode != 0
+    assert wrong.stderr.strip().startswith("error: --tenant must be")
 
 
 def test_status_shows_the_head_lags_queue_pools_and_algorithm(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from domain.tenant import NAME as TENANT_NAME
 from interfaces.http.middleware.rate_limit import RateLimiter
 from interfaces.http.problems import problem
 
@@ -122,6 +123,8 @@ class AccessRules:
 class ApiKey:
     name: str
     scopes: frozenset[Permission]
+    tenant: str | None = None
+    """The one tenant whose tasks this key submits and sees (None: any)."""
 
     def allows(self, scope: Permission) -> bool:
         return scope in self.scopes or ADMIN in self.scopes
@@ -173,7 +176,15 @@ class KeyRing:
                 raise InvalidKeyConfiguration(
                     f"API keys: a name is 1 to 64 letters, digits, '.', '_' or '-', not {name!r}"
                 )
-            keys[entry["sha256"]] = ApiKey(name, scopes)
+            tenant = entry.get("tenant")
+            if tenant is not None and not (
+                isinstance(tenant, str) and TENANT_NAME.fullmatch(tenant)
+            ):
+                raise InvalidKeyConfiguration(
+                    f"API keys: key {name!r} is bound to {tenant!r}, which is no tenant's name "
+                    "(1 to 63 lowercase letters, digits, '.', '_' or '-')"
+                )
+            keys[entry["sha256"]] = ApiKey(name, scopes, tenant)
         return KeyRing(keys)
 
 
@@ -221,7 +232,10 @@ class AuthMiddleware:
             limited.headers["Retry-After"] = str(wait)
             await limited(scope, receive, send)
             return
-        scope.setdefault("state", {})["principal"] = key.name
+        state = scope.setdefault("state", {})
+        state["principal"] = key.name
+        if key.tenant is not None:
+            state["tenant"] = key.tenant
         await self.app(scope, receive, send)
 
 

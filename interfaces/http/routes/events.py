@@ -6,7 +6,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from domain.errors import InvalidValue
-from interfaces.http.deps import Reads, ServerClosing
+from interfaces.http.deps import EVERY_TENANT, Reads, ServerClosing
 from interfaces.http.event_stream import StreamAsk, StreamSlots, TooManyStreams, events_after
 from interfaces.http.log_fanout import LogFanout
 from interfaces.http.middleware.auth import READ, requires
@@ -19,7 +19,7 @@ Name = Annotated[str, Query(min_length=1, max_length=200)]
 MAX_POSITION = 2**62
 
 
-@router.get("/events", dependencies=[requires(READ)], response_model=EventPage)
+@router.get("/events", dependencies=[requires(READ), EVERY_TENANT], response_model=EventPage)
 def events(
     reads: Reads,
     after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
@@ -36,7 +36,7 @@ def events(
 
 @router.get(
     "/events/stream",
-    dependencies=[requires(READ)],
+    dependencies=[requires(READ), EVERY_TENANT],
     response_class=StreamingResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"},
@@ -84,7 +84,7 @@ async def event_stream(
     )
 
 
-@router.get("/logs", dependencies=[requires(READ)], response_model=LogPage)
+@router.get("/logs", dependencies=[requires(READ), EVERY_TENANT], response_model=LogPage)
 def logs(
     reads: Reads,
     task_id: uuid.UUID | None = None,

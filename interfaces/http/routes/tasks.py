@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from application import views
@@ -17,13 +17,14 @@ from application.idempotency import Response as IdempotentResponse
 from application.idempotency import Sources
 from application.messages import CommandResult, RecordedEvent
 from application.ports import ReadModel
-from domain.errors import LeaseNotHeld, TaskNotFound
+from domain.errors import Invalid, LeaseNotHeld, TaskNotFound
 from domain.retry import RetryPolicy
 from domain.task import task_stream
 from domain.tenant import DEFAULT_TENANT
 from domain.values import TaskStatus, TaskType
 from interfaces.http.as_of import AsOf, position_of, utc
 from interfaces.http.deps import (
+    BoundTenant,
     Context,
     LeaseSeconds,
     Now,
@@ -31,6 +32,7 @@ from interfaces.http.deps import (
     Sender,
     TimeTravelling,
     send,
+    service_of,
 )
 from interfaces.http.idempotent import execute, json_body
 from interfaces.http.middleware.auth import READ, WORK, WRITE, requires
@@ -56,6 +58,33 @@ from interfaces.http.schemas import (
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
 
+def _tenant_of_submission(named: str | None, bound: str | None) -> str:
+    """The tenant a submission is for: the one it names, else its key's, else `default`;
+    a key bound to a tenant submits for no other."""
+    if bound is not None and named not in (None, bound):
+        raise OtherTenant(bound, named)
+    return named or bound or DEFAULT_TENANT
+
+
+class OtherTenant(Invalid):
+    def __init__(self, bound: str, named: str | None) -> None:
+        super().__init__(f"this API key submits for tenant {bound!r} only, not {named!r}")
+
+
+async def _visible(task_id: uuid.UUID, request: Request) -> None:
+    """With a key bound to a tenant, another tenant's task does not exist: 404, not 403,
+    so its id does not leak. (One read more for such keys only.)"""
+    bound = getattr(request.state, "tenant", None)
+    if bound is None:
+        return
+    task = await run_in_threadpool(service_of(request).read_model.get_task, str(task_id))
+    if task is None or task["tenant"] != bound:
+        raise TaskNotFound(str(task_id))
+
+
+VISIBLE = Depends(_visible)
+
+
 @router.post(
     "",
     dependencies=[requires(WRITE)],
@@ -68,6 +97,7 @@ async def submit_task(request: Request) -> Response:
     """Submit a task. The body is parsed here rather than by a dependency: this is the
     busiest endpoint, and FastAPI's dependency solving would cost more than the write."""
     body = await parse_body(request, TaskCreate)
+    tenant = _tenant_of_submission(body.tenant, getattr(request.state, "tenant", None))
     command = SubmitTask(
         body.type,
         body.priority,
@@ -78,7 +108,7 @@ async def submit_task(request: Request) -> Response:
         retry=RetryPolicy(body.max_attempts, body.retry_backoff_s, body.retry_backoff_max_s),
         timeout_s=body.timeout_s,
         not_before=None if body.not_before is None else utc(body.not_before, "not_before"),
-        tenant=body.tenant or DEFAULT_TENANT,
+        tenant=tenant,
         preemptible=body.preemptible,
     )
     return await execute(request, command, _submitted)
@@ -87,6 +117,7 @@ async def submit_task(request: Request) -> Response:
 @router.get("", dependencies=[requires(READ)], response_model=TaskPage)
 def list_tasks(
     reads: Reads,
+    bound: BoundTenant,
     status: Annotated[TaskStatus | None, Query(description=f"one of {one_of(TaskStatus)}")] = None,
     type: Annotated[TaskType | None, Query(description=f"one of {one_of(TaskType)}")] = None,
     region: Region | None = None,
@@ -94,11 +125,14 @@ def list_tasks(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
-    tasks, total = reads.list_tasks(status, type, region, page, page_size, tenant)
+    """Newest first; with a key bound to a tenant, only that tenant's tasks."""
+    if bound is not None and tenant not in (None, bound):
+        return {"tasks": [], "total": 0, "page": page, "page_size": page_size}
+    tasks, total = reads.list_tasks(status, type, region, page, page_size, bound or tenant)
     return {"tasks": tasks, "total": total, "page": page, "page_size": page_size}
 
 
-@router.get("/{task_id}", dependencies=[requires(READ)], response_model=TaskOut)
+@router.get("/{task_id}", dependencies=[requires(READ), VISIBLE], response_model=TaskOut)
 def get_task(
     task_id: uuid.UUID, reads: Reads, history: TimeTravelling, as_of: AsOf = None
 ) -> dict[str, Any]:
@@ -111,7 +145,7 @@ def get_task(
     return task
 
 
-@router.get("/{task_id}/events", dependencies=[requires(READ)], response_model=TaskEvents)
+@router.get("/{task_id}/events", dependencies=[requires(READ), VISIBLE], response_model=TaskEvents)
 def task_events(task_id: uuid.UUID, reads: Reads) -> dict[str, Any]:
     events = reads.stream_events(task_stream(str(task_id)))
     if not events:
@@ -119,7 +153,9 @@ def task_events(task_id: uuid.UUID, reads: Reads) -> dict[str, Any]:
     return {"task_id": str(task_id), "events": events}
 
 
-@router.get("/{task_id}/decisions", dependencies=[requires(READ)], response_model=TaskDecisions)
+@router.get(
+    "/{task_id}/decisions", dependencies=[requires(READ), VISIBLE], response_model=TaskDecisions
+)
 def task_decisions(task_id: uuid.UUID, reads: Reads) -> Response:
     """Every scheduling decision for the task, deferrals included, as the scheduler saw it:
     each candidate pool, why it was filtered out or how it ranked, and the choice."""
@@ -129,7 +165,9 @@ def task_decisions(task_id: uuid.UUID, reads: Reads) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-@router.get("/{task_id}/timeline", dependencies=[requires(READ)], response_model=TaskTimeline)
+@router.get(
+    "/{task_id}/timeline", dependencies=[requires(READ), VISIBLE], response_model=TaskTimeline
+)
 def task_timeline(task_id: uuid.UUID, reads: Reads, clock: Now) -> dict[str, Any]:
     """The task's events and the time it spent in each state."""
     timeline = explain.timeline_view(_history(reads, task_id), clock.now())
@@ -138,13 +176,13 @@ def task_timeline(task_id: uuid.UUID, reads: Reads, clock: Now) -> dict[str, Any
     return timeline
 
 
-@router.delete("/{task_id}", dependencies=[requires(WRITE)], status_code=204)
+@router.delete("/{task_id}", dependencies=[requires(WRITE), VISIBLE], status_code=204)
 async def delete_task(task_id: uuid.UUID, sender: Sender, context: Context) -> Response:
     await send(sender, CancelTask(str(task_id)), context)
     return Response(status_code=204)
 
 
-@router.post("/{task_id}/cancel", dependencies=[requires(WRITE)], response_model=TaskOut)
+@router.post("/{task_id}/cancel", dependencies=[requires(WRITE), VISIBLE], response_model=TaskOut)
 async def cancel_task(
     task_id: uuid.UUID, request: Request, body: ReasonIn | None = None
 ) -> Response:
@@ -152,7 +190,7 @@ async def cancel_task(
     return await execute(request, CancelTask(str(task_id), reason), _TaskAfter(str(task_id)))
 
 
-@router.post("/{task_id}/complete", dependencies=[requires(WORK)], response_model=TaskOut)
+@router.post("/{task_id}/complete", dependencies=[requires(WORK), VISIBLE], response_model=TaskOut)
 async def complete_task(
     task_id: uuid.UUID, request: Request, body: CompleteIn | None = None
 ) -> Response:
@@ -162,7 +200,7 @@ async def complete_task(
     return await execute(request, command, _TaskAfter(str(task_id)))
 
 
-@router.post("/{task_id}/fail", dependencies=[requires(WORK)], response_model=TaskOut)
+@router.post("/{task_id}/fail", dependencies=[requires(WORK), VISIBLE], response_model=TaskOut)
 async def fail_task(task_id: uuid.UUID, request: Request, body: FailIn | None = None) -> Response:
     """Report an attempt failed: the task is retried after its backoff while it has
     attempts left, and goes to the dead letters when it has none."""
@@ -171,7 +209,9 @@ async def fail_task(task_id: uuid.UUID, request: Request, body: FailIn | None = 
     return await execute(request, command, _TaskAfter(str(task_id)))
 
 
-@router.post("/{task_id}/heartbeat", dependencies=[requires(WORK)], response_model=HeartbeatOut)
+@router.post(
+    "/{task_id}/heartbeat", dependencies=[requires(WORK), VISIBLE], response_model=HeartbeatOut
+)
 async def heartbeat(
     task_id: uuid.UUID,
     body: HeartbeatIn,
@@ -194,7 +234,7 @@ async def heartbeat(
     }
 
 
-@router.post("/{task_id}/release", dependencies=[requires(WORK)], response_model=TaskOut)
+@router.post("/{task_id}/release", dependencies=[requires(WORK), VISIBLE], response_model=TaskOut)
 async def release_task(task_id: uuid.UUID, request: Request, body: ReleaseIn) -> Response:
     """Give a leased task back unfinished (a worker shutting down): it is not counted as a
     failed attempt. A task whose cancellation was requested is cancelled instead."""
@@ -204,7 +244,7 @@ async def release_task(task_id: uuid.UUID, request: Request, body: ReleaseIn) ->
     )
 
 
-@router.post("/{task_id}/retry", dependencies=[requires(WRITE)], response_model=TaskOut)
+@router.post("/{task_id}/retry", dependencies=[requires(WRITE), VISIBLE], response_model=TaskOut)
 async def retry_task(task_id: uuid.UUID, request: Request) -> Response:
     """Send a failed task (a dead letter) back for a fresh round of attempts; the log
     records who did it."""

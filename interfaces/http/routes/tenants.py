@@ -11,7 +11,7 @@ from application.ports import ReadModel
 from domain.errors import TenantNotFound
 from domain.tenant import tenant_stream
 from domain.values import Limits
-from interfaces.http.deps import Context, Reads, Sender, send
+from interfaces.http.deps import EVERY_TENANT, BoundTenant, Context, Reads, Sender, send
 from interfaces.http.idempotent import execute, json_body
 from interfaces.http.middleware.auth import READ, TENANTS, requires
 from interfaces.http.schemas import (
@@ -28,13 +28,22 @@ router = APIRouter(prefix="/api/v1/tenants", tags=["tenants"])
 
 
 @router.get("", dependencies=[requires(READ)], response_model=TenantList)
-def list_tenants(reads: Reads) -> dict[str, Any]:
+def list_tenants(reads: Reads, bound: BoundTenant) -> dict[str, Any]:
     """Every tenant with its settings and its queued, delayed and processing tasks; the
-    `default` tenant (where tasks without a tenant go) is always there."""
+    `default` tenant (where tasks without a tenant go) is always there. A key bound to a
+    tenant sees that one only."""
+    if bound is not None:
+        own = reads.get_tenant(bound)
+        return {"tenants": [] if own is None else [own]}
     return {"tenants": reads.list_tenants()}
 
 
-@router.post("", dependencies=[requires(TENANTS)], status_code=201, response_model=TenantOut)
+@router.post(
+    "",
+    dependencies=[requires(TENANTS), EVERY_TENANT],
+    status_code=201,
+    response_model=TenantOut,
+)
 async def create_tenant(body: TenantCreate, request: Request) -> Response:
     """A tenant: a weight (its share of contended capacity) and optional quotas per resource
     type, with what it may borrow past them on capacity others leave idle."""
@@ -48,19 +57,26 @@ def _created(result: CommandResult, sources: Sources) -> IdempotentResponse:
 
 
 @router.get("/{name}", dependencies=[requires(READ)], response_model=TenantOut)
-def get_tenant(name: TenantName, reads: Reads) -> dict[str, Any]:
-    return _tenant(reads, name)
+def get_tenant(name: TenantName, reads: Reads, bound: BoundTenant) -> dict[str, Any]:
+    return _tenant(reads, name, bound)
 
 
 @router.patch("/{name}", dependencies=[requires(TENANTS)], response_model=TenantOut)
 async def change_tenant(
-    name: TenantName, body: TenantPatch, sender: Sender, reads: Reads, context: Context
+    name: TenantName,
+    body: TenantPatch,
+    sender: Sender,
+    reads: Reads,
+    context: Context,
+    bound: BoundTenant,
 ) -> dict[str, Any]:
     """Change a tenant's weight, quota or borrowing. A quota lowered below what the tenant
     runs stops its new placements; its running tasks go on."""
+    if bound not in (None, name):
+        raise TenantNotFound(name)
     command = ChangeTenant(name, body.weight, _given(body.quota), _given(body.borrowing))
     await send(sender, command, context)
-    return _tenant(reads, name)
+    return _tenant(reads, name, bound)
 
 
 def _limits(body: QuotaIn | BorrowingIn) -> Limits:
@@ -74,8 +90,9 @@ def _given(body: QuotaIn | BorrowingIn | None) -> dict[str, int | None] | None:
     return {name: getattr(body, name) for name in sorted(body.model_fields_set)}
 
 
-def _tenant(reads: ReadModel, name: str) -> dict[str, Any]:
-    tenant = reads.get_tenant(name)
+def _tenant(reads: ReadModel, name: str, bound: str | None) -> dict[str, Any]:
+    """The tenant; another than a bound key's does not exist for it (404, not 403)."""
+    tenant = reads.get_tenant(name) if bound in (None, name) else None
     if tenant is None:
         raise TenantNotFound(name)
     return tenant

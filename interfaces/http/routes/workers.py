@@ -16,6 +16,7 @@ from domain.worker_pool import pool_stream
 from interfaces.http import leasing
 from interfaces.http.as_of import AsOf, position_of
 from interfaces.http.deps import (
+    EVERY_TENANT,
     Commits,
     Context,
     LeaseSeconds,
@@ -92,7 +93,9 @@ async def resume_pool(
     return _pool(reads, str(pool_id))
 
 
-@router.post("/{pool_id}/lease", dependencies=[requires(WORK)], response_model=LeasedTasks)
+@router.post(
+    "/{pool_id}/lease", dependencies=[requires(WORK), EVERY_TENANT], response_model=LeasedTasks
+)
 async def lease_tasks(
     pool_id: uuid.UUID,
     body: LeaseIn,
