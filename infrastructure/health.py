@@ -56,6 +56,7 @@ class NodeHealth:
             "tasks": counts,
             "queue": counts.get("queued", 0),
             "pools": self.read_model.list_pools(),
+            "tenants": self.read_model.list_tenants(),
             "lags": {name: head - positions.get(name, 0) for name in self.runner.names},
             "due": 0 if self.timekeeper is None else self.timekeeper.outlook[0],
             "reactors": {

@@ -155,8 +155,12 @@ class Metrics:
         self.rebuild_duration.labels(projection).observe(time.perf_counter() - started)
 
 
+ACTIVE = (str(TaskStatus.QUEUED), str(TaskStatus.DELAYED), str(TaskStatus.PROCESSING))
+
+
 class StateCollector(Collector):
     """Gauges read at scrape time from `state()`: {"tasks": {status: n}, "pools": [...],
+    "tenants": [{name, queued, delayed, processing, ...}],
     "lags": {projection: events behind}, "queue": n, "due": n, "reactors": {name:
     (failed rounds in all, failed rounds in a row now)}}."""
 
@@ -175,6 +179,15 @@ class StateCollector(Collector):
         yield GaugeMetricFamily(
             f"{PREFIX}_queue_length", "Tasks waiting for a pool (queued).", value=state["queue"]
         )
+        by_tenant = GaugeMetricFamily(
+            f"{PREFIX}_tenant_tasks",
+            "A tenant's tasks waiting (queued, delayed) and running (processing).",
+            labels=["tenant", "status"],
+        )
+        for tenant in state.get("tenants", ()):
+            for status in ACTIVE:
+                by_tenant.add_metric([tenant["name"], status], tenant[status])
+        yield by_tenant
         yield GaugeMetricFamily(
             f"{PREFIX}_due_times", "Due times the timekeeper holds (delays, leases, timeouts).",
             value=state["due"],

@@ -2,12 +2,14 @@
 and tasks submitted for them."""
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from interfaces.http.middleware.auth import InvalidKeyConfiguration, KeyRing, digest
 from tests.api.conftest import TASK, ClientFactory, head
+from tests.api.test_operations import samples, value
 
 TEAM_A = {"name": "team-a", "weight": 2, "quota": {"cpu": 4}, "borrowing": {"cpu": 2}}
 
@@ -202,3 +204,19 @@ def test_a_key_bound_to_no_valid_tenant_name_stops_the_configuration() -> None:
     entry = {"name": "k", "sha256": digest("k"), "scopes": ["tasks:read"], "tenant": "Team A"}
     with pytest.raises(InvalidKeyConfiguration, match="bound to 'Team A', which is no tenant"):
         KeyRing.load(json.dumps([entry]), None)
+
+
+def test_the_metrics_count_each_tenants_waiting_and_running_tasks(idle_client: TestClient) -> None:
+    idle_client.post("/api/v1/tenants", json=TEAM_A)
+    for tenant in ("team-a", "team-a", None):
+        idle_client.post("/api/v1/tasks", json={**TASK, "tenant": tenant})
+    later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    delayed = idle_client.post(
+        "/api/v1/tasks", json={**TASK, "tenant": "team-a", "not_before": later}
+    )
+    assert delayed.json()["status"] == "delayed"
+    found = samples(idle_client)
+    assert value(found, "taskrouterx_tenant_tasks", tenant="team-a", status="queued") == 2
+    assert value(found, "taskrouterx_tenant_tasks", tenant="team-a", status="delayed") == 1
+    assert value(found, "taskrouterx_tenant_tasks", tenant="default", status="queued") == 1
+    assert ("taskrouterx_tenant_tasks", (("status", "processing"), ("tenant", "team-a"))) in found
