@@ -148,6 +148,19 @@ class ReadModel(Protocol):
         the log head."""
         ...
 
+    def tenant_events_page(
+        self,
+        tenant: str,
+        after: int,
+        limit: int,
+        stream: str | None,
+        type: str | None,
+        correlation_id: str | None = None,
+    ) -> tuple[list[dict[str, Any]], int, int]:
+        """One tenant's events after a position, looking through a bounded part of the log:
+        (the page, the position it reached, the head)."""
+        ...
+
     def stream_events(self, stream_id: str) -> list[dict[str, Any]]: ...
 
     def history(self, stream_id: str) -> list[RecordedEvent]:

@@ -185,8 +185,8 @@ class StateCollector(Collector):
             labels=["tenant", "status"],
         )
         for tenant in state.get("tenants", ()):
-            for status in ACTIVE:
-                by_tenant.add_metric([tenant["name"], status], tenant[status])
+            for active in ACTIVE:
+                by_tenant.add_metric([tenant["name"], active], tenant[active])
         yield by_tenant
         yield GaugeMetricFamily(
             f"{PREFIX}_due_times", "Due times the timekeeper holds (delays, leases, timeouts).",

@@ -19,7 +19,7 @@ from domain.events import AlgorithmSwitched
 from domain.scheduler_config import SCHEDULER_STREAM
 from domain.scheduling import PoolSnapshot
 from domain.task import task_stream
-from domain.tenant import DEFAULT_TENANT
+from domain.tenant import DEFAULT_TENANT, tenant_stream
 from domain.values import Algorithm, TaskStatus
 from domain.worker_pool import pool_stream
 from infrastructure.archive.archived_log import ArchivedLog
@@ -67,6 +67,17 @@ LOG_PAGE = stored_events.SELECT + "{where} ORDER BY position DESC LIMIT ? OFFSET
 LOG_TOTAL = "SELECT COUNT(*) FROM events{where}"
 TASK_FILTERS = ("status", "type", "region", "tenant")
 EVENT_FILTERS = ("stream_id", "type", "correlation_id")
+TENANT_SCAN = 10_000
+"""Positions a page of one tenant's events looks through at most: its events are found by
+the tasks they belong to, so a quiet tenant's page would otherwise read the log to its
+head. A page ends there even if short, and says where (`reached`)."""
+TENANT_EVENTS = (
+    f"SELECT {', '.join(f'e.{column}' for column in COLUMNS)} FROM events e "
+    "LEFT JOIN tasks t ON t.id = substr(e.stream_id, 6) "
+    "WHERE e.position > ? AND e.position <= ?{and_where} AND (t.tenant = ? OR e.stream_id = ?) "
+    "ORDER BY e.position LIMIT ?"
+)
+"""A tenant's events: its tasks' (`task-<id>`: the task row says whose) and its own stream's."""
 LOG_FILTERS = ("stream_id", "type")
 
 
@@ -205,6 +216,28 @@ class SqlReadModel:
                 rows = db.execute(_filtered(EVENTS_PAGE, names), (after, *values, limit))
                 page += [event_view(row) for row in mappings(rows)]
             return page, head
+
+    def tenant_events_page(
+        self,
+        tenant: str,
+        after: int,
+        limit: int,
+        stream: str | None,
+        type: str | None,
+        correlation_id: str | None = None,
+    ) -> tuple[list[dict[str, Any]], int, int]:
+        """Up to `limit` of one tenant's events after `after`, looking through at most
+        TENANT_SCAN positions of the hot log (archived events are not shown): (the page,
+        the position it reached, the head)."""
+        names, values = _given(EVENT_FILTERS, (stream, type, correlation_id))
+        with reading(self._engine, transaction=True) as db:
+            head, start = stored_events.bounds(db)
+            after = max(after, start)
+            bound = min(head, after + TENANT_SCAN)
+            wanted = (after, bound, *values, tenant, tenant_stream(tenant), limit)
+            rows = mappings(db.execute(_tenant_filtered(names), wanted))
+        page = [event_view(row) for row in rows]
+        return page, page[-1]["position"] if len(page) == limit else bound, head
 
     def _archived_page(
         self, db: Db, after: int, start: int, limit: int, wanted: dict[str, str]
@@ -356,6 +389,12 @@ def _given(
     """The filters that have a value: their column names and their values."""
     given = [(name, value) for name, value in zip(names, values, strict=True) if value is not None]
     return tuple(name for name, _ in given), tuple(value for _, value in given)
+
+
+@functools.cache
+def _tenant_filtered(names: tuple[str, ...]) -> Sql:
+    """TENANT_EVENTS with the given filters on the events' columns."""
+    return sql(TENANT_EVENTS.format(and_where="".join(f" AND e.{name} = ?" for name in names)))
 
 
 @functools.cache

@@ -188,14 +188,13 @@ def test_a_bound_key_cannot_read_the_whole_log_or_lease_every_tenants_tasks(
     client = _keys(make_client)
     pool = client.get("/api/v1/workers", headers=as_key("ops")).json()["worker_pools"][0]["id"]
     refused = [
-        client.get("/api/v1/events", headers=as_key("a-writer")),
         client.get("/api/v1/logs", headers=as_key("a-writer")),
         client.get("/api/v1/events/stream", headers=as_key("a-writer")),
         client.post(
             f"/api/v1/workers/{pool}/lease", json={"worker_id": "w"}, headers=as_key("a-worker")
         ),
     ]
-    assert [r.status_code for r in refused] == [403] * 4
+    assert [r.status_code for r in refused] == [403] * 3
     assert all(r.headers["content-type"] == "application/problem+json" for r in refused)
     assert client.get("/api/v1/events", headers=as_key("ops")).status_code == 200
 
@@ -220,3 +219,42 @@ def test_the_metrics_count_each_tenants_waiting_and_running_tasks(idle_client: T
     assert value(found, "taskrouterx_tenant_tasks", tenant="team-a", status="delayed") == 1
     assert value(found, "taskrouterx_tenant_tasks", tenant="default", status="queued") == 1
     assert ("taskrouterx_tenant_tasks", (("status", "processing"), ("tenant", "team-a"))) in found
+
+
+def test_the_log_filtered_by_tenant_holds_its_tasks_and_its_own_events(
+    make_client: ClientFactory,
+) -> None:
+    client = _keys(make_client)
+    for name in ("team-a", "team-b"):
+        client.post("/api/v1/tenants", json={"name": name}, headers=as_key("ops"))
+    client.patch("/api/v1/tenants/team-a", json={"weight": 2}, headers=as_key("ops"))
+    mine = [
+        client.post("/api/v1/tasks", json=TASK, headers=as_key("a-writer")).json()["id"]
+        for _ in range(3)
+    ]
+    client.post("/api/v1/tasks", json=TASK, headers=as_key("b-writer"))
+    client.post(f"/api/v1/tasks/{mine[0]}/cancel", headers=as_key("a-writer"))
+    expected = [
+        ("tenant-team-a", "TenantCreated"),
+        ("tenant-team-a", "TenantChanged"),
+        *((f"task-{task_id}", "TaskQueued") for task_id in mine),
+        (f"task-{mine[0]}", "TaskCancelled"),
+    ]
+    for headers, params in ((as_key("ops"), {"tenant": "team-a"}), (as_key("a-writer"), {})):
+        seen, after = [], 0
+        while True:
+            page = client.get(
+                "/api/v1/events", params={**params, "after": after, "limit": 2}, headers=headers
+            ).json()
+            seen += [(e["stream_id"], e["type"]) for e in page["events"]]
+            if page["next_after"] >= page["head"]:
+                break
+            assert page["next_after"] > after
+            after = page["next_after"]
+        assert seen == expected
+    queued = client.get(
+        "/api/v1/events", params={"type": "TaskQueued"}, headers=as_key("a-writer")
+    ).json()
+    assert [e["stream_id"] for e in queued["events"]] == [f"task-{t}" for t in mine]
+    other = client.get("/api/v1/events", params={"tenant": "team-b"}, headers=as_key("a-writer"))
+    assert other.json()["events"] == []
