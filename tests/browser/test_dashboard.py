@@ -37,8 +37,8 @@ def test_a_task_submitted_through_the_form_appears_and_completes(dashboard: Dash
 
     link = form.locator(".outcome a")
     expect(link).to_be_visible()
-    prefix = link.inner_text()
-    row = page.locator(f'#tasks tbody tr[data-task^="{prefix}"]')
+    ending = link.inner_text()
+    row = page.locator(f'#tasks tbody tr[data-task$="{ending}"]')
     expect(row).to_have_count(1)
     expect(row).to_have_attribute("data-status", "completed", timeout=15_000)
     expect(row.locator("td").nth(1)).to_have_text("simulation")
@@ -131,10 +131,12 @@ def test_the_event_log_shows_new_events_live_without_a_reload(dashboard: Dashboa
 
     filters = page.locator("#event-filters")
     filters.get_by_label("Stream").fill(stream)
-    expect(page.locator("#event-log li[data-type=TaskCompleted]")).to_have_count(1, timeout=15_000)
-    shown = page.locator("#event-log li").all()
-    assert shown
-    assert all(stream in item.inner_text() for item in shown)
+    # another task's completion may be the one shown until the filter applies: wait for it
+    expect(page.locator(f'#event-log li:not(:has-text("{stream}"))')).to_have_count(0)
+    completed = page.locator(f'#event-log li[data-type=TaskCompleted]:has-text("{stream}")')
+    expect(completed).to_have_count(1, timeout=15_000)
+    expect(page.locator("#event-log li[data-type=TaskCompleted]")).to_have_count(1)
+    expect(page.locator(f'#event-log li:not(:has-text("{stream}"))')).to_have_count(0)
     filters.get_by_label("Type").select_option("TaskQueued")
     expect(page.locator("#event-log li")).to_have_count(1)
     page.locator("#event-log li summary").click()
@@ -155,6 +157,38 @@ def test_the_task_list_filters_by_status_region_and_type(dashboard: Dashboard) -
     expect(page.locator("#tasks tbody td:nth-child(2):not(:text-is('query'))")).to_have_count(0)
     filters.get_by_label("Status").select_option("cancelled")
     expect(page.locator("#tasks tbody td.empty")).to_have_text("no tasks match")
+
+
+def test_tenants_are_listed_and_tasks_go_to_and_filter_by_a_tenant(dashboard: Dashboard) -> None:
+    page = dashboard.page
+    created = dashboard.api.post(
+        "/api/v1/tenants", json={"name": "browser-team", "weight": 2, "quota": {"cpu": 3}}
+    )
+    assert created.status_code == 201, created.text
+    tenant = page.locator('#tenants tr[data-tenant="browser-team"]')
+    expect(tenant).to_be_visible()  # refreshed by the TenantCreated event, live
+    expect(tenant.locator("td").nth(0)).to_have_text("2")
+    expect(tenant.locator("td").nth(1)).to_have_text("3 cpu")
+    expect(tenant.locator("td").nth(2)).to_have_text("none")
+    expect(page.locator('#tenants tr[data-tenant="default"]')).to_be_visible()
+
+    form = page.locator("#task-form")
+    form.get_by_label("Tenant").select_option("browser-team")
+    form.get_by_role("button", name="Submit").click()
+    link = form.locator(".outcome a")
+    expect(link).to_be_visible()
+    row = page.locator(f'#tasks tbody tr[data-task$="{link.inner_text()}"]')
+    expect(row.locator("td").nth(7)).to_have_text("browser-team")
+    task_id = row.get_attribute("data-task")
+    assert dashboard.api.get(f"/api/v1/tasks/{task_id}").json()["tenant"] == "browser-team"
+
+    submit(dashboard)  # the default tenant's
+    filters = page.locator("#task-filters")
+    filters.get_by_label("Tenant").select_option("browser-team")
+    expect(page.locator("#tasks tbody tr[data-task]")).to_have_count(1)
+    expect(page.locator("#tasks tbody tr[data-task] td").nth(7)).to_have_text("browser-team")
+    filters.get_by_label("Tenant").select_option("")
+    expect(page.locator("#tasks tbody td:text-is('default')").first).to_be_visible()
 
 
 def test_changing_a_pools_capacity(dashboard: Dashboard) -> None:

@@ -69,8 +69,10 @@ export function clock(iso) {
   return new Date(iso).toLocaleTimeString("en-GB", { hour12: false });
 }
 
+// The last 8 characters: ids are UUIDv7, whose first ones are the time of creation (the
+// same for every task of the same minute), whose last ones are random.
 export function shortId(id) {
-  return id ? id.slice(0, 8) : "–";
+  return id ? id.slice(-8) : "–";
 }
 
 // `action` at most once every `waitMs`; calls in between make one more run after the wait.

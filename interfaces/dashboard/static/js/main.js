@@ -14,6 +14,7 @@ import { refreshStats } from "./panels/stats.js";
 import { setUpSubmit } from "./panels/submit.js";
 import { refreshTask, setUpTaskDialog, shownTask } from "./panels/task_detail.js";
 import { refreshTasks, setUpTasks } from "./panels/tasks.js";
+import { refreshTenants } from "./panels/tenants.js";
 
 const BACKLOG = 200;
 const QUIET_REFRESH_MS = 10000;
@@ -36,6 +37,15 @@ function makeApp(choices) {
         options(select, regions, { keep: 1, selected: select.value });
       }
     },
+    tenants: [],
+    setTenants(names) {
+      if (names.join() === app.tenants.join()) return;
+      app.tenants = names;
+      const filter = byId("task-filters").elements.tenant;
+      options(filter, names, { keep: 1, selected: filter.value });
+      const submit = byId("task-form").elements.tenant;
+      options(submit, names.filter((name) => name !== "default"), { keep: 1, selected: submit.value });
+    },
     active: null,
     showAlgorithm(name) {
       if (name === app.active) return; // leave the operator's pending choice alone
@@ -48,6 +58,7 @@ function makeApp(choices) {
   app.refresh = {
     stats: throttle(() => refreshStats(app), 1000, "statistics"),
     pools: throttle(() => refreshPools(app), 1000, "pools"),
+    tenants: throttle(() => refreshTenants(app), 1000, "tenants"),
     tasks: throttle(() => refreshTasks(app), 1000, "tasks"),
     task: throttle(() => refreshTask(app), 500, "task"),
     node: throttle(refreshNode, 1000, "node"),
@@ -95,7 +106,9 @@ function react(app, events) {
   if (tasksChanged) {
     app.refresh.tasks();
     app.refresh.stats();
+    app.refresh.tenants(); // their queued, delayed and running counts
   }
+  if (types.has("TenantCreated") || types.has("TenantChanged")) app.refresh.tenants();
   if (poolsChanged) app.refresh.pools();
   if (types.has("AlgorithmSwitched")) app.refresh.stats(); // the stats name the active one
   const task = shownTask();
@@ -133,7 +146,9 @@ async function start() {
   const backlog = api("/api/v1/events", { query: { after: Math.max(0, head - BACKLOG), limit: BACKLOG } })
     .then(({ events }) => addEvents(events.filter((event) => event.position <= head)))
     .catch((error) => notify("event log", error.message));
-  const loads = await Promise.allSettled([refreshStats(app), refreshPools(app), refreshTasks(app), refreshNode()]);
+  const loads = await Promise.allSettled([
+    refreshStats(app), refreshPools(app), refreshTenants(app), refreshTasks(app), refreshNode(),
+  ]);
   const failed = loads.find((load) => load.status === "rejected");
   if (failed) notify("loading", failed.reason.message);
   await backlog;

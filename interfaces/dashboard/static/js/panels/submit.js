@@ -46,6 +46,7 @@ async function submit(app, form) {
     metadata,
   };
   if (values.resource_type) body.resource_type = values.resource_type;
+  if (values.tenant) body.tenant = values.tenant;
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
   try {

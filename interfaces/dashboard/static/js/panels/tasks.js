@@ -1,4 +1,4 @@
-// Recent tasks, newest first, filtered by status, region and type, a page at a time; a row
+// Recent tasks, newest first, filtered by status, region, type and tenant, a page at a time; a row
 // opens the task's story. Only the latest request's answer is shown: a newer one (a changed
 // filter, another page, a live refresh) aborts the one still on its way.
 
@@ -69,7 +69,7 @@ async function load(app, signal) {
   const body = byId("tasks").querySelector("tbody");
   keepingFocus(body, () => {
     replace(body, result.tasks.length ? result.tasks.map((task) => row(app, task))
-      : h("tr", {}, h("td", { colspan: 7, class: "empty whole" }, "no tasks match")));
+      : h("tr", {}, h("td", { colspan: 8, class: "empty whole" }, "no tasks match")));
     labelCells(body);
   });
   const pager = byId("tasks").querySelector(".pager");
@@ -89,5 +89,6 @@ function row(app, task) {
   h("td", {}, task.region),
   h("td", {}, h("span", { class: `status ${task.status}` }, task.status)),
   h("td", { class: "span2" }, task.worker_id || "–"),
-  h("td", {}, clock(task.enqueued_at)));
+  h("td", {}, clock(task.enqueued_at)),
+  h("td", {}, task.tenant));
 }
