@@ -148,6 +148,10 @@ class ReadModel(Protocol):
         the log head."""
         ...
 
+    def task_tenants(self, task_ids: Sequence[str]) -> dict[str, str]:
+        """The tenant of each of these tasks that has a row."""
+        ...
+
     def tenant_events_page(
         self,
         tenant: str,

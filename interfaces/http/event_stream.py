@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
+
 from application.ports import ReadModel
 from interfaces.http.closing import Closing
 from interfaces.http.log_fanout import (
@@ -77,7 +79,16 @@ class StreamSlots:
         return release
 
 
-def page_reader(reads: ReadModel, stream: str | None, type: str | None) -> Callable[[int], Page]:
+def page_reader(reads: ReadModel, ask: "StreamAsk") -> Callable[[int], Page]:
+    stream, type, tenant = ask.stream, ask.type, ask.tenant
+    if tenant is not None:
+
+        def read_tenant(after: int) -> Page:
+            events, reached, _ = reads.tenant_events_page(tenant, after, PAGE, stream, type)
+            return Page([frame(event) for event in events], max(after, reached))
+
+        return read_tenant
+
     def read_page(after: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         return reads.events_page(after, limit, stream, type)
 
@@ -93,13 +104,14 @@ def page_reader(reads: ReadModel, stream: str | None, type: str | None) -> Calla
 
 @dataclass(frozen=True)
 class StreamAsk:
-    """What a client asked to follow: the events after a position, of one stream and one
-    type if it says so, with a ping every `ping_s` while quiet."""
+    """What a client asked to follow: the events after a position, of one stream, one type
+    and one tenant if it says so, with a ping every `ping_s` while quiet."""
 
     after: int
     stream: str | None
     type: str | None
     ping_s: float
+    tenant: str | None = None
 
     def wants(self, held: Frame) -> bool:
         return (self.stream is None or held.stream_id == self.stream) and (
@@ -116,9 +128,43 @@ def events_after(
 ) -> AsyncIterator[bytes]:
     """The stream's body; `release` frees its slot when it ends, or when it is dropped
     without having started (a client gone before the first byte)."""
-    body = _follow(fanout, page_reader(reads, ask.stream, ask.type), ask, closing, release)
+    tenants = None if ask.tenant is None else TenantsOf(reads, ask.tenant)
+    body = _follow(fanout, page_reader(reads, ask), ask, closing, release, tenants)
     weakref.finalize(body, release)
     return body
+
+
+TENANTS_KEPT = 10_000
+"""Tasks whose tenant a stream following one tenant remembers (then it forgets them all)."""
+
+
+class TenantsOf:
+    """For a stream following one tenant: which of the shared frames are that tenant's (its
+    tasks' events, found by their task rows, and its own stream's), the tenants of the
+    tasks it has met remembered."""
+
+    def __init__(self, reads: ReadModel, tenant: str) -> None:
+        self._reads = reads
+        self._tenant = tenant
+        self._own = f"tenant-{tenant}"
+        self._known: dict[str, str] = {}
+
+    def keep(self, frames: list[Frame]) -> list[Frame]:
+        unknown = {
+            held.stream_id[5:]
+            for held in frames
+            if held.stream_id.startswith("task-") and held.stream_id[5:] not in self._known
+        }
+        if unknown:
+            if len(self._known) + len(unknown) > TENANTS_KEPT:
+                self._known.clear()
+            self._known.update(self._reads.task_tenants(sorted(unknown)))
+        return [held for held in frames if self._theirs(held.stream_id)]
+
+    def _theirs(self, stream_id: str) -> bool:
+        if stream_id.startswith("task-"):
+            return self._known.get(stream_id[5:]) == self._tenant
+        return stream_id == self._own
 
 
 async def _follow(
@@ -127,6 +173,7 @@ async def _follow(
     ask: StreamAsk,
     closing: Closing,
     release: Callable[[], None],
+    tenants: "TenantsOf | None" = None,
 ) -> AsyncIterator[bytes]:
     woken = await fanout.subscribe()
     try:
@@ -143,7 +190,10 @@ async def _follow(
                 continue
             if frames:
                 position = frames[-1].position
-                for chunk in chunks(held.data for held in frames if ask.wants(held)):
+                wanted = [held for held in frames if ask.wants(held)]
+                if tenants is not None:
+                    wanted = await run_in_threadpool(tenants.keep, wanted)
+                for chunk in chunks(held.data for held in wanted):
                     yield chunk
                 continue
             if closing.announced:

@@ -173,8 +173,7 @@ def test_a_key_bound_to_a_tenant_submits_and_sees_only_that_tenants_tasks(
     assert [t["id"] for t in listed["tasks"]] == [task_id]
     assert listed["total"] == 1
     asked = client.get("/api/v1/tasks", params={"tenant": "team-b"}, headers=as_key("a-writer"))
-    assert asked.json()["total"] == 0
-    assert asked.json()["tasks"] == []
+    assert asked.status_code == 404
     assert client.get("/api/v1/tasks", headers=as_key("ops")).json()["total"] == 2
     tenants = client.get("/api/v1/tenants", headers=as_key("a-writer")).json()["tenants"]
     assert [t["name"] for t in tenants] == ["team-a"]
@@ -189,12 +188,11 @@ def test_a_bound_key_cannot_read_the_whole_log_or_lease_every_tenants_tasks(
     pool = client.get("/api/v1/workers", headers=as_key("ops")).json()["worker_pools"][0]["id"]
     refused = [
         client.get("/api/v1/logs", headers=as_key("a-writer")),
-        client.get("/api/v1/events/stream", headers=as_key("a-writer")),
         client.post(
             f"/api/v1/workers/{pool}/lease", json={"worker_id": "w"}, headers=as_key("a-worker")
         ),
     ]
-    assert [r.status_code for r in refused] == [403] * 3
+    assert [r.status_code for r in refused] == [403] * 2
     assert all(r.headers["content-type"] == "application/problem+json" for r in refused)
     assert client.get("/api/v1/events", headers=as_key("ops")).status_code == 200
 
@@ -257,4 +255,4 @@ def test_the_log_filtered_by_tenant_holds_its_tasks_and_its_own_events(
     ).json()
     assert [e["stream_id"] for e in queued["events"]] == [f"task-{t}" for t in mine]
     other = client.get("/api/v1/events", params={"tenant": "team-b"}, headers=as_key("a-writer"))
-    assert other.json()["events"] == []
+    assert other.status_code == 404

@@ -160,3 +160,38 @@ def test_a_stream_reads_past_a_damaged_row_and_names_it(tmp_path: Path) -> None:
         assert got[-1]["event"] == "TaskQueued"
     finally:
         server.stop()
+
+
+def test_a_stream_for_one_tenant_holds_its_events_from_the_past_and_live(tmp_path: Path) -> None:
+    server = Server(tmp_path / "sse.db", tmp_path / "server.log", TASKROUTERX_SIMULATOR="off")
+    try:
+        client = server.client
+        assert client.post("/api/v1/tenants", json={"name": "team-a"}).status_code == 201
+        earlier = client.post("/api/v1/tasks", json={**TASK, "tenant": "team-a"}).json()
+        client.post("/api/v1/tasks", json=TASK)  # the default tenant's
+        mine = [
+            (f["event"], f["data"]["stream_id"])
+            for f in take(client, 3, tenant="team-a")
+            if "id" in f
+        ]
+        assert mine == [
+            ("TenantCreated", "tenant-team-a"),
+            ("TaskQueued", f"task-{earlier['id']}"),
+            ("WorkerAssigned", f"task-{earlier['id']}"),
+        ], "read back from the database (older than what the shared reader holds)"
+        head = client.get("/api/v1/events", params={"limit": 1}).json()["head"]
+        live: list[dict[str, Any]] = []
+        with client.stream("GET", "/api/v1/events/stream", params={"after": head,
+                           "tenant": "team-a"}, timeout=30) as response:  # fmt: skip
+            lines = response.iter_lines()
+            client.post("/api/v1/tasks", json=TASK)
+            later = client.post("/api/v1/tasks", json={**TASK, "tenant": "team-a"}).json()
+            for frame in frames(lines):
+                if "id" in frame:
+                    live.append(frame)
+                if any(f["event"] == "WorkerAssigned" for f in live):
+                    break
+        assert {f["data"]["stream_id"] for f in live} == {f"task-{later['id']}"}
+        assert [f["event"] for f in live] == ["TaskQueued", "WorkerAssigned"]
+    finally:
+        server.stop()

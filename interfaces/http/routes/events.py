@@ -5,7 +5,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from domain.errors import InvalidValue
+from domain.errors import InvalidValue, TenantNotFound
 from interfaces.http.deps import EVERY_TENANT, BoundTenant, Reads, ServerClosing
 from interfaces.http.event_stream import StreamAsk, StreamSlots, TooManyStreams, events_after
 from interfaces.http.log_fanout import LogFanout
@@ -35,9 +35,7 @@ def events(
     page looking through at most 10,000 positions (a short page's `next_after` says where
     it stopped: go on from there until it reaches `head`). A key bound to a tenant reads
     only that tenant's events."""
-    if bound is not None and tenant not in (None, bound):
-        return {"events": [], "next_after": after, "head": reads.head()}
-    tenant = bound or tenant
+    tenant = _tenant_seen(bound, tenant)
     if tenant is not None:
         page, reached, head = reads.tenant_events_page(
             tenant, after, limit, stream, type, correlation_id
@@ -48,9 +46,17 @@ def events(
     return {"events": page, "next_after": next_after, "head": head}
 
 
+def _tenant_seen(bound: str | None, asked: str | None) -> str | None:
+    """The tenant whose events to show: the one asked for, or the key's; a key bound to a
+    tenant knows no other (404)."""
+    if bound is not None and asked not in (None, bound):
+        raise TenantNotFound(asked or "")
+    return bound or asked
+
+
 @router.get(
     "/events/stream",
-    dependencies=[requires(READ), EVERY_TENANT],
+    dependencies=[requires(READ)],
     response_class=StreamingResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"},
@@ -62,9 +68,11 @@ async def event_stream(
     request: Request,
     reads: Reads,
     closing: ServerClosing,
+    bound: BoundTenant,
     after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
     stream: Name | None = None,
     type: Name | None = None,
+    tenant: TenantName | None = None,
     ping_s: Annotated[float, Query(ge=1, le=60, description="keep-alive interval")] = 15,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> Response:
@@ -72,7 +80,9 @@ async def event_stream(
     `event` its type. Reconnect with `Last-Event-ID` (browsers do it by themselves) to
     resume after the last event received; it takes precedence over `after`. A position
     beyond the log's head is refused (422). Open streams are limited in all
-    (`MAX_STREAMS`, 503 beyond) and per API key (`MAX_STREAMS_PER_KEY`, 429 beyond)."""
+    (`MAX_STREAMS`, 503 beyond) and per API key (`MAX_STREAMS_PER_KEY`, 429 beyond).
+    `tenant`: that tenant's events only; a key bound to a tenant follows that tenant's."""
+    tenant = _tenant_seen(bound, tenant)
     if last_event_id is not None:
         if not (last_event_id.isascii() and last_event_id.isdigit()):
             raise InvalidValue("Last-Event-ID must be an event position (digits)")
@@ -92,7 +102,9 @@ async def event_stream(
         return response
     fanout: LogFanout = request.app.state.log_fanout
     return StreamingResponse(
-        events_after(fanout, reads, StreamAsk(after, stream, type, ping_s), closing, release),
+        events_after(
+            fanout, reads, StreamAsk(after, stream, type, ping_s, tenant), closing, release
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

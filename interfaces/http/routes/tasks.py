@@ -17,7 +17,7 @@ from application.idempotency import Response as IdempotentResponse
 from application.idempotency import Sources
 from application.messages import CommandResult, RecordedEvent
 from application.ports import ReadModel
-from domain.errors import Invalid, LeaseNotHeld, TaskNotFound
+from domain.errors import Invalid, LeaseNotHeld, TaskNotFound, TenantNotFound
 from domain.retry import RetryPolicy
 from domain.task import task_stream
 from domain.tenant import DEFAULT_TENANT
@@ -127,7 +127,7 @@ def list_tasks(
 ) -> dict[str, Any]:
     """Newest first; with a key bound to a tenant, only that tenant's tasks."""
     if bound is not None and tenant not in (None, bound):
-        return {"tasks": [], "total": 0, "page": page, "page_size": page_size}
+        raise TenantNotFound(tenant or "")  # a key bound to a tenant knows no other
     tasks, total = reads.list_tasks(status, type, region, page, page_size, bound or tenant)
     return {"tasks": tasks, "total": total, "page": page, "page_size": page_size}
 
