@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.scheduling import PoolSnapshot
+from domain.tenant import DEFAULT_TENANT, Tenant
 from domain.values import Algorithm, ResourceType
 
 
@@ -17,6 +18,16 @@ class WaitingTask:
     queued_position: int
     correlation_id: str
     deferred: bool
+    tenant: str = DEFAULT_TENANT
+
+
+@dataclass(frozen=True)
+class HeldSlot:
+    """A running task's slot, as fair share counts it: whose task, on which resource type."""
+
+    task_id: str
+    tenant: str
+    resource_type: ResourceType
 
 
 @dataclass(frozen=True)
@@ -25,6 +36,9 @@ class SchedulerState:
     algorithm: Algorithm
     pools: Sequence[PoolSnapshot]
     waiting: Sequence[WaitingTask]
+    tenants: Sequence[Tenant] = ()
+    """The tenants with settings of their own (the default one if changed)."""
+    held: Sequence[HeldSlot] = ()
 
 
 @dataclass(frozen=True)

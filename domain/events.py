@@ -49,9 +49,10 @@ class TaskQueued(DomainEvent):
 @dataclass(frozen=True)
 class WorkerAssigned(DomainEvent):
     """Schema 3 records the decision as a DecisionRecord (its inputs are rebuilt from the
-    log); schemas 1 and 2 carried the whole Decision, every pool as seen."""
+    log); schemas 1 and 2 carried the whole Decision, every pool as seen. Schema 4 adds the
+    record's tenant stage."""
 
-    schema_version: ClassVar[int] = 3
+    schema_version: ClassVar[int] = 4
     task_id: str
     pool_id: str
     pool_name: str
@@ -63,7 +64,7 @@ class WorkerAssigned(DomainEvent):
 class TaskDeferred(DomainEvent):
     """Its decision as WorkerAssigned's."""
 
-    schema_version: ClassVar[int] = 3
+    schema_version: ClassVar[int] = 4
     task_id: str
     decision: DecisionRecord | Decision
     deferred_at: datetime
@@ -107,11 +108,13 @@ class TaskReady(DomainEvent):
     """A delayed task's time came: it joins the waiting queue. Carries what the scheduler
     orders and places it by, as TaskQueued does."""
 
+    schema_version: ClassVar[int] = 2
     task_id: str
     priority: int
     region: str
     resource_type: ResourceType | None
     ready_at: datetime
+    tenant: str = "default"
 
 
 @dataclass(frozen=True)
@@ -318,6 +321,11 @@ def _task_queued_v2(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "tenant": "default", "preemptible": False}
 
 
+def _task_ready_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """Before tenants every task was the default tenant's."""
+    return {**payload, "tenant": "default"}
+
+
 def _task_failed_v1(payload: dict[str, Any]) -> dict[str, Any]:
     """Before retries a failure was final, and every task had one attempt."""
     return {**payload, "attempt": 1, "retry_at": None}
@@ -345,6 +353,15 @@ def _whole_decision_v2(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
+def _tenant_stage_v3(payload: dict[str, Any]) -> dict[str, Any]:
+    """Before tenants no decision had a tenant stage (a whole Decision, from schemas 1 and
+    2, is left as it is)."""
+    decision = payload["decision"]
+    if "seen" not in decision:
+        return payload
+    return {**payload, "decision": {**decision, "tenants": None}}
+
+
 def _slot_claimed_v1(payload: dict[str, Any]) -> dict[str, Any]:
     """Before retries every claim was a task's first and only attempt."""
     return {**payload, "attempt": 1}
@@ -356,8 +373,11 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("TaskDeferred", 1): _decision_v1,
     ("WorkerAssigned", 2): _whole_decision_v2,
     ("TaskDeferred", 2): _whole_decision_v2,
+    ("WorkerAssigned", 3): _tenant_stage_v3,
+    ("TaskDeferred", 3): _tenant_stage_v3,
     ("TaskQueued", 1): _task_queued_v1,
     ("TaskQueued", 2): _task_queued_v2,
+    ("TaskReady", 1): _task_ready_v1,
     ("TaskFailed", 1): _task_failed_v1,
     ("TaskCancelled", 1): _task_cancelled_v1,
     ("WorkerPoolRegistered", 1): _pool_registered_v1,

@@ -153,7 +153,7 @@ class Task:
             raise TaskNotDelayed(self.id, self.status, "made ready")
         if self.ready_at is not None and now < self.ready_at:
             raise NotDueYet(self.id, "the next attempt", self.ready_at.isoformat())
-        return TaskReady(self.id, self.priority, self.region, self.resource_type, now)
+        return TaskReady(self.id, self.priority, self.region, self.resource_type, now, self.tenant)
 
     def assign(
         self, pool: WorkerPool, decision: DecisionRecord | Decision, now: datetime
@@ -181,6 +181,12 @@ class Task:
         if isinstance(decision, DecisionRecord):
             about, chose = decision.about(self.snapshot), decision.chose == (chosen is not None)
             picked = "a pool" if decision.chose else None
+            stage = decision.tenants
+            if stage is not None and stage.chosen != self.tenant:
+                raise DecisionMismatch(
+                    f"the decision's tenant stage chose {stage.chosen}, task {self.id} is "
+                    f"{self.tenant}'s"
+                )
         else:
             about, chose = decision.task == self.snapshot, decision.chosen_pool_id == chosen
             picked = decision.chosen_pool_id

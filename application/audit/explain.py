@@ -12,9 +12,11 @@ from application.views import iso_timestamp
 from domain.errors import UnknownAlgorithmVersion
 from domain.events import DomainEvent, TaskDeferred, TaskQueued, WorkerAssigned
 from domain.scheduling import Decision, DecisionRecord, PoolSnapshot, rank_key_names
+from domain.scheduling.fair_share import SHARE_DIGITS
 from domain.scheduling.record import decide_again
+from domain.scheduling.tenant_stage import TenantStage
 from domain.task import status_move
-from domain.values import TaskStatus
+from domain.values import ResourceType, TaskStatus
 
 DECISION_TYPES = (WorkerAssigned.type_name(), TaskDeferred.type_name())
 
@@ -51,8 +53,34 @@ def decisions_view(
                 "scheduler_run": record.run,
                 "digest": record.digest,
             }
+            view["tenant_stage"] = tenant_stage_view(record.tenants)
         views.append({**_envelope(recorded), "outcome": outcome, **view})
     return views
+
+
+def tenant_stage_view(stage: TenantStage | None) -> dict[str, Any] | None:
+    """The fair-share stage that chose the task's tenant: each competing tenant's figures
+    (shares as the stage computed them) and the summary; None when it had no choice."""
+    if stage is None:
+        return None
+    capacity = {ResourceType.CPU: stage.capacity_cpu, ResourceType.GPU: stage.capacity_gpu}
+    return {
+        "chosen": stage.chosen,
+        "summary": stage.summary,
+        "capacity": {"cpu": stage.capacity_cpu, "gpu": stage.capacity_gpu},
+        "tenants": [
+            {
+                "name": tenant.name,
+                "weight": tenant.weight,
+                "quota": {"cpu": tenant.quota_cpu, "gpu": tenant.quota_gpu},
+                "borrowing": {"cpu": tenant.borrowing_cpu, "gpu": tenant.borrowing_gpu},
+                "running": {"cpu": tenant.running_cpu, "gpu": tenant.running_gpu},
+                "share": round(tenant.state().share(capacity), SHARE_DIGITS),
+                "wanting": [str(resource) for resource in tenant.wanting],
+            }
+            for tenant in stage.tenants
+        ],
+    }
 
 
 def rebuilt(

@@ -6,6 +6,7 @@ from typing import Any
 
 from application.read_models.record import Recorded, Row
 from domain.tenant import Tenant
+from domain.values import Limits
 
 TYPES = frozenset({"TenantCreated", "TenantChanged"})
 """The event types that change this read model."""
@@ -48,3 +49,13 @@ def default_view() -> dict[str, Any]:
         {"name": tenant.name, "weight": tenant.weight, "quota_cpu": quota.cpu,
          "quota_gpu": quota.gpu, "borrowing_cpu": borrowing.cpu, "borrowing_gpu": borrowing.gpu}
     )  # fmt: skip
+
+
+def tenant_of(row: Row) -> Tenant:
+    """The tenant a row of this read model holds."""
+    return Tenant(
+        row["name"],
+        float(row["weight"]),
+        Limits(row["quota_cpu"], row["quota_gpu"]),
+        Limits(row["borrowing_cpu"], row["borrowing_gpu"]),
+    )

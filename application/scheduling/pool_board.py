@@ -16,6 +16,7 @@ class PoolBoard:
         self._pools: dict[str, PoolSnapshot] = {}
         self._hashes: dict[str, bytes] = {}
         self._free: Counter[ResourceType] = Counter()
+        self._capacity: Counter[ResourceType] = Counter()
 
     def __len__(self) -> int:
         return len(self._pools)
@@ -24,9 +25,11 @@ class PoolBoard:
         previous = self._pools.get(pool.pool_id)
         if previous is not None:
             self._free[previous.resource_type] -= previous.free
+            self._capacity[previous.resource_type] -= _taking(previous)
         self._pools[pool.pool_id] = pool
         self._hashes[pool.pool_id] = pool_hash(pool)
         self._free[pool.resource_type] += pool.free
+        self._capacity[pool.resource_type] += _taking(pool)
 
     def set_capacity(self, pool_id: str, capacity: int) -> None:
         self.put(replace(self._pools[pool_id], capacity=capacity))
@@ -43,6 +46,14 @@ class PoolBoard:
             return sum(self._free.values()) > 0
         return self._free[requirement] > 0
 
+    def capacity(self) -> dict[ResourceType, int]:
+        """Slots per resource type, over the pools that take tasks (not draining)."""
+        return {resource: self._capacity[resource] for resource in ResourceType}
+
+    def resource_of(self, pool_id: str) -> ResourceType | None:
+        pool = self._pools.get(pool_id)
+        return None if pool is None else pool.resource_type
+
     def digest(self, task: TaskSnapshot) -> str:
         """The input digest of a decision for `task` on the board as it is."""
         return digest_of(task, self._hashes.values())
@@ -50,3 +61,8 @@ class PoolBoard:
     def snapshots(self) -> list[PoolSnapshot]:
         """Every pool in registration order."""
         return list(self._pools.values())
+
+
+def _taking(pool: PoolSnapshot) -> int:
+    """The slots a pool offers while it takes tasks."""
+    return 0 if pool.draining else pool.capacity

@@ -5,7 +5,7 @@ a task."""
 import secrets
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 
@@ -23,6 +23,7 @@ from application.ports import (
 from application.reactor import Reactor
 from application.restored_state import WaitingTask
 from application.scheduling.pool_board import PoolBoard
+from application.scheduling.tenant_shares import TenantShares
 from application.scheduling.waiting_queue import WaitingQueue
 from domain.errors import DomainError
 from domain.events import (
@@ -36,6 +37,8 @@ from domain.events import (
     TaskDeferred,
     TaskQueued,
     TaskReady,
+    TenantChanged,
+    TenantCreated,
     WorkerAssigned,
     WorkerPoolRegistered,
 )
@@ -47,8 +50,9 @@ from domain.scheduling import (
     decide,
     record_of,
 )
+from domain.scheduling.tenant_stage import TenantStage
 from domain.task import task_stream
-from domain.values import Algorithm
+from domain.values import Algorithm, ResourceType
 
 log = structlog.get_logger(__name__)
 
@@ -89,6 +93,7 @@ class Scheduler(Reactor):
         self.algorithm = Algorithm.FIFO
         self._queue = WaitingQueue()
         self._board = PoolBoard()
+        self._shares = TenantShares()
         self._last_event_id: str | None = None
         self._claims: dict[str, str] = {}
         """Slots this scheduler has claimed on its board before their events arrive."""
@@ -114,6 +119,7 @@ class Scheduler(Reactor):
         self.algorithm = state.algorithm
         self._queue = WaitingQueue(state.algorithm)
         self._board = PoolBoard()
+        self._shares = TenantShares(state.tenants, state.held)
         self._claims = {}
         for pool in state.pools:
             self._board.put(pool)
@@ -133,8 +139,8 @@ class Scheduler(Reactor):
             task_id = recorded.stream_id.removeprefix(TASK_STREAM_PREFIX)
             if recorded.type == TaskDeferred.type_name():
                 self._queue.mark_deferred(task_id)
-            else:
-                self._queue.remove(task_id)
+            elif (waiting := self._queue.remove(task_id)) is not None:
+                self._shares.assigned(task_id, waiting.tenant)
             return
         match recorded.event:
             case TaskQueued(not_before=not_before, enqueued_at=at) as queued if (
@@ -167,8 +173,14 @@ class Scheduler(Reactor):
             case PoolSlotClaimed(pool_id=pool_id, task_id=task_id):
                 if self._claims.pop(task_id, None) is None:
                     self._board.add_load(pool_id, 1)
-            case PoolSlotReleased(pool_id=pool_id):
+                resource = self._board.resource_of(pool_id)
+                if resource is not None:
+                    self._shares.claimed(task_id, resource)
+            case PoolSlotReleased(pool_id=pool_id, task_id=task_id):
                 self._board.add_load(pool_id, -1)
+                self._shares.release(task_id)
+            case TenantCreated() | TenantChanged() as tenant_event:
+                self._shares.apply(tenant_event)
             case AlgorithmSwitched(algorithm=algorithm):
                 self.algorithm = algorithm
                 self._queue.reorder(algorithm)
@@ -183,6 +195,7 @@ class Scheduler(Reactor):
                 recorded.position,
                 recorded.metadata.correlation_id,
                 deferred=False,
+                tenant=event.tenant,
             )
         )
 
@@ -206,17 +219,17 @@ class Scheduler(Reactor):
         while True:
             sent: list[tuple[WaitingTask, bool, str, Future[CommandResult]]] = []
             after: str | None = None
-            while len(sent) < MAX_IN_FLIGHT and (
-                task := self._queue.next_placeable(self._board.has_room)
-            ):
+            while len(sent) < MAX_IN_FLIGHT and (picked := self._next()):
+                task, stage = picked
                 decision = self._decide(task)
                 pool_id = decision.chosen_pool_id
                 if pool_id is None:
                     break
                 undeferred = self._queue.take(task.task_id)
-                record = self._record(decision)
+                record = self._record(decision, stage)
                 self._board.add_load(pool_id, 1)
                 self._claims[task.task_id] = pool_id
+                self._shares.hold(task.task_id, task.tenant, decision_resource(decision))
                 command = AssignWorker(task.task_id, pool_id, record, after)
                 sent.append((task, undeferred, pool_id, self._submit(command, task)))
                 after = task.task_id
@@ -234,6 +247,7 @@ class Scheduler(Reactor):
                 failure = failure or failed
                 self._claims.pop(task.task_id, None)
                 self._board.add_load(pool_id, -1)
+                self._shares.release(task.task_id)
                 self._queue.put_back(task, undeferred)
             if failure is not None:
                 raise failure
@@ -272,6 +286,11 @@ class Scheduler(Reactor):
         moved = self.catch_up()
         return unrecorded < len(sent) or moved
 
+    def _next(self) -> tuple[WaitingTask, TenantStage | None] | None:
+        """The next task to place (fair share picks its tenant), with the tenant stage."""
+        heads = self._queue.heads(self._board.has_room)
+        return self._shares.pick(heads, self._board.has_room, self._board.capacity())
+
     def _decide(self, task: WaitingTask) -> Decision:
         snapshot = TaskSnapshot(task.task_id, task.priority, task.region, task.resource_type)
         started = time.perf_counter()
@@ -280,10 +299,12 @@ class Scheduler(Reactor):
             self._observer.decided(str(self.algorithm), time.perf_counter() - started)
         return decision
 
-    def _record(self, decision: Decision) -> DecisionRecord:
-        """The record of a decision made on the board as it is."""
+    def _record(self, decision: Decision, stage: TenantStage | None = None) -> DecisionRecord:
+        """The record of a decision made on the board as it is (with the tenant stage that
+        chose its task, if any)."""
         digest = self._board.digest(decision.task)
-        return record_of(decision, self.position, self.run, digest)
+        record = record_of(decision, self.position, self.run, digest)
+        return record if stage is None else replace(record, tenants=stage)
 
     def _recorded(self, future: "Future[CommandResult]", outcome: str) -> None:
         """Log the decision the log now holds (and count it)."""
@@ -321,3 +342,10 @@ class Scheduler(Reactor):
         except Exception as error:
             return False, error
         return True, None
+
+
+def decision_resource(decision: Decision) -> ResourceType:
+    """The resource type of the pool a decision chose."""
+    chosen = decision.chosen
+    assert chosen is not None
+    return chosen.resource_type

@@ -1,8 +1,10 @@
 """Tasks waiting for a pool, in the order the active algorithm takes them.
 
 A task can be placed exactly when some pool of the resource type it requires has a free
-slot (region is only a preference), so tasks are kept in one heap per requirement and the
-next placeable task is the best head among the requirements that have room.
+slot (region is only a preference), so tasks are kept in one heap per tenant and
+requirement, and the candidates for the next placement are each tenant's heads among the
+requirements that have room (`heads`); fair share picks among the tenants
+(`tenant_shares`).
 """
 
 import heapq
@@ -13,13 +15,15 @@ from domain.values import Algorithm, ResourceType
 
 Requirement = ResourceType | None
 OrderKey = tuple[int, ...]
+Lane = tuple[str, Requirement]
+"""A tenant and a requirement: one heap each."""
 
 
 class WaitingQueue:
     def __init__(self, algorithm: Algorithm = Algorithm.FIFO) -> None:
         self._algorithm = algorithm
         self._tasks: dict[str, WaitingTask] = {}
-        self._heaps: dict[Requirement, list[tuple[OrderKey, str]]] = {}
+        self._heaps: dict[Lane, list[tuple[OrderKey, str]]] = {}
         self._undeferred: dict[str, None] = {}
 
     def __len__(self) -> int:
@@ -30,15 +34,13 @@ class WaitingQueue:
 
     def add(self, task: WaitingTask) -> None:
         self._tasks[task.task_id] = task
-        heapq.heappush(
-            self._heaps.setdefault(task.resource_type, []), (self._key(task), task.task_id)
-        )
+        heapq.heappush(self._heaps.setdefault(_lane(task), []), (self._key(task), task.task_id))
         if not task.deferred:
             self._undeferred[task.task_id] = None
 
-    def remove(self, task_id: str) -> None:
-        self._tasks.pop(task_id, None)
+    def remove(self, task_id: str) -> WaitingTask | None:
         self._undeferred.pop(task_id, None)
+        return self._tasks.pop(task_id, None)
 
     def mark_deferred(self, task_id: str) -> None:
         self._undeferred.pop(task_id, None)
@@ -57,9 +59,7 @@ class WaitingQueue:
     def put_back(self, task: WaitingTask, undeferred: bool) -> None:
         """Undo `take` after the placement was rejected."""
         self._tasks[task.task_id] = task
-        heapq.heappush(
-            self._heaps.setdefault(task.resource_type, []), (self._key(task), task.task_id)
-        )
+        heapq.heappush(self._heaps.setdefault(_lane(task), []), (self._key(task), task.task_id))
         if undeferred:
             self._undeferred[task.task_id] = None
 
@@ -67,19 +67,32 @@ class WaitingQueue:
         self._algorithm = algorithm
         self._heaps = {}
         for task in self._tasks.values():
-            self._heaps.setdefault(task.resource_type, []).append((self._key(task), task.task_id))
+            self._heaps.setdefault(_lane(task), []).append((self._key(task), task.task_id))
         for heap in self._heaps.values():
             heapq.heapify(heap)
 
-    def next_placeable(self, has_room: Callable[[Requirement], bool]) -> WaitingTask | None:
-        """The first task in order among those some pool has room for."""
-        best: tuple[OrderKey, str] | None = None
-        for requirement, heap in self._heaps.items():
+    def heads(
+        self, has_room: Callable[[Requirement], bool]
+    ) -> dict[str, dict[Requirement, tuple[OrderKey, WaitingTask]]]:
+        """Each tenant's first task in order per requirement some pool has room for."""
+        found: dict[str, dict[Requirement, tuple[OrderKey, WaitingTask]]] = {}
+        for (tenant, requirement), heap in self._heaps.items():
             while heap and not self._current(heap[0]):
                 heapq.heappop(heap)
-            if heap and has_room(requirement) and (best is None or heap[0] < best):
-                best = heap[0]
-        return self._tasks[best[1]] if best is not None else None
+            if heap and has_room(requirement):
+                key, task_id = heap[0]
+                found.setdefault(tenant, {})[requirement] = (key, self._tasks[task_id])
+        return found
+
+    def next_placeable(self, has_room: Callable[[Requirement], bool]) -> WaitingTask | None:
+        """The first task in order among those some pool has room for, whatever its tenant
+        (what-if replays, which do not weigh tenants)."""
+        best: tuple[OrderKey, WaitingTask] | None = None
+        for lanes in self.heads(has_room).values():
+            for head in lanes.values():
+                if best is None or head[0] < best[0]:
+                    best = head
+        return None if best is None else best[1]
 
     def undeferred(self) -> Iterator[WaitingTask]:
         """Waiting tasks with no deferral recorded yet, in arrival order."""
@@ -97,3 +110,7 @@ class WaitingQueue:
         if self._algorithm is Algorithm.PRIORITY:
             return (-task.priority, task.queued_position)
         return (task.queued_position,)
+
+
+def _lane(task: WaitingTask) -> Lane:
+    return (task.tenant, task.resource_type)

@@ -44,9 +44,27 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from fractions import Fraction
+from typing import Protocol
 
-from domain.tenant import Tenant
 from domain.values import NO_BORROWING, NO_LIMITS, Limits, ResourceType
+
+
+class TenantSettings(Protocol):
+    """A tenant's settings (a `domain.tenant.Tenant`, which imports the events this
+    module's records are part of)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def weight(self) -> float: ...
+
+    @property
+    def quota(self) -> Limits: ...
+
+    @property
+    def borrowing(self) -> Limits: ...
+
 
 SHARE_DIGITS = 6
 """Shares in figures, summaries and preemptions are rounded to this many decimals."""
@@ -97,7 +115,7 @@ class TenantState:
             )
 
     @staticmethod
-    def of(tenant: Tenant, running: Mapping[ResourceType, int]) -> "TenantState":
+    def of(tenant: "TenantSettings", running: Mapping[ResourceType, int]) -> "TenantState":
         """The state of a Tenant aggregate running `running` tasks per resource type."""
         return TenantState(
             tenant.name,

@@ -18,10 +18,12 @@ import hashlib
 import heapq
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from domain.scheduling import tenant_stage
 from domain.scheduling.algorithms import decide
 from domain.scheduling.decision import Decision, FilterReason, PoolSnapshot, TaskSnapshot
+from domain.scheduling.tenant_stage import TenantStage
 from domain.values import Algorithm, ResourceType
 
 RUNNERS_UP = 5
@@ -56,6 +58,9 @@ class DecisionRecord:
     """How many pools each filter removed, in FilterReason order (reasons with none left
     out)."""
     summary: str
+    tenants: TenantStage | None = None
+    """The fair-share stage that chose the task's tenant (None: it had no choice to make;
+    see `domain.scheduling.tenant_stage`). Schema 4."""
 
     def about(self, task: TaskSnapshot) -> bool:
         """Whether the record's task inputs are this task's."""
@@ -137,7 +142,9 @@ def decide_again(
     task = record.task_snapshot(task_id)
     again = decide(record.algorithm, task, [pool for pool, _ in inputs], record.algorithm_version)
     digest = digest_of(task, [hashed for _, hashed in inputs])
-    return again, difference(record, record_of(again, record.seen, record.run, digest))
+    remade = replace(record_of(again, record.seen, record.run, digest), tenants=record.tenants)
+    stage = None if record.tenants is None else tenant_stage.again(record.tenants)
+    return again, stage or difference(record, remade)
 
 
 def difference(recorded: DecisionRecord, again: DecisionRecord) -> str | None:

@@ -6,7 +6,9 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from application.read_models import pools as pool_rows
+from application.read_models import tenants as tenant_rows
 from application.restored_state import (
+    HeldSlot,
     RunningTask,
     RunningTasks,
     SchedulerState,
@@ -23,8 +25,13 @@ from infrastructure.sql.timestamps import parse
 
 WAITING = sql(
     "SELECT id, priority, region, resource_type, ready_position, correlation_id, "
-    "deferral_reason FROM tasks WHERE status = ? ORDER BY ready_position"
+    "deferral_reason, tenant FROM tasks WHERE status = ? ORDER BY ready_position"
 )
+HELD = sql(
+    "SELECT t.id, t.tenant, p.resource_type FROM tasks t JOIN pool_load p "
+    "ON p.pool_id = t.pool_id WHERE t.status = ?"
+)
+TENANTS = sql("SELECT * FROM tenants")
 EXTERNAL_POOLS = sql("SELECT pool_id FROM pool_load WHERE execution = ?")
 RUNNING = sql(
     "SELECT id, correlation_id, pool_id, attempt FROM tasks WHERE status = ? "
@@ -44,7 +51,9 @@ class ProjectionsBehind(Exception):
 
 
 class SqlStateSource:
-    def __init__(self, engine: Engine, needed: tuple[str, ...] = ("tasks", "pool_load")) -> None:
+    def __init__(
+        self, engine: Engine, needed: tuple[str, ...] = ("tasks", "pool_load", "tenants")
+    ) -> None:
         self._engine = engine
         self._needed = needed
 
@@ -61,12 +70,18 @@ class SqlStateSource:
                     ready_position,
                     correlation_id,
                     deferred=deferral_reason is not None,
+                    tenant=tenant,
                 )
                 for (task_id, priority, region, kind, ready_position, correlation_id,
-                     deferral_reason) in db.execute(WAITING, (str(TaskStatus.QUEUED),))
+                     deferral_reason, tenant) in db.execute(WAITING, (str(TaskStatus.QUEUED),))
             ]  # fmt: skip
             algorithm = active_algorithm(db)
-        return SchedulerState(position, algorithm, pools, waiting)
+            tenants = [tenant_rows.tenant_of(row) for row in mappings(db.execute(TENANTS))]
+            held = [
+                HeldSlot(task_id, tenant, ResourceType(kind))
+                for task_id, tenant, kind in db.execute(HELD, (str(TaskStatus.PROCESSING),))
+            ]
+        return SchedulerState(position, algorithm, pools, waiting, tenants, held)
 
     def running_tasks(self) -> RunningTasks:
         with reading(self._engine, transaction=True) as db:

@@ -308,6 +308,28 @@ class DecisionOut(Envelope):
         "the candidates were rebuilt from, checked against the recorded digest; null when "
         "the decision stored every pool itself",
     )
+    tenant_stage: "TenantStageOut | None" = Field(
+        None,
+        description="the fair-share stage that chose the task's tenant, with every competing "
+        "tenant's figures; null when it had no choice (one tenant without quotas)",
+    )
+
+
+class TenantFiguresOut(BaseModel):
+    name: str
+    weight: float
+    quota: "LimitsOut"
+    borrowing: "LimitsOut"
+    running: "LimitsOut"
+    share: float = Field(description="dominant share of the capacity over its weight")
+    wanting: list[str] = Field(description="resource types its next task could go to")
+
+
+class TenantStageOut(BaseModel):
+    chosen: str
+    summary: str
+    capacity: "LimitsOut"
+    tenants: list[TenantFiguresOut]
 
 
 class RebuiltFrom(BaseModel):

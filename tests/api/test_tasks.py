@@ -49,7 +49,7 @@ def test_scheduler_places_a_task_and_records_the_decision(client: TestClient) ->
     )
     history = client.get(f"/api/v1/tasks/{task['id']}/events").json()["events"]
     assert [e["type"] for e in history] == ["TaskQueued", "WorkerAssigned"]
-    assert history[1]["schema_version"] == 3
+    assert history[1]["schema_version"] == 4
     record = history[1]["payload"]["decision"]
     assert record["seen"] == history[0]["position"]
     assert record["pools"] == 8

@@ -45,7 +45,7 @@ def assigned_tasks(path: Path) -> tuple[list[str], list[str]]:
             "SELECT substr(stream_id, 6), schema_version FROM events WHERE type = 'WorkerAssigned' "
             "ORDER BY position"
         ).fetchall()
-    return [t for t, schema in rows if schema == 3], [t for t, schema in rows if schema != 3]
+    return [t for t, schema in rows if schema >= 3], [t for t, schema in rows if schema < 3]
 
 
 def wait_until_idle(url: str, quiet_s: float = 1.0) -> None:

@@ -31,7 +31,7 @@ REGIONS = ("us-east", "us-west", "eu-west", "ap-east")
 def whole_decisions() -> Iterator[None]:
     """The scheduler records each whole Decision instead of its compact record."""
     compact = Scheduler._record
-    Scheduler._record = lambda self, decision: decision  # type: ignore[assignment,method-assign,return-value]
+    Scheduler._record = lambda self, decision, stage=None: decision  # type: ignore[assignment,method-assign,return-value]
     try:
         yield
     finally:

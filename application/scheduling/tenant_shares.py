@@ -1,0 +1,128 @@
+"""Fair share in the scheduler: the tenants' settings and the slots their tasks hold, kept
+current from the log, and the choice of the next task among the tenants' heads of queue
+(`domain.scheduling.fair_share` decides; `domain.scheduling.tenant_stage` records it).
+
+A task that accepts either resource type is placed only when its tenant may take a slot
+on every type that has one free (whichever pool the algorithm picks, the tenant stays
+within its quota)."""
+
+from collections.abc import Callable, Iterable, Mapping
+
+import structlog
+
+from application.restored_state import HeldSlot, WaitingTask
+from domain.events import DomainEvent, TenantChanged, TenantCreated
+from domain.scheduling.fair_share import TenantState
+from domain.scheduling.tenant_stage import TenantStage, choice
+from domain.tenant import DEFAULT_TENANT, Tenant
+from domain.values import ResourceType
+
+log = structlog.get_logger(__name__)
+
+Requirement = ResourceType | None
+OrderKey = tuple[int, ...]
+Heads = Mapping[str, Mapping[Requirement, tuple[OrderKey, WaitingTask]]]
+"""Each tenant's first waiting task per requirement that some pool has room for."""
+
+
+class TenantShares:
+    def __init__(self, tenants: Iterable[Tenant] = (), held: Iterable[HeldSlot] = ()) -> None:
+        self._tenants: dict[str, Tenant] = {tenant.name: tenant for tenant in tenants}
+        self._held: dict[str, tuple[str, ResourceType]] = {}
+        self._running: dict[str, dict[ResourceType, int]] = {}
+        self._assigned: dict[str, str] = {}
+        """Tasks assigned in the log whose slot claim has not arrived yet: their tenants."""
+        for slot in held:
+            self.hold(slot.task_id, slot.tenant, slot.resource_type)
+
+    def apply(self, event: DomainEvent) -> None:
+        if isinstance(event, TenantCreated):
+            self._tenants[event.tenant] = Tenant.start(event)
+        elif isinstance(event, TenantChanged):
+            current = self._tenants.get(event.tenant)
+            self._tenants[event.tenant] = (
+                Tenant.start(event) if current is None else current.when(event)
+            )
+
+    def tenant(self, name: str) -> Tenant:
+        return self._tenants.get(name) or Tenant(name)
+
+    def running(self, name: str) -> dict[ResourceType, int]:
+        return dict(self._running.get(name, {}))
+
+    def assigned(self, task_id: str, tenant: str) -> None:
+        """A WorkerAssigned arrived for a task of `tenant`: its slot claim follows."""
+        self._assigned[task_id] = tenant
+
+    def claimed(self, task_id: str, resource: ResourceType) -> None:
+        """A slot claim arrived from the log (counted already if this scheduler made it)."""
+        tenant = self._assigned.pop(task_id, None)
+        if task_id in self._held:
+            return
+        if tenant is None:
+            log.warning("scheduler.tenant_unknown", task_id=task_id)
+            tenant = DEFAULT_TENANT
+        self.hold(task_id, tenant, resource)
+
+    def hold(self, task_id: str, tenant: str, resource: ResourceType) -> None:
+        if task_id in self._held:
+            return
+        self._held[task_id] = (tenant, resource)
+        counts = self._running.setdefault(tenant, {})
+        counts[resource] = counts.get(resource, 0) + 1
+
+    def release(self, task_id: str) -> None:
+        self._assigned.pop(task_id, None)
+        held = self._held.pop(task_id, None)
+        if held is None:
+            return
+        tenant, resource = held
+        counts = self._running[tenant]
+        counts[resource] -= 1
+        if not any(counts.values()):
+            del self._running[tenant]
+
+    def pick(
+        self,
+        heads: Heads,
+        has_room: Callable[[Requirement], bool],
+        capacity: Mapping[ResourceType, int],
+    ) -> tuple[WaitingTask, TenantStage | None] | None:
+        """The next task to place, and the stage that chose its tenant (None when one
+        tenant without quotas waits: it goes first in order, as without tenants)."""
+        if not heads:
+            return None
+        if len(heads) == 1:
+            ((name, mine),) = heads.items()
+            if self._unlimited(name):
+                return min(mine.values(), key=_order)[1], None
+        free = frozenset(resource for resource in ResourceType if has_room(resource))
+        wanting: dict[str, frozenset[ResourceType]] = {}
+        for name, mine in heads.items():
+            wanting[name] = frozenset().union(
+                *(free if requirement is None else {requirement} for requirement in mine)
+            )
+        order = {name: min(mine.values(), key=_order)[0] for name, mine in heads.items()}
+        states = [TenantState.of(self.tenant(name), self.running(name)) for name in heads]
+        while wanting:
+            made, stage = choice(states, wanting, capacity, order)
+            if made.tenant is None:
+                return None
+            allowed = made.resources
+            fits = [
+                head
+                for requirement, head in heads[made.tenant].items()
+                if (requirement in allowed if requirement is not None else free <= allowed)
+            ]
+            if fits:
+                return min(fits, key=_order)[1], stage
+            del wanting[made.tenant]  # only tasks it may not place now: the others choose
+        return None
+
+    def _unlimited(self, name: str) -> bool:
+        tenant = self.tenant(name)
+        return all(tenant.cap(resource) is None for resource in ResourceType)
+
+
+def _order(head: tuple[OrderKey, WaitingTask]) -> OrderKey:
+    return head[0]
