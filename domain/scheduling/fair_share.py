@@ -39,8 +39,9 @@ one task, or none.
 - Tasks of tenants missing from `tenants` are never chosen.
 """
 
+import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from fractions import Fraction
@@ -66,6 +67,10 @@ class TenantSettings(Protocol):
     def borrowing(self) -> Limits: ...
 
 
+SUMMARY_OTHERS = 5
+"""Tenants a summary names besides the chosen one (then: "and N more wait")."""
+NEAR = 1e-9
+"""Relative distance within which two float shares are compared exactly."""
 SHARE_DIGITS = 6
 """Shares in figures, summaries and preemptions are rounded to this many decimals."""
 
@@ -206,7 +211,9 @@ class FairShareChoice:
 @dataclass(frozen=True)
 class _Contender:
     state: TenantState
-    share: Fraction
+    rough: float
+    """Its share as a float: compared exactly (`exact`) only where floats come close."""
+    exact: Callable[[], Fraction]
     wanted: tuple[ResourceType, ...]
     open: tuple[ResourceType, ...]
     """Wanted types with room."""
@@ -219,12 +226,18 @@ def choose(
     wanting: Mapping[str, frozenset[ResourceType]],
     capacity: Mapping[ResourceType, int],
     order: Mapping[str, tuple[int, ...]],
+    figures: bool = True,
 ) -> FairShareChoice:
     """The tenant whose task is placed next. `wanting[name]`: the resource types its next
     task could be placed on now (tenants absent or with an empty set do not compete);
     `order[name]`: the queue order key of its head task, for ties (required for every
     competing tenant). A name in `wanting` with no state in `tenants`, or a name twice
-    in `tenants`, is the caller's mistake and raises ValueError."""
+    in `tenants`, is the caller's mistake and raises ValueError. `figures`: False leaves
+    the per-tenant figures out (the scheduler records its own inputs); the summary names
+    at most SUMMARY_OTHERS tenants besides the chosen one.
+
+    Shares are compared as floats, and exactly (as fractions) among those within NEAR of
+    the lowest, so the choice is the exact one at the cost of a float comparison each."""
     states = {state.name: state for state in tenants}
     if len(states) != len(tenants):
         raise ValueError("each tenant may appear only once in `tenants`")
@@ -237,33 +250,41 @@ def choose(
         wanted = tuple(resource for resource in ResourceType if resource in wanting[name])
         open_ = tuple(resource for resource in wanted if state.room(resource))
         within = tuple(resource for resource in open_ if not state.borrowing_for(resource))
-        contenders.append(_Contender(state, state.exact_share(capacity), wanted, open_, within))
+        exact = functools.partial(state.exact_share, capacity)  # called for a few only
+        rough = _rough_share(state, capacity)
+        contenders.append(_Contender(state, rough, exact, wanted, open_, within))
     missing = [c.state.name for c in contenders if c.state.name not in order]
     if missing:
         raise ValueError(f"no queue order key for competing tenants: {', '.join(missing)}")
 
     group = [c for c in contenders if c.within] or [c for c in contenders if c.open]
     if not group:
-        figures = tuple(_figure(c, Verdict.AT_QUOTA) for c in contenders)
-        waits = [f"{c.state.name} waits: {_at_quota(c)}" for c in contenders]
+        at_quota = tuple(_figure(c, Verdict.AT_QUOTA) for c in contenders) if figures else ()
+        waits = [f"{c.state.name} waits: {_at_quota(c)}" for c in contenders[:SUMMARY_OTHERS]]
+        if len(contenders) > SUMMARY_OTHERS:
+            waits.append(f"and {len(contenders) - SUMMARY_OTHERS} more wait")
         summary = "; ".join(["no tenant chosen", *waits]) if waits else "no tenant is waiting"
-        return FairShareChoice(None, frozenset(), figures, summary)
+        return FairShareChoice(None, frozenset(), at_quota, summary)
 
-    best = min(group, key=lambda c: (c.share, order[c.state.name], c.state.name))
+    lowest = min(c.rough for c in group)
+    close = [c for c in group if c.rough <= lowest + NEAR * max(1.0, lowest)]
+    best = min(close, key=lambda c: (c.exact(), order[c.state.name], c.state.name))
     borrowing = not best.within
     resources = best.open if borrowing else best.within
     verdicts = {c.state.name: _verdict(c, best) for c in contenders}
-    figures = tuple(_figure(c, verdicts[c.state.name]) for c in contenders)
-    chosen = f"{best.state.name} chosen at {_number(best.share)} of its share"
+    shown = tuple(_figure(c, verdicts[c.state.name]) for c in contenders) if figures else ()
+    chosen = f"{best.state.name} chosen at {_number(best.exact())} of its share"
     if borrowing:
         chosen += " (borrowing past its quota: no tenant within its quota wants a slot)"
+    others = [c for c in contenders if c is not best]
     waits = [
         f"{c.state.name} waits: {_why(c, best, verdicts[c.state.name], order)}"
-        for c in contenders
-        if c is not best
+        for c in others[:SUMMARY_OTHERS]
     ]
+    if len(others) > SUMMARY_OTHERS:
+        waits.append(f"and {len(others) - SUMMARY_OTHERS} more wait")
     return FairShareChoice(
-        best.state.name, frozenset(resources), figures, "; ".join([chosen, *waits])
+        best.state.name, frozenset(resources), shown, "; ".join([chosen, *waits])
     )
 
 
@@ -289,11 +310,11 @@ def _why(
     if verdict is Verdict.BORROWING_WAITS:
         used = ", ".join(f"{state.running_of(r)}/{state.quota.of(r)} {r}" for r in contender.open)
         return f"borrowing waits (quota {used} used; {best.state.name} is within its quota)"
-    if contender.share > best.share:
-        return f"over its share ({_number(contender.share)} > {_number(best.share)})"
+    if contender.rough > best.rough * (1 + NEAR) + NEAR or contender.exact() > best.exact():
+        return f"over its share ({_number(contender.exact())} > {_number(best.exact())})"
     if order[state.name] != order[best.state.name]:
-        return f"over its share (tie at {_number(contender.share)}, queued later)"
-    return f"over its share (tie at {_number(contender.share)}, name after {best.state.name})"
+        return f"over its share (tie at {_number(contender.exact())}, queued later)"
+    return f"over its share (tie at {_number(contender.exact())}, name after {best.state.name})"
 
 
 def _at_quota(contender: _Contender) -> str:
@@ -323,9 +344,18 @@ def _figure(contender: _Contender, verdict: Verdict) -> TenantFigure:
         state.quota.gpu,
         state.cap(cpu),
         state.cap(gpu),
-        _rounded(contender.share),
+        _rounded(contender.exact()),
         verdict,
     )
+
+
+def _rough_share(state: TenantState, capacity: Mapping[ResourceType, int]) -> float:
+    """The share in floats: the largest running/capacity over the weight."""
+    dominant = max(
+        (state.running_of(resource) / total for resource, total in capacity.items() if total > 0),
+        default=0.0,
+    )
+    return dominant / state.weight
 
 
 def _rounded(share: Fraction) -> float:

@@ -61,7 +61,7 @@ def choice(
 ) -> tuple[FairShareChoice, TenantStage | None]:
     """The fair-share choice among the tenants that want a slot, and its record (None when
     no tenant was chosen)."""
-    made = choose(states, wanting, capacity, order)
+    made = choose(states, wanting, capacity, order, figures=False)
     if made.tenant is None:
         return made, None
     inputs = tuple(
@@ -91,7 +91,8 @@ def again(stage: TenantStage) -> str | None:
     states = [tenant.state() for tenant in stage.tenants]
     wanting = {tenant.name: frozenset(tenant.wanting) for tenant in stage.tenants}
     order = {tenant.name: tenant.order for tenant in stage.tenants}
-    made = choose(states, wanting, {CPU: stage.capacity_cpu, GPU: stage.capacity_gpu}, order)
+    capacity = {CPU: stage.capacity_cpu, GPU: stage.capacity_gpu}
+    made = choose(states, wanting, capacity, order, figures=False)
     if made.tenant != stage.chosen:
         return f"the tenant stage chose {stage.chosen}, its figures choose {made.tenant}"
     if made.summary != stage.summary:
