@@ -32,6 +32,11 @@ class CommitFaults:
     def armed(self) -> bool:
         return self._pending > 0
 
+    def disarm(self) -> None:
+        """Fail no more commits (a round whose work was done before it was armed)."""
+        with self._lock:
+            self._spared = self._pending = 0
+
     def take(self) -> bool:
         """Called at each commit: True if this one must fail."""
         with self._lock:
