@@ -46,11 +46,41 @@ class TenantInput:
 
 @dataclass(frozen=True)
 class TenantStage:
+    """Recorded column-wise (one tuple per figure, aligned with `names`), as decisions
+    record their pools' verdicts: about 50 bytes of JSON per competing tenant."""
+
     chosen: str
     capacity_cpu: int
     capacity_gpu: int
-    tenants: tuple[TenantInput, ...]
+    names: tuple[str, ...]
+    weights: tuple[float, ...]
+    quota_cpu: tuple[int | None, ...]
+    quota_gpu: tuple[int | None, ...]
+    borrowing_cpu: tuple[int | None, ...]
+    borrowing_gpu: tuple[int | None, ...]
+    running_cpu: tuple[int, ...]
+    running_gpu: tuple[int, ...]
+    wanting: tuple[str, ...]
+    """The resource types each one's next task could use, as `cpu`, `gpu` or `cpu+gpu`."""
+    order: tuple[tuple[int, ...], ...]
     summary: str
+
+    @property
+    def tenants(self) -> tuple[TenantInput, ...]:
+        """The competing tenants, a row each."""
+        columns = zip(
+            self.names, self.weights, self.quota_cpu, self.quota_gpu, self.borrowing_cpu,
+            self.borrowing_gpu, self.running_cpu, self.running_gpu, self.wanting, self.order,
+            strict=True,
+        )  # fmt: skip
+        return tuple(
+            TenantInput(name, weight, qc, qg, bc, bg, rc, rg, _kinds(wanting), order)
+            for name, weight, qc, qg, bc, bg, rc, rg, wanting, order in columns
+        )
+
+
+def _kinds(wanting: str) -> tuple[ResourceType, ...]:
+    return tuple(ResourceType(kind) for kind in wanting.split("+"))
 
 
 def choice(
@@ -64,13 +94,26 @@ def choice(
     made = choose(states, wanting, capacity, order, figures=False)
     if made.tenant is None:
         return made, None
-    inputs = tuple(
+    rows = [
         _input(state, wanting[state.name], order[state.name])
         for state in sorted(states, key=lambda state: state.name)
         if wanting.get(state.name)
-    )
+    ]
     stage = TenantStage(
-        made.tenant, capacity.get(CPU, 0), capacity.get(GPU, 0), inputs, made.summary
+        made.tenant,
+        capacity.get(CPU, 0),
+        capacity.get(GPU, 0),
+        tuple(row.name for row in rows),
+        tuple(row.weight for row in rows),
+        tuple(row.quota_cpu for row in rows),
+        tuple(row.quota_gpu for row in rows),
+        tuple(row.borrowing_cpu for row in rows),
+        tuple(row.borrowing_gpu for row in rows),
+        tuple(row.running_cpu for row in rows),
+        tuple(row.running_gpu for row in rows),
+        tuple("+".join(str(kind) for kind in row.wanting) for row in rows),
+        tuple(row.order for row in rows),
+        made.summary,
     )
     return made, stage
 
