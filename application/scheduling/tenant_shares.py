@@ -32,6 +32,8 @@ class TenantShares:
         self._running: dict[str, dict[ResourceType, int]] = {}
         self._assigned: dict[str, str] = {}
         """Tasks assigned in the log whose slot claim has not arrived yet: their tenants."""
+        self._states: dict[str, TenantState] = {}
+        """Each tenant's state as fair share sees it, made again only when it changes."""
         for slot in held:
             self.hold(slot.task_id, slot.tenant, slot.resource_type)
 
@@ -43,6 +45,7 @@ class TenantShares:
             self._tenants[event.tenant] = (
                 Tenant.start(event) if current is None else current.when(event)
             )
+        self._states.clear()
 
     def tenant(self, name: str) -> Tenant:
         return self._tenants.get(name) or Tenant(name)
@@ -70,6 +73,7 @@ class TenantShares:
         self._held[task_id] = (tenant, resource)
         counts = self._running.setdefault(tenant, {})
         counts[resource] = counts.get(resource, 0) + 1
+        self._states.pop(tenant, None)
 
     def release(self, task_id: str) -> None:
         self._assigned.pop(task_id, None)
@@ -81,6 +85,7 @@ class TenantShares:
         counts[resource] -= 1
         if not any(counts.values()):
             del self._running[tenant]
+        self._states.pop(tenant, None)
 
     def pick(
         self,
@@ -98,12 +103,12 @@ class TenantShares:
                 return min(mine.values(), key=_order)[1], None
         free = frozenset(resource for resource in ResourceType if has_room(resource))
         wanting: dict[str, frozenset[ResourceType]] = {}
+        order: dict[str, OrderKey] = {}
         for name, mine in heads.items():
-            wanting[name] = frozenset().union(
-                *(free if requirement is None else {requirement} for requirement in mine)
-            )
-        order = {name: min(mine.values(), key=_order)[0] for name, mine in heads.items()}
-        states = [TenantState.of(self.tenant(name), self.running(name)) for name in heads]
+            # a head of either type can go wherever a slot is free; the others' types have one
+            wanting[name] = free if None in mine else frozenset(r for r in mine if r is not None)
+            order[name] = min(key for key, _ in mine.values())
+        states = [self._state(name) for name in heads]
         while wanting:
             made, stage = choice(states, wanting, capacity, order)
             if made.tenant is None:
@@ -118,6 +123,12 @@ class TenantShares:
                 return min(fits, key=_order)[1], stage
             del wanting[made.tenant]  # only tasks it may not place now: the others choose
         return None
+
+    def _state(self, name: str) -> TenantState:
+        state = self._states.get(name)
+        if state is None:
+            state = self._states[name] = TenantState.of(self.tenant(name), self.running(name))
+        return state
 
     def _unlimited(self, name: str) -> bool:
         tenant = self.tenant(name)

@@ -45,7 +45,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from fractions import Fraction
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from domain.values import NO_BORROWING, NO_LIMITS, Limits, ResourceType
 
@@ -67,6 +67,8 @@ class TenantSettings(Protocol):
     def borrowing(self) -> Limits: ...
 
 
+CPU, GPU = ResourceType.CPU, ResourceType.GPU
+_KINDS = tuple(ResourceType)
 SUMMARY_OTHERS = 5
 """Tenants a summary names besides the chosen one (then: "and N more wait")."""
 NEAR = 1e-9
@@ -208,16 +210,17 @@ class FairShareChoice:
     summary: str
 
 
-@dataclass(frozen=True)
-class _Contender:
+class _Contender(NamedTuple):
+    """A competing tenant in one choice (a tuple: one is made per tenant per placement)."""
+
     state: TenantState
     rough: float
     """Its share as a float: compared exactly (`exact`) only where floats come close."""
     exact: Callable[[], Fraction]
-    wanted: tuple[ResourceType, ...]
-    open: tuple[ResourceType, ...]
+    wanted: list[ResourceType]
+    open: list[ResourceType]
     """Wanted types with room."""
-    within: tuple[ResourceType, ...]
+    within: list[ResourceType]
     """Wanted types with room where a placement stays within the quota."""
 
 
@@ -245,13 +248,19 @@ def choose(
     if unknown:
         raise ValueError(f"tenants wanting a slot with no state given: {', '.join(unknown)}")
     contenders: list[_Contender] = []
+    cpu_total, gpu_total = capacity.get(CPU, 0), capacity.get(GPU, 0)
     for name in sorted(name for name in states if wanting.get(name)):
         state = states[name]
-        wanted = tuple(resource for resource in ResourceType if resource in wanting[name])
-        open_ = tuple(resource for resource in wanted if state.room(resource))
-        within = tuple(resource for resource in open_ if not state.borrowing_for(resource))
+        asked = wanting[name]
+        wanted = [resource for resource in _KINDS if resource in asked]
+        open_ = [resource for resource in wanted if state.room(resource)]
+        within = [resource for resource in open_ if not state.borrowing_for(resource)]
         exact = functools.partial(state.exact_share, capacity)  # called for a few only
-        rough = _rough_share(state, capacity)
+        dominant = max(
+            state.running_cpu / cpu_total if cpu_total > 0 else 0.0,
+            state.running_gpu / gpu_total if gpu_total > 0 else 0.0,
+        )
+        rough = dominant / state.weight
         contenders.append(_Contender(state, rough, exact, wanted, open_, within))
     missing = [c.state.name for c in contenders if c.state.name not in order]
     if missing:
@@ -347,15 +356,6 @@ def _figure(contender: _Contender, verdict: Verdict) -> TenantFigure:
         _rounded(contender.exact()),
         verdict,
     )
-
-
-def _rough_share(state: TenantState, capacity: Mapping[ResourceType, int]) -> float:
-    """The share in floats: the largest running/capacity over the weight."""
-    dominant = max(
-        (state.running_of(resource) / total for resource, total in capacity.items() if total > 0),
-        default=0.0,
-    )
-    return dominant / state.weight
 
 
 def _rounded(share: Fraction) -> float:

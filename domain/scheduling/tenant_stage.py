@@ -79,6 +79,13 @@ class TenantStage:
         )
 
 
+_WANTING = {
+    frozenset(kinds): "+".join(str(kind) for kind in kinds)
+    for kinds in ((CPU,), (GPU,), (CPU, GPU))
+}
+"""A set of resource types as the record writes it (`cpu`, `gpu`, `cpu+gpu`)."""
+
+
 def _kinds(wanting: str) -> tuple[ResourceType, ...]:
     return tuple(ResourceType(kind) for kind in wanting.split("+"))
 
@@ -94,38 +101,25 @@ def choice(
     made = choose(states, wanting, capacity, order, figures=False)
     if made.tenant is None:
         return made, None
-    rows = [
-        _input(state, wanting[state.name], order[state.name])
-        for state in sorted(states, key=lambda state: state.name)
-        if wanting.get(state.name)
-    ]
+    competing = sorted((state for state in states if wanting.get(state.name)),
+                       key=lambda state: state.name)  # fmt: skip
     stage = TenantStage(
         made.tenant,
         capacity.get(CPU, 0),
         capacity.get(GPU, 0),
-        tuple(row.name for row in rows),
-        tuple(row.weight for row in rows),
-        tuple(row.quota_cpu for row in rows),
-        tuple(row.quota_gpu for row in rows),
-        tuple(row.borrowing_cpu for row in rows),
-        tuple(row.borrowing_gpu for row in rows),
-        tuple(row.running_cpu for row in rows),
-        tuple(row.running_gpu for row in rows),
-        tuple("+".join(str(kind) for kind in row.wanting) for row in rows),
-        tuple(row.order for row in rows),
+        tuple([state.name for state in competing]),
+        tuple([state.weight for state in competing]),
+        tuple([state.quota.cpu for state in competing]),
+        tuple([state.quota.gpu for state in competing]),
+        tuple([state.borrowing.cpu for state in competing]),
+        tuple([state.borrowing.gpu for state in competing]),
+        tuple([state.running_cpu for state in competing]),
+        tuple([state.running_gpu for state in competing]),
+        tuple([_WANTING[wanting[state.name]] for state in competing]),
+        tuple([order[state.name] for state in competing]),
         made.summary,
     )
     return made, stage
-
-
-def _input(
-    state: TenantState, wanting: frozenset[ResourceType], order: tuple[int, ...]
-) -> TenantInput:
-    quota, borrowing = state.quota, state.borrowing
-    return TenantInput(
-        state.name, state.weight, quota.cpu, quota.gpu, borrowing.cpu, borrowing.gpu,
-        state.running_cpu, state.running_gpu, tuple(sorted(wanting)), order,
-    )  # fmt: skip
 
 
 def again(stage: TenantStage) -> str | None:
