@@ -113,7 +113,8 @@ BUSY_TIMEOUT_S = 2.0
 def test_a_command_waiting_on_a_locked_database_gets_its_503_within_the_busy_timeout(
     tmp_path: Path,
 ) -> None:
-    """One bound: a command gets its 503 within BUSY_TIMEOUT_MS plus 10% of being sent,
+    """One bound: a command gets its 503 within BUSY_TIMEOUT_MS plus half a second (the
+    process hops and a loaded machine's scheduling; 10% of the 5 s default) of being sent,
     also one that arrives while an earlier command is still waiting for the lock (it used
     to wait for that one's timeout and then a whole one of its own: up to twice)."""
     database = tmp_path / "taskrouterx.db"
@@ -152,7 +153,7 @@ def test_a_command_waiting_on_a_locked_database_gets_its_503_within_the_busy_tim
     try:
         assert set(waited) == {"first", "second"}
         for name, seconds in waited.items():
-            assert seconds <= BUSY_TIMEOUT_S * 1.1, f"{name} waited {seconds:.2f} s"
+            assert seconds <= BUSY_TIMEOUT_S + 0.5, f"{name} waited {seconds:.2f} s"
         ok = running.client.post(
             "/api/v1/tasks", json={"type": "order", "priority": 5, "cost": 1.0, "region": "x"}
         )
