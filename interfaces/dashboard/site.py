@@ -1,4 +1,5 @@
-"""Serves the dashboard: its page at `/` and its assets under `/dashboard/`, revalidated on
+"""Serves the dashboard: its page at `/` (`/dashboard` leads there) and its assets under
+`/dashboard/`, revalidated on
 every load so a new release is never mixed with a cached old module.
 
 The page is written once, when the app is made: it lists every module for the browser to
@@ -11,7 +12,7 @@ import json
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
@@ -63,7 +64,14 @@ def page() -> bytes:
 
 
 def install(app: FastAPI) -> None:
-    """Mount the assets and serve the page."""
+    """Mount the assets and serve the page; `/dashboard` and `/dashboard/` (where a user
+    may look for it) lead to the page."""
+
+    @app.get(ASSETS, include_in_schema=False)
+    @app.get(f"{ASSETS}/", include_in_schema=False)
+    def to_the_page() -> Response:
+        return RedirectResponse("/", status_code=308)
+
     app.mount(ASSETS, Assets(directory=STATIC), name="dashboard")
     body = page()
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'

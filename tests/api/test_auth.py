@@ -86,6 +86,7 @@ def test_both_headers_carry_a_key_and_probes_stay_open(secured: TestClient) -> N
     assert secured.get("/docs").status_code == 200
     assert secured.get("/").status_code == 200, "the dashboard's page asks for the key itself"
     assert secured.get("/dashboard/js/api.js").status_code == 200
+    assert secured.get("/dashboard").status_code == 200, "led to the page, with no key"
 
 
 def test_idempotency_keys_belong_to_their_api_key(secured: TestClient) -> None:

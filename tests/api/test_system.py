@@ -341,6 +341,11 @@ def test_the_dashboard_is_served_at_the_root_with_its_own_content_policy(
     assert client.get("/dashboard/css/dashboard.css").status_code == 200
     assert client.get("/dashboard/nothing.js").status_code == 404
     assert client.get("/dashboard/%2e%2e/site.py").status_code == 404
+    for where in ("/dashboard", "/dashboard/"):  # where a user may look for it
+        moved = client.get(where, follow_redirects=False)
+        assert moved.status_code == 308, where
+        assert moved.headers["location"] == "/"
+        assert client.get(where).text == page.text
 
 
 def test_the_dashboard_page_carries_the_choices_the_api_accepts_and_lists_its_modules(

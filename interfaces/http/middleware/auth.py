@@ -69,7 +69,7 @@ PUBLIC = Depends(_public)
 
 OPEN_PATHS: list[tuple[str, re.Pattern[str], Permission | None]] = [
     ("GET", re.compile(r"/(docs|redoc|openapi\.json)(/.*)?"), None),
-    ("GET", re.compile(r"/|/dashboard/.*"), None),
+    ("GET", re.compile(r"/|/dashboard(/.*)?"), None),
 ]
 """Beside the API's routes: its own documentation and the dashboard's static files (the
 dashboard then calls the API with the key its user enters)."""
