@@ -20,6 +20,7 @@ from application.service import (
     TaskRouterService,
 )
 from application.service import Traffic as TrafficRuns
+from domain.errors import TenantNotFound
 from interfaces.http.closing import Closing
 from interfaces.http.completions import wait_for
 
@@ -41,13 +42,26 @@ async def get_context(request: Request) -> MessageContext:
     return context_of(request)
 
 
-async def get_bound_tenant(request: Request) -> str | None:
+def bound_tenant_of(request: Request) -> str | None:
     """The tenant the request's API key is bound to (None: any tenant)."""
-    return getattr(request.state, "tenant", None)
+    tenant: str | None = getattr(request.state, "tenant", None)
+    return tenant
+
+
+def tenant_seen(bound: str | None, asked: str | None) -> str | None:
+    """The tenant a request reads: the one it asks for, or its key's; a key bound to a
+    tenant knows no other (404, not 403: names do not leak)."""
+    if bound is not None and asked not in (None, bound):
+        raise TenantNotFound(asked or "")
+    return bound or asked
+
+
+async def get_bound_tenant(request: Request) -> str | None:
+    return bound_tenant_of(request)
 
 
 async def _every_tenant(request: Request) -> None:
-    if getattr(request.state, "tenant", None) is not None:
+    if bound_tenant_of(request) is not None:
         raise HTTPException(
             403,
             "this API key is bound to one tenant, and this operation shows or hands out every "

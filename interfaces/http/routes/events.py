@@ -5,8 +5,8 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from domain.errors import InvalidValue, TenantNotFound
-from interfaces.http.deps import EVERY_TENANT, BoundTenant, Reads, ServerClosing
+from domain.errors import InvalidValue
+from interfaces.http.deps import EVERY_TENANT, BoundTenant, Reads, ServerClosing, tenant_seen
 from interfaces.http.event_stream import StreamAsk, StreamSlots, TooManyStreams, events_after
 from interfaces.http.log_fanout import LogFanout
 from interfaces.http.middleware.auth import READ, requires
@@ -35,7 +35,7 @@ def events(
     page looking through at most 10,000 positions (a short page's `next_after` says where
     it stopped: go on from there until it reaches `head`). A key bound to a tenant reads
     only that tenant's events."""
-    tenant = _tenant_seen(bound, tenant)
+    tenant = tenant_seen(bound, tenant)
     if tenant is not None:
         page, reached, head = reads.tenant_events_page(
             tenant, after, limit, stream, type, correlation_id
@@ -44,14 +44,6 @@ def events(
     page, head = reads.events_page(after, limit, stream, type, correlation_id)
     next_after = page[-1]["position"] if len(page) == limit else max(after, head)
     return {"events": page, "next_after": next_after, "head": head}
-
-
-def _tenant_seen(bound: str | None, asked: str | None) -> str | None:
-    """The tenant whose events to show: the one asked for, or the key's; a key bound to a
-    tenant knows no other (404)."""
-    if bound is not None and asked not in (None, bound):
-        raise TenantNotFound(asked or "")
-    return bound or asked
 
 
 @router.get(
@@ -82,7 +74,7 @@ async def event_stream(
     beyond the log's head is refused (422). Open streams are limited in all
     (`MAX_STREAMS`, 503 beyond) and per API key (`MAX_STREAMS_PER_KEY`, 429 beyond).
     `tenant`: that tenant's events only; a key bound to a tenant follows that tenant's."""
-    tenant = _tenant_seen(bound, tenant)
+    tenant = tenant_seen(bound, tenant)
     if last_event_id is not None:
         if not (last_event_id.isascii() and last_event_id.isdigit()):
             raise InvalidValue("Last-Event-ID must be an event position (digits)")

@@ -17,7 +17,7 @@ from application.idempotency import Response as IdempotentResponse
 from application.idempotency import Sources
 from application.messages import CommandResult, RecordedEvent
 from application.ports import ReadModel
-from domain.errors import Invalid, LeaseNotHeld, TaskNotFound, TenantNotFound
+from domain.errors import Invalid, LeaseNotHeld, TaskNotFound
 from domain.retry import RetryPolicy
 from domain.task import task_stream
 from domain.tenant import DEFAULT_TENANT
@@ -31,8 +31,10 @@ from interfaces.http.deps import (
     Reads,
     Sender,
     TimeTravelling,
+    bound_tenant_of,
     send,
     service_of,
+    tenant_seen,
 )
 from interfaces.http.idempotent import execute, json_body
 from interfaces.http.middleware.auth import READ, WORK, WRITE, requires
@@ -74,7 +76,7 @@ class OtherTenant(Invalid):
 async def _visible(task_id: uuid.UUID, request: Request) -> None:
     """With a key bound to a tenant, another tenant's task does not exist: 404, not 403,
     so its id does not leak. (One read more for such keys only.)"""
-    bound = getattr(request.state, "tenant", None)
+    bound = bound_tenant_of(request)
     if bound is None:
         return
     task = await run_in_threadpool(service_of(request).read_model.get_task, str(task_id))
@@ -97,7 +99,7 @@ async def submit_task(request: Request) -> Response:
     """Submit a task. The body is parsed here rather than by a dependency: this is the
     busiest endpoint, and FastAPI's dependency solving would cost more than the write."""
     body = await parse_body(request, TaskCreate)
-    tenant = _tenant_of_submission(body.tenant, getattr(request.state, "tenant", None))
+    tenant = _tenant_of_submission(body.tenant, bound_tenant_of(request))
     command = SubmitTask(
         body.type,
         body.priority,
@@ -126,9 +128,8 @@ def list_tasks(
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
     """Newest first; with a key bound to a tenant, only that tenant's tasks."""
-    if bound is not None and tenant not in (None, bound):
-        raise TenantNotFound(tenant or "")  # a key bound to a tenant knows no other
-    tasks, total = reads.list_tasks(status, type, region, page, page_size, bound or tenant)
+    seen = tenant_seen(bound, tenant)
+    tasks, total = reads.list_tasks(status, type, region, page, page_size, seen)
     return {"tasks": tasks, "total": total, "page": page, "page_size": page_size}
 
 

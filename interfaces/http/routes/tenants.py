@@ -11,7 +11,15 @@ from application.ports import ReadModel
 from domain.errors import TenantNotFound
 from domain.tenant import tenant_stream
 from domain.values import Limits
-from interfaces.http.deps import EVERY_TENANT, BoundTenant, Context, Reads, Sender, send
+from interfaces.http.deps import (
+    EVERY_TENANT,
+    BoundTenant,
+    Context,
+    Reads,
+    Sender,
+    send,
+    tenant_seen,
+)
 from interfaces.http.idempotent import execute, json_body
 from interfaces.http.middleware.auth import READ, TENANTS, requires
 from interfaces.http.schemas import (
@@ -72,8 +80,7 @@ async def change_tenant(
 ) -> dict[str, Any]:
     """Change a tenant's weight, quota or borrowing. A quota lowered below what the tenant
     runs stops its new placements; its running tasks go on."""
-    if bound not in (None, name):
-        raise TenantNotFound(name)
+    tenant_seen(bound, name)
     command = ChangeTenant(name, body.weight, _given(body.quota), _given(body.borrowing))
     await send(sender, command, context)
     return _tenant(reads, name, bound)
@@ -92,7 +99,8 @@ def _given(body: QuotaIn | BorrowingIn | None) -> dict[str, int | None] | None:
 
 def _tenant(reads: ReadModel, name: str, bound: str | None) -> dict[str, Any]:
     """The tenant; another than a bound key's does not exist for it (404, not 403)."""
-    tenant = reads.get_tenant(name) if bound in (None, name) else None
+    tenant_seen(bound, name)
+    tenant = reads.get_tenant(name)
     if tenant is None:
         raise TenantNotFound(name)
     return tenant
