@@ -195,6 +195,25 @@ def update_many(
         db.executemany(_update(table, columns, key), rows)
 
 
+KEYS_PER_READ = 500
+"""Keys one `select_by_keys` statement asks for at most (SQLite's bound parameters)."""
+
+
+def select_by_keys(
+    db: Db, table: str, columns: tuple[str, ...], key: str, keys: Sequence[Any]
+) -> Iterator[tuple[Any, ...]]:
+    """The rows (`key`, then `columns`) whose `key` is one of `keys`, in as few
+    statements as the keys allow (one per key had been a round trip each)."""
+    for start in range(0, len(keys), KEYS_PER_READ):
+        chunk = keys[start : start + KEYS_PER_READ]
+        yield from db.execute(_select_in(table, columns, key, len(chunk)), chunk)
+
+
+@functools.cache
+def _select_in(table: str, columns: tuple[str, ...], key: str, count: int) -> Sql:
+    return sql(f"SELECT {key}, {', '.join(columns)} FROM {table} WHERE {key} IN ({marks(count)})")
+
+
 def _from_json(table: str, columns: tuple[str, ...]) -> str:
     """PostgreSQL: SELECT `columns` from the rows of a JSON array of objects (a parameter),
     typed as `table`'s columns: one statement text whatever the count, prepared once."""

@@ -26,7 +26,7 @@ from infrastructure.archive.archived_log import ArchivedLog
 from infrastructure.codec import decode, payload_dict
 from infrastructure.sql import log_start, stored_events
 from infrastructure.sql.chain import COLUMNS
-from infrastructure.sql.db import Db, Sql, mappings, marks, reading, sql
+from infrastructure.sql.db import Db, Sql, mappings, reading, select_by_keys, sql
 from infrastructure.sql.pool_history import ArchivedPoolHistory, PoolHistory
 from infrastructure.sql.projections.runner import read_checkpoints
 
@@ -218,12 +218,8 @@ class SqlReadModel:
             return page, head
 
     def task_tenants(self, task_ids: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
         with reading(self._engine) as db:
-            for start in range(0, len(task_ids), IDS_PER_READ):
-                chunk = task_ids[start : start + IDS_PER_READ]
-                found.update(db.execute(_tenants_of(len(chunk)), chunk).fetchall())
-        return found
+            return dict(select_by_keys(db, "tasks", ("tenant",), "id", task_ids))
 
     def tenant_events_page(
         self,
@@ -397,14 +393,6 @@ def _given(
     """The filters that have a value: their column names and their values."""
     given = [(name, value) for name, value in zip(names, values, strict=True) if value is not None]
     return tuple(name for name, _ in given), tuple(value for _, value in given)
-
-
-IDS_PER_READ = 500
-
-
-@functools.cache
-def _tenants_of(count: int) -> Sql:
-    return sql(f"SELECT id, tenant FROM tasks WHERE id IN ({marks(count)})")
 
 
 @functools.cache

@@ -5,7 +5,6 @@ A batch folds each task's events through the task row's fold (`application.read_
 tasks`: the task's current status and attempt are read once per batch), writes one update
 per task, and moves the counts by each task's status before and after the batch."""
 
-import functools
 import itertools
 import operator
 from collections.abc import Iterator, Sequence
@@ -15,7 +14,7 @@ import orjson
 
 from application.read_models import tasks
 from application.read_models.record import Row, resolved
-from infrastructure.sql.db import Db, Sql, insert_into, insert_many, marks, sql, update_many
+from infrastructure.sql.db import Db, insert_into, insert_many, select_by_keys, sql, update_many
 from infrastructure.sql.projections.base import Deltas, EventRecord, upsert
 from infrastructure.sql.projections.runner import record_of
 
@@ -76,12 +75,6 @@ class TasksProjection:
 CURRENT_COLUMNS = ("status", "type", "region", "tenant", "attempt")
 KEPT = frozenset(CURRENT_COLUMNS)
 """Columns read before the batch: written back only when the batch changed them."""
-IDS_PER_READ = 500
-
-
-@functools.cache
-def _current_of(count: int) -> Sql:
-    return sql(f"SELECT id, {', '.join(CURRENT_COLUMNS)} FROM tasks WHERE id IN ({marks(count)})")
 
 
 def _current(db: Db, records: Sequence[EventRecord]) -> dict[str, Row]:
@@ -92,12 +85,10 @@ def _current(db: Db, records: Sequence[EventRecord]) -> dict[str, Row]:
         {r.data["task_id"] for r in records if r.type in tasks.TYPES and r.type != "TaskQueued"}
         - queued
     )
-    found: dict[str, Row] = {}
-    for start in range(0, len(wanted), IDS_PER_READ):
-        chunk = wanted[start : start + IDS_PER_READ]
-        for task_id, *values in db.execute(_current_of(len(chunk)), chunk):
-            found[task_id] = dict(zip(CURRENT_COLUMNS, values, strict=True))
-    return found
+    return {
+        task_id: dict(zip(CURRENT_COLUMNS, values, strict=True))
+        for task_id, *values in select_by_keys(db, "tasks", CURRENT_COLUMNS, "id", wanted)
+    }
 
 
 def _stored(row: Row) -> list[Any]:
