@@ -29,6 +29,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from application.read_models import tenants as tenant_rows
 from domain.values import TaskStatus
 
 PREFIX = "taskrouterx"
@@ -155,9 +156,6 @@ class Metrics:
         self.rebuild_duration.labels(projection).observe(time.perf_counter() - started)
 
 
-ACTIVE = (str(TaskStatus.QUEUED), str(TaskStatus.DELAYED), str(TaskStatus.PROCESSING))
-
-
 class StateCollector(Collector):
     """Gauges read at scrape time from `state()`: {"tasks": {status: n}, "pools": [...],
     "tenants": [{name, queued, delayed, processing, ...}],
@@ -185,7 +183,7 @@ class StateCollector(Collector):
             labels=["tenant", "status"],
         )
         for tenant in state.get("tenants", ()):
-            for active in ACTIVE:
+            for active in tenant_rows.COUNTED:
                 by_tenant.add_metric([tenant["name"], active], tenant[active])
         yield by_tenant
         yield GaugeMetricFamily(

@@ -6,10 +6,12 @@ from typing import Any
 
 from application.read_models.record import Recorded, Row
 from domain.tenant import Tenant
-from domain.values import Limits
+from domain.values import Limits, TaskStatus
 
 TYPES = frozenset({"TenantCreated", "TenantChanged"})
 """The event types that change this read model."""
+COUNTED = (str(TaskStatus.QUEUED), str(TaskStatus.DELAYED), str(TaskStatus.PROCESSING))
+"""The statuses of a tenant's tasks its view counts (waiting, and running)."""
 
 
 def row_of(record: Recorded) -> Row:

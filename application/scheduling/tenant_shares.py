@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 import structlog
 
 from application.restored_state import HeldSlot, WaitingTask
-from domain.events import DomainEvent, TenantChanged, TenantCreated
+from domain.events import TenantChanged, TenantCreated
 from domain.scheduling.fair_share import TenantState
 from domain.scheduling.tenant_stage import TenantStage, choice
 from domain.tenant import DEFAULT_TENANT, Tenant
@@ -37,15 +37,12 @@ class TenantShares:
         for slot in held:
             self.hold(slot.task_id, slot.tenant, slot.resource_type)
 
-    def apply(self, event: DomainEvent) -> None:
-        if isinstance(event, TenantCreated):
-            self._tenants[event.tenant] = Tenant.start(event)
-        elif isinstance(event, TenantChanged):
-            current = self._tenants.get(event.tenant)
-            self._tenants[event.tenant] = (
-                Tenant.start(event) if current is None else current.when(event)
-            )
-        self._states.clear()
+    def apply(self, event: TenantCreated | TenantChanged) -> None:
+        current = self._tenants.get(event.tenant)
+        self._tenants[event.tenant] = (
+            Tenant.start(event) if current is None else current.when(event)
+        )
+        self._states.pop(event.tenant, None)
 
     def tenant(self, name: str) -> Tenant:
         return self._tenants.get(name) or Tenant(name)

@@ -55,7 +55,6 @@ LATEST_ALGORITHM = sql(
 PING = sql("SELECT 1")
 TENANTS = sql("SELECT * FROM tenants ORDER BY name")
 TENANT = sql("SELECT * FROM tenants WHERE name = ?")
-ACTIVE = (TaskStatus.QUEUED, TaskStatus.DELAYED, TaskStatus.PROCESSING)
 ACTIVE_BY_TENANT = sql(
     "SELECT tenant, status, SUM(count) FROM task_counts WHERE status IN (?, ?, ?) "
     "GROUP BY tenant, status"
@@ -421,13 +420,13 @@ def _is_current(db: Db, projection: str) -> bool:
     return row is not None and row[0] == stored_events.head(db)
 
 
-_NONE_ACTIVE = {str(status): 0 for status in ACTIVE}
+_NONE_ACTIVE = dict.fromkeys(tenant_rows.COUNTED, 0)
 
 
 def _active_by_tenant(db: Db) -> dict[str, dict[str, int]]:
     """Each tenant's queued, delayed and processing tasks (tenants with none left out)."""
     found: dict[str, dict[str, int]] = {}
-    for tenant, status, count in db.execute(ACTIVE_BY_TENANT, tuple(map(str, ACTIVE))):
+    for tenant, status, count in db.execute(ACTIVE_BY_TENANT, tenant_rows.COUNTED):
         found.setdefault(tenant, dict(_NONE_ACTIVE))[status] = int(count)
     return found
 

@@ -20,7 +20,7 @@ from domain.values import Execution, ResourceType, TaskStatus
 from infrastructure.sql import stored_events
 from infrastructure.sql.db import Db, mappings, reading, sql
 from infrastructure.sql.projections.runner import read_checkpoints
-from infrastructure.sql.queries import POOLS, active_algorithm
+from infrastructure.sql.queries import POOLS, TENANTS, active_algorithm
 from infrastructure.sql.timestamps import parse
 
 WAITING = sql(
@@ -31,7 +31,6 @@ HELD = sql(
     "SELECT t.id, t.tenant, p.resource_type FROM tasks t JOIN pool_load p "
     "ON p.pool_id = t.pool_id WHERE t.status = ?"
 )
-TENANTS = sql("SELECT * FROM tenants")
 EXTERNAL_POOLS = sql("SELECT pool_id FROM pool_load WHERE execution = ?")
 RUNNING = sql(
     "SELECT id, correlation_id, pool_id, attempt FROM tasks WHERE status = ? "

@@ -18,6 +18,8 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from application.ports import ReadModel
+from domain.task import task_stream
+from domain.tenant import tenant_stream
 from interfaces.http.closing import Closing
 from interfaces.http.log_fanout import (
     PAGE,
@@ -146,14 +148,14 @@ class TenantsOf:
     def __init__(self, reads: ReadModel, tenant: str) -> None:
         self._reads = reads
         self._tenant = tenant
-        self._own = f"tenant-{tenant}"
+        self._own = tenant_stream(tenant)
         self._known: dict[str, str] = {}
 
     def keep(self, frames: list[Frame]) -> list[Frame]:
         unknown = {
-            held.stream_id[5:]
+            task_id
             for held in frames
-            if held.stream_id.startswith("task-") and held.stream_id[5:] not in self._known
+            if (task_id := _task_of(held.stream_id)) is not None and task_id not in self._known
         }
         if unknown:
             if len(self._known) + len(unknown) > TENANTS_KEPT:
@@ -162,9 +164,18 @@ class TenantsOf:
         return [held for held in frames if self._theirs(held.stream_id)]
 
     def _theirs(self, stream_id: str) -> bool:
-        if stream_id.startswith("task-"):
-            return self._known.get(stream_id[5:]) == self._tenant
+        task_id = _task_of(stream_id)
+        if task_id is not None:
+            return self._known.get(task_id) == self._tenant
         return stream_id == self._own
+
+
+TASK_STREAM = task_stream("")
+
+
+def _task_of(stream_id: str) -> str | None:
+    """The task a stream is of (None: not a task's)."""
+    return stream_id[len(TASK_STREAM) :] if stream_id.startswith(TASK_STREAM) else None
 
 
 async def _follow(
