@@ -72,7 +72,7 @@ the tasks they belong to, so a quiet tenant's page would otherwise read the log 
 head. A page ends there even if short, and says where (`reached`)."""
 TENANT_EVENTS = (
     f"SELECT {', '.join(f'e.{column}' for column in COLUMNS)} FROM events e "
-    "LEFT JOIN tasks t ON t.id = substr(e.stream_id, 6) "
+    f"LEFT JOIN tasks t ON t.id = substr(e.stream_id, {len(task_stream('')) + 1}) "
     "WHERE e.position > ? AND e.position <= ?{and_where} AND (t.tenant = ? OR e.stream_id = ?) "
     "ORDER BY e.position LIMIT ?"
 )
