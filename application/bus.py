@@ -13,6 +13,7 @@ from application.commands.assign_worker import AssignWorker, assign_worker
 from application.commands.change_pool_capacity import ChangePoolCapacity, change_pool_capacity
 from application.commands.defer_task import DeferTask, defer_task
 from application.commands.finish_task import CompleteTask, FailTask, complete_task, fail_task
+from application.commands.preempt_task import PreemptTask, preempt_task
 from application.commands.register_worker_pool import RegisterWorkerPool, register_worker_pool
 from application.commands.submit_task import SubmitTask, submit_task
 from application.commands.switch_algorithm import SwitchAlgorithm, switch_algorithm
@@ -27,6 +28,7 @@ HANDLERS: Mapping[type[Command], Handler] = {
     SubmitTask: submit_task,
     AssignWorker: assign_worker,
     DeferTask: defer_task,
+    PreemptTask: preempt_task,
     CompleteTask: complete_task,
     FailTask: fail_task,
     RegisterWorkerPool: register_worker_pool,

@@ -8,6 +8,7 @@ from enum import IntEnum
 
 from application.commands.finish_task import CompleteTask, FailTask
 from application.commands.leases import Heartbeat, LeaseTask, ReleaseTask
+from application.commands.preempt_task import PreemptTask
 from application.messages import Command
 
 
@@ -17,10 +18,10 @@ class Lane(IntEnum):
 
 
 WORKER_COMMANDS: frozenset[type[Command]] = frozenset(
-    {LeaseTask, Heartbeat, CompleteTask, FailTask, ReleaseTask}
+    {LeaseTask, Heartbeat, CompleteTask, FailTask, ReleaseTask, PreemptTask}
 )
-"""What workers send, over HTTP or from the simulator: the commands that keep work going
-and free capacity."""
+"""What workers send, over HTTP or from the simulator, and the scheduler's preemptions:
+the commands that keep work going and free capacity."""
 
 
 def lane_of(command: Command) -> Lane:

@@ -19,15 +19,22 @@ class WaitingTask:
     correlation_id: str
     deferred: bool
     tenant: str = DEFAULT_TENANT
+    preemptible: bool = False
 
 
 @dataclass(frozen=True)
 class HeldSlot:
-    """A running task's slot, as fair share counts it: whose task, on which resource type."""
+    """A running task's slot, as fair share counts it (whose task, on which resource
+    type) and as preemption sees it (the pool, the task's priority, whether it may be
+    preempted and when its attempt started, in microseconds since the epoch)."""
 
     task_id: str
     tenant: str
     resource_type: ResourceType
+    pool_id: str = ""
+    priority: int = 5
+    preemptible: bool = False
+    started_us: int = 0
 
 
 @dataclass(frozen=True)

@@ -211,3 +211,13 @@ class UnknownTenant(Invalid):
 class TenantAlreadyExists(Conflict):
     def __init__(self, name: str) -> None:
         super().__init__(f"tenant {name!r} already exists")
+
+
+class PreemptionRefused(Conflict):
+    """A preemption the rules never allow: a task that is not preemptible, a beneficiary
+    that is not waiting or cannot run where the victim runs, or a victim of the
+    beneficiary's own tenant with a priority not below the beneficiary's."""
+
+    def __init__(self, task_id: str, why: str) -> None:
+        super().__init__(f"task {task_id} cannot be preempted: {why}")
+        self.task_id = task_id

@@ -108,13 +108,14 @@ class TaskReady(DomainEvent):
     """A delayed task's time came: it joins the waiting queue. Carries what the scheduler
     orders and places it by, as TaskQueued does."""
 
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
     task_id: str
     priority: int
     region: str
     resource_type: ResourceType | None
     ready_at: datetime
     tenant: str = "default"
+    preemptible: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,28 @@ class TaskReleased(DomainEvent):
     worker_id: str
     reason: str
     released_at: datetime
+
+
+@dataclass(frozen=True)
+class TaskPreempted(DomainEvent):
+    """The scheduler stopped a preemptible task's attempt so that a waiting task (the
+    beneficiary) can take its slot: not a failure; the task waits for a new attempt at
+    once, as a released one does. The rule and the shares are fair share's
+    (`domain.scheduling.fair_share.choose_victim`), made on the scheduler's state at log
+    position `seen` (scheduler run `run`), from which the audit makes the choice again."""
+
+    task_id: str
+    pool_id: str
+    attempt: int
+    tenant: str
+    beneficiary: str
+    beneficiary_tenant: str
+    rule: str
+    victim_share: float
+    beneficiary_share: float
+    seen: int
+    run: str
+    preempted_at: datetime
 
 
 @dataclass(frozen=True)
@@ -285,6 +308,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         TaskLeaseExtended,
         TaskLeaseExpired,
         TaskReleased,
+        TaskPreempted,
         TaskCancelRequested,
         TaskDeadLettered,
         TaskRetried,
@@ -324,6 +348,12 @@ def _task_queued_v2(payload: dict[str, Any]) -> dict[str, Any]:
 def _task_ready_v1(payload: dict[str, Any]) -> dict[str, Any]:
     """Before tenants every task was the default tenant's."""
     return {**payload, "tenant": "default"}
+
+
+def _task_ready_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """Before preemption a ready task did not say whether it may be preempted: it is not
+    (a preemptible task made ready by such an event runs that attempt unpreemptible)."""
+    return {**payload, "preemptible": False}
 
 
 def _task_failed_v1(payload: dict[str, Any]) -> dict[str, Any]:
@@ -378,6 +408,7 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("TaskQueued", 1): _task_queued_v1,
     ("TaskQueued", 2): _task_queued_v2,
     ("TaskReady", 1): _task_ready_v1,
+    ("TaskReady", 2): _task_ready_v2,
     ("TaskFailed", 1): _task_failed_v1,
     ("TaskCancelled", 1): _task_cancelled_v1,
     ("WorkerPoolRegistered", 1): _pool_registered_v1,

@@ -25,6 +25,7 @@ from domain.errors import (
     LeaseNotHeld,
     LeaseRequired,
     NotDueYet,
+    PreemptionRefused,
     ResourceMismatch,
     TaskAlreadyDeferred,
     TaskAlreadyLeased,
@@ -46,6 +47,7 @@ from domain.events import (
     TaskLeased,
     TaskLeaseExpired,
     TaskLeaseExtended,
+    TaskPreempted,
     TaskQueued,
     TaskReady,
     TaskReleased,
@@ -104,6 +106,8 @@ class Task:
     was recorded as a DecisionRecord."""
     tenant: str = "default"
     preemptible: bool = False
+    preempted: int = 0
+    """The last attempt that was preempted (0: none), for its worker's next report."""
 
     @staticmethod
     def submit(
@@ -153,7 +157,10 @@ class Task:
             raise TaskNotDelayed(self.id, self.status, "made ready")
         if self.ready_at is not None and now < self.ready_at:
             raise NotDueYet(self.id, "the next attempt", self.ready_at.isoformat())
-        return TaskReady(self.id, self.priority, self.region, self.resource_type, now, self.tenant)
+        return TaskReady(
+            self.id, self.priority, self.region, self.resource_type, now, self.tenant,
+            self.preemptible,
+        )  # fmt: skip
 
     def assign(
         self, pool: WorkerPool, decision: DecisionRecord | Decision, now: datetime
@@ -238,6 +245,8 @@ class Task:
         return [expired, *self._dead_letter(retry_at, "lease expired", now)]
 
     def _check_lease(self, token: str, now: datetime) -> Lease:
+        if self.preempted and self.preempted == self.attempt and self.lease is None:
+            raise LeaseNotHeld(self.id, f"attempt {self.attempt} was preempted")
         if self.status is not PROCESSING:
             raise LeaseNotHeld(self.id, f"the task is {self.status}")
         lease = self.lease
@@ -292,6 +301,27 @@ class Task:
         if self.cancel_requested:
             return [self._cancelled(f"cancelled by request; the worker stopped: {reason}", now)]
         return [TaskReleased(self.id, pool_id, self.attempt, lease.worker_id, reason, now)]
+
+    def preempt(
+        self, beneficiary: "Task", pool: WorkerPool, preemption: "PreemptionFacts", now: datetime
+    ) -> list[DomainEvent]:
+        """Stop this preemptible task's attempt for `beneficiary`, a waiting task that can
+        run in this task's pool: never for a task of the same tenant unless this one's
+        priority is lower. A task being cancelled is cancelled as well (its slot is what
+        the beneficiary needs; its worker learns both on its next report)."""
+        pool_id = self._check_processing("preempted")
+        why = _refusal(self, beneficiary, pool)
+        if why is not None:
+            raise PreemptionRefused(self.id, why)
+        preempted = TaskPreempted(
+            self.id, pool_id, self.attempt, self.tenant, beneficiary.id, beneficiary.tenant,
+            preemption.rule, preemption.victim_share, preemption.beneficiary_share,
+            preemption.seen, preemption.run, now,
+        )  # fmt: skip
+        if self.cancel_requested:
+            reason = "cancel requested; the attempt was preempted"
+            return [preempted, TaskCancelled(self.id, reason, now, DELAYED, None)]
+        return [preempted]
 
     def time_out(self, attempt: int, now: datetime, jitter: float) -> list[DomainEvent]:
         self._check_processing("timed out")
@@ -409,6 +439,8 @@ class Task:
                 return {"failures": self.failures + 1, "ready_at": retry_at, **_ENDED}
             case TaskReleased(released_at=at):
                 return {"ready_at": at, **_ENDED}
+            case TaskPreempted(preempted_at=at, attempt=attempt):
+                return {"ready_at": at, "preempted": attempt, **_ENDED}
             case TaskRetried(retried_at=at):
                 return {"ready_at": at, "failures": 0}
             case TaskCancelRequested():
@@ -454,10 +486,42 @@ MOVES: dict[str, Callable[[Mapping[str, Any]], Move]] = {
     TaskFailed.type_name(): lambda f: (_from(PROCESSING), _after_attempt(f)),
     TaskLeaseExpired.type_name(): lambda f: (_from(PROCESSING), _after_attempt(f)),
     TaskReleased.type_name(): lambda f: (_from(PROCESSING), DELAYED),
+    TaskPreempted.type_name(): lambda f: (_from(PROCESSING), DELAYED),
     TaskDeadLettered.type_name(): lambda f: (_from(FAILED), FAILED),
     TaskRetried.type_name(): lambda f: (_from(FAILED), DELAYED),
     TaskCancelled.type_name(): lambda f: (_from(TaskStatus(f["from_status"])), CANCELLED),
 }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PreemptionFacts:
+    """What the scheduler's choice of a victim says (see TaskPreempted)."""
+
+    rule: str
+    victim_share: float
+    beneficiary_share: float
+    seen: int
+    run: str
+
+
+def _refusal(victim: Task, beneficiary: Task, pool: WorkerPool) -> str | None:
+    """Why `victim` may not be preempted for `beneficiary` in `pool` (None: it may)."""
+    if not victim.preemptible:
+        return "it is not preemptible"
+    if beneficiary.id == victim.id:
+        return "a task cannot be preempted for itself"
+    if beneficiary.status is not QUEUED:
+        return f"the task it would make room for, {beneficiary.id}, is {beneficiary.status}"
+    if beneficiary.resource_type not in (None, pool.resource_type):
+        return (
+            f"{beneficiary.id} needs {beneficiary.resource_type}, the slot is {pool.resource_type}"
+        )
+    if beneficiary.tenant == victim.tenant and victim.priority >= beneficiary.priority:
+        return (
+            f"{beneficiary.id} is of the same tenant ({victim.tenant}) with priority "
+            f"{beneficiary.priority}, not above {victim.priority}"
+        )
+    return None
 
 
 def _after_attempt(fields: Mapping[str, Any]) -> TaskStatus:

@@ -1,6 +1,7 @@
 """Value types shared by the aggregates."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 
@@ -62,3 +63,12 @@ class Limits:
 
 NO_LIMITS = Limits()
 NO_BORROWING = Limits(0, 0)
+
+
+def epoch_us(moment: datetime) -> int:
+    """A time zone aware moment in whole microseconds since the Unix epoch (an attempt's
+    start, as preemption orders running tasks: larger is newer)."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

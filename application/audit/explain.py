@@ -194,6 +194,7 @@ MOMENTS = {
     "TaskQueued": "enqueued_at", "TaskDeferred": "deferred_at", "WorkerAssigned": "assigned_at",
     "TaskReady": "ready_at", "TaskLeased": "leased_at", "TaskCompleted": "completed_at",
     "TaskFailed": "failed_at", "TaskLeaseExpired": "expired_at", "TaskReleased": "released_at",
+    "TaskPreempted": "preempted_at",
     "TaskCancelRequested": "requested_at", "TaskDeadLettered": "dead_lettered_at",
     "TaskRetried": "retried_at", "TaskCancelled": "cancelled_at",
 }  # fmt: skip

@@ -17,6 +17,7 @@ OUTCOMES = {
     "TaskFailed": "failed",
     "TaskLeaseExpired": "lease expired",
     "TaskReleased": "released",
+    "TaskPreempted": "preempted",
     "TaskCancelled": "cancelled",
 }
 

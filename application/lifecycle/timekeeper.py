@@ -31,6 +31,7 @@ from domain.events import (
     TaskLeased,
     TaskLeaseExpired,
     TaskLeaseExtended,
+    TaskPreempted,
     TaskQueued,
     TaskReady,
     TaskReleased,
@@ -48,7 +49,7 @@ WATCHED = frozenset(
     cls.type_name()
     for cls in (
         TaskQueued, TaskReady, PoolSlotClaimed, TaskLeased, TaskLeaseExtended, TaskFailed,
-        TaskLeaseExpired, TaskReleased, TaskRetried, TaskCompleted, TaskCancelled,
+        TaskLeaseExpired, TaskReleased, TaskPreempted, TaskRetried, TaskCompleted, TaskCancelled,
     )
 )  # fmt: skip
 
@@ -126,7 +127,11 @@ class Timekeeper(Reactor):
                 due.set(Due(expires, Kind.LEASE, task_id, correlation))
             case TaskFailed(retry_at=retry_at) | TaskLeaseExpired(retry_at=retry_at):
                 self._ended(task_id, correlation, retry_at)
-            case TaskReleased(released_at=at) | TaskRetried(retried_at=at):
+            case (
+                TaskReleased(released_at=at)
+                | TaskPreempted(preempted_at=at)
+                | TaskRetried(retried_at=at)
+            ):
                 self._ended(task_id, correlation, at)
 
     def _started(self, task_id: str, correlation: str, at: datetime) -> None:

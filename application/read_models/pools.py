@@ -53,6 +53,7 @@ CHANGES: dict[str, Change] = {
     "TaskFailed": unchanged,
     "TaskLeaseExpired": unchanged,
     "TaskReleased": unchanged,
+    "TaskPreempted": unchanged,
     "TaskRetried": unchanged,
     "TaskCancelled": unchanged,
     "TaskDeadLettered": unchanged,

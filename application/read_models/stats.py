@@ -82,6 +82,7 @@ CHANGES: dict[str, Change] = {
     "TaskLeaseExtended": unchanged,
     "TaskCancelRequested": unchanged,
     "TaskReleased": unchanged,
+    "TaskPreempted": lambda record: StatsChange({"preempted": 1}),
     "TaskRetried": unchanged,
     "TaskCancelled": unchanged,
     "TaskDeadLettered": unchanged,

@@ -139,6 +139,11 @@ CHANGES: dict[str, Change] = {
     "TaskFailed": _failed,
     "TaskLeaseExpired": _lease_expired,
     "TaskReleased": lambda record: {"ready_at": record.data["released_at"], **NO_LEASE},
+    "TaskPreempted": lambda record: {
+        "ready_at": record.data["preempted_at"],
+        "error": f"preempted: {record.data['rule']}",
+        **NO_LEASE,
+    },
     "TaskRetried": lambda record: {
         "ready_at": record.data["retried_at"], "completed_at": None,
     },

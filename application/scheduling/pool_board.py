@@ -50,6 +50,11 @@ class PoolBoard:
         """Slots per resource type, over the pools that take tasks (not draining)."""
         return {resource: self._capacity[resource] for resource in ResourceType}
 
+    def taking(self, pool_id: str) -> bool:
+        """The pool takes tasks (it is registered and not draining)."""
+        pool = self._pools.get(pool_id)
+        return pool is not None and not pool.draining
+
     def resource_of(self, pool_id: str) -> ResourceType | None:
         pool = self._pools.get(pool_id)
         return None if pool is None else pool.resource_type

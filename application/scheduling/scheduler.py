@@ -11,6 +11,7 @@ import structlog
 
 from application.commands.assign_worker import AssignWorker
 from application.commands.defer_task import DeferTask
+from application.commands.preempt_task import PreemptTask
 from application.commit_signal import CommitSignal
 from application.errors import ConcurrencyConflict
 from application.messages import Command, CommandResult, MessageContext, RecordedEvent
@@ -50,9 +51,10 @@ from domain.scheduling import (
     decide,
     record_of,
 )
+from domain.scheduling.fair_share import Preemption
 from domain.scheduling.tenant_stage import TenantStage
-from domain.task import task_stream
-from domain.values import Algorithm, ResourceType
+from domain.task import PreemptionFacts, task_stream
+from domain.values import Algorithm, ResourceType, epoch_us
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +71,7 @@ MAX_IN_FLIGHT = 256
 class SchedulerCounters:
     assigned: int = 0
     deferred: int = 0
+    preempted: int = 0
     rejected: int = 0
 
 
@@ -101,6 +104,9 @@ class Scheduler(Reactor):
         """This run's name in its decision records (set when it restores): the slots on its
         board that the log did not hold yet are its own WorkerAssigned after `seen`."""
         self.counters = SchedulerCounters()
+        self._preemption_due = True
+        """Something changed that may call for a preemption: a task waits, a slot was
+        taken, tenants or pools changed."""
 
     @property
     def waiting(self) -> int:
@@ -121,6 +127,7 @@ class Scheduler(Reactor):
         self._board = PoolBoard()
         self._shares = TenantShares(state.tenants, state.held)
         self._claims = {}
+        self._preemption_due = True
         for pool in state.pools:
             self._board.put(pool)
         for task in state.waiting:
@@ -140,7 +147,10 @@ class Scheduler(Reactor):
             if recorded.type == TaskDeferred.type_name():
                 self._queue.mark_deferred(task_id)
             elif (waiting := self._queue.remove(task_id)) is not None:
-                self._shares.assigned(task_id, waiting.tenant)
+                # assigned by a run before this one: decoded, for when its attempt started
+                assigned = recorded.event
+                assert isinstance(assigned, WorkerAssigned)
+                self._shares.assigned(waiting, epoch_us(assigned.assigned_at))
             return
         match recorded.event:
             case TaskQueued(not_before=not_before, enqueued_at=at) as queued if (
@@ -166,8 +176,10 @@ class Scheduler(Reactor):
                 )
             case PoolCapacityChanged(pool_id=pool_id, capacity=capacity):
                 self._board.set_capacity(pool_id, capacity)
+                self._preemption_due = True
             case PoolDrainStarted(pool_id=pool_id):
                 self._board.set_draining(pool_id, True)
+                self._preemption_due = True
             case PoolResumed(pool_id=pool_id):
                 self._board.set_draining(pool_id, False)
             case PoolSlotClaimed(pool_id=pool_id, task_id=task_id):
@@ -175,15 +187,18 @@ class Scheduler(Reactor):
                     self._board.add_load(pool_id, 1)
                 resource = self._board.resource_of(pool_id)
                 if resource is not None:
-                    self._shares.claimed(task_id, resource)
+                    self._shares.claimed(task_id, pool_id, resource)
+                self._preemption_due = True
             case PoolSlotReleased(pool_id=pool_id, task_id=task_id):
                 self._board.add_load(pool_id, -1)
                 self._shares.release(task_id)
             case TenantCreated() | TenantChanged() as tenant_event:
                 self._shares.apply(tenant_event)
+                self._preemption_due = True
             case AlgorithmSwitched(algorithm=algorithm):
                 self.algorithm = algorithm
                 self._queue.reorder(algorithm)
+                self._preemption_due = True
 
     def _wait(self, event: TaskQueued | TaskReady, recorded: RecordedEvent) -> None:
         self._queue.add(
@@ -196,11 +211,13 @@ class Scheduler(Reactor):
                 recorded.metadata.correlation_id,
                 deferred=False,
                 tenant=event.tenant,
+                preemptible=event.preemptible,
             )
         )
+        self._preemption_due = True
 
     def act(self) -> None:
-        while self._place_all() | self._defer_unplaceable():
+        while self._place_all() | self._defer_unplaceable() | self._preempt():
             pass
 
     def _place_all(self) -> bool:
@@ -241,7 +258,11 @@ class Scheduler(Reactor):
                 recorded, failed = self._settle(future, task)
                 if recorded:
                     self.counters.assigned += 1
-                    self._recorded(future, "assigned")
+                    assigned = self._recorded(future, "assigned")
+                    resource = self._board.resource_of(pool_id)
+                    if task.preemptible and isinstance(assigned, WorkerAssigned) and resource:
+                        started = epoch_us(assigned.assigned_at)
+                        self._shares.started(task, pool_id, resource, started)
                     continue
                 unrecorded += 1
                 failure = failure or failed
@@ -286,6 +307,63 @@ class Scheduler(Reactor):
         moved = self.catch_up()
         return unrecorded < len(sent) or moved
 
+    def _preempt(self) -> bool:
+        """Preempt one running task if the task fair share would place next, were there a
+        slot, has none and a task qualifies as its victim (`fair_share.choose_victim`; a
+        lower priority task of its own tenant only under the priority algorithm); True if
+        one was recorded. Decided on the state at `position` with no assignment
+        in flight, so the audit rebuilds exactly the state it was decided on."""
+        if not self._preemption_due or not self._shares.any_preemptible or self._claims:
+            return False
+        self._preemption_due = False
+        heads = self._queue.heads(lambda requirement: not self._board.has_room(requirement))
+        capacity = self._board.capacity()
+        picked = self._shares.pick(heads, _every_type, capacity)
+        if picked is None:
+            return False
+        task, _ = picked
+        preemption = self._victim(task, capacity)
+        if preemption is None:
+            return False
+        facts = PreemptionFacts(
+            preemption.rule,
+            preemption.victim_share,
+            preemption.beneficiary_share,
+            self.position,
+            self.run,
+        )
+        future = self._submit(PreemptTask(preemption.victim, task.task_id, facts), task)
+        recorded, failed = self._settle(future, task)
+        if failed is not None:
+            raise failed
+        if recorded:
+            self.counters.preempted += 1
+            log.info(
+                "scheduler.preempted",
+                task_id=preemption.victim,
+                tenant=preemption.victim_tenant,
+                beneficiary=task.task_id,
+                beneficiary_tenant=preemption.beneficiary_tenant,
+                rule=preemption.rule,
+                correlation_id=task.correlation_id,
+            )
+        self._preemption_due = True  # the next waiting task may need another
+        return self.catch_up() or recorded
+
+    def _victim(self, task: WaitingTask, capacity: dict[ResourceType, int]) -> Preemption | None:
+        """The victim for `task` on the first resource type it may run on (cpu, then gpu)
+        where no pool has room."""
+        kinds = ResourceType if task.resource_type is None else (task.resource_type,)
+        for resource in kinds:
+            if self._board.has_room(resource):
+                continue
+            found = self._shares.victim_for(
+                task, resource, capacity, self._board.taking, self.algorithm is Algorithm.PRIORITY
+            )
+            if found is not None:
+                return found
+        return None
+
     def _next(self) -> tuple[WaitingTask, TenantStage | None] | None:
         """The next task to place (fair share picks its tenant), with the tenant stage."""
         heads = self._queue.heads(self._board.has_room)
@@ -306,8 +384,10 @@ class Scheduler(Reactor):
         record = record_of(decision, self.position, self.run, digest)
         return record if stage is None else replace(record, tenants=stage)
 
-    def _recorded(self, future: "Future[CommandResult]", outcome: str) -> None:
-        """Log the decision the log now holds (and count it)."""
+    def _recorded(
+        self, future: "Future[CommandResult]", outcome: str
+    ) -> WorkerAssigned | TaskDeferred:
+        """Log the decision the log now holds (and count it); the event that holds it."""
         recorded = future.result().recorded[0]
         event = recorded.event
         assert isinstance(event, WorkerAssigned | TaskDeferred)
@@ -323,6 +403,7 @@ class Scheduler(Reactor):
             summary=decision.summary,
             correlation_id=recorded.metadata.correlation_id,
         )
+        return event
 
     def _submit(self, command: Command, task: WaitingTask) -> "Future[CommandResult]":
         context = MessageContext(task.correlation_id, self._last_event_id, ACTOR)
@@ -342,6 +423,11 @@ class Scheduler(Reactor):
         except Exception as error:
             return False, error
         return True, None
+
+
+def _every_type(requirement: ResourceType | None) -> bool:
+    """As if every resource type had a free slot: whom fair share would place next."""
+    return True
 
 
 def decision_resource(decision: Decision) -> ResourceType:

@@ -4,15 +4,19 @@ current from the log, and the choice of the next task among the tenants' heads o
 
 A task that accepts either resource type is placed only when its tenant may take a slot
 on every type that has one free (whichever pool the algorithm picks, the tenant stays
-within its quota)."""
+within its quota).
+
+It also keeps the running preemptible tasks, for `victim_for` (the choice is
+`fair_share.choose_victim`'s)."""
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 import structlog
 
 from application.restored_state import HeldSlot, WaitingTask
 from domain.events import TenantChanged, TenantCreated
-from domain.scheduling.fair_share import TenantState
+from domain.scheduling.fair_share import Preemption, RunningTask, TenantState, choose_victim
 from domain.scheduling.tenant_stage import TenantStage, choice
 from domain.tenant import DEFAULT_TENANT, Tenant
 from domain.values import ResourceType
@@ -25,17 +29,34 @@ Heads = Mapping[str, Mapping[Requirement, tuple[OrderKey, WaitingTask]]]
 """Each tenant's first waiting task per requirement that some pool has room for."""
 
 
+@dataclass(frozen=True)
+class Preemptible:
+    """A running preemptible task and the pool whose slot it holds."""
+
+    pool_id: str
+    task: RunningTask
+
+
 class TenantShares:
     def __init__(self, tenants: Iterable[Tenant] = (), held: Iterable[HeldSlot] = ()) -> None:
         self._tenants: dict[str, Tenant] = {tenant.name: tenant for tenant in tenants}
         self._held: dict[str, tuple[str, ResourceType]] = {}
         self._running: dict[str, dict[ResourceType, int]] = {}
-        self._assigned: dict[str, str] = {}
-        """Tasks assigned in the log whose slot claim has not arrived yet: their tenants."""
+        self._assigned: dict[str, tuple[WaitingTask, int]] = {}
+        """Tasks assigned in the log whose slot claim has not arrived yet, with their
+        attempts' start (microseconds since the epoch)."""
         self._states: dict[str, TenantState] = {}
         """Each tenant's state as fair share sees it, made again only when it changes."""
+        self._preemptible: dict[str, Preemptible] = {}
+        """The running tasks that may be preempted, by task id."""
         for slot in held:
             self.hold(slot.task_id, slot.tenant, slot.resource_type)
+            if slot.preemptible:
+                running = RunningTask(
+                    slot.task_id, slot.tenant, slot.priority, slot.resource_type, True,
+                    slot.started_us,
+                )  # fmt: skip
+                self._preemptible[slot.task_id] = Preemptible(slot.pool_id, running)
 
     def apply(self, event: TenantCreated | TenantChanged) -> None:
         current = self._tenants.get(event.tenant)
@@ -50,19 +71,37 @@ class TenantShares:
     def running(self, name: str) -> dict[ResourceType, int]:
         return dict(self._running.get(name, {}))
 
-    def assigned(self, task_id: str, tenant: str) -> None:
-        """A WorkerAssigned arrived for a task of `tenant`: its slot claim follows."""
-        self._assigned[task_id] = tenant
+    @property
+    def any_preemptible(self) -> bool:
+        return bool(self._preemptible)
 
-    def claimed(self, task_id: str, resource: ResourceType) -> None:
+    def assigned(self, task: WaitingTask, started_us: int) -> None:
+        """A WorkerAssigned this scheduler did not make arrived: its slot claim follows."""
+        self._assigned[task.task_id] = (task, started_us)
+
+    def claimed(self, task_id: str, pool_id: str, resource: ResourceType) -> None:
         """A slot claim arrived from the log (counted already if this scheduler made it)."""
-        tenant = self._assigned.pop(task_id, None)
+        assigned = self._assigned.pop(task_id, None)
         if task_id in self._held:
             return
-        if tenant is None:
+        if assigned is None:
             log.warning("scheduler.tenant_unknown", task_id=task_id)
-            tenant = DEFAULT_TENANT
-        self.hold(task_id, tenant, resource)
+            self.hold(task_id, DEFAULT_TENANT, resource)
+            return
+        task, started_us = assigned
+        self.hold(task_id, task.tenant, resource)
+        self.started(task, pool_id, resource, started_us)
+
+    def started(
+        self, task: WaitingTask, pool_id: str, resource: ResourceType, started_us: int
+    ) -> None:
+        """A held task's attempt is recorded as started (at `started_us`): a preemptible
+        one may be preempted from now on."""
+        if task.preemptible and task.task_id in self._held:
+            running = RunningTask(
+                task.task_id, task.tenant, task.priority, resource, True, started_us
+            )
+            self._preemptible[task.task_id] = Preemptible(pool_id, running)
 
     def hold(self, task_id: str, tenant: str, resource: ResourceType) -> None:
         if task_id in self._held:
@@ -74,6 +113,7 @@ class TenantShares:
 
     def release(self, task_id: str) -> None:
         self._assigned.pop(task_id, None)
+        self._preemptible.pop(task_id, None)
         held = self._held.pop(task_id, None)
         if held is None:
             return
@@ -120,6 +160,31 @@ class TenantShares:
                 return min(fits, key=_order)[1], stage
             del wanting[made.tenant]  # only tasks it may not place now: the others choose
         return None
+
+    def victim_for(
+        self,
+        task: WaitingTask,
+        resource: ResourceType,
+        capacity: Mapping[ResourceType, int],
+        taking: Callable[[str], bool],
+        within_tenant: bool,
+    ) -> Preemption | None:
+        """The running task to preempt so that `task` can take its slot on `resource`
+        (`fair_share.choose_victim`), among the preemptible tasks in pools that take
+        tasks (`taking(pool_id)`); None if no task qualifies. `within_tenant`: whether a
+        lower priority task of `task`'s own tenant may give way."""
+        running = [
+            held.task
+            for held in self._preemptible.values()
+            if held.task.resource is resource and taking(held.pool_id)
+        ]
+        if not running:
+            return None
+        names = {held.tenant for held in running} | {task.tenant}
+        states = {name: self._state(name) for name in names}
+        return choose_victim(
+            states[task.tenant], resource, task.priority, running, states, capacity, within_tenant
+        )
 
     def _state(self, name: str) -> TenantState:
         state = self._states.get(name)

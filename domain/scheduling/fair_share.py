@@ -31,8 +31,10 @@ one task, or none.
   a beneficiary with no room on the resource, or that would borrow past its quota there,
   takes nothing from other tenants (borrowing is for idle capacity only).
 - A task of the beneficiary's own tenant only if its priority is strictly below the
-  beneficiary's (equal or higher never): the tenant's usage stays the same, so neither
-  its room nor its share matters.
+  beneficiary's (equal or higher never), and only when the caller asks for it
+  (`within_tenant`: the scheduler does under the `priority` algorithm, where priority is
+  the order of the queue): the tenant's usage stays the same, so neither its room nor
+  its share matters.
 - The victim comes from the tenant with the highest share first (the beneficiary's own
   tasks therefore last), then the lowest priority, then the newest (largest `started`),
   then the task id.
@@ -399,6 +401,7 @@ def choose_victim(
     running: Sequence[RunningTask],
     tenants: Mapping[str, TenantState],
     capacity: Mapping[ResourceType, int],
+    within_tenant: bool = True,
 ) -> Preemption | None:
     """The task to preempt for the beneficiary's task of `beneficiary_priority` on
     `resource`, by the policy in the module docstring; None when no task qualifies."""
@@ -413,7 +416,7 @@ def choose_victim(
         if task.resource is not resource or not task.preemptible:
             continue
         if task.tenant == own:
-            if task.priority >= beneficiary_priority:
+            if not within_tenant or task.priority >= beneficiary_priority:
                 continue
             share = current
         else:

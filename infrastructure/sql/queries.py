@@ -501,6 +501,7 @@ def stats_view(
             "algorithm": str(algorithm),
             "tasks_assigned": int(counters.get("assigned", 0)),
             "tasks_deferred": int(counters.get("deferred", 0)),
+            "tasks_preempted": int(counters.get("preempted", 0)),
             "assigned_by_algorithm": {
                 str(name): int(counters.get(f"assigned.{name}", 0)) for name in Algorithm
             },

@@ -16,7 +16,7 @@ from application.restored_state import (
     TimekeeperState,
     WaitingTask,
 )
-from domain.values import Execution, ResourceType, TaskStatus
+from domain.values import Execution, ResourceType, TaskStatus, epoch_us
 from infrastructure.sql import stored_events
 from infrastructure.sql.db import Db, mappings, reading, sql
 from infrastructure.sql.projections.runner import read_checkpoints
@@ -25,11 +25,11 @@ from infrastructure.sql.timestamps import parse
 
 WAITING = sql(
     "SELECT id, priority, region, resource_type, ready_position, correlation_id, "
-    "deferral_reason, tenant FROM tasks WHERE status = ? ORDER BY ready_position"
+    "deferral_reason, tenant, preemptible FROM tasks WHERE status = ? ORDER BY ready_position"
 )
 HELD = sql(
-    "SELECT t.id, t.tenant, p.resource_type FROM tasks t JOIN pool_load p "
-    "ON p.pool_id = t.pool_id WHERE t.status = ?"
+    "SELECT t.id, t.tenant, p.resource_type, t.pool_id, t.priority, t.preemptible, "
+    "t.started_at FROM tasks t JOIN pool_load p ON p.pool_id = t.pool_id WHERE t.status = ?"
 )
 EXTERNAL_POOLS = sql("SELECT pool_id FROM pool_load WHERE execution = ?")
 RUNNING = sql(
@@ -70,16 +70,22 @@ class SqlStateSource:
                     correlation_id,
                     deferred=deferral_reason is not None,
                     tenant=tenant,
+                    preemptible=bool(preemptible),
                 )
                 for (task_id, priority, region, kind, ready_position, correlation_id,
-                     deferral_reason, tenant) in db.execute(WAITING, (str(TaskStatus.QUEUED),))
+                     deferral_reason, tenant, preemptible)
+                in db.execute(WAITING, (str(TaskStatus.QUEUED),))
             ]  # fmt: skip
             algorithm = active_algorithm(db)
             tenants = [tenant_rows.tenant_of(row) for row in mappings(db.execute(TENANTS))]
             held = [
-                HeldSlot(task_id, tenant, ResourceType(kind))
-                for task_id, tenant, kind in db.execute(HELD, (str(TaskStatus.PROCESSING),))
-            ]
+                HeldSlot(
+                    task_id, tenant, ResourceType(kind), pool_id, priority, bool(preemptible),
+                    epoch_us(parse(started_at)) if started_at else 0,
+                )
+                for task_id, tenant, kind, pool_id, priority, preemptible, started_at
+                in db.execute(HELD, (str(TaskStatus.PROCESSING),))
+            ]  # fmt: skip
         return SchedulerState(position, algorithm, pools, waiting, tenants, held)
 
     def running_tasks(self) -> RunningTasks:

@@ -7,20 +7,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import ClientFactory, verified, verified_from_the_start, wait_until
-
-CPU_TASK = {
-    "type": "order",
-    "priority": 5,
-    "cost": 1.0,
-    "region": "us-east",
-    "resource_type": "cpu",
-}
-CPU_CAPACITY = 34
-"""The demo pools' cpu slots (10 + 8 + 10 + 6)."""
-
-
-def running(client: TestClient) -> dict[str, int]:
-    return {t["name"]: t["processing"] for t in client.get("/api/v1/tenants").json()["tenants"]}
+from tests.api.tenant_support import CPU_CAPACITY, CPU_TASK, running
 
 
 def processing(client: TestClient) -> list[dict[str, Any]]:

@@ -14,6 +14,8 @@ from domain.events import (
     TaskCancelled,
     TaskFailed,
     TaskLeased,
+    TaskPreempted,
+    TaskReady,
     TenantChanged,
     TenantCreated,
     WorkerPoolRegistered,
@@ -39,6 +41,8 @@ LATER = datetime(2026, 5, 4, 3, 2, 9, tzinfo=UTC)
         queued(tenant="team-a", preemptible=True),
         TenantCreated("team-a", 2.0, Limits(cpu=4), Limits(cpu=2, gpu=None), NOW),
         TenantChanged("default", 0.5, Limits(gpu=1), Limits(0, 0), LATER),
+        TaskReady("t", 7, "eu", ResourceType.CPU, NOW, "team-a", True),
+        TaskPreempted("t", "p1", 2, "team-b", "u", "team-a", "rule", 0.75, 0.5, 41, "r1", NOW),
     ],
 )
 def test_round_trip(event: DomainEvent) -> None:
@@ -47,7 +51,7 @@ def test_round_trip(event: DomainEvent) -> None:
 
 def test_every_event_type_is_registered_by_name() -> None:
     assert all(name == cls.__name__ for name, cls in EVENT_TYPES.items())
-    assert len(EVENT_TYPES) == 24
+    assert len(EVENT_TYPES) == 25
 
 
 def test_payloads_stored_before_the_task_lifecycle_read_as_they_meant() -> None:
@@ -84,6 +88,15 @@ def test_tasks_queued_before_tenants_are_the_default_tenants_and_not_preemptible
     event = decode("TaskQueued", 2, orjson.dumps(before))
     assert event == queued()
     assert (event.tenant, event.preemptible) == ("default", False)
+
+
+def test_tasks_made_ready_before_preemption_are_not_preemptible() -> None:
+    ready = TaskReady("t", 7, "eu", ResourceType.CPU, NOW, "team-a", True)
+    before = orjson.loads(encode(ready))
+    del before["preemptible"]
+    event = decode("TaskReady", 2, orjson.dumps(before))
+    assert isinstance(event, TaskReady)
+    assert (event.tenant, event.preemptible) == ("team-a", False)
 
 
 def test_an_old_payload_is_upcast_on_read(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,68 @@
+"""Preemption through the real app: a tenant arriving into a system another tenant's
+preemptible tasks fill gets its slots at once, up to its fair share and no further; the
+victims wait for a new attempt without a failed one; the log verifies."""
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import ClientFactory, verified, verified_from_the_start, wait_until
+from tests.api.tenant_support import CPU_CAPACITY, CPU_TASK, running
+
+
+def preempted_events(client: TestClient) -> list[dict[str, Any]]:
+    page = client.get("/api/v1/events", params={"type": "TaskPreempted", "limit": 500}).json()
+    return [event["payload"] for event in page["events"]]
+
+
+def test_a_tenant_arriving_into_a_full_system_takes_its_share_by_preemption(
+    make_client: ClientFactory,
+) -> None:
+    client = make_client()
+    for name in ("a", "b"):
+        assert client.post("/api/v1/tenants", json={"name": name}).is_success
+    for _ in range(40):
+        task = {**CPU_TASK, "tenant": "a", "preemptible": True}
+        assert client.post("/api/v1/tasks", json=task).is_success
+    wait_until(lambda: running(client)["a"] == CPU_CAPACITY)
+
+    arrivals = [
+        client.post("/api/v1/tasks", json={**CPU_TASK, "tenant": "b"}).json()["id"]
+        for _ in range(30)
+    ]
+    # b is owed half of the 34 slots: 17, each freed by one preemption, and no more
+    now = wait_until(lambda: (now := running(client))["b"] == 17 and now)
+    assert now["a"] == 17
+    events = wait_until(lambda: len(found := preempted_events(client)) == 17 and found)
+    assert {event["tenant"] for event in events} == {"a"}
+    assert {event["beneficiary_tenant"] for event in events} == {"b"}
+    assert {event["beneficiary"] for event in events} <= set(arrivals)
+    assert events[0]["rule"] == "a over its share (1 > 0.029412): lowest priority, newest"
+    assert client.get("/api/v1/system/stats").json()["scheduler_stats"]["tasks_preempted"] == 17
+
+    victim = events[0]["task_id"]
+    after = client.get(f"/api/v1/tasks/{victim}").json()
+    assert after["status"] == "queued", after  # waiting again: a is at its share
+    history = [e["type"] for e in client.get(f"/api/v1/tasks/{victim}/events").json()["events"]]
+    assert history[-3:] == ["TaskPreempted", "TaskReady", "TaskDeferred"], history
+    assert "TaskFailed" not in history
+
+    report = verified(client)
+    assert report["ok"], report
+    full = verified_from_the_start(client)
+    assert full["ok"], full
+
+
+def test_tasks_not_marked_preemptible_keep_their_slots(make_client: ClientFactory) -> None:
+    client = make_client()
+    for name in ("a", "b"):
+        client.post("/api/v1/tenants", json={"name": name})
+    for _ in range(CPU_CAPACITY):
+        client.post("/api/v1/tasks", json={**CPU_TASK, "tenant": "a"})
+    wait_until(lambda: running(client)["a"] == CPU_CAPACITY)
+    waiting = client.post("/api/v1/tasks", json={**CPU_TASK, "tenant": "b"}).json()
+    deferred = wait_until(
+        lambda: (t := client.get(f"/api/v1/tasks/{waiting['id']}").json())["deferral_reason"] and t
+    )
+    assert deferred["status"] == "queued"
+    assert preempted_events(client) == []
