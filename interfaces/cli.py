@@ -530,7 +530,8 @@ def audit_verify(
     chain = report.chain
     assert chain is not None
     typer.echo(
-        f"{report.events_checked} events, {report.decisions_checked} decisions recomputed, "
+        f"{report.events_checked} events, {report.decisions_checked} decisions and "
+        f"{report.preemptions_checked} preemptions recomputed, "
         f"{report.snapshots_checked} snapshots checked: "
         f"{report.mismatch_count} mismatches, {report.violation_count} invariant violations, "
         f"{report.corrupt_count} unreadable events"

@@ -8,16 +8,18 @@ state (`start`), and a verification that reads the archive checks it against the
 the archived events (`difference`). Each cut folds the events it moves out into the
 previous start (`advanced`)."""
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from application.audit import tenant_trail
 from application.audit.chain import GENESIS
 from application.audit.decision_inputs import Assignment, Change, PoolTrail
+from application.audit.tenant_trail import TenantTrail, open_facts
 from application.audit.verify import AuditReport, Checked, Invariants, Start
 from application.read_models.record import Row
 from domain.scheduler_config import SchedulerConfig
-from domain.values import Algorithm, TaskStatus
+from domain.values import Algorithm, ResourceType, TaskStatus
 
 CLOSED = frozenset({TaskStatus.COMPLETED, TaskStatus.CANCELLED})
 """Statuses no event leaves: such a task is not kept in a start."""
@@ -41,6 +43,9 @@ class LogStart:
     """The pool changes at positions in (floor, position], with the values before."""
     assigned: Sequence[Assignment] = ()
     """The assignments recorded with a scheduler run at positions in (floor, position]."""
+    tenants: Mapping[str, Any] | None = None
+    """The tenants at `position` and their changes in (floor, position], as plain data
+    (`TenantTrail.entries_after`; None in a start saved before tenants were verified)."""
 
     def advanced(self, events: Iterable[Checked], hash_at: str, floor: int) -> "LogStart":
         """The start after the events that follow this one's position are archived too;
@@ -48,28 +53,39 @@ class LogStart:
         whose board a later decision needs (at least this start's floor)."""
         invariants = self._fold()
         trail = self.trail()
+        tenants = self.tenant_trail()
         position = self.position
         for recorded in events:
             invariants.apply(recorded)
             trail.apply(recorded)
+            if recorded.type in tenant_trail.TYPES:
+                tenants.apply(recorded.type, recorded.position, recorded.data,
+                              resources_of(trail))  # fmt: skip
             position = recorded.position
         statuses = {
             stream: status for stream, status in invariants.statuses.items() if status not in CLOSED
         }
         changes, assigned = trail.entries_after(floor)
+        open_facts(tenants, statuses)
         return LogStart(position, hash_at, invariants.pools, invariants.algorithm, statuses,
-                        floor, changes, assigned)  # fmt: skip
+                        floor, changes, assigned, tenants.entries_after(floor))  # fmt: skip
 
     def trail(self) -> PoolTrail:
         """The pools at this start, able to give the boards from its floor on."""
         rows = {row["pool_id"]: dict(row) for row in self.pools.values()}
         return PoolTrail.at(self.position, rows, self.changes, self.assigned, self.floor)
 
+    def tenant_trail(self) -> TenantTrail:
+        """The tenants at this start, able to give their state from its floor on."""
+        if self.tenants is None:
+            return TenantTrail(position=self.position, floor=self.floor)
+        return TenantTrail.from_entries(self.tenants, self.position, self.floor)
+
     def start(self) -> Start:
         """Where a verification of the hot log begins."""
         pools = {stream: dict(row) for stream, row in self.pools.items()}
         return Start(self.position, self.hash, self.trail(), pools, self.algorithm,
-                     dict(self.statuses))  # fmt: skip
+                     dict(self.statuses), self.tenant_trail())  # fmt: skip
 
     def difference(self, folded: Invariants) -> str | None:
         """How this start differs from a fold of the log up to its position (None: it
@@ -96,6 +112,16 @@ class LogStart:
         invariants.algorithm = self.algorithm
         invariants.statuses.update(self.statuses)
         return invariants
+
+
+def resources_of(trail: PoolTrail) -> Callable[[str], ResourceType | None]:
+    """Each pool's resource type, as the pool trail holds it."""
+
+    def resource_of(pool_id: str) -> ResourceType | None:
+        row = trail.rows.get(pool_id)
+        return None if row is None else ResourceType(row["resource_type"])
+
+    return resource_of
 
 
 def _differing(log: Mapping[str, Any], start: Mapping[str, Any]) -> str:

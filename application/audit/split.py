@@ -13,9 +13,10 @@ which the first part's walk checks."""
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from application.audit import tenant_trail
 from application.audit.chain import ChainReport
 from application.audit.decision_inputs import TYPES as TRAIL_TYPES
-from application.audit.log_start import LogStart
+from application.audit.log_start import LogStart, resources_of
 from application.audit.verify import (
     MAX_LISTED,
     PAGE,
@@ -33,7 +34,7 @@ from domain.events import WorkerPoolRegistered
 from domain.values import Algorithm, TaskStatus
 
 REGISTERED = WorkerPoolRegistered.type_name()
-WARM_UP_TYPES = TRAIL_TYPES | {SWITCHED}
+WARM_UP_TYPES = TRAIL_TYPES | {SWITCHED} | tenant_trail.TYPES
 MISSING = "missing"
 """The hash a second part starts from when the split's own row is gone (the first part's
 walk reports that break)."""
@@ -75,6 +76,8 @@ def verify_part(
 def start_at(log: CheckedLog, split: int, base: LogStart) -> Start:
     """The pools as the log stands at `split`, folded from the events after its start."""
     trail = base.trail()
+    tenants = base.tenant_trail()
+    resource_of = resources_of(trail)
     streams = {row["pool_id"]: stream for stream, row in base.pools.items()}
     """Each pool's stream, by pool id."""
     algorithm = base.algorithm
@@ -82,6 +85,8 @@ def start_at(log: CheckedLog, split: int, base: LogStart) -> Start:
     while page := log.read_checked(after, PAGE, split, WARM_UP_TYPES):
         for recorded in page:
             try:
+                if recorded.type in tenant_trail.TYPES:
+                    tenants.apply(recorded.type, recorded.position, recorded.data, resource_of)
                 if recorded.type == SWITCHED:
                     algorithm = Algorithm(recorded.data["algorithm"])
                     continue
@@ -95,7 +100,8 @@ def start_at(log: CheckedLog, split: int, base: LogStart) -> Start:
     at_split = log.read_checked(split - 1, 1, split)
     stored = at_split[0].hash if at_split else MISSING
     rows = {streams[pool_id]: dict(row) for pool_id, row in trail.rows.items()}
-    return Start(split, stored, trail, rows, algorithm)
+    tenants.position = split
+    return Start(split, stored, trail, rows, algorithm, tenants=tenants)
 
 
 def joined(first: Part, second: Part) -> AuditReport:
@@ -111,6 +117,7 @@ def joined(first: Part, second: Part) -> AuditReport:
         head=two.head,
         events_checked=one.events_checked + two.events_checked,
         decisions_checked=one.decisions_checked + two.decisions_checked,
+        preemptions_checked=one.preemptions_checked + two.preemptions_checked,
         snapshots_checked=one.snapshots_checked + two.snapshots_checked,
         mismatch_count=one.mismatch_count + two.mismatch_count,
         violation_count=one.violation_count + two.violation_count + len(broken),

@@ -6,10 +6,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple, Protocol
 
-from application.audit import snapshot_check
+from application.audit import snapshot_check, tenant_trail
 from application.audit.chain import ChainReport, ChainWalk, Linked
 from application.audit.decision_inputs import PoolTrail, TooOld
 from application.audit.snapshot_check import CheckedSnapshot
+from application.audit.tenant_audit import over_cap, preemption_findings, stage_difference
+from application.audit.tenant_trail import TenantTrail, TooFarBack
 from application.errors import CorruptEvent
 from application.read_models import pools
 from application.read_models.record import Recorded, Row
@@ -18,13 +20,14 @@ from domain.events import (
     AlgorithmSwitched,
     DomainEvent,
     TaskDeferred,
+    TaskPreempted,
     WorkerAssigned,
 )
 from domain.scheduler_config import SchedulerConfig
-from domain.scheduling import Decision, decide
+from domain.scheduling import Decision, DecisionRecord, PoolSnapshot, decide
 from domain.scheduling.record import decide_again
 from domain.task import status_move
-from domain.values import Algorithm, TaskStatus
+from domain.values import Algorithm, ResourceType, TaskStatus
 
 Progress = Callable[[str, int, int], None]
 """(phase, done, total)"""
@@ -81,6 +84,7 @@ class AuditReport:
     head: int = 0
     events_checked: int = 0
     decisions_checked: int = 0
+    preemptions_checked: int = 0
     snapshots_checked: int = 0
     mismatch_count: int = 0
     violation_count: int = 0
@@ -159,8 +163,9 @@ def verify_log(
 class Start:
     """Where a verification of part of the log starts: after `position`, whose stored hash
     is `hash`, with the pools as the log stood there (the trail for decisions, the rows for
-    the invariants) and the tasks' statuses there, by stream (None: not known, see
-    `Invariants`; known, a task missing from them is closed or not yet submitted)."""
+    the invariants), the tasks' statuses there, by stream (None: not known, see
+    `Invariants`; known, a task missing from them is closed or not yet submitted), and the
+    tenants there (see `TenantTrail`)."""
 
     position: int
     hash: str
@@ -168,6 +173,7 @@ class Start:
     pools: dict[str, Row]
     algorithm: Algorithm
     statuses: dict[str, TaskStatus] | None = None
+    tenants: TenantTrail | None = None
 
 
 class Verification:
@@ -181,9 +187,11 @@ class Verification:
             self._chain = ChainWalk()
             self._trail = PoolTrail()
             self.invariants = Invariants(self.report)
+            self.tenants = TenantTrail()
         else:
             self._chain = ChainWalk(start.position, start.hash)
             self._trail = start.trail
+            self.tenants = start.tenants or TenantTrail(position=start.position)
             known = start.statuses is not None
             self.invariants = Invariants(self.report, start.pools, tasks_known=known)
             self.invariants.statuses.update(start.statuses or {})
@@ -233,11 +241,63 @@ class Verification:
             return
         if recorded.type in DECISIONS:
             try:
-                recompute(recorded, self.report, self._trail)
+                board = recompute(recorded, self.report, self._trail)
+                if recorded.type == ASSIGNED:
+                    self._check_placement(recorded, board)
             except CorruptEvent as error:
                 self.report.unreadable(error)
+        elif recorded.type == PREEMPTED:
+            self._check_preemption(recorded)
         self.invariants.apply(recorded)
         self._trail.apply(recorded)
+        if recorded.type in tenant_trail.TYPES:
+            self.tenants.apply(recorded.type, recorded.position, recorded.data, self._resource_of)
+
+    def _resource_of(self, pool_id: str) -> ResourceType | None:
+        row = self._trail.rows.get(pool_id)
+        return None if row is None else ResourceType(row["resource_type"])
+
+    def _check_placement(self, recorded: Checked, board: list[PoolSnapshot] | None) -> None:
+        """An assignment's tenant stage against the tenants its decision saw, and its
+        tenant's quota plus borrowing (see `tenant_audit`)."""
+        event = recorded.event
+        assert isinstance(event, WorkerAssigned)
+        record = event.decision
+        seen = record.seen if isinstance(record, DecisionRecord) else recorded.position
+        stage = record.tenants if isinstance(record, DecisionRecord) else None
+        tenant = self.tenants.facts.get(event.task_id)
+        if stage is not None and tenant is not None and stage.chosen != tenant.tenant:
+            self.report.mismatch(
+                recorded, f"the tenant stage chose {stage.chosen}, the task is {tenant.tenant}'s"
+            )
+        if isinstance(record, DecisionRecord) and record.tenants is not None and board:
+            try:
+                state = self.tenants.at(record.seen, record.run)
+            except TooFarBack as error:
+                self.report.mismatch(recorded, f"its tenants cannot be rebuilt: {error}")
+            else:
+                problem = stage_difference(record.tenants, state, board, record.seen)
+                if problem is not None:
+                    self.report.mismatch(recorded, problem)
+        resource = self._resource_of(event.pool_id)
+        if resource is not None:
+            broken = over_cap(self.tenants, event.task_id, resource, seen)
+            if broken is not None:
+                self.report.violation(recorded, broken)
+
+    def _check_preemption(self, recorded: Checked) -> None:
+        """A preemption's rules, and its victim chosen again on the state it saw."""
+        self.report.preemptions_checked += 1
+        data = recorded.data
+        try:
+            inputs = self._trail.inputs(data["seen"], recorded.position, data["run"])
+            broken, problem = preemption_findings(data, self.tenants, [pool for pool, _ in inputs])
+        except (TooOld, TooFarBack) as error:
+            broken, problem = None, f"the state it saw cannot be rebuilt: {error}"
+        if broken is not None:
+            self.report.violation(recorded, broken)
+        if problem is not None:
+            self.report.mismatch(recorded, problem)
 
     def check_anchor(self, anchor: Anchor) -> None:
         """The log as folded so far (up to the anchor's position) against the anchor."""
@@ -265,19 +325,25 @@ class Verification:
         )
 
 
-DECISIONS = frozenset({WorkerAssigned.type_name(), TaskDeferred.type_name()})
+ASSIGNED = WorkerAssigned.type_name()
+DECISIONS = frozenset({ASSIGNED, TaskDeferred.type_name()})
+PREEMPTED = TaskPreempted.type_name()
 SWITCHED = AlgorithmSwitched.type_name()
 
 
-def recompute(recorded: Checked, report: AuditReport, trail: PoolTrail) -> None:
+def recompute(
+    recorded: Checked, report: AuditReport, trail: PoolTrail
+) -> list[PoolSnapshot] | None:
     """The recorded decision must be exactly what its algorithm version computes again:
     from the pools it recorded (schemas 1 and 2), or from the board rebuilt from the log
-    before it, checked against its digest (schema 3)."""
+    before it, checked against its digest (schema 3). The board it was made on (None if
+    it cannot be rebuilt)."""
     event = recorded.event
     assert isinstance(event, WorkerAssigned | TaskDeferred)
     report.decisions_checked += 1
+    board: list[PoolSnapshot] | None = None
     try:
-        problem, chose = _again(event, recorded.position, trail)
+        problem, chose, board = _again(event, recorded.position, trail)
     except UnknownAlgorithmVersion as error:
         problem, chose = str(error), None
     if problem is not None:
@@ -286,23 +352,25 @@ def recompute(recorded: Checked, report: AuditReport, trail: PoolTrail) -> None:
         report.mismatch(recorded, f"assigned to {event.pool_id} but the decision chose {chose}")
     elif isinstance(event, TaskDeferred) and chose is not None:
         report.mismatch(recorded, f"deferred although the decision chose {chose}")
+    return board
 
 
 def _again(
     event: WorkerAssigned | TaskDeferred, position: int, trail: PoolTrail
-) -> tuple[str | None, str | None]:
+) -> tuple[str | None, str | None, list[PoolSnapshot] | None]:
     """How the decision recomputed differs from the recorded one (None if it does not),
-    and the pool it chooses."""
+    the pool it chooses and the board it was made on."""
     record = event.decision
     if isinstance(record, Decision):
         again = decide(record.algorithm, record.task, record.pools, record.algorithm_version)
-        return (None if again == record else _difference(record, again)), record.chosen_pool_id
+        problem = None if again == record else _difference(record, again)
+        return problem, record.chosen_pool_id, list(record.pools)
     try:
         inputs = trail.inputs(record.seen, position, record.run)
     except TooOld as error:
-        return f"its inputs cannot be rebuilt: {error}", None
+        return f"its inputs cannot be rebuilt: {error}", None, None
     again, problem = decide_again(record, event.task_id, inputs)
-    return problem, again.chosen_pool_id
+    return problem, again.chosen_pool_id, [pool for pool, _ in inputs]
 
 
 def _difference(recorded: Decision, again: Decision) -> str:

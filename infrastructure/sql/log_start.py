@@ -125,6 +125,7 @@ def encoded(start: LogStart) -> str:
             "floor": start.floor,
             "changes": [list(change) for change in start.changes],
             "assigned": [list(assignment) for assignment in start.assigned],
+            "tenants": start.tenants,
         }
     ).decode()
 
@@ -141,4 +142,5 @@ def decoded(at: int, chain_hash: str, text: str) -> LogStart:
         [(int(at), str(pool), None if before is None else dict(before))
          for at, pool, before in state["changes"]],
         [(int(at), str(run), str(pool)) for at, run, pool in state["assigned"]],
+        state.get("tenants"),  # absent from a start saved before tenants were verified
     )  # fmt: skip

@@ -386,6 +386,9 @@ class AuditOut(BaseModel):
     head: int
     events_checked: int
     decisions_checked: int
+    preemptions_checked: int = Field(
+        0, description="preemptions whose victim was chosen again on the state they saw"
+    )
     snapshots_checked: int = Field(description="snapshots held against the log's fold")
     mismatch_count: int
     violation_count: int

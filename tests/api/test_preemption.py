@@ -51,6 +51,7 @@ def test_a_tenant_arriving_into_a_full_system_takes_its_share_by_preemption(
     assert report["ok"], report
     full = verified_from_the_start(client)
     assert full["ok"], full
+    assert full["preemptions_checked"] == 17
 
 
 def test_tasks_not_marked_preemptible_keep_their_slots(make_client: ClientFactory) -> None:

@@ -69,7 +69,8 @@ function showVerdict(report) {
   replace(byId("verify-result"),
     h("p", { class: `verdict ${report.ok ? "ok" : "bad"}` },
       report.ok ? "✓ the log verifies" : "✗ the log does not verify",
-      ` · ${number(report.events_checked)} events, ${number(report.decisions_checked)} decisions recomputed`
+      ` · ${number(report.events_checked)} events, ${number(report.decisions_checked)} decisions` +
+      ` and ${number(report.preemptions_checked ?? 0)} preemptions recomputed`
       + ` · ${number(report.mismatch_count)} mismatches, ${number(report.violation_count)} violations`
       + (report.corrupt_count ? `, ${number(report.corrupt_count)} unreadable events` : "")
       + ` · chain ${chain.first_broken === null ? "intact" : `broken at #${chain.first_broken}`}`),
