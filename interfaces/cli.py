@@ -28,8 +28,9 @@ from rich.progress import (
 from rich.table import Table
 
 from application.audit.verify import AuditReport
-from application.audit.whatif import compare
+from application.audit.whatif import TenantOverride, compare
 from application.errors import HistoryArchived, UnknownProjection
+from domain.tenant import MAX_LIMIT, MAX_WEIGHT
 from domain.tenant import NAME as TENANT_NAME
 from domain.values import Algorithm
 from infrastructure.archive import archiver, segments
@@ -742,18 +743,28 @@ def replay_whatif(
         int, typer.Option("--from", min=0, help="Compare tasks queued after this position.")
     ] = 0,
     to: Annotated[int | None, typer.Option(min=0, help="Replay up to this position.")] = None,
+    weight: Annotated[
+        list[str] | None,
+        typer.Option(help="Another weight for a tenant, as NAME=WEIGHT (repeatable)."),
+    ] = None,
+    quota: Annotated[
+        list[str] | None,
+        typer.Option(help="Another quota, as NAME:cpu=N or NAME:gpu=N; N none: no limit."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Replay the recorded arrivals under another algorithm, side by side with what
-    actually happened (deterministic: same log, same answer)."""
+    """Replay the recorded arrivals under another algorithm (and other tenant weights or
+    quotas), side by side with what actually happened (deterministic: same log, same
+    answer)."""
+    overrides = _overrides(weight or [], quota or [])
 
     def replay(router: TaskRouter) -> dict[str, Any]:
         head = router.replays.head()
         last = head if to is None else to
         if last > head or start > last:
             raise Refused(f"need --from <= --to <= the log head ({head})")
-        result = compare(router.replays.up_to(last), algorithm, reported_from=start)
+        result = compare(router.replays.up_to(last), algorithm, start, overrides)
         return {**result, "window": {"from": start, "to": last}}
 
     result = _with_router(replay, database_url)
@@ -778,8 +789,46 @@ def replay_whatif(
     Console(width=max(Console().width, 100)).print(table)
     typer.echo(
         f"placements changed: {result['placements_changed']}; "
-        f"not replayed (never started): {result['not_replayed']}"
+        f"not replayed (never started): {result['not_replayed']}; "
+        f"left waiting by the replay: {result['still_waiting']}"
     )
+    tenants = result["tenants"]
+    if len(tenants["actual"]) > 1 or overrides:
+        for name, was in tenants["actual"].items():
+            would = tenants["what_if"][name]
+            typer.echo(
+                f"tenant {name}: mean wait {was['mean_wait_s']:,.3f} -> "
+                f"{would['mean_wait_s']:,.3f} s, p95 {was['p95_wait_s']:,.3f} -> "
+                f"{would['p95_wait_s']:,.3f} s, preemptions {was['preemptions']} -> "
+                f"{would['preemptions']}"
+            )
+
+
+def _overrides(weights: list[str], quotas: list[str]) -> dict[str, TenantOverride]:
+    """--weight NAME=W and --quota NAME:TYPE=N as each tenant's override."""
+    given: dict[str, dict[str, Any]] = {}
+    try:
+        for text in weights:
+            name, value = text.split("=", 1)
+            given.setdefault(name, {})["weight"] = float(value)
+        for text in quotas:
+            name, rest = text.split(":", 1)
+            kind, value = rest.split("=", 1)
+            if kind not in ("cpu", "gpu"):
+                raise ValueError(f"no resource type {kind}")
+            limit = None if value == "none" else int(value)
+            given.setdefault(name, {}).setdefault("quota", {})[kind] = limit
+    except ValueError as error:
+        raise _fail(f"--weight NAME=WEIGHT, --quota NAME:cpu=N or NAME:gpu=N ({error})") from None
+    for name, settings in given.items():
+        weight = settings.get("weight")
+        if weight is not None and not 0 < weight <= MAX_WEIGHT:
+            raise _fail(f"the weight of {name} must be above 0 and at most {MAX_WEIGHT:g}")
+        if any(
+            v is not None and not 0 <= v <= MAX_LIMIT for v in settings.get("quota", {}).values()
+        ):
+            raise _fail(f"a quota of {name} must be between 0 and {MAX_LIMIT:,}")
+    return {name: TenantOverride(s.get("weight"), s.get("quota")) for name, s in given.items()}
 
 
 def main() -> None:

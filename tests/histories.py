@@ -2,7 +2,8 @@
 reaching every task status, deferrals, capacity changes, algorithm switches and new pools."""
 
 import random
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from application.commands.register_worker_pool import RegisterWorkerPool
 from application.commands.submit_task import SubmitTask
 from application.commands.switch_algorithm import SwitchAlgorithm
 from application.commands.task_lifecycle import CancelTask, RetryTask
+from application.commands.tenants import CreateTenant
 from application.lifecycle.timekeeper import Timekeeper
 from application.messages import Command, MessageContext
 from application.scheduling.scheduler import Scheduler
@@ -24,6 +26,7 @@ from application.simulation.demo_pools import register_demo_pools
 from domain.errors import DomainError
 from domain.retry import RetryPolicy
 from domain.task import Task, task_stream
+from domain.tenant import DEFAULT_TENANT
 from domain.values import Algorithm, Execution, ResourceType, TaskStatus, TaskType
 from infrastructure.bootstrap import TaskRouter
 from infrastructure.sql.schema import tasks
@@ -209,14 +212,23 @@ def random_history(
 
 
 def scheduled_history(
-    router: TaskRouter, clock: FakeClock, events: int, algorithm: Algorithm, seed: int = 3
+    router: TaskRouter,
+    clock: FakeClock,
+    events: int,
+    algorithm: Algorithm,
+    seed: int = 3,
+    tenants: Sequence[CreateTenant] = (),
 ) -> None:
     """Like `random_history`, but the scheduler acts after every command, as the server's
-    does, and the algorithm stays the one given."""
+    does, and the algorithm stays the one given; with `tenants`, each task is a random
+    one's (or the default tenant's)."""
     rng = random.Random(seed)
     sender = InlineSender(router.bus)
     register_demo_pools(router.store, sender)
     sender.submit(SwitchAlgorithm(algorithm), CTX).result()
+    for tenant in tenants:
+        sender.submit(tenant, CTX).result()
+    names = [DEFAULT_TENANT, *(tenant.name for tenant in tenants)]
     policy = Scheduler(router.store, sender, SqlStateSource(router.engines.read), router.signal)
     policy.restore()
     policy.run_once()
@@ -225,7 +237,10 @@ def scheduled_history(
         roll = rng.random()
         try:
             if roll < 0.5:
-                sender.submit(random_task(rng, REGIONS), CTX).result()
+                task = random_task(rng, REGIONS)
+                if tenants:
+                    task = replace(task, tenant=rng.choice(names))
+                sender.submit(task, CTX).result()
             elif roll < 0.8 and (running := ids_with_status(router, TaskStatus.PROCESSING)):
                 sender.submit(CompleteTask(rng.choice(running)), CTX).result()
             elif roll < 0.87 and (running := ids_with_status(router, TaskStatus.PROCESSING)):

@@ -60,10 +60,12 @@ class TenantShares:
 
     def apply(self, event: TenantCreated | TenantChanged) -> None:
         current = self._tenants.get(event.tenant)
-        self._tenants[event.tenant] = (
-            Tenant.start(event) if current is None else current.when(event)
-        )
-        self._states.pop(event.tenant, None)
+        self.set(Tenant.start(event) if current is None else current.when(event))
+
+    def set(self, tenant: Tenant) -> None:
+        """A tenant's settings from now on."""
+        self._tenants[tenant.name] = tenant
+        self._states.pop(tenant.name, None)
 
     def tenant(self, name: str) -> Tenant:
         return self._tenants.get(name) or Tenant(name)

@@ -84,16 +84,6 @@ class WaitingQueue:
                 found.setdefault(tenant, {})[requirement] = (key, self._tasks[task_id])
         return found
 
-    def next_placeable(self, has_room: Callable[[Requirement], bool]) -> WaitingTask | None:
-        """The first task in order among those some pool has room for, whatever its tenant
-        (what-if replays, which do not weigh tenants)."""
-        best: tuple[OrderKey, WaitingTask] | None = None
-        for lanes in self.heads(has_room).values():
-            for head in lanes.values():
-                if best is None or head[0] < best[0]:
-                    best = head
-        return None if best is None else best[1]
-
     def undeferred(self) -> Iterator[WaitingTask]:
         """Waiting tasks with no deferral recorded yet, in arrival order."""
         for task_id in list(self._undeferred):

@@ -17,14 +17,17 @@ from application.audit.whatif import (
     ExecutionChanged,
     PoolChange,
     PoolRegistered,
+    Preempted,
     RecordedTask,
     ReplayInputs,
+    TenantSet,
 )
 from application.messages import RecordedEvent
 from application.read_models import pools as pool_rows
 from application.read_models import tasks as task_fold
 from application.read_models.record import Row
-from domain.values import ResourceType, TaskStatus
+from domain.tenant import Tenant
+from domain.values import Limits, ResourceType, TaskStatus
 from infrastructure.archive.archived_log import ArchivedLog
 from infrastructure.sql import log_start, stored_events
 from infrastructure.sql.db import Db, reading, sql
@@ -71,8 +74,12 @@ class SqlReplayInputs:
                 ]
             changes = pools_at_start(db) if start else []
             changes += pool_changes(db, position, start + 1)
+            tenants = tenants_at_start(db) if start else []
+            preempted: list[Preempted] = []
+            for recorded in stored_events.read_types_within(db, TENANT_TYPES, start + 1, position):
+                _tenant_fact(recorded, tenants, preempted)
             last = stored_events.recorded_at(db, position)
-        return _inputs(found, changes, last)
+        return _inputs(found, changes, last, tenants, preempted)
 
     def _archived(self, position: int) -> ReplayInputs:
         """The inputs up to a position the archive holds: every task's stream and the
@@ -80,22 +87,66 @@ class SqlReplayInputs:
         assert self._archive is not None
         rows: dict[str, Row] = {}
         changes: list[PoolChange] = []
+        tenants: list[TenantSet] = []
+        preempted: list[Preempted] = []
         last: str | None = None
         for recorded in self._archive.recorded(0, position):
             last = iso(recorded.metadata.recorded_at)
+            if recorded.type in TENANT_TYPES:
+                _tenant_fact(recorded, tenants, preempted)
             if recorded.type == "TaskQueued":
                 rows[recorded.stream_id] = task_fold.start(recorded)
             elif (row := rows.get(recorded.stream_id)) is not None:
                 row.update(task_fold.fold(recorded, row))
             elif recorded.type in CONFIGURATION_TYPES:
                 changes += _pool_change(recorded)
-        return _inputs(list(rows.values()), changes, last)
+        return _inputs(list(rows.values()), changes, last, tenants, preempted)
 
 
-def _inputs(found: list[Row], changes: list[PoolChange], last: str | None) -> ReplayInputs:
+def _inputs(
+    found: list[Row],
+    changes: list[PoolChange],
+    last: str | None,
+    tenants: list[TenantSet],
+    preempted: list[Preempted],
+) -> ReplayInputs:
     tasks = sorted(map(_task, found), key=lambda task: task.queued_position)
     used = frozenset(row["algorithm_used"] for row in found if row["algorithm_used"])
-    return ReplayInputs(tasks, changes, used, _seconds(last) if last else 0.0)
+    end = _seconds(last) if last else 0.0
+    return ReplayInputs(tasks, changes, used, end, tenants, preempted)
+
+
+TENANT_TYPES = ("TenantCreated", "TenantChanged", "TaskPreempted")
+"""The events a replay takes the tenants' settings and the recorded preemptions from."""
+
+
+def _tenant_fact(
+    recorded: RecordedEvent, tenants: list[TenantSet], preempted: list[Preempted]
+) -> None:
+    at, where, data = recorded.metadata.recorded_at.timestamp(), recorded.position, recorded.data
+    if recorded.type == "TaskPreempted":
+        preempted.append(Preempted(where, at, data["tenant"]))
+    else:
+        tenants.append(TenantSet(where, at, _settings(data)))
+
+
+def _settings(data: Any) -> Tenant:
+    quota, borrowing = data["quota"], data["borrowing"]
+    return Tenant(
+        data.get("tenant") or data["name"],
+        float(data["weight"]),
+        Limits(quota.get("cpu"), quota.get("gpu")),
+        Limits(borrowing.get("cpu"), borrowing.get("gpu")),
+    )
+
+
+def tenants_at_start(db: Db) -> list[TenantSet]:
+    """The tenants' settings at the hot log's start, as if set before any task of the
+    replay (none in a start saved before tenants were kept there)."""
+    kept = log_start.load(db).tenants
+    if not kept:
+        return []
+    return [TenantSet(0, float("-inf"), _settings(plain)) for plain in kept["tenants"]]
 
 
 def _task(row: dict[str, Any]) -> RecordedTask:
@@ -114,6 +165,8 @@ def _task(row: dict[str, Any]) -> RecordedTask:
         started_at=_seconds(row["started_at"]) if running and row["started_at"] else None,
         finished_at=_seconds(row["completed_at"]) if finished else None,
         finished_position=row["position"] if finished else None,
+        tenant=row["tenant"],
+        preemptible=bool(row["preemptible"]),
     )
 
 

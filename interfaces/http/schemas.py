@@ -436,6 +436,11 @@ class ReplayIn(Strict):
         default=None, alias="from", description="report tasks queued after this point"
     )
     to: LogPoint | None = Field(default=None, description="replay the log up to here (head)")
+    tenants: "dict[TenantName, TenantPatch] | None" = Field(
+        default=None,
+        description="other settings for some tenants, in force for the whole replay: "
+        "weight, and the resource types given in quota and borrowing",
+    )
 
 
 class ReplayMetrics(BaseModel):
@@ -455,9 +460,30 @@ class ReplayOut(BaseModel):
     window: dict[str, int]
     tasks: int = Field(description="tasks compared (queued in the window and started)")
     not_replayed: int = Field(description="tasks that never started: no time to reuse")
+    still_waiting: int = Field(
+        description="tasks the replay leaves waiting at the end, compared on neither side"
+    )
     placements_changed: int
     actual: ReplayMetrics
     what_if: ReplayMetrics
+    tenants: "TenantReplay"
+
+
+class TenantReplayFigures(BaseModel):
+    tasks: int
+    mean_wait_s: float
+    p95_wait_s: float
+    preemptions: int
+    share_pct: list[float] = Field(
+        description="its share of the pools' slot-seconds in each interval of bucket_s"
+    )
+
+
+class TenantReplay(BaseModel):
+    bucket_s: float = Field(description="the length of each share interval")
+    start: float = Field(description="the first interval's start, seconds since the epoch")
+    actual: dict[str, TenantReplayFigures]
+    what_if: dict[str, TenantReplayFigures]
 
 
 class EventPage(BaseModel):
@@ -558,6 +584,13 @@ class TenantPatch(Strict):
         return self
 
 
+def given(body: QuotaIn | BorrowingIn | None) -> dict[str, int | None] | None:
+    """The resource types a patch names, with their new limits."""
+    if body is None:
+        return None
+    return {name: getattr(body, name) for name in sorted(body.model_fields_set)}
+
+
 class LimitsOut(BaseModel):
     cpu: int | None
     gpu: int | None
@@ -636,3 +669,7 @@ class Series(BaseModel):
     window_s: int
     step_s: int
     points: list[SeriesPoint]
+
+
+ReplayIn.model_rebuild()  # its tenants take TenantPatch, defined after it
+ReplayOut.model_rebuild()

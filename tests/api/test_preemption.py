@@ -67,3 +67,39 @@ def test_tasks_not_marked_preemptible_keep_their_slots(make_client: ClientFactor
     )
     assert deferred["status"] == "queued"
     assert preempted_events(client) == []
+
+
+def test_a_what_if_replay_reports_per_tenant_figures_and_takes_other_weights(
+    make_client: ClientFactory,
+) -> None:
+    client = make_client()
+    for name in ("a", "b"):
+        client.post("/api/v1/tenants", json={"name": name})
+    for _ in range(40):
+        client.post("/api/v1/tasks", json={**CPU_TASK, "tenant": "a", "preemptible": True})
+    wait_until(lambda: running(client)["a"] == CPU_CAPACITY)
+    for _ in range(5):
+        client.post("/api/v1/tasks", json={**CPU_TASK, "tenant": "b"})
+    wait_until(lambda: len(preempted_events(client)) == 5)
+    for task in client.get("/api/v1/tasks", params={"status": "processing"}).json()["tasks"]:
+        client.post(f"/api/v1/tasks/{task['id']}/complete")
+
+    body = {"algorithm": "fifo", "tenants": {"b": {"weight": 3}}}
+    replay = client.post("/api/v1/replays", json=body)
+    assert replay.status_code == 200, replay.text
+    result = replay.json()
+    assert result == client.post("/api/v1/replays", json=body).json()
+    tenants = result["tenants"]
+    assert tenants["actual"]["a"]["preemptions"] == 5
+    assert tenants["actual"]["b"]["tasks"] == 5
+    assert len(tenants["actual"]["a"]["share_pct"]) == 20
+
+    unknown = client.post(
+        "/api/v1/replays", json={"algorithm": "fifo", "tenants": {"z": {"weight": 2}}}
+    )
+    assert unknown.status_code == 422
+    assert "no task or setting of tenant z" in unknown.json()["detail"]
+    for bad in ({"weight": 0}, {"quota": {"cpu": -1}}, {"quota": {"tpu": 1}}, {}):
+        refused = client.post("/api/v1/replays", json={"algorithm": "fifo", "tenants": {"a": bad}})
+        assert refused.status_code == 422, (bad, refused.text)
+        assert refused.headers["content-type"] == "application/problem+json"

@@ -4,8 +4,10 @@ every time, and a different one."""
 
 import pytest
 
-from application.audit.whatif import compare
-from domain.values import Algorithm
+from application.audit.whatif import TenantOverride, compare
+from application.commands.tenants import CreateTenant
+from domain.errors import InvalidValue
+from domain.values import Algorithm, Limits
 from infrastructure.bootstrap import TaskRouter
 from infrastructure.sql.replay_inputs import SqlReplayInputs
 from tests.fakes import FakeClock
@@ -51,3 +53,48 @@ def test_a_replay_up_to_an_earlier_position_sees_the_log_as_it_was(
     replay = compare(earlier, Algorithm.PRIORITY)
     assert replay["placements_changed"] == 0
     assert replay["what_if"] == replay["actual"]
+
+
+TENANTS = (
+    CreateTenant("team-a", 1.0),
+    CreateTenant("team-b", 2.0, quota=Limits(cpu=6)),
+    CreateTenant("team-c", 1.0, quota=Limits(cpu=4, gpu=2), borrowing=Limits(cpu=4, gpu=0)),
+)
+
+
+@pytest.mark.parametrize("algorithm", list(Algorithm))
+def test_with_tenants_the_recorded_settings_reproduce_every_placement(
+    quiet_router: TaskRouter, clock: FakeClock, algorithm: Algorithm
+) -> None:
+    """Fair share with weights, quotas and borrowing: the replay chooses whose task goes
+    next as the live scheduler did."""
+    scheduled_history(quiet_router, clock, 2500, algorithm, seed=5, tenants=TENANTS)
+    inputs = SqlReplayInputs(quiet_router.engines.read).up_to(quiet_router.store.head())
+    assert {change.tenant.name for change in inputs.tenant_changes} == {
+        "team-a", "team-b", "team-c"
+    }  # fmt: skip
+    replay = compare(inputs, algorithm)
+    assert replay["tasks"] > 250
+    assert replay["placements_changed"] == 0
+    assert replay["still_waiting"] == 0
+    assert replay["what_if"] == replay["actual"]
+    tenants = replay["tenants"]
+    assert tenants["what_if"] == tenants["actual"]
+    assert set(tenants["actual"]) == {"default", "team-a", "team-b", "team-c"}
+    columns = zip(*(t["share_pct"] for t in tenants["actual"].values()), strict=True)
+    shares = [sum(column) for column in columns]
+    assert all(0 <= share <= 100.01 for share in shares)
+    assert max(shares) > 20, "the history should keep the pools busy"
+
+
+def test_other_weights_change_whose_tasks_wait(quiet_router: TaskRouter, clock: FakeClock) -> None:
+    scheduled_history(quiet_router, clock, 2500, Algorithm.FIFO, seed=6, tenants=TENANTS)
+    inputs = SqlReplayInputs(quiet_router.engines.read).up_to(quiet_router.store.head())
+    favoured = {"team-a": TenantOverride(weight=50.0)}
+    replay = compare(inputs, Algorithm.FIFO, overrides=favoured)
+    assert replay == compare(inputs, Algorithm.FIFO, overrides=favoured)
+    assert replay["placements_changed"] > 0
+    a = replay["tenants"]
+    assert a["what_if"]["team-a"]["mean_wait_s"] < a["actual"]["team-a"]["mean_wait_s"]
+    with pytest.raises(InvalidValue, match="no task or setting of tenant team-z"):
+        compare(inputs, Algorithm.FIFO, overrides={"team-z": TenantOverride(weight=2.0)})

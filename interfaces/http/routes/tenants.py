@@ -30,6 +30,7 @@ from interfaces.http.schemas import (
     TenantName,
     TenantOut,
     TenantPatch,
+    given,
 )
 
 router = APIRouter(prefix="/api/v1/tenants", tags=["tenants"])
@@ -81,20 +82,13 @@ async def change_tenant(
     """Change a tenant's weight, quota or borrowing. A quota lowered below what the tenant
     runs stops its new placements; its running tasks go on."""
     tenant_seen(bound, name)
-    command = ChangeTenant(name, body.weight, _given(body.quota), _given(body.borrowing))
+    command = ChangeTenant(name, body.weight, given(body.quota), given(body.borrowing))
     await send(sender, command, context)
     return _tenant(reads, name, bound)
 
 
 def _limits(body: QuotaIn | BorrowingIn) -> Limits:
     return Limits(body.cpu, body.gpu)
-
-
-def _given(body: QuotaIn | BorrowingIn | None) -> dict[str, int | None] | None:
-    """The resource types a patch names, with their new limits."""
-    if body is None:
-        return None
-    return {name: getattr(body, name) for name in sorted(body.model_fields_set)}
 
 
 def _tenant(reads: ReadModel, name: str, bound: str | None) -> dict[str, Any]:
