@@ -34,7 +34,7 @@ from domain.events import WorkerPoolRegistered
 from domain.values import Algorithm, TaskStatus
 
 REGISTERED = WorkerPoolRegistered.type_name()
-WARM_UP_TYPES = TRAIL_TYPES | {SWITCHED} | tenant_trail.TYPES
+WARM_UP_TYPES = TRAIL_TYPES | {SWITCHED} | tenant_trail.NEEDED
 MISSING = "missing"
 """The hash a second part starts from when the split's own row is gone (the first part's
 walk reports that break)."""

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from domain.events import (
     AlgorithmSwitched,
@@ -41,6 +41,8 @@ TYPES = frozenset(
     {QUEUED, READY, ASSIGNED, CLAIMED, RELEASED, CREATED, CHANGED, SWITCHED, *CLOSING}
 )
 """The event types the trail folds."""
+NEEDED = TYPES - CLOSING
+"""The event types that make its state (closing ones only let it forget facts)."""
 TASK_PREFIX = task_stream("")
 FORGET_EVERY = 1000
 
@@ -111,9 +113,11 @@ class TenantTrail:
     floor: int = 0
     """No state before this position can be rebuilt."""
     position: int = 0
+    capped: bool = False
+    """Some tenant has had a limit on its running tasks (before that, none can pass one)."""
     _trimmed: int = 0
-    _assigned: dict[str, tuple[str | None, int]] = field(default_factory=dict)
-    """Tasks assigned whose slot claim has not been folded yet: (run, attempt start)."""
+    _assigned: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    """Tasks assigned whose slot claim has not been folded yet: (run, when, as stored)."""
 
     def tenant(self, name: str) -> Tenant:
         return self.tenants.get(name) or Tenant(name)
@@ -124,52 +128,90 @@ class TenantTrail:
     def apply(self, kind: str, position: int, data: Mapping[str, Any],
               resource_of: Callable[[str], ResourceType | None]) -> None:  # fmt: skip
         """Fold the next event of the log (of any type: those not in TYPES pass)."""
-        self.position = position
-        if kind == QUEUED:
-            self.facts[data["task_id"]] = TaskFacts(
-                data["tenant"], data["priority"], data["preemptible"]
-            )
-        elif kind == READY:  # what the scheduler takes a waiting task's preemptibility from
-            facts = self.facts.get(data["task_id"])
-            if facts is not None:
-                self.facts[data["task_id"]] = facts._replace(preemptible=data["preemptible"])
-        elif kind in CLOSING:  # no event of the task needs its facts any more
-            self.facts.pop(data["task_id"], None)
-        elif kind == ASSIGNED:
-            decision = data["decision"]
-            run = decision.get("run")
-            started = epoch_us(datetime.fromisoformat(data["assigned_at"]))
-            self._assigned[data["task_id"]] = (run if isinstance(run, str) else None, started)
-        elif kind == CLAIMED:
-            self._claimed(position, data["task_id"], data["pool_id"], resource_of)
-        elif kind == RELEASED:
-            slot = self.slots.pop(data["task_id"], None)
-            if slot is not None:
-                self._count(slot, -1)
-                self.slot_changes.append((position, False, slot))
-        elif kind in (CREATED, CHANGED):
-            name = data["tenant"]
-            self.settings_changes.append((position, name, self.tenants.get(name)))
-            self.tenants[name] = _settings(data)
-        elif kind == SWITCHED:
-            self.switches.append((position, self.algorithm))
-            self.algorithm = Algorithm(data["algorithm"])
-        if position - self._trimmed >= FORGET_EVERY:
-            self._forget(position - self.keep)
-            self._trimmed = position
+        fold = self._folds.get(kind)
+        if fold is not None:
+            fold(self, position, data, resource_of)
 
-    def _claimed(self, position: int, task_id: str, pool_id: str,
+    @classmethod
+    def folds(
+        cls,
+    ) -> Mapping[
+        str,
+        Callable[
+            ["TenantTrail", int, Mapping[str, Any], Callable[[str], ResourceType | None]], None
+        ],
+    ]:
+        """Each folded event type's fold, for a caller that dispatches itself (`apply`
+        does the same, one call more)."""
+        return cls._folds  # fmt: skip
+
+    def _queued(self, position: int, data: Mapping[str, Any], _: Any) -> None:
+        self.facts[data["task_id"]] = TaskFacts(
+            data["tenant"], data["priority"], data["preemptible"]
+        )
+
+    def _ready(self, position: int, data: Mapping[str, Any], _: Any) -> None:
+        """What the scheduler takes a waiting task's preemptibility from."""
+        facts = self.facts.get(data["task_id"])
+        if facts is not None and facts.preemptible != data["preemptible"]:
+            self.facts[data["task_id"]] = facts._replace(preemptible=data["preemptible"])
+
+    def _closed(self, position: int, data: Mapping[str, Any], _: Any) -> None:
+        """No event of the task needs its facts any more."""
+        self.facts.pop(data["task_id"], None)
+
+    def _assignment(self, position: int, data: Mapping[str, Any], _: Any) -> None:
+        run = data["decision"].get("run")
+        self._assigned[data["task_id"]] = (run if isinstance(run, str) else None,
+                                           data["assigned_at"])  # fmt: skip
+
+    def _claimed(self, position: int, data: Mapping[str, Any],
                  resource_of: Callable[[str], ResourceType | None]) -> None:  # fmt: skip
+        task_id, pool_id = data["task_id"], data["pool_id"]
         resource = resource_of(pool_id)
-        run, started = self._assigned.pop(task_id, (None, 0))
+        run, assigned_at = self._assigned.pop(task_id, (None, None))
         if resource is None or task_id in self.slots:
             return
-        facts = self.facts_of(task_id)
-        slot = Slot(task_id, facts.tenant, resource, pool_id, facts.priority,
-                    facts.preemptible, started, run)  # fmt: skip
+        tenant, priority, preemptible = self.facts.get(task_id, UNKNOWN)
+        started = (
+            epoch_us(datetime.fromisoformat(assigned_at)) if preemptible and assigned_at else 0
+        )
+        slot = Slot(task_id, tenant, resource, pool_id, priority, preemptible, started, run)
         self.slots[task_id] = slot
         self._count(slot, 1)
         self.slot_changes.append((position, True, slot))
+        self._trim(position)
+
+    def _released(self, position: int, data: Mapping[str, Any], _: Any) -> None:
+        slot = self.slots.pop(data["task_id"], None)
+        if slot is not None:
+            self._count(slot, -1)
+            self.slot_changes.append((position, False, slot))
+            self._trim(position)
+
+    def _setting(self, position: int, data: Mapping[str, Any], _: Any) -> None:
+        name = data["tenant"]
+        self.settings_changes.append((position, name, self.tenants.get(name)))
+        tenant = self.tenants[name] = _settings(data)
+        self.capped = self.capped or any(tenant.cap(kind) is not None for kind in ResourceType)
+        self._trim(position)
+
+    def _switched(self, position: int, data: Mapping[str, Any], _: Any) -> None:
+        self.switches.append((position, self.algorithm))
+        self.algorithm = Algorithm(data["algorithm"])
+        self._trim(position)
+
+    _folds: ClassVar[dict[str, Callable[..., None]]] = {
+        QUEUED: _queued, READY: _ready, ASSIGNED: _assignment, CLAIMED: _claimed,
+        RELEASED: _released, CREATED: _setting, CHANGED: _setting, SWITCHED: _switched,
+        **dict.fromkeys(CLOSING, _closed),
+    }  # fmt: skip
+
+    def _trim(self, position: int) -> None:
+        self.position = position
+        if position - self._trimmed >= FORGET_EVERY:
+            self._forget(position - self.keep)
+            self._trimmed = position
 
     def _count(self, slot: Slot, delta: int) -> None:
         key = (slot.tenant, slot.resource)
@@ -261,7 +303,8 @@ class TenantTrail:
                 for position, previous in self.switches
                 if position > floor
             ],
-            "assigned": [[task, run, started] for task, (run, started) in self._assigned.items()],
+            "assigned": [[task, run, at] for task, (run, at) in self._assigned.items()],
+            "capped": self.capped,
         }
 
     @classmethod
@@ -282,9 +325,8 @@ class TenantTrail:
             for at, name, before in state["settings_changes"]
         )
         trail.switches.extend((int(at), Algorithm(before)) for at, before in state["switches"])
-        trail._assigned = {
-            str(task): (run, int(started)) for task, run, started in state.get("assigned", [])
-        }
+        trail._assigned = {str(task): (run, str(at)) for task, run, at in state.get("assigned", [])}
+        trail.capped = bool(state.get("capped", True))
         return trail
 
     def copy(self) -> "TenantTrail":

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple, Protocol
 
-from application.audit import snapshot_check, tenant_trail
+from application.audit import snapshot_check
 from application.audit.chain import ChainReport, ChainWalk, Linked
 from application.audit.decision_inputs import PoolTrail, TooOld
 from application.audit.snapshot_check import CheckedSnapshot
@@ -196,6 +196,7 @@ class Verification:
             self.invariants = Invariants(self.report, start.pools, tasks_known=known)
             self.invariants.statuses.update(start.statuses or {})
             self.invariants.algorithm = start.algorithm
+        self._resources: dict[str, ResourceType] = {}
 
     def next_page(
         self, store: CheckedLog, after: int, up_to: int | None = None
@@ -250,12 +251,16 @@ class Verification:
             self._check_preemption(recorded)
         self.invariants.apply(recorded)
         self._trail.apply(recorded)
-        if recorded.type in tenant_trail.TYPES:
-            self.tenants.apply(recorded.type, recorded.position, recorded.data, self._resource_of)
+        fold = TENANT_FOLDS.get(recorded.type)
+        if fold is not None:
+            fold(self.tenants, recorded.position, recorded.data, self._resource_of)
 
     def _resource_of(self, pool_id: str) -> ResourceType | None:
-        row = self._trail.rows.get(pool_id)
-        return None if row is None else ResourceType(row["resource_type"])
+        """A pool's resource type (which never changes), from its row."""
+        resource = self._resources.get(pool_id)
+        if resource is None and (row := self._trail.rows.get(pool_id)) is not None:
+            resource = self._resources[pool_id] = ResourceType(row["resource_type"])
+        return resource
 
     def _check_placement(self, recorded: Checked, board: list[PoolSnapshot] | None) -> None:
         """An assignment's tenant stage against the tenants its decision saw, and its
@@ -263,8 +268,10 @@ class Verification:
         event = recorded.event
         assert isinstance(event, WorkerAssigned)
         record = event.decision
-        seen = record.seen if isinstance(record, DecisionRecord) else recorded.position
         stage = record.tenants if isinstance(record, DecisionRecord) else None
+        if stage is None and not self.tenants.capped:
+            return  # no stage to check, and no tenant has had a limit to pass
+        seen = record.seen if isinstance(record, DecisionRecord) else recorded.position
         tenant = self.tenants.facts.get(event.task_id)
         if stage is not None and tenant is not None and stage.chosen != tenant.tenant:
             self.report.mismatch(
@@ -325,6 +332,7 @@ class Verification:
         )
 
 
+TENANT_FOLDS = TenantTrail.folds()
 ASSIGNED = WorkerAssigned.type_name()
 DECISIONS = frozenset({ASSIGNED, TaskDeferred.type_name()})
 PREEMPTED = TaskPreempted.type_name()
