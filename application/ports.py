@@ -130,6 +130,11 @@ class ReadModel(Protocol):
         """Throughput and mean latency per step over the window ending at `now`."""
         ...
 
+    def tenant_series(self, now: datetime, window_s: int, step_s: int) -> dict[str, Any]:
+        """Each tenant's running tasks and share of the slots per step over the window
+        ending at `now`."""
+        ...
+
     def queue_size(self) -> int: ...
 
     def status_counts(self) -> dict[str, int]:

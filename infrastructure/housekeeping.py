@@ -29,6 +29,10 @@ OLD_SECONDS = sql(
     "DELETE FROM stats_throughput WHERE second IN "
     "(SELECT second FROM stats_throughput WHERE second < ? LIMIT ?)"
 )
+OLD_TENANT_SECONDS = sql(
+    "DELETE FROM tenant_seconds WHERE second IN "
+    "(SELECT second FROM tenant_seconds WHERE second < ? LIMIT ?)"
+)
 CLOSED_ROWS = sql(
     "DELETE FROM tasks WHERE id IN "
     "(SELECT id FROM tasks WHERE status IN (?, ?) AND position <= ? LIMIT ?)"
@@ -53,7 +57,9 @@ class Housekeeping(Periodic):
         self._ttl = idempotency_ttl
         self._position_at = position_at
         self.task_rows_after = task_rows_after
-        self.pruned = {"idempotency_keys": 0, "throughput_seconds": 0, "task_rows": 0}
+        self.pruned = {
+            "idempotency_keys": 0, "throughput_seconds": 0, "tenant_seconds": 0, "task_rows": 0
+        }  # fmt: skip
 
     def run_once(self) -> bool:
         """One batch of each; True while some were full (more is due)."""
@@ -70,6 +76,7 @@ class Housekeeping(Periodic):
         due: list[tuple[str, Sql, tuple[object, ...]]] = [
             ("idempotency_keys", EXPIRED_KEYS, (iso(now - self._ttl),)),
             ("throughput_seconds", OLD_SECONDS, (int(now.timestamp()) - SERIES_KEPT_S,)),
+            ("tenant_seconds", OLD_TENANT_SECONDS, (int(now.timestamp()) - SERIES_KEPT_S,)),
         ]
         if self.task_rows_after is not None:
             try:

@@ -69,6 +69,10 @@ def _attempt_ended(moment: str) -> Change:
     return change
 
 
+PREEMPTED_OF = "preempted."
+"""The counter of one tenant's preempted tasks is this prefix and its name."""
+
+
 CHANGES: dict[str, Change] = {
     "WorkerAssigned": _assigned,
     "TaskDeferred": lambda record: StatsChange({"deferred": 1}),
@@ -82,7 +86,9 @@ CHANGES: dict[str, Change] = {
     "TaskLeaseExtended": unchanged,
     "TaskCancelRequested": unchanged,
     "TaskReleased": unchanged,
-    "TaskPreempted": lambda record: StatsChange({"preempted": 1}),
+    "TaskPreempted": lambda record: StatsChange(
+        {"preempted": 1, f"{PREEMPTED_OF}{record.data['tenant']}": 1}
+    ),
     "TaskRetried": unchanged,
     "TaskCancelled": unchanged,
     "TaskDeadLettered": unchanged,

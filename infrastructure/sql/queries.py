@@ -13,6 +13,7 @@ from application.audit.decision_inputs import TYPES as TRAIL_TYPES
 from application.errors import CorruptEvent
 from application.messages import RecordedEvent
 from application.read_models import pools as pool_rows
+from application.read_models import stats as stats_rows
 from application.read_models import tasks as task_rows
 from application.read_models import tenants as tenant_rows
 from domain.events import AlgorithmSwitched
@@ -59,6 +60,9 @@ ACTIVE_BY_TENANT = sql(
     "SELECT tenant, status, SUM(count) FROM task_counts WHERE status IN (?, ?, ?) "
     "GROUP BY tenant, status"
 )
+TENANT_FLOWS = sql("SELECT second, tenant, started, ended FROM tenant_seconds WHERE second >= ?")
+TAKING_SLOTS = sql("SELECT SUM(capacity) FROM pool_load WHERE draining = 0")
+COUNTERS_LIKE = sql("SELECT name, value FROM stats_counters WHERE name LIKE ?")
 TASKS_PAGE = "SELECT * FROM tasks{where} ORDER BY queued_position DESC LIMIT ? OFFSET ?"
 TASKS_TOTAL = "SELECT COALESCE(SUM(count), 0) FROM task_counts{where}"
 EVENTS_PAGE = stored_events.SELECT + " WHERE position > ?{and_where} ORDER BY position LIMIT ?"
@@ -136,22 +140,47 @@ class SqlReadModel:
         with reading(self._engine, transaction=True) as db:
             rows = mappings(db.execute(TENANTS))
             active = _active_by_tenant(db)
+            preempted = _preempted_by_tenant(db)
         found = [tenant_rows.view(row) for row in rows]
         if not any(tenant["name"] == DEFAULT_TENANT for tenant in found):
             found.insert(0, tenant_rows.default_view())
-        return [{**tenant, **active.get(tenant["name"], _NONE_ACTIVE)} for tenant in found]
+        return [
+            {**tenant, **active.get(tenant["name"], _NONE_ACTIVE),
+             "preempted": preempted.get(tenant["name"], 0)}
+            for tenant in found
+        ]  # fmt: skip
 
     def get_tenant(self, name: str) -> dict[str, Any] | None:
         with reading(self._engine, transaction=True) as db:
             rows = mappings(db.execute(TENANT, (name,)))
             active = _active_by_tenant(db)
+            preempted = _preempted_by_tenant(db)
         if rows:
             tenant = tenant_rows.view(rows[0])
         elif name == DEFAULT_TENANT:
             tenant = tenant_rows.default_view()
         else:
             return None
-        return {**tenant, **active.get(name, _NONE_ACTIVE)}
+        return {**tenant, **active.get(name, _NONE_ACTIVE), "preempted": preempted.get(name, 0)}
+
+    def tenant_series(self, now: datetime, window_s: int, step_s: int) -> dict[str, Any]:
+        """Each tenant's running tasks at the end of each step over the last `window_s`
+        seconds (steps as `series`), oldest first, and the slots of the pools taking tasks
+        now: running now, less the attempts started after each step's end, plus those that
+        ended after it (`tenant_seconds`)."""
+        count = -(-window_s // step_s)
+        second = int(now.timestamp())
+        end = (second // step_s + 1) * step_s
+        start = end - count * step_s
+        with reading(self._engine, transaction=True) as db:
+            running = {
+                tenant: int(total)
+                for tenant, status, total in db.execute(ACTIVE_BY_TENANT, tenant_rows.COUNTED)
+                if status == TaskStatus.PROCESSING
+            }
+            flows = db.execute(TENANT_FLOWS, (start,)).fetchall()
+            (slots,) = db.execute(TAKING_SLOTS).fetchone()
+        return tenant_series_view(start, count, step_s, running, flows, int(slots or 0))
 
     def leasable(self, pool_id: str, limit: int) -> list[str]:
         """Tasks assigned to the pool that no worker holds yet, oldest assignment first
@@ -421,6 +450,49 @@ def _is_current(db: Db, projection: str) -> bool:
 
 
 _NONE_ACTIVE = dict.fromkeys(tenant_rows.COUNTED, 0)
+
+
+def _preempted_by_tenant(db: Db) -> dict[str, int]:
+    prefix = stats_rows.PREEMPTED_OF
+    rows = db.execute(COUNTERS_LIKE, (f"{prefix}%",))
+    return {name.removeprefix(prefix): int(value) for name, value in rows}
+
+
+def tenant_series_view(
+    start: int,
+    count: int,
+    step_s: int,
+    running: dict[str, int],
+    flows: Sequence[Sequence[Any]],
+    slots: int,
+) -> dict[str, Any]:
+    """`flows`: (second, tenant, started, ended) at seconds from `start` on; `running`: each
+    tenant's running tasks now. A tenant with nothing running in the window is left out."""
+    net: dict[str, list[int]] = {}
+    """Per tenant, the attempts started less those ended in each step (and after the last,
+    at index `count`: seconds past the window's end cannot happen, kept for safety)."""
+    for second, tenant, started, ended in flows:
+        step = min((int(second) - start) // step_s, count)
+        net.setdefault(tenant, [0] * (count + 1))[step] += int(started) - int(ended)
+    tenants = {}
+    for tenant in sorted(set(running) | set(net)):
+        changes = net.get(tenant, [0] * (count + 1))
+        level = running.get(tenant, 0) - changes[count]
+        levels = [0] * count
+        for step in range(count - 1, -1, -1):  # each step's end, walking back from now
+            levels[step] = max(level, 0)
+            level -= changes[step]
+        if any(levels):
+            tenants[tenant] = {
+                "running": levels,
+                "share_pct": [round(100.0 * n / slots, 2) if slots else 0.0 for n in levels],
+            }
+    points = [
+        datetime.fromtimestamp(start + (index + 1) * step_s, UTC).isoformat()
+        for index in range(count)
+    ]
+    return {"window_s": count * step_s, "step_s": step_s, "slots": slots, "at": points,
+            "tenants": tenants}  # fmt: skip
 
 
 def _active_by_tenant(db: Db) -> dict[str, dict[str, int]]:

@@ -146,6 +146,18 @@ stats_throughput = Table(
 """Per second of the wall clock: tasks finished (completed, or failed for good), and of
 them completed with the sum of their latencies (submission to completion)."""
 
+tenant_seconds = Table(
+    "tenant_seconds",
+    metadata,
+    Column("second", BigInteger, primary_key=True, autoincrement=False),
+    Column("tenant", String(63), primary_key=True),
+    Column("started", BigInteger, nullable=False),
+    Column("ended", BigInteger, nullable=False),
+)
+"""Per second of the wall clock and tenant: attempts started (a task began processing)
+and ended (it stopped processing, for whatever reason), so each tenant's running tasks
+at any recent moment are its running tasks now less what started since, plus what ended."""
+
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,

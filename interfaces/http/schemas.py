@@ -606,6 +606,7 @@ class TenantOut(BaseModel):
     queued: int = Field(default=0, description="its tasks waiting for a pool")
     delayed: int = Field(default=0, description="its tasks waiting for their time")
     processing: int = Field(default=0, description="its tasks running")
+    preempted: int = Field(default=0, description="its tasks preempted so far")
 
 
 class TenantList(BaseModel):
@@ -669,6 +670,21 @@ class Series(BaseModel):
     window_s: int
     step_s: int
     points: list[SeriesPoint]
+
+
+class TenantLine(BaseModel):
+    running: list[int] = Field(description="its running tasks at the end of each step")
+    share_pct: list[float] = Field(description="those as a share of `slots`, in percent")
+
+
+class TenantSeries(BaseModel):
+    window_s: int
+    step_s: int
+    slots: int = Field(description="the slots of the pools taking tasks now")
+    at: list[datetime] = Field(description="each step's end, oldest first")
+    tenants: dict[str, TenantLine] = Field(
+        description="each tenant with tasks running in the window"
+    )
 
 
 ReplayIn.model_rebuild()  # its tenants take TenantPatch, defined after it

@@ -2,6 +2,7 @@
 preemptible tasks fill gets its slots at once, up to its fair share and no further; the
 victims wait for a new attempt without a failed one; the log verifies."""
 
+import time
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -25,6 +26,7 @@ def test_a_tenant_arriving_into_a_full_system_takes_its_share_by_preemption(
         task = {**CPU_TASK, "tenant": "a", "preemptible": True}
         assert client.post("/api/v1/tasks", json=task).is_success
     wait_until(lambda: running(client)["a"] == CPU_CAPACITY)
+    time.sleep(1.1)  # a whole second of a holding every cpu slot, for the series below
 
     arrivals = [
         client.post("/api/v1/tasks", json={**CPU_TASK, "tenant": "b"}).json()["id"]
@@ -39,6 +41,16 @@ def test_a_tenant_arriving_into_a_full_system_takes_its_share_by_preemption(
     assert {event["beneficiary"] for event in events} <= set(arrivals)
     assert events[0]["rule"] == "a over its share (1 > 0.029412): lowest priority, newest"
     assert client.get("/api/v1/system/stats").json()["scheduler_stats"]["tasks_preempted"] == 17
+    tenants = {t["name"]: t for t in client.get("/api/v1/tenants").json()["tenants"]}
+    assert (tenants["a"]["preempted"], tenants["b"]["preempted"]) == (17, 0)
+    series = client.get("/api/v1/system/tenant-series", params={"window_s": 60, "step_s": 1})
+    assert series.status_code == 200, series.text
+    lines = series.json()["tenants"]
+    assert series.json()["slots"] == 51  # 34 cpu and 17 gpu
+    assert lines["a"]["running"][-1] == 17
+    assert lines["b"]["running"][-1] == 17
+    assert max(lines["a"]["running"]) == CPU_CAPACITY, "a held every cpu slot before b came"
+    assert lines["b"]["share_pct"][-1] == round(100 * 17 / 51, 2)
 
     victim = events[0]["task_id"]
     after = client.get(f"/api/v1/tasks/{victim}").json()

@@ -1,5 +1,7 @@
-"""The `tasks` read model: one row per task as the task endpoints return it, and
-`task_counts` per (status, type, region, tenant) so totals never scan the tasks table.
+"""The `tasks` read model: one row per task as the task endpoints return it,
+`task_counts` per (status, type, region, tenant) so totals never scan the tasks table, and
+`tenant_seconds`: per second and tenant, the attempts that started and ended (each event
+that moves a task into or out of processing, at the second it was recorded).
 
 A batch folds each task's events through the task row's fold (`application.read_models.
 tasks`: the task's current status and attempt are read once per batch), writes one update
@@ -8,12 +10,15 @@ per task, and moves the counts by each task's status before and after the batch.
 import itertools
 import operator
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from application.read_models import tasks
 from application.read_models.record import Row, resolved
+from domain.task import status_move
+from domain.values import TaskStatus
 from infrastructure.sql.db import Db, insert_into, insert_many, select_by_keys, sql, update_many
 from infrastructure.sql.projections.base import Deltas, EventRecord, upsert
 from infrastructure.sql.projections.runner import record_of
@@ -27,16 +32,19 @@ COLUMNS = (
 )  # fmt: skip
 INSERT = insert_into("tasks", COLUMNS)
 COUNTS = upsert("task_counts", ("status", "type", "region", "tenant"), "count")
+FLOWS = upsert("tenant_seconds", ("second", "tenant"), "started", "ended")
+PROCESSING = TaskStatus.PROCESSING
 NO_ZERO_COUNTS = sql("DELETE FROM task_counts WHERE count = 0")
 
 
 class TasksProjection:
     name = "tasks"
-    tables: tuple[str, ...] = ("tasks", "task_counts")
+    tables: tuple[str, ...] = ("tasks", "task_counts", "tenant_seconds")
 
     def apply(self, db: Db, records: Sequence[EventRecord]) -> None:
         created: dict[str, Row] = {}
         changed: dict[str, Row] = {}
+        flows = Deltas()
         before = _current(db, records)
         for record in records:
             if record.type not in tasks.TYPES:
@@ -44,15 +52,18 @@ class TasksProjection:
             if record.type == "TaskQueued":
                 created[record.data["task_id"]] = tasks.start(record)
                 continue
+            task_id = record.data["task_id"]
+            row = created.get(task_id) or changed.get(task_id) or before[task_id]
+            _flow(flows, record, row["status"], row["tenant"])
             columns = tasks.changes(record)
             if not columns:
                 continue
-            task_id = record.data["task_id"]
             if task_id in created:
                 target = created[task_id]
             else:
                 target = changed.setdefault(task_id, dict(before[task_id]))
             target.update(resolved(columns, target))
+        flows.upsert(db, FLOWS)
         counts = Deltas()
         if created:
             insert_many(db, "tasks", COLUMNS, [_stored(row) for row in created.values()])
@@ -70,6 +81,21 @@ class TasksProjection:
             update_many(db, "tasks", names, "id", rows)
         counts.upsert(db, COUNTS)
         db.execute(NO_ZERO_COUNTS)
+
+
+def _flow(flows: Deltas, record: EventRecord, status: str, tenant: str) -> None:
+    """An attempt started or ended by `record` (on a task in `status`), at its second."""
+    moved = status_move(record.type, record.data)
+    if moved is None:
+        return
+    after = moved[1]
+    if (status == PROCESSING) == (after is PROCESSING):
+        return
+    second = int(datetime.fromisoformat(record.recorded_at).timestamp())
+    if after is PROCESSING:
+        flows.add((second, tenant), 1, 0)
+    else:
+        flows.add((second, tenant), 0, 1)
 
 
 CURRENT_COLUMNS = ("status", "type", "region", "tenant", "attempt")

@@ -5,9 +5,9 @@ from fastapi.responses import JSONResponse
 
 from domain.errors import InvalidValue
 from interfaces.http.as_of import AsOf, position_of
-from interfaces.http.deps import Node, Now, Reads, TimeTravelling
+from interfaces.http.deps import BoundTenant, Node, Now, Reads, TimeTravelling
 from interfaces.http.middleware.auth import PUBLIC, READ, requires
-from interfaces.http.schemas import Series
+from interfaces.http.schemas import Series, TenantSeries
 
 router = APIRouter(prefix="/api/v1", tags=["system"])
 
@@ -41,6 +41,25 @@ def series(
         raise InvalidValue(f"window_s / step_s must be at most {MAX_STEPS} steps")
     points = reads.series(clock.now(), window_s, step_s)
     return {"window_s": len(points) * step_s, "step_s": step_s, "points": points}
+
+
+@router.get("/system/tenant-series", dependencies=[requires(READ)], response_model=TenantSeries)
+def tenant_series(
+    reads: Reads,
+    clock: Now,
+    bound: BoundTenant,
+    window_s: Annotated[int, Query(ge=10, le=86_400)] = 600,
+    step_s: Annotated[int, Query(ge=1, le=3_600)] = 10,
+) -> dict[str, Any]:
+    """Each tenant's running tasks, and their share of the slots of the pools taking tasks
+    now, at the end of each step over the last `window_s` seconds (steps as in
+    /system/series). A key bound to a tenant sees only its own."""
+    if -(-window_s // step_s) > MAX_STEPS:
+        raise InvalidValue(f"window_s / step_s must be at most {MAX_STEPS} steps")
+    result = reads.tenant_series(clock.now(), window_s, step_s)
+    if bound is not None:
+        result["tenants"] = {k: v for k, v in result["tenants"].items() if k == bound}
+    return result
 
 
 MAX_STEPS = 1_000
