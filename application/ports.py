@@ -216,6 +216,10 @@ class TimeTravel(Protocol):
 
     def pools(self, position: int) -> list[dict[str, Any]]: ...
 
+    def tenants(self, position: int) -> list[dict[str, Any]]:
+        """Each tenant's settings at the position (task counts None: not kept)."""
+        ...
+
     def stats(self, position: int) -> dict[str, Any]: ...
 
 

@@ -23,10 +23,12 @@ from sqlalchemy import Engine
 from application import views
 from application.read_models import pools as pool_rows
 from application.read_models import stats as stats_fold
+from application.read_models import tenants as tenant_rows
 from application.read_models.record import Add, Recorded, Row
 from domain.events import AlgorithmSwitched
 from domain.scheduler_config import SCHEDULER_STREAM
 from domain.task import status_move, task_stream
+from domain.tenant import DEFAULT_TENANT
 from domain.values import Algorithm, TaskStatus
 from infrastructure.archive.archived_log import ArchivedLog
 from infrastructure.codec import decode
@@ -52,10 +54,17 @@ class Summary:
     """(pool id, column): the last value the stretch set."""
     algorithm: str | None = None
     """The algorithm the stretch switched to last (None: no switch)."""
+    tenants: dict[str, Row] = field(default_factory=dict)
+    """The tenant rows the stretch set (each tenant event sets its whole row but the time
+    it was created, which only its creation sets)."""
 
     def add(self, record: Recorded) -> None:
         if record.type == SWITCHED:
             self.algorithm = record.data["algorithm"]
+        if record.type in tenant_rows.TYPES:
+            row = tenant_rows.row_of(record)
+            self.tenants[row["name"]] = {**self.tenants.get(row["name"], {}), **row}
+            return
         moved = status_move(record.type, record.data)
         if moved is not None:
             self._move(*moved)
@@ -82,11 +91,15 @@ class Summary:
     def then(self, later: "Summary") -> "Summary":
         sums = Counter(self.sums)
         sums.update(later.sums)  # not `+`, which would drop a block's negative changes
+        tenants = dict(self.tenants)
+        for name, row in later.tenants.items():
+            tenants[name] = {**tenants.get(name, {}), **row}
         return Summary(
             sums,
             [*self.registered, *later.registered],
             {**self.settings, **later.settings},
             later.algorithm or self.algorithm,
+            tenants,
         )
 
     def encoded(self) -> str:
@@ -98,6 +111,7 @@ class Summary:
                     [pool, column, value] for (pool, column), value in self.settings.items()
                 ],
                 "algorithm": self.algorithm,
+                "tenants": list(self.tenants.values()),
             }
         ).decode()
 
@@ -109,6 +123,7 @@ class Summary:
             list(data["registered"]),
             {(pool, column): value for pool, column, value in data["settings"]},
             data["algorithm"],
+            {row["name"]: row for row in data.get("tenants", [])},  # absent before tenants
         )
 
     def pools(self) -> list[dict[str, Any]]:
@@ -119,6 +134,19 @@ class Summary:
         for pool_id, row in rows.items():
             row["current_load"] = self.sums[f"current_load.{pool_id}"]
         return [pool_rows.view(row) for row in rows.values()]
+
+    def tenant_views(self) -> list[dict[str, Any]]:
+        """Each tenant as it stood (the default one first if never changed), with its
+        preempted tasks; its task counts are not kept through time (None)."""
+        found = [tenant_rows.view(row) for _, row in sorted(self.tenants.items())]
+        if DEFAULT_TENANT not in self.tenants:
+            found.insert(0, tenant_rows.default_view())
+        unknown = dict.fromkeys(tenant_rows.COUNTED)
+        return [
+            {**tenant, **unknown,
+             "preempted": self.sums[f"{stats_fold.PREEMPTED_OF}{tenant['name']}"]}
+            for tenant in found
+        ]  # fmt: skip
 
 
 class SqlTimeTravel:
@@ -162,6 +190,10 @@ class SqlTimeTravel:
     def pools(self, position: int) -> list[dict[str, Any]]:
         with reading(self._engine, transaction=True) as db:
             return self._summary(db, position).pools()
+
+    def tenants(self, position: int) -> list[dict[str, Any]]:
+        with reading(self._engine, transaction=True) as db:
+            return self._summary(db, position).tenant_views()
 
     def stats(self, position: int) -> dict[str, Any]:
         with reading(self._engine, transaction=True) as db:

@@ -603,9 +603,15 @@ class TenantOut(BaseModel):
     borrowing: LimitsOut
     created_at: str | None = Field(description="null for the default tenant")
     changed_at: str | None
-    queued: int = Field(default=0, description="its tasks waiting for a pool")
-    delayed: int = Field(default=0, description="its tasks waiting for their time")
-    processing: int = Field(default=0, description="its tasks running")
+    queued: int | None = Field(
+        default=0, description="its tasks waiting for a pool (null as of a past point)"
+    )
+    delayed: int | None = Field(
+        default=0, description="its tasks waiting for their time (null as of a past point)"
+    )
+    processing: int | None = Field(
+        default=0, description="its tasks running (null as of a past point)"
+    )
     preempted: int = Field(default=0, description="its tasks preempted so far")
 
 

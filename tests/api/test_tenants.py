@@ -256,3 +256,27 @@ def test_the_log_filtered_by_tenant_holds_its_tasks_and_its_own_events(
     assert [e["stream_id"] for e in queued["events"]] == [f"task-{t}" for t in mine]
     other = client.get("/api/v1/events", params={"tenant": "team-b"}, headers=as_key("a-writer"))
     assert other.status_code == 404
+
+
+def test_the_tenants_as_they_were_at_a_point_of_the_log(idle_client: TestClient) -> None:
+    before = head(idle_client)
+    idle_client.post("/api/v1/tenants", json={"name": "team-a", "quota": {"cpu": 4}})
+    created = head(idle_client)
+    idle_client.patch("/api/v1/tenants/team-a", json={"weight": 3, "quota": {"cpu": 8}})
+    idle_client.patch("/api/v1/tenants/default", json={"weight": 2})
+
+    def then(position: int) -> dict[str, dict[str, object]]:
+        response = idle_client.get("/api/v1/tenants", params={"as_of": str(position)})
+        assert response.status_code == 200, response.text
+        return {tenant["name"]: tenant for tenant in response.json()["tenants"]}
+
+    assert list(then(before)) == ["default"]
+    at_creation = then(created)["team-a"]
+    assert (at_creation["weight"], at_creation["quota"]) == (1.0, {"cpu": 4, "gpu": None})
+    assert at_creation["changed_at"] is None
+    assert at_creation["processing"] is None  # counts are not kept through time
+    now = then(head(idle_client))
+    assert (now["team-a"]["weight"], now["team-a"]["quota"]["cpu"]) == (3.0, 8)
+    assert now["team-a"]["created_at"] == at_creation["created_at"]
+    assert now["default"]["weight"] == 2.0
+    assert then(created)["default"]["weight"] == 1.0

@@ -11,12 +11,14 @@ from application.ports import ReadModel
 from domain.errors import TenantNotFound
 from domain.tenant import tenant_stream
 from domain.values import Limits
+from interfaces.http.as_of import AsOf, position_of
 from interfaces.http.deps import (
     EVERY_TENANT,
     BoundTenant,
     Context,
     Reads,
     Sender,
+    TimeTravelling,
     send,
     tenant_seen,
 )
@@ -37,14 +39,23 @@ router = APIRouter(prefix="/api/v1/tenants", tags=["tenants"])
 
 
 @router.get("", dependencies=[requires(READ)], response_model=TenantList)
-def list_tenants(reads: Reads, bound: BoundTenant) -> dict[str, Any]:
+def list_tenants(
+    reads: Reads, bound: BoundTenant, history: TimeTravelling, as_of: AsOf = None
+) -> dict[str, Any]:
     """Every tenant with its settings and its queued, delayed and processing tasks; the
     `default` tenant (where tasks without a tenant go) is always there. A key bound to a
-    tenant sees that one only."""
-    if bound is not None:
+    tenant sees that one only. With `as_of`, the tenants as they were then (their settings
+    and preempted tasks; their task counts are not kept through time: null)."""
+    if as_of is not None:
+        found = history.tenants(position_of(history, as_of))
+    elif bound is not None:
         own = reads.get_tenant(bound)
-        return {"tenants": [] if own is None else [own]}
-    return {"tenants": reads.list_tenants()}
+        found = [] if own is None else [own]
+    else:
+        found = reads.list_tenants()
+    if bound is not None:
+        found = [tenant for tenant in found if tenant["name"] == bound]
+    return {"tenants": found}
 
 
 @router.post(
