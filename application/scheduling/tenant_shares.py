@@ -143,11 +143,18 @@ class TenantShares:
         free = frozenset(resource for resource in ResourceType if has_room(resource))
         wanting: dict[str, frozenset[ResourceType]] = {}
         order: dict[str, OrderKey] = {}
+        states = []
         for name, mine in heads.items():
-            # a head of either type can go wherever a slot is free; the others' types have one
-            wanting[name] = free if None in mine else frozenset(r for r in mine if r is not None)
+            state = self._states.get(name) or self._state(name)
+            states.append(state)
+            # a head of either type can go wherever a slot is free, so only with room on
+            # every free type (else it could never be placed: the tenant competes with its
+            # other heads, if any); the others' types have a free slot
+            if None in mine and all(state.room(resource) for resource in free):
+                wanting[name] = free
+            elif kinds := _KINDS.get(frozenset(mine)):
+                wanting[name] = kinds
             order[name] = min(key for key, _ in mine.values())
-        states = [self._state(name) for name in heads]
         while wanting:
             made, stage = choice(states, wanting, capacity, order)
             if made.tenant is None:
@@ -197,6 +204,14 @@ class TenantShares:
     def _unlimited(self, name: str) -> bool:
         tenant = self.tenant(name)
         return all(tenant.cap(resource) is None for resource in ResourceType)
+
+
+_KINDS: dict[frozenset[Requirement], frozenset[ResourceType]] = {
+    frozenset(requirements): frozenset(r for r in requirements if r is not None)
+    for requirements in ((None,), *((r,) for r in ResourceType), (None, *ResourceType),
+                         *((None, r) for r in ResourceType), tuple(ResourceType))
+}  # fmt: skip
+"""The resource types of a tenant's heads' requirements (None: either type)."""
 
 
 def _order(head: tuple[OrderKey, WaitingTask]) -> OrderKey:

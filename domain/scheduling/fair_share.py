@@ -164,13 +164,35 @@ class TenantState:
 
     def room(self, resource: ResourceType) -> bool:
         """One more task on `resource` stays within the quota plus borrowing."""
-        cap = self.cap(resource)
-        return cap is None or self.running_of(resource) + 1 <= cap
+        return self._rooms[resource][0]
 
     def borrowing_for(self, resource: ResourceType) -> bool:
         """One more task on `resource` would run past the quota (on borrowed capacity)."""
-        quota = self.quota.of(resource)
-        return quota is not None and self.running_of(resource) >= quota
+        return self._rooms[resource][1]
+
+    @functools.cached_property
+    def _contenders(self) -> "dict[tuple[frozenset[ResourceType], int, int], _Contender]":
+        """This state as each choice that saw it (by the types it wanted and the capacity),
+        kept with the state: a placement changes one tenant's state, the others' stay."""
+        return {}
+
+    @functools.cached_property
+    def _rooms(self) -> dict[ResourceType, tuple[bool, bool]]:
+        """(room, borrowing) per resource type, worked out once per state (the scheduler
+        keeps a tenant's state until its slots or settings change, and asks on every
+        placement)."""
+        rooms = {}
+        for resource in _KINDS:
+            cap, quota, running = (
+                self.cap(resource),
+                self.quota.of(resource),
+                self.running_of(resource),
+            )
+            rooms[resource] = (
+                cap is None or running + 1 <= cap,
+                quota is not None and running >= quota,
+            )
+        return rooms
 
 
 class Verdict(StrEnum):
@@ -226,6 +248,23 @@ class _Contender(NamedTuple):
     """Wanted types with room where a placement stays within the quota."""
 
 
+def _contender(
+    state: TenantState, asked: frozenset[ResourceType], cpu_total: int, gpu_total: int
+) -> _Contender:
+    """A tenant as one choice sees it, wanting the `asked` resource types of a capacity."""
+    rooms = state._rooms
+    wanted = [resource for resource in _KINDS if resource in asked]
+    open_ = [resource for resource in wanted if rooms[resource][0]]
+    within = [resource for resource in open_ if not rooms[resource][1]]
+    capacity = {CPU: cpu_total, GPU: gpu_total}
+    exact = functools.partial(state.exact_share, capacity)  # called for a few only
+    dominant = max(
+        state.running_cpu / cpu_total if cpu_total > 0 else 0.0,
+        state.running_gpu / gpu_total if gpu_total > 0 else 0.0,
+    )
+    return _Contender(state, dominant / state.weight, exact, wanted, open_, within)
+
+
 def choose(
     tenants: Sequence[TenantState],
     wanting: Mapping[str, frozenset[ResourceType]],
@@ -253,17 +292,11 @@ def choose(
     cpu_total, gpu_total = capacity.get(CPU, 0), capacity.get(GPU, 0)
     for name in sorted(name for name in states if wanting.get(name)):
         state = states[name]
-        asked = wanting[name]
-        wanted = [resource for resource in _KINDS if resource in asked]
-        open_ = [resource for resource in wanted if state.room(resource)]
-        within = [resource for resource in open_ if not state.borrowing_for(resource)]
-        exact = functools.partial(state.exact_share, capacity)  # called for a few only
-        dominant = max(
-            state.running_cpu / cpu_total if cpu_total > 0 else 0.0,
-            state.running_gpu / gpu_total if gpu_total > 0 else 0.0,
-        )
-        rough = dominant / state.weight
-        contenders.append(_Contender(state, rough, exact, wanted, open_, within))
+        key = (wanting[name], cpu_total, gpu_total)
+        contender = state._contenders.get(key)
+        if contender is None:
+            contender = state._contenders[key] = _contender(state, *key)
+        contenders.append(contender)
     missing = [c.state.name for c in contenders if c.state.name not in order]
     if missing:
         raise ValueError(f"no queue order key for competing tenants: {', '.join(missing)}")
@@ -282,14 +315,13 @@ def choose(
     best = min(close, key=lambda c: (c.exact(), order[c.state.name], c.state.name))
     borrowing = not best.within
     resources = best.open if borrowing else best.within
-    verdicts = {c.state.name: _verdict(c, best) for c in contenders}
-    shown = tuple(_figure(c, verdicts[c.state.name]) for c in contenders) if figures else ()
+    shown = tuple(_figure(c, _verdict(c, best)) for c in contenders) if figures else ()
     chosen = f"{best.state.name} chosen at {_number(best.exact())} of its share"
     if borrowing:
         chosen += " (borrowing past its quota: no tenant within its quota wants a slot)"
     others = [c for c in contenders if c is not best]
     waits = [
-        f"{c.state.name} waits: {_why(c, best, verdicts[c.state.name], order)}"
+        f"{c.state.name} waits: {_why(c, best, _verdict(c, best), order)}"
         for c in others[:SUMMARY_OTHERS]
     ]
     if len(others) > SUMMARY_OTHERS:
