@@ -11,7 +11,7 @@ from typing import Any
 
 GROUPS = {
     "servers": ["retention", "http", "end_to_end", "store"],
-    "records": ["records", "dashboard", "decisions"],
+    "records": ["records", "dashboard", "decisions", "fairness"],
     "logs": ["streams", "explain", "storage", "verify", "replay", "sql", "lifecycle", "queries"],
     "peer": ["peer"],
     "nodes": ["nodes"],
