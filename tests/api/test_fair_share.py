@@ -86,3 +86,24 @@ def test_one_tenant_without_quotas_records_no_tenant_stage(client: TestClient) -
     wait_until(lambda: client.get(f"/api/v1/tasks/{task['id']}").json()["status"] == "processing")
     (decision,) = client.get(f"/api/v1/tasks/{task['id']}/decisions").json()["decisions"]
     assert decision["tenant_stage"] is None
+
+
+def test_a_tenant_arriving_into_a_full_system_gets_the_next_freed_slot(
+    make_client: ClientFactory,
+) -> None:
+    client = make_client()
+    for name in ("a", "b"):
+        client.post("/api/v1/tenants", json={"name": name})
+    for _ in range(CPU_CAPACITY + 10):  # a's backlog waits behind its running tasks
+        client.post("/api/v1/tasks", json={**CPU_TASK, "tenant": "a"})
+    settled(client, CPU_CAPACITY)
+    late = client.post("/api/v1/tasks", json={**CPU_TASK, "tenant": "b"}).json()
+    wait_until(lambda: client.get(f"/api/v1/tasks/{late['id']}").json()["deferral_reason"])
+    oldest = processing(client)[0]
+    assert client.post(f"/api/v1/tasks/{oldest['id']}/complete").is_success
+    placed = wait_until(
+        lambda: (t := client.get(f"/api/v1/tasks/{late['id']}").json())["status"] == "processing"
+        and t
+    )
+    assert placed["tenant"] == "b"
+    assert running(client) == {"default": 0, "a": CPU_CAPACITY - 1, "b": 1}
