@@ -102,8 +102,9 @@ def test_a_tenant_arriving_into_a_full_system_gets_the_next_freed_slot(
     oldest = processing(client)[0]
     assert client.post(f"/api/v1/tasks/{oldest['id']}/complete").is_success
     placed = wait_until(
-        lambda: (t := client.get(f"/api/v1/tasks/{late['id']}").json())["status"] == "processing"
-        and t
+        lambda: (
+            (t := client.get(f"/api/v1/tasks/{late['id']}").json())["status"] == "processing" and t
+        )
     )
     assert placed["tenant"] == "b"
     assert running(client) == {"default": 0, "a": CPU_CAPACITY - 1, "b": 1}
