@@ -124,7 +124,9 @@ class ReadModel(Protocol):
         """Ids of tasks assigned to the pool that no worker holds yet."""
         ...
 
-    def stats(self, now: datetime) -> dict[str, Any]: ...
+    def stats(self, now: datetime, tenant: str | None = None) -> dict[str, Any]:
+        """The stats; with `tenant`, its task counts (the rest is the whole router's)."""
+        ...
 
     def series(self, now: datetime, window_s: int, step_s: int) -> list[dict[str, Any]]:
         """Throughput and mean latency per step over the window ending at `now`."""

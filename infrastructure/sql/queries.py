@@ -41,6 +41,9 @@ LEASABLE = sql(
     "AND cancel_requested = 0 ORDER BY started_at LIMIT ?"
 )
 STATUS_COUNTS = sql("SELECT status, SUM(count) FROM task_counts GROUP BY status")
+STATUS_COUNTS_OF = sql(
+    "SELECT status, SUM(count) FROM task_counts WHERE tenant = ? GROUP BY status"
+)
 COUNTERS = sql("SELECT name, value FROM stats_counters")
 FINISHED_SINCE = sql("SELECT COALESCE(SUM(finished), 0) FROM stats_throughput WHERE second > ?")
 THROUGHPUT = sql(
@@ -196,15 +199,21 @@ class SqlReadModel:
         with reading(self._engine) as db:
             return _status_counts(db)
 
-    def stats(self, now: datetime) -> dict[str, Any]:
+    def stats(self, now: datetime, tenant: str | None = None) -> dict[str, Any]:
+        """The stats; with `tenant`, its task counts (the rest is the whole router's)."""
         since = int((now - timedelta(seconds=THROUGHPUT_WINDOW_S)).timestamp())
         with reading(self._engine, transaction=True) as db:
-            counts = _status_counts(db)
+            if tenant is None:
+                counts = _status_counts(db)
+            else:
+                rows = db.execute(STATUS_COUNTS_OF, (tenant,))
+                counts = {status: int(total) for status, total in rows}
             counters = dict(db.execute(COUNTERS))
             finished = db.execute(FINISHED_SINCE, (since,)).fetchone()[0]
             pools = [pool_view(row) for row in mappings(db.execute(POOLS))]
             algorithm = active_algorithm(db)
-        return stats_view(counts, counters, int(finished), pools, algorithm)
+        result = stats_view(counts, counters, int(finished), pools, algorithm)
+        return result if tenant is None else {"tenant": tenant, **result}
 
     def series(self, now: datetime, window_s: int, step_s: int) -> list[dict[str, Any]]:
         """Throughput and mean latency over the last `window_s` seconds (rounded up to whole

@@ -280,3 +280,32 @@ def test_the_tenants_as_they_were_at_a_point_of_the_log(idle_client: TestClient)
     assert now["team-a"]["created_at"] == at_creation["created_at"]
     assert now["default"]["weight"] == 2.0
     assert then(created)["default"]["weight"] == 1.0
+
+
+def test_stats_count_one_tenants_tasks_when_asked_and_always_for_a_bound_key(
+    make_client: ClientFactory,
+) -> None:
+    client = _keys(make_client)
+    for name in ("team-a", "team-b"):
+        client.post("/api/v1/tenants", json={"name": name}, headers=as_key("ops"))
+    for _ in range(3):
+        client.post("/api/v1/tasks", json=TASK, headers=as_key("b-writer"))
+    client.post("/api/v1/tasks", json=TASK, headers=as_key("a-writer"))
+
+    def pending(**options: object) -> object:
+        response = client.get("/api/v1/system/stats", **options)  # type: ignore[arg-type]
+        assert response.status_code == 200, response.text
+        body = response.json()
+        return body.get("tenant"), body["tasks_pending"]
+
+    assert pending(headers=as_key("ops")) == (None, 4)
+    assert pending(params={"tenant": "team-b"}, headers=as_key("ops")) == ("team-b", 3)
+    assert pending(headers=as_key("a-writer")) == ("team-a", 1)
+    refused = [
+        client.get("/api/v1/system/stats", params={"tenant": "team-b"}, headers=as_key("a-writer")),
+        client.get("/api/v1/system/stats", params={"tenant": "nobody"}, headers=as_key("ops")),
+        client.get(
+            "/api/v1/system/stats", params={"tenant": "team-a", "as_of": "1"}, headers=as_key("ops")
+        ),
+    ]
+    assert [r.status_code for r in refused] == [404, 404, 422]

@@ -3,25 +3,38 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from domain.errors import InvalidValue
+from domain.errors import InvalidValue, TenantNotFound
 from interfaces.http.as_of import AsOf, position_of
-from interfaces.http.deps import BoundTenant, Node, Now, Reads, TimeTravelling
+from interfaces.http.deps import BoundTenant, Node, Now, Reads, TimeTravelling, tenant_seen
 from interfaces.http.middleware.auth import PUBLIC, READ, requires
-from interfaces.http.schemas import Series, TenantSeries
+from interfaces.http.schemas import Series, TenantName, TenantSeries
 
 router = APIRouter(prefix="/api/v1", tags=["system"])
 
 
 @router.get("/system/stats", dependencies=[requires(READ)])
 def stats(
-    reads: Reads, history: TimeTravelling, clock: Now, node: Node, as_of: AsOf = None
+    reads: Reads,
+    history: TimeTravelling,
+    clock: Now,
+    node: Node,
+    bound: BoundTenant,
+    as_of: AsOf = None,
+    tenant: TenantName | None = None,
 ) -> dict[str, Any]:
     """Live, or as it was at `as_of` (throughput over the 60 s before that point; the
-    scheduler's runtime figures are always the live process's)."""
+    scheduler's runtime figures are always the live process's). With `tenant` (and always
+    for a key bound to one), the task counts are that tenant's, live only; throughput,
+    latency, utilization and the scheduler's figures stay the whole router's."""
+    seen = tenant_seen(bound, tenant)
+    if seen is not None and as_of is not None:
+        raise InvalidValue("a tenant's task counts are not kept through time: drop as_of")
+    if seen is not None and reads.get_tenant(seen) is None:
+        raise TenantNotFound(seen)
     if as_of is not None:
         result = history.stats(position_of(history, as_of))
     else:
-        result = reads.stats(clock.now())
+        result = reads.stats(clock.now(), seen)
     result["scheduler_stats"]["runtime"] = node.scheduler_runtime()
     return result
 
