@@ -12,7 +12,7 @@ from application.views import iso_timestamp
 from domain.errors import UnknownAlgorithmVersion
 from domain.events import DomainEvent, TaskDeferred, TaskQueued, WorkerAssigned
 from domain.scheduling import Decision, DecisionRecord, PoolSnapshot, rank_key_names
-from domain.scheduling.fair_share import SHARE_DIGITS
+from domain.scheduling.fair_share import SHARE_DIGITS, choose
 from domain.scheduling.record import decide_again
 from domain.scheduling.tenant_stage import TenantStage
 from domain.task import status_move
@@ -64,6 +64,13 @@ def tenant_stage_view(stage: TenantStage | None) -> dict[str, Any] | None:
     if stage is None:
         return None
     capacity = {ResourceType.CPU: stage.capacity_cpu, ResourceType.GPU: stage.capacity_gpu}
+    made = choose(
+        [tenant.state() for tenant in stage.tenants],
+        {tenant.name: frozenset(tenant.wanting) for tenant in stage.tenants},
+        capacity,
+        {tenant.name: tenant.order for tenant in stage.tenants},
+    )
+    verdicts = {figure.name: str(figure.verdict) for figure in made.figures}
     return {
         "chosen": stage.chosen,
         "summary": stage.summary,
@@ -77,6 +84,8 @@ def tenant_stage_view(stage: TenantStage | None) -> dict[str, Any] | None:
                 "running": {"cpu": tenant.running_cpu, "gpu": tenant.running_gpu},
                 "share": round(tenant.state().share(capacity), SHARE_DIGITS),
                 "wanting": [str(resource) for resource in tenant.wanting],
+                "verdict": verdicts.get(tenant.name),
+                "why": made.reasons.get(tenant.name),
             }
             for tenant in stage.tenants
         ],

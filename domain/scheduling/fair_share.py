@@ -44,7 +44,7 @@ one task, or none.
 import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
 from typing import NamedTuple, Protocol
@@ -232,6 +232,9 @@ class FairShareChoice:
     resources: frozenset[ResourceType]
     figures: tuple[TenantFigure, ...]
     summary: str
+    reasons: Mapping[str, str] = field(default_factory=dict)
+    """Why each competing tenant but the chosen one waits, as the summary says it (with
+    `figures` only: the summary names at most SUMMARY_OTHERS)."""
 
 
 class _Contender(NamedTuple):
@@ -308,7 +311,8 @@ def choose(
         if len(contenders) > SUMMARY_OTHERS:
             waits.append(f"and {len(contenders) - SUMMARY_OTHERS} more wait")
         summary = "; ".join(["no tenant chosen", *waits]) if waits else "no tenant is waiting"
-        return FairShareChoice(None, frozenset(), at_quota, summary)
+        reasons = {c.state.name: _at_quota(c) for c in contenders} if figures else {}
+        return FairShareChoice(None, frozenset(), at_quota, summary, reasons)
 
     lowest = min(c.rough for c in group)
     close = [c for c in group if c.rough <= lowest + NEAR * max(1.0, lowest)]
@@ -326,8 +330,11 @@ def choose(
     ]
     if len(others) > SUMMARY_OTHERS:
         waits.append(f"and {len(others) - SUMMARY_OTHERS} more wait")
+    reasons = (
+        {c.state.name: _why(c, best, _verdict(c, best), order) for c in others} if figures else {}
+    )
     return FairShareChoice(
-        best.state.name, frozenset(resources), shown, "; ".join([chosen, *waits])
+        best.state.name, frozenset(resources), shown, "; ".join([chosen, *waits]), reasons
     )
 
 

@@ -323,6 +323,10 @@ class TenantFiguresOut(BaseModel):
     running: "LimitsOut"
     share: float = Field(description="dominant share of the capacity over its weight")
     wanting: list[str] = Field(description="resource types its next task could go to")
+    verdict: str | None = Field(
+        default=None, description="chosen, at quota, over its share or borrowing waits"
+    )
+    why: str | None = Field(default=None, description="why it waits (null for the chosen)")
 
 
 class TenantStageOut(BaseModel):

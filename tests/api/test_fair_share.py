@@ -46,6 +46,13 @@ def test_weights_1_1_2_share_a_full_system_25_25_50(make_client: ClientFactory) 
     assert stage["chosen"] == latest["tenant"]
     assert {t["name"] for t in stage["tenants"]} == {"a", "b", "c"}
     assert stage["summary"].startswith(f"{latest['tenant']} chosen at ")
+    rows = {t["name"]: t for t in stage["tenants"]}
+    assert rows[latest["tenant"]]["verdict"] == "chosen"
+    assert rows[latest["tenant"]]["why"] is None
+    for name, row in rows.items():
+        if name != latest["tenant"]:
+            assert row["why"], row
+            assert f"{name} waits: {row['why']}" in stage["summary"]
     report = verified(client)
     assert report["ok"], report
     assert report["decisions_checked"] >= CPU_CAPACITY + 60

@@ -2,16 +2,21 @@
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import BrowserContext, Page, expect
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 
 from interfaces.http.middleware.auth import digest
 from tests.browser.conftest import Dashboard, OpenDashboard
 from tests.e2e.support import Server, wait_until
 
 TASK = {"type": "order", "priority": 5, "cost": 1, "region": "us-east"}
+CPU_TASK = {**TASK, "resource_type": "cpu"}
+CPU_SLOTS = 34
+"""The demo pools' cpu slots (10 + 8 + 10 + 6)."""
 
 
 def submit(dashboard: Dashboard, **task: Any) -> dict[str, Any]:
@@ -412,3 +417,142 @@ def test_a_task_with_a_damaged_history_shows_the_servers_message(
         page.close()  # before its server goes
     finally:
         server.stop()
+
+
+def tenant_figures(client: Any) -> dict[str, dict[str, Any]]:
+    return {t["name"]: t for t in client.get("/api/v1/tenants").json()["tenants"]}
+
+
+@pytest.fixture(scope="module")
+def contended(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[Server]:
+    """No simulated workers (a task runs until told otherwise): tenant batch's preemptible
+    tasks filled every cpu slot, then tenant online arrived and took its half of them, 17
+    preemptions; both still have tasks waiting."""
+    folder = tmp_path_factory.mktemp("tenants")
+    server = Server(folder / "tenants.db", folder / "server.log", TASKROUTERX_SIMULATOR="off")
+    try:
+        client = server.client
+        for name in ("batch", "online"):
+            assert client.post("/api/v1/tenants", json={"name": name}).status_code == 201
+        for _ in range(40):
+            client.post("/api/v1/tasks", json={**CPU_TASK, "tenant": "batch", "preemptible": True})
+        wait_until(lambda: tenant_figures(client)["batch"]["processing"] == CPU_SLOTS)
+        for _ in range(30):
+            client.post("/api/v1/tasks", json={**CPU_TASK, "tenant": "online"})
+        wait_until(lambda: tenant_figures(client)["batch"]["preempted"] == CPU_SLOTS // 2)
+        wait_until(lambda: tenant_figures(client)["online"]["processing"] == CPU_SLOTS // 2)
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_tenants_panel_shows_preemptions_and_each_tenants_share_of_the_slots(
+    open_dashboard: OpenDashboard, contended: Server
+) -> None:
+    page = open_dashboard(contended, viewport={"width": 1280, "height": 900}).page
+    batch = page.locator('#tenants tr[data-tenant="batch"]')
+    expect(batch.locator("td[data-field=preempted]")).to_have_text("17")
+    expect(batch.locator("td[data-field=processing]")).to_have_text("17")
+    online = page.locator('#tenants tr[data-tenant="online"]')
+    expect(online.locator("td[data-field=preempted]")).to_have_text("0")
+    expect(page.locator("#tenants thead th").last).to_have_text("Preempted")
+
+    chart = page.get_by_role(
+        "img", name="each tenant's share of the slots over the last ten minutes"
+    )
+    lines = chart.locator("path.line")
+    expect(lines).to_have_count(2)  # the default tenant ran nothing: no line
+    legend = page.locator("#tenant-legend .key")
+    expect(legend).to_have_text(["batch", "online"])
+    expect(page.locator("#tenant-legend")).to_contain_text("share of the 51 slots")
+    drawn = page.evaluate(
+        """() => [...document.querySelectorAll("#tenant-legend .key")].map((key) => {
+            const tenant = [...key.classList].find((name) => /^tenant-\\d$/.test(name));
+            const line = document.querySelector(`#tenant-chart path.line.${tenant}`);
+            return { name: key.textContent, key: getComputedStyle(key).color,
+                     title: line.querySelector("title").textContent,
+                     stroke: getComputedStyle(line).stroke,
+                     end: Number(line.getAttribute("d").split(",").at(-1)) };
+        })"""
+    )
+    for line in drawn:
+        assert line["title"] == line["name"], "each legend entry names its own line"
+        assert line["stroke"] == line["key"], (
+            f"{line['name']}: its line and its name share a colour"
+        )
+    assert drawn[0]["stroke"] != drawn[1]["stroke"], "each tenant has a colour of its own"
+    assert drawn[0]["end"] == drawn[1]["end"], "17 of 51 slots each, now"
+
+
+def test_a_decision_shows_the_tenant_stage_that_chose_its_tenant(
+    open_dashboard: OpenDashboard, contended: Server
+) -> None:
+    page = open_dashboard(contended, viewport={"width": 1280, "height": 900}).page
+    filters = page.locator("#task-filters")
+    filters.get_by_label("Status").select_option("processing")
+    filters.get_by_label("Tenant").select_option("online")
+    expect(page.locator("#tasks tbody td:nth-child(8):not(:text-is('online'))")).to_have_count(0)
+    row = page.locator("#tasks tbody tr[data-task]").first
+    task_id = row.get_attribute("data-task")
+    decisions = contended.client.get(f"/api/v1/tasks/{task_id}/decisions").json()["decisions"]
+    stage = next(d["tenant_stage"] for d in decisions if d["outcome"] == "assigned")
+    assert stage["chosen"] == "online", stage
+    row.click()
+    dialog = page.locator("#task-dialog")
+    summary = dialog.locator(".tenant-stage .stage-summary")
+    expect(summary).to_have_text(f"Tenants: {stage['summary']}")
+    expect(summary).to_contain_text("batch waits: over its share")
+    chosen = dialog.locator('.tenant-stage tr[data-tenant="online"]')
+    expect(chosen).to_have_class("chosen")
+    expect(chosen.locator("td").last).to_have_text("chosen")
+    waiting = dialog.locator('.tenant-stage tr[data-tenant="batch"] td')
+    running = next(t for t in stage["tenants"] if t["name"] == "batch")["running"]["cpu"]
+    expect(waiting.nth(1)).to_have_text(f"{running} cpu")
+    expect(waiting.last).to_have_text(re.compile(r"^over its share \(\d"))
+    expect(dialog.locator(".tenant-stage .hint")).to_contain_text("capacity 34 cpu · 17 gpu")
+
+
+def test_a_what_if_replay_with_other_weights_compares_each_tenant(
+    open_dashboard: OpenDashboard, contended: Server
+) -> None:
+    dashboard = open_dashboard(contended, viewport={"width": 1280, "height": 900},
+                               expect_errors=("status of 422",))  # fmt: skip
+    page = dashboard.page
+    audit = page.locator("#audit")
+    weights = audit.get_by_label("Weights")
+    weights.fill("online=3, batch=1")
+    with (
+        page.expect_request("**/api/v1/replays") as sent,
+        page.expect_response("**/api/v1/replays") as answer,
+    ):
+        audit.get_by_role("button", name="Replay").click()
+    assert sent.value.post_data_json == {
+        "algorithm": "fifo", "tenants": {"online": {"weight": 3}, "batch": {"weight": 1}},
+    }  # fmt: skip
+    figures = answer.value.json()["tenants"]
+    table = audit.locator("table.tenant-comparison")
+    expect(table.locator("caption")).to_have_text("Per tenant, with weights online=3, batch=1")
+    expect(table.locator("tbody th")).to_have_text(["batch", "online"])
+    batch = table.locator('tr[data-tenant="batch"] td')
+    expect(batch).to_have_count(6)
+    expect(batch.nth(4)).to_have_text(str(figures["actual"]["batch"]["preemptions"]))
+    expect(batch.nth(5)).to_have_text(str(figures["what_if"]["batch"]["preemptions"]))
+    assert figures["actual"]["batch"]["preemptions"] == 17
+
+    requests: list[Request] = []
+    page.on("request", lambda request: requests.append(request))
+    weights.fill("online=3, batch")
+    audit.get_by_role("button", name="Replay").click()
+    error = audit.locator(".form-error")
+    expect(error).to_have_text('weights: "batch" is not tenant=weight (as in team-a=2, team-b=1)')
+    expect(weights).to_have_attribute("aria-invalid", "true")
+    expect(table).to_have_count(0)
+
+    weights.fill("nobody=2")
+    audit.get_by_role("button", name="Replay").click()
+    expect(error).to_have_text("no task or setting of tenant nobody in the replayed history")
+    expect(weights).to_have_attribute("aria-invalid", "false")
+    replays = [request.post_data_json for request in requests if "/replays" in request.url]
+    assert replays == [{"algorithm": "fifo", "tenants": {"nobody": {"weight": 2}}}], (
+        "the malformed entry sent nothing"
+    )

@@ -1,7 +1,7 @@
-// Two small SVG charts drawn from data: lines over time with a left and a right axis, and
-// grouped bars. Sizes come from the viewBox, so the charts scale with their box. Their
-// elements' classes are their own (chart-grid, chart-bar): the page's .grid and .bar rules
-// would otherwise size them too.
+// Two small SVG charts drawn from data: lines over time with a left axis and, when a line
+// uses it, a right one, and grouped bars. Sizes come from the viewBox, so the charts scale
+// with their box. Their elements' classes are their own (chart-grid, chart-bar): the
+// page's .grid and .bar rules would otherwise size them too.
 
 import { number, replace, s } from "./dom.js";
 
@@ -13,6 +13,7 @@ function widthOf(svg) {
   return Math.max(320, Math.round(svg.getBoundingClientRect().width) || W);
 }
 const PAD = { left: 44, right: 48, top: 12, bottom: 24 };
+const NO_AXIS = 12; // the right margin when no line uses the right axis
 
 function niceMax(value) {
   if (!(value > 0)) return 1;
@@ -27,16 +28,21 @@ function label(value) {
   return value >= 100 ? number(value) : String(Number(value.toPrecision(3)));
 }
 
-// lines: [{values: [number|null], axis: "left"|"right", class: "..."}], times: [Date]
+// lines: [{values: [number|null], axis: "left"|"right", class: "...", name?}], times: [Date].
+// An axis's figures take the colour of its line when it has only one; a line's name is
+// its title (shown on hover).
 export function lineChart(svg, times, lines) {
   const full = widthOf(svg);
   svg.setAttribute("viewBox", `0 0 ${full} ${H}`);
-  const width = full - PAD.left - PAD.right;
+  const onRight = lines.some((l) => l.axis === "right");
+  const width = full - PAD.left - (onRight ? PAD.right : NO_AXIS);
   const height = H - PAD.top - PAD.bottom;
   const max = {};
+  const tickClass = {};
   for (const axis of ["left", "right"]) {
-    const values = lines.filter((l) => l.axis === axis).flatMap((l) => l.values);
-    max[axis] = niceMax(Math.max(0, ...values.filter((v) => v !== null)));
+    const own = lines.filter((l) => l.axis === axis);
+    max[axis] = niceMax(Math.max(0, ...own.flatMap((l) => l.values).filter((v) => v !== null)));
+    tickClass[axis] = own.length === 1 ? `tick ${own[0].class}` : "tick";
   }
   const x = (index) => PAD.left + (times.length > 1 ? (index / (times.length - 1)) * width : 0);
   const y = (value, axis) => PAD.top + height - (value / max[axis]) * height;
@@ -45,8 +51,8 @@ export function lineChart(svg, times, lines) {
     const at = PAD.top + (tick / 4) * height;
     parts.push(s("line", { class: "chart-grid", x1: PAD.left, x2: PAD.left + width, y1: at, y2: at }));
     const fraction = 1 - tick / 4;
-    parts.push(s("text", { class: "tick throughput", x: PAD.left - 6, y: at + 4, "text-anchor": "end" }, label(max.left * fraction)));
-    parts.push(s("text", { class: "tick latency", x: PAD.left + width + 6, y: at + 4 }, label(max.right * fraction)));
+    parts.push(s("text", { class: tickClass.left, x: PAD.left - 6, y: at + 4, "text-anchor": "end" }, label(max.left * fraction)));
+    if (onRight) parts.push(s("text", { class: tickClass.right, x: PAD.left + width + 6, y: at + 4 }, label(max.right * fraction)));
   }
   // a label on each whole interval of 1, 2, 5, 10 ... minutes, at most seven of them
   const span = (times.at(-1) - times[0]) / 60000;
@@ -71,7 +77,7 @@ export function lineChart(svg, times, lines) {
       path += `${pen ? "L" : "M"}${px},${py}`;
       pen = true;
     });
-    parts.push(s("path", { class: `line ${line.class}`, d: path || "M0,0" }));
+    parts.push(s("path", { class: `line ${line.class}`, d: path || "M0,0" }, line.name ? s("title", {}, line.name) : null));
   }
   replace(svg, ...parts);
 }

@@ -154,8 +154,9 @@ async function start() {
   await backlog;
   new LiveLog({ after: head, onEvents: (events) => { addEvents(events); react(app, events); }, onState: showLive }).start();
   setInterval(app.refresh.stats, QUIET_REFRESH_MS);
+  setInterval(app.refresh.tenants, QUIET_REFRESH_MS); // their chart moves on with the time
   setInterval(app.refresh.node, QUIET_REFRESH_MS); // a takeover or an archive run writes no event
-  window.addEventListener("resize", app.refresh.stats);
+  window.addEventListener("resize", () => { app.refresh.stats(); app.refresh.tenants(); });
   document.body.dataset.ready = "true";
 }
 

@@ -1,8 +1,8 @@
 // The audit panel: the log's verification (every recorded decision recomputed, the
 // domain's invariants checked along a fold from the start, the hash chain walked), which
 // the server keeps up to date as events arrive and can redo from the start on request, and
-// a replay of the recorded traffic under another algorithm to compare. Shown once its
-// controls are wired.
+// a replay of the recorded traffic under another algorithm (and other tenant weights) to
+// compare. Shown once its controls are wired.
 
 import { api } from "../api.js";
 import { barChart } from "../chart.js";
@@ -50,17 +50,43 @@ export function setUpAudit(app) {
   options(form.elements.algorithm, app.choices.algorithms);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    const { weights, problem } = parseWeights(form.elements.weights.value);
+    form.elements.weights.setAttribute("aria-invalid", String(Boolean(problem)));
+    if (problem) {
+      replace(byId("whatif-result"));
+      showError(error, problem);
+      return;
+    }
+    const body = { algorithm: form.elements.algorithm.value };
+    if (weights.length) body.tenants = Object.fromEntries(weights.map(([name, weight]) => [name, { weight }]));
     const button = form.querySelector("button");
     button.disabled = true;
     try {
-      showComparison(await api("/api/v1/replays", { method: "POST", body: { algorithm: form.elements.algorithm.value } }));
+      showComparison(await api("/api/v1/replays", { method: "POST", body }), weights);
       showError(error, "");
     } catch (failure) {
+      replace(byId("whatif-result"));
       showError(error, failure.message);
     } finally {
       button.disabled = false;
     }
   });
+}
+
+// "team-a=2, team-b=1" as {weights: [["team-a", 2], ["team-b", 1]]}, or {problem} for the
+// first entry that is not name=number. Only the syntax is checked here: the API judges the
+// names and values.
+function parseWeights(text) {
+  const weights = [];
+  for (const entry of text.split(",").map((part) => part.trim()).filter(Boolean)) {
+    const [, name, value] = entry.match(/^([^\s=]+)\s*=\s*(\S+)$/) || [];
+    if (!name || !Number.isFinite(Number(value))) {
+      return { problem: `weights: "${entry}" is not tenant=weight (as in team-a=2, team-b=1)` };
+    }
+    if (weights.some(([seen]) => seen === name)) return { problem: `weights: ${name} is given twice` };
+    weights.push([name, Number(value)]);
+  }
+  return { weights };
 }
 
 function showVerdict(report) {
@@ -93,7 +119,7 @@ const ROWS = [
   ["mean wait, priority 1-3", (m) => m.mean_wait_by_priority_band_s.low, seconds],
 ];
 
-function showComparison(result) {
+function showComparison(result, weights) {
   const actual = result.actual;
   const whatIf = result.what_if;
   const chart = s("svg", { class: "bars", role: "img", "aria-label": "pool utilization, recorded and replayed" });
@@ -101,7 +127,8 @@ function showComparison(result) {
   replace(byId("whatif-result"),
     h("p", {}, `${number(result.tasks)} tasks replayed under ${result.algorithm} `
       + `(recorded with ${result.algorithms_used.join(", ") || "none"}); `
-      + `${number(result.placements_changed)} would go elsewhere, ${number(result.not_replayed)} not replayed`),
+      + `${number(result.placements_changed)} would go elsewhere, ${number(result.not_replayed)} not replayed, `
+      + `${number(result.still_waiting)} still waiting at the end`),
     h("div", { class: "scroll" },
       h("table", { class: "comparison" },
         h("thead", {}, h("tr", {}, h("th", {}, "Measure"), h("th", {}, "Recorded"), h("th", {}, `What if ${result.algorithm}`), h("th", {}, "Change"))),
@@ -115,7 +142,27 @@ function showComparison(result) {
               change === 0 ? "=" : `${change > 0 ? "+" : "−"}${format(Math.abs(change))}`));
         })))),
     h("figure", { class: "chart" }, chart,
-      h("figcaption", {}, h("span", { class: "key recorded" }, "recorded"), " ", h("span", { class: "key whatif" }, `what if ${result.algorithm}`), " · pool utilization")));
+      h("figcaption", {}, h("span", { class: "key recorded" }, "recorded"), " ", h("span", { class: "key whatif" }, `what if ${result.algorithm}`), " · pool utilization")),
+    tenantComparison(result.tenants, weights));
   barChart(chart, pools.map((pool) => ({ label: pool, values: [actual.pool_utilization_pct[pool], whatIf.pool_utilization_pct[pool] ?? 0] })),
     [{ name: "recorded", class: "recorded" }, { name: `what if ${result.algorithm}`, class: "whatif" }]);
+}
+
+const TENANT_FIGURES = [["Mean wait", "mean_wait_s", seconds], ["p95 wait", "p95_wait_s", seconds], ["Preemptions", "preemptions", number]];
+
+// Per tenant, when there is more than one or weights were given: each figure recorded and
+// replayed side by side.
+function tenantComparison(tenants, weights) {
+  const names = [...new Set([...Object.keys(tenants.actual), ...Object.keys(tenants.what_if)])].sort();
+  if (names.length < 2 && !weights.length) return null;
+  const given = weights.map(([name, weight]) => `${name}=${number(weight, weight % 1 ? 2 : 0)}`).join(", ");
+  return h("div", { class: "scroll" },
+    h("table", { class: "tenant-comparison" },
+      h("caption", {}, `Per tenant${given ? `, with weights ${given}` : ""}`),
+      h("thead", {}, h("tr", {}, h("th", {}, "Tenant"), TENANT_FIGURES.flatMap(([name]) =>
+        [h("th", {}, `${name}, recorded`), h("th", {}, `${name}, what if`)]))),
+      h("tbody", {}, names.map((name) => h("tr", { dataset: { tenant: name } },
+        h("th", { scope: "row" }, name),
+        TENANT_FIGURES.flatMap(([, field, format]) => [tenants.actual[name], tenants.what_if[name]]
+          .map((figures) => h("td", { class: "num" }, figures ? format(figures[field]) : "–"))))))));
 }

@@ -1,9 +1,11 @@
 // One task's story: where it is, how long it spent in each state, every event on its stream,
 // and each scheduling decision with the candidates table (why each pool was filtered out,
-// or where it ranked and by what).
+// or where it ranked and by what) and, when tenants competed, the tenant stage (whose task
+// went next, and why the others waited).
 
 import { api } from "../api.js";
 import { byId, clock, h, number, replace, seconds, showError } from "../dom.js";
+import { limits } from "./tenants.js";
 
 let shown = null;
 
@@ -139,6 +141,7 @@ function decision(record) {
       `${record.algorithm} v${record.algorithm_version} at ${clock(record.recorded_at)} · `
       + `${record.pools_seen} pools seen, ${record.pools_ranked} ranked`
       + (rankedBy.length ? ` by ${rankedBy.join(", ")}` : "")),
+    record.tenant_stage ? tenantStage(record.tenant_stage) : null,
     h("div", { class: "scroll" },
       h("table", { class: "candidates" },
         h("thead", {}, h("tr", {}, ["Rank", "Pool", "Region", "Type", "Cost/unit", "Load", "Verdict"].map((name) => h("th", {}, name)))),
@@ -151,6 +154,25 @@ function decision(record) {
             h("td", { class: "num" }, number(candidate.cost_per_unit, 2)),
             h("td", { class: "num" }, `${candidate.load} / ${candidate.capacity}`),
             h("td", {}, verdict(candidate, rankedBy))))))));
+}
+
+// Fair share's choice, made before the pools': every competing tenant's figures, and why
+// each one not chosen waited (the API's `why`, made again from the stage's figures).
+function tenantStage(stage) {
+  return h("div", { class: "tenant-stage" },
+    h("p", { class: "stage-summary" }, h("strong", {}, "Tenants: "), stage.summary),
+    h("p", { class: "hint" }, `capacity ${limits(stage.capacity, "none")} · share: a tenant's largest part of a resource's capacity, over its weight`),
+    h("div", { class: "scroll" },
+      h("table", { class: "stage" },
+        h("thead", {}, h("tr", {}, ["Tenant", "Weight", "Running", "Quota", "Share", "Verdict"].map((name) => h("th", {}, name)))),
+        h("tbody", {}, stage.tenants.map((tenant) =>
+          h("tr", { class: tenant.name === stage.chosen ? "chosen" : "waiting", dataset: { tenant: tenant.name } },
+            h("th", { scope: "row" }, tenant.name),
+            h("td", { class: "num" }, number(tenant.weight, tenant.weight % 1 ? 2 : 0)),
+            h("td", {}, limits(tenant.running, "0")),
+            h("td", {}, limits(tenant.quota, "none")),
+            h("td", { class: "num" }, number(tenant.share, 3)),
+            h("td", {}, tenant.name === stage.chosen ? "chosen" : tenant.why || tenant.verdict || "waits")))))));
 }
 
 function verdict(candidate, rankedBy) {
