@@ -421,8 +421,10 @@ class Task:
         """The fields an event sets besides the status (one `replace` per event: folding
         is on every command's path)."""
         match event:
-            case TaskReady():
-                return {"ready_at": None, "deferred": False}
+            case TaskReady(preemptible=preemptible):
+                # the scheduler takes it from here (False from an event recorded before
+                # preemption existed): the aggregate agrees with it
+                return {"ready_at": None, "deferred": False, "preemptible": preemptible}
             case WorkerAssigned(pool_id=pool_id, assigned_at=at, decision=decision):
                 assigned_in = (
                     (decision.run, decision.seen) if isinstance(decision, DecisionRecord) else None

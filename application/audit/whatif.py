@@ -215,8 +215,9 @@ class _Simulation:
         while clock.events:
             now, _, _, kind, item = heapq.heappop(clock.events)
             self._apply(kind, item)
-            while self._place_all(now) | self._preempt():
-                pass
+            rounds = 0  # a backstop: each preemption moves a slot for good (see choose_victim)
+            while self._place_all(now) | (rounds < MAX_PREEMPTION_ROUNDS and self._preempt()):
+                rounds += 1
         return Simulated(self.placements, self.preemptions)
 
     def _apply(self, kind: str, item: Any) -> None:
@@ -353,6 +354,10 @@ def compare(
         ),
     }
 
+
+MAX_PREEMPTION_ROUNDS = 10_000
+"""Rounds after one event after which the replay stops preempting until the next (a
+backstop against a policy that would pass slots back and forth for ever)."""
 
 SHARE_BUCKETS = 20
 """Intervals the share of capacity over time is given in."""

@@ -123,6 +123,7 @@ CHANGES: dict[str, Change] = {
     "TaskQueued": unchanged,  # makes the row: `start`
     "TaskReady": lambda record: {
         "ready_at": None, "ready_position": record.position, "deferral_reason": None,
+        "preemptible": int(record.data["preemptible"]),  # the scheduler's, from here on
     },
     "TaskDeferred": lambda record: {
         "deferral_reason": record.data["decision"]["summary"],

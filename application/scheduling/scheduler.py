@@ -63,6 +63,9 @@ TASK_STREAM_PREFIX = task_stream("")
 _BY_STREAM_ALONE = frozenset({WorkerAssigned.type_name(), TaskDeferred.type_name()})
 """Events the scheduler folds from their envelope alone: which task (the stream) and what
 happened (the type). Their payloads carry whole decisions, never decoded here."""
+MAX_PREEMPTION_ROUNDS = 1_000
+"""Rounds of one act after which it stops preempting (placing goes on; the next act
+preempts again): a backstop against a policy that would pass slots back and forth."""
 MAX_IN_FLIGHT = 256
 """Commands sent before waiting for their answers: they share the writer's group commit."""
 
@@ -182,6 +185,7 @@ class Scheduler(Reactor):
                 self._preemption_due = True
             case PoolResumed(pool_id=pool_id):
                 self._board.set_draining(pool_id, False)
+                self._preemption_due = True
             case PoolSlotClaimed(pool_id=pool_id, task_id=task_id):
                 if self._claims.pop(task_id, None) is None:
                     self._board.add_load(pool_id, 1)
@@ -217,8 +221,13 @@ class Scheduler(Reactor):
         self._preemption_due = True
 
     def act(self) -> None:
-        while self._place_all() | self._defer_unplaceable() | self._preempt():
-            pass
+        rounds = 0  # a backstop: each preemption moves a slot for good (see choose_victim)
+        while (
+            self._place_all()
+            | self._defer_unplaceable()
+            | (rounds < MAX_PREEMPTION_ROUNDS and self._preempt())
+        ):
+            rounds += 1
 
     def _place_all(self) -> bool:
         """Place waiting tasks while some pool has room; True if anything changed.

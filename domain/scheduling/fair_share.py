@@ -22,11 +22,13 @@ Choosing a victim when a placement needs a slot that is taken (`choose_victim`):
 one task, or none.
 
 - Only a preemptible task running on the resource type the beneficiary needs.
-- A task of another tenant only if that tenant is over its share relative to the
-  beneficiary: its share now is strictly above the beneficiary's share with the slot
-  (running + 1 on that resource). Counting the slot keeps two tenants from taking one
-  slot back and forth. Priority does not protect a task from another tenant's claim: the
-  share does.
+- A task of another tenant only if that tenant stays at or above the beneficiary once the
+  slot has changed hands: its share without the task is at least the beneficiary's share
+  with the slot, and above the beneficiary's share now (Kueue's "less than or equal to
+  final share"). So the freed slot goes to the beneficiary, not back to the victim's
+  tenant, and neither can take it back: with unequal weights, comparing the victim's share
+  before losing the task made two tenants pass a slot back and forth for ever. Priority
+  does not protect a task from another tenant's claim: the share does.
 - Preempting another tenant only for placements within the beneficiary's room and quota:
   a beneficiary with no room on the resource, or that would borrow past its quota there,
   takes nothing from other tenants (borrowing is for idle capacity only).
@@ -147,6 +149,12 @@ class TenantState:
         if resource is ResourceType.CPU:
             return replace(self, running_cpu=self.running_cpu + 1)
         return replace(self, running_gpu=self.running_gpu + 1)
+
+    def released(self, resource: ResourceType) -> "TenantState":
+        """The state once one task fewer runs on `resource` (none fewer than none)."""
+        if resource is ResourceType.CPU:
+            return replace(self, running_cpu=max(self.running_cpu - 1, 0))
+        return replace(self, running_gpu=max(self.running_gpu - 1, 0))
 
     def cap(self, resource: ResourceType) -> int | None:
         """Running tasks of `resource` at most: the quota plus what may be borrowed (None:
@@ -410,7 +418,8 @@ def _number(share: Fraction) -> str:
 
 @dataclass(frozen=True)
 class RunningTask:
-    """A running task as preemption sees it; `started` is a log position (larger: newer)."""
+    """A running task as preemption sees it; `started` is when its attempt started, in
+    microseconds since the epoch (larger: newer)."""
 
     task_id: str
     tenant: str
@@ -449,6 +458,8 @@ def choose_victim(
     claims = beneficiary.room(resource) and not beneficiary.borrowing_for(resource)
     after = beneficiary.placed(resource).exact_share(capacity)
     shares: dict[str, Fraction] = {}
+    remaining: dict[str, Fraction] = {}
+    """Each victim tenant's share once it has lost one task on `resource`."""
     best: RunningTask | None = None
     best_key: tuple[Fraction, int, int, str] | None = None
     for task in running:
@@ -464,8 +475,9 @@ def choose_victim(
                 continue
             if task.tenant not in shares:
                 shares[task.tenant] = state.exact_share(capacity)
-            share = shares[task.tenant]
-            if share <= after:
+                remaining[task.tenant] = state.released(resource).exact_share(capacity)
+            share, left = shares[task.tenant], remaining[task.tenant]
+            if left < after or left <= current:
                 continue
         key = (-share, task.priority, -task.started, task.task_id)
         if best_key is None or key < best_key:
@@ -480,7 +492,8 @@ def choose_victim(
         )
         return Preemption(best.task_id, own, own, rule, _rounded(current), _rounded(current))
     rule = (
-        f"{best.tenant} over its share ({_number(victim_share)} > {_number(after)}): "
-        "lowest priority, newest"
+        f"{best.tenant} over its share ({_number(victim_share)}; "
+        f"{_number(remaining[best.tenant])} without the task >= {own}'s {_number(after)} "
+        "with it): lowest priority, newest"
     )
     return Preemption(best.task_id, best.tenant, own, rule, _rounded(victim_share), _rounded(after))

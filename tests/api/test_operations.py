@@ -138,9 +138,19 @@ def test_log_lines_are_json_with_the_request_and_correlation_ids(
         assert created.headers["x-request-id"] == "req-from-client-42"
         task_id = created.json()["id"]
         wait_until(lambda: client.get(f"/api/v1/tasks/{task_id}").json()["status"] == "processing")
+        # the scheduler logs its decision once its command returns, which may be a moment
+        # after the projection shows the assignment
+        captured: list[str] = []
+        wait_until(
+            lambda: (
+                captured.append(capsys.readouterr().err)
+                or '"scheduler.decision"' in "".join(captured)
+            )
+        )
     finally:
         structlog.reset_defaults()
-    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    err = "".join(captured) + capsys.readouterr().err
+    lines = [json.loads(line) for line in err.splitlines() if line]
     (request,) = [
         line for line in lines
         if line["event"] == "http.request" and line.get("request_id") == "req-from-client-42"

@@ -39,7 +39,10 @@ def test_a_tenant_arriving_into_a_full_system_takes_its_share_by_preemption(
     assert {event["tenant"] for event in events} == {"a"}
     assert {event["beneficiary_tenant"] for event in events} == {"b"}
     assert {event["beneficiary"] for event in events} <= set(arrivals)
-    assert events[0]["rule"] == "a over its share (1 > 0.029412): lowest priority, newest"
+    assert events[0]["rule"] == (
+        "a over its share (1; 0.970588 without the task >= b's 0.029412 with it): "
+        "lowest priority, newest"
+    )
     assert client.get("/api/v1/system/stats").json()["scheduler_stats"]["tasks_preempted"] == 17
     tenants = {t["name"]: t for t in client.get("/api/v1/tenants").json()["tenants"]}
     assert (tenants["a"]["preempted"], tenants["b"]["preempted"]) == (17, 0)

@@ -127,6 +127,7 @@ def _keys(client_factory: ClientFactory) -> TestClient:
         {"name": "a-writer", "scopes": ["tasks:read", "tasks:write"], "tenant": "team-a"},
         {"name": "a-worker", "scopes": ["tasks:work"], "tenant": "team-a"},
         {"name": "b-writer", "scopes": ["tasks:read", "tasks:write"], "tenant": "team-b"},
+        {"name": "a-admin", "scopes": ["admin"], "tenant": "team-a"},
     ]
     for key in keys:
         key["sha256"] = digest(f"key-{key['name']}")
@@ -191,8 +192,9 @@ def test_a_bound_key_cannot_read_the_whole_log_or_lease_every_tenants_tasks(
         client.post(
             f"/api/v1/workers/{pool}/lease", json={"worker_id": "w"}, headers=as_key("a-worker")
         ),
+        client.post("/api/v1/replays", json={"algorithm": "fifo"}, headers=as_key("a-admin")),
     ]
-    assert [r.status_code for r in refused] == [403] * 2
+    assert [r.status_code for r in refused] == [403] * 3
     assert all(r.headers["content-type"] == "application/problem+json" for r in refused)
     assert client.get("/api/v1/events", headers=as_key("ops")).status_code == 200
 

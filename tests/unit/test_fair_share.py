@@ -351,7 +351,12 @@ def test_the_victim_is_the_over_share_tenant_s_lowest_priority_newest_task() -> 
         task("a1", "a", priority=1, started=13),
     ]
     assert victim_of(*running) == Preemption(
-        "b3", "b", "a", "b over its share (0.75 > 0.5): lowest priority, newest", 0.75, 0.5
+        "b3",
+        "b",
+        "a",
+        "b over its share (0.75; 0.5 without the task >= a's 0.5 with it): lowest priority, newest",
+        0.75,
+        0.5,
     )
 
 
@@ -528,3 +533,49 @@ def test_backlogged_tenants_of_weights_1_1_2_converge_to_10_10_20_of_40(
     final = {name: t.running_cpu for name, t in states.items()}
     assert sum(final.values()) == 40
     assert all(abs(final[name] - due) <= 1 for name, due in {"x": 10, "y": 10, "z": 20}.items())
+
+
+WEIGHTS = st.sampled_from([0.5, 1.0, 2.0, 3.0, 5.0])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    slots=st.integers(1, 40),
+    gpu_slots=st.integers(0, 8),
+    victim_weight=WEIGHTS,
+    beneficiary_weight=WEIGHTS,
+    data=st.data(),
+)
+def test_a_preemption_settles_the_slot_is_not_passed_back_and_forth(
+    slots: int, gpu_slots: int, victim_weight: float, beneficiary_weight: float, data: Any
+) -> None:
+    """Whatever the weights and counts: once a victim is stopped, fair share gives its slot
+    to the beneficiary (even when the victim's tenant's head is older), and the victim's
+    tenant then has no claim to take it back."""
+    held = data.draw(st.integers(1, slots))
+    others = data.draw(st.integers(0, slots - held))
+    gpus = data.draw(st.integers(0, gpu_slots)), data.draw(st.integers(0, gpu_slots))
+    capacity = {CPU: slots, GPU: gpu_slots}
+    victim = state("v", victim_weight, cpu=held, gpu=gpus[0])
+    beneficiary = state("b", beneficiary_weight, cpu=others, gpu=gpus[1])
+    running = [task(f"v{n}", "v", started=n) for n in range(held)]
+    made = choose_victim(beneficiary, CPU, 5, running, {"v": victim, "b": beneficiary}, capacity)
+    if made is None:
+        return
+    victim, freed = victim.released(CPU), (victim.name, beneficiary.name)
+    wanting = dict.fromkeys(freed, frozenset({CPU}))
+    again = choose([victim, beneficiary], wanting, capacity, {"v": (0,), "b": (1,)})
+    assert again.tenant == "b", (made.rule, again.summary)
+    beneficiary = beneficiary.placed(CPU)
+    back = [task(f"b{n}", "b", started=n) for n in range(beneficiary.running_cpu)]
+    tenants = {"v": victim, "b": beneficiary}
+    assert choose_victim(victim, CPU, 5, back, tenants, capacity) is None, made.rule
+
+
+def test_unequal_weights_do_not_pass_a_slot_back_and_forth() -> None:
+    """The case that did: v (weight 1) and b (weight 3) run one task each on two slots.
+    v's 0.5 is above b's 1/3 with the slot, but without its task v would be at 0, below
+    b's 1/6 now, and take the slot straight back."""
+    victim, beneficiary = state("v", 1.0, cpu=1), state("b", 3.0, cpu=1)
+    tenants = {"v": victim, "b": beneficiary}
+    assert choose_victim(beneficiary, CPU, 5, [task("v1", "v")], tenants, {CPU: 2}) is None

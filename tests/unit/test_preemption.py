@@ -2,6 +2,8 @@
 tenants over their share (or of lower priority) for a waiting task, over the in-memory
 store, driven step by step with run_once."""
 
+from dataclasses import replace
+
 import pytest
 
 from application.bus import CommandBus, InlineSender
@@ -24,6 +26,7 @@ from tests.fakes import EmptyStateSource, InMemoryEventStore
 from tests.unit.test_scheduler import pool
 
 CTX = MessageContext("req", None, "test")
+CPU = ResourceType.CPU
 FACTS = PreemptionFacts("a test's rule", 0.75, 0.5, 0, "run")
 
 
@@ -102,7 +105,9 @@ def test_a_tenant_arriving_into_a_full_system_gets_a_slot_at_once_by_preemption(
     assert (preempted.task_id, preempted.tenant) == ("a2", "a")
     assert (preempted.beneficiary, preempted.beneficiary_tenant) == ("b0", "b")
     assert (preempted.victim_share, preempted.beneficiary_share) == (1.0, 0.25)
-    assert preempted.rule == "a over its share (1 > 0.25): lowest priority, newest"
+    assert preempted.rule == (
+        "a over its share (1; 0.75 without the task >= b's 0.25 with it): lowest priority, newest"
+    )
     assert placed(memory_store)[-1] == "b0"
     released = [
         r.event for r in memory_store.read_all(0, 10_000) if isinstance(r.event, PoolSlotReleased)
@@ -268,3 +273,22 @@ def test_preempting_a_task_being_cancelled_cancels_it(bus, sender, memory_store,
     assert [e.task_id for e in cancelled] == ["a0"]
     assert status(bus, memory_store, "a0") is TaskStatus.CANCELLED
     assert placed(memory_store)[-1] == "b0"
+
+
+def test_a_task_made_ready_by_an_event_from_before_preemption_is_not_preemptible() -> None:
+    """Such a TaskReady reads as not preemptible (it did not say); the scheduler, the
+    aggregate, the tasks read model and the audit all take that from it."""
+    from application.read_models import tasks as task_rows
+    from domain.events import TaskReady
+    from domain.task import Task
+    from tests.builders import T0, task_queued
+
+    queued = replace(task_queued("t1", TaskType.ORDER, 5, 1.0, "us", CPU, {}, T0),
+                     preemptible=True)  # fmt: skip
+    ready = TaskReady("t1", 5, "us", CPU, T0, "default", preemptible=False)
+    assert not Task.start(queued).when(ready).preemptible
+
+    class Record:
+        position, type, data, correlation_id = 9, "TaskReady", {"preemptible": False}, "c"
+
+    assert task_rows.changes(Record())["preemptible"] == 0  # type: ignore[arg-type]

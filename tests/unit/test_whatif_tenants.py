@@ -94,3 +94,16 @@ def test_a_tenant_arriving_preempts_and_the_victim_runs_its_whole_time_again() -
     assert replay["tenants"]["what_if"]["a"]["preemptions"] == 1
     assert replay["tenants"]["what_if"]["b"]["mean_wait_s"] == 0.0
     assert replay["tenants"]["actual"]["a"]["preemptions"] == 0
+
+
+def test_unequal_weights_settle_after_the_preemptions_their_shares_call_for() -> None:
+    """a fills 34 slots with 40 preemptible tasks; b (weight 3) arrives with 30: b is owed
+    three quarters of the slots, takes them by preemption once each, and a keeps the rest
+    (with the victim's share compared before it lost its task, this never ended)."""
+    a = [task(f"a{n}", "a", 0, 100, n, preemptible=True) for n in range(40)]
+    b = [task(f"b{n}", "b", 1, 100, 100 + n) for n in range(30)]
+    history = inputs(*a, *b, tenants=(Tenant("b", 3.0),), slots=34)
+    simulated = simulate(history, Algorithm.FIFO)
+    running_at_2 = [p.task.tenant for p in simulated.placements.values() if p.start <= 2 < p.end]
+    assert (running_at_2.count("a"), running_at_2.count("b")) == (9, 25)
+    assert simulated.preemptions == {"a": 25}

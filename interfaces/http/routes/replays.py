@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from application.audit.whatif import TenantOverride, compare
 from application.ports import TimeTravel
 from interfaces.http.as_of import InvalidTime, position_of
-from interfaces.http.deps import Replays, TimeTravelling
+from interfaces.http.deps import EVERY_TENANT, Replays, TimeTravelling
 from interfaces.http.heavy_requests import HeavyRequests
 from interfaces.http.middleware.auth import ADMIN, requires
 from interfaces.http.schemas import LogPoint, ReplayIn, ReplayOut, given
@@ -14,7 +14,7 @@ from interfaces.http.schemas import LogPoint, ReplayIn, ReplayOut, given
 router = APIRouter(prefix="/api/v1/replays", tags=["audit"])
 
 
-@router.post("", dependencies=[requires(ADMIN)], response_model=ReplayOut)
+@router.post("", dependencies=[requires(ADMIN), EVERY_TENANT], response_model=ReplayOut)
 async def what_if(
     body: ReplayIn, replays: Replays, history: TimeTravelling, request: Request
 ) -> dict[str, Any]:
@@ -22,7 +22,8 @@ async def what_if(
     under `algorithm`, each task keeping its recorded processing time and outcome, and
     compare with what actually happened, overall and per tenant (fair share and
     preemption with the recorded settings, or with `tenants` overriding some). Same
-    input, same output. One such request at a
+    input, same output. Not for a key bound to one tenant (403): it shows every tenant's
+    waits. One such request at a
     time, answered within HEAVY_REQUEST_S (503 otherwise; `taskrouterx replay whatif` has
     no bound)."""
     heavy: HeavyRequests = request.app.state.heavy_requests
