@@ -77,8 +77,9 @@ class LogStart:
 
     def tenant_trail(self) -> TenantTrail:
         """The tenants at this start, able to give their state from its floor on."""
-        if self.tenants is None:
-            return TenantTrail(position=self.position, floor=self.floor)
+        if self.tenants is None:  # saved before the tenants were kept: not known there
+            known = self.position == 0
+            return TenantTrail(position=self.position, floor=self.floor, known=known)
         return TenantTrail.from_entries(self.tenants, self.position, self.floor)
 
     def start(self) -> Start:

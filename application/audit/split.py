@@ -118,6 +118,7 @@ def joined(first: Part, second: Part) -> AuditReport:
         events_checked=one.events_checked + two.events_checked,
         decisions_checked=one.decisions_checked + two.decisions_checked,
         preemptions_checked=one.preemptions_checked + two.preemptions_checked,
+        tenant_checks_skipped=one.tenant_checks_skipped + two.tenant_checks_skipped,
         snapshots_checked=one.snapshots_checked + two.snapshots_checked,
         mismatch_count=one.mismatch_count + two.mismatch_count,
         violation_count=one.violation_count + two.violation_count + len(broken),

@@ -115,6 +115,10 @@ class TenantTrail:
     position: int = 0
     capped: bool = False
     """Some tenant has had a limit on its running tasks (before that, none can pass one)."""
+    known: bool = True
+    """False when folding from a log start saved before the tenants were kept in it: the
+    tenants' settings and the slots running there are unknown, so no check that needs
+    them can be made (they are counted as skipped, never reported as findings)."""
     _trimmed: int = 0
     _assigned: dict[str, tuple[str | None, str]] = field(default_factory=dict)
     """Tasks assigned whose slot claim has not been folded yet: (run, when, as stored)."""
@@ -305,6 +309,7 @@ class TenantTrail:
             ],
             "assigned": [[task, run, at] for task, (run, at) in self._assigned.items()],
             "capped": self.capped,
+            "known": self.known,
         }
 
     @classmethod
@@ -327,6 +332,7 @@ class TenantTrail:
         trail.switches.extend((int(at), Algorithm(before)) for at, before in state["switches"])
         trail._assigned = {str(task): (run, str(at)) for task, run, at in state.get("assigned", [])}
         trail.capped = bool(state.get("capped", True))
+        trail.known = bool(state.get("known", True))
         return trail
 
     def copy(self) -> "TenantTrail":

@@ -393,6 +393,11 @@ class AuditOut(BaseModel):
     preemptions_checked: int = Field(
         0, description="preemptions whose victim was chosen again on the state they saw"
     )
+    tenant_checks_skipped: int = Field(
+        0,
+        description="placements and preemptions whose tenants could not be checked: the "
+        "log starts at a cut saved before the tenants were kept there",
+    )
     snapshots_checked: int = Field(description="snapshots held against the log's fold")
     mismatch_count: int
     violation_count: int

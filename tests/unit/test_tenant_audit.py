@@ -204,3 +204,19 @@ def test_a_tenant_stage_that_chose_another_tenant_than_the_tasks_is_a_mismatch(
     report = verify_log(store_of(*altered(history, moved)))
     details = [f.detail for f in report.mismatches]
     assert "the tenant stage chose a, the task is b's" in details
+
+
+def test_a_log_start_saved_before_tenants_were_kept_skips_their_checks(history: Events) -> None:
+    """Its tenants and running slots are unknown: the checks that need them are counted as
+    skipped, never reported as findings it cannot make."""
+    store = store_of(*history)
+    events = store.read_checked(0, 10_000)
+    cut = 8
+    start = replace(LogStart().advanced(events[:cut], events[cut - 1].hash, floor=0), tenants=None)
+    hot = verify_log(store, start=start.start())
+    assert hot.ok, (hot.mismatches, hot.violations)
+    placements = sum(1 for r in events[cut:] if r.type == "WorkerAssigned")
+    preemptions = sum(1 for r in events[cut:] if r.type == "TaskPreempted")
+    assert hot.preemptions_checked == 0
+    assert hot.tenant_checks_skipped >= preemptions + 1
+    assert hot.tenant_checks_skipped <= placements + preemptions
