@@ -15,8 +15,10 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 
+from application import tenant_privacy
 from application.ports import ReadModel
 from domain.task import task_stream
 from domain.tenant import tenant_stream
@@ -87,6 +89,8 @@ def page_reader(reads: ReadModel, ask: "StreamAsk") -> Callable[[int], Page]:
 
         def read_tenant(after: int) -> Page:
             events, reached, _ = reads.tenant_events_page(tenant, after, PAGE, stream, type)
+            if ask.reader is not None:
+                events = [tenant_privacy.event_view_for(e, ask.reader) for e in events]
             return Page([frame(event) for event in events], max(after, reached))
 
         return read_tenant
@@ -114,6 +118,9 @@ class StreamAsk:
     type: str | None
     ping_s: float
     tenant: str | None = None
+    reader: str | None = None
+    """The tenant the reading key is bound to, if any: the other tenants its events name
+    are cut out (`application.tenant_privacy`)."""
 
     def wants(self, held: Frame) -> bool:
         return (self.stream is None or held.stream_id == self.stream) and (
@@ -171,6 +178,17 @@ class TenantsOf:
 
 
 TASK_STREAM = task_stream("")
+NAMING_OTHERS = frozenset({"TaskPreempted", "WorkerAssigned", "TaskDeferred"})
+"""The event types that may name another tenant (a preemption's beneficiary, a stage)."""
+
+
+def _readable(held: Frame, reader: str | None) -> bytes:
+    """A shared frame as a key bound to `reader` may read it (the same bytes, unless the
+    event names another tenant)."""
+    if reader is None or held.type not in NAMING_OTHERS:
+        return held.data
+    body = held.data[held.data.index(b"data: ") + len(b"data: ") :].rstrip(b"\n")
+    return frame(tenant_privacy.event_view_for(orjson.loads(body), reader))
 
 
 def _task_of(stream_id: str) -> str | None:
@@ -204,7 +222,7 @@ async def _follow(
                 wanted = [held for held in frames if ask.wants(held)]
                 if tenants is not None:
                     wanted = await run_in_threadpool(tenants.keep, wanted)
-                for chunk in chunks(held.data for held in wanted):
+                for chunk in chunks(_readable(held, ask.reader) for held in wanted):
                     yield chunk
                 continue
             if closing.announced:

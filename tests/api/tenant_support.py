@@ -14,5 +14,6 @@ CPU_CAPACITY = 34
 """The demo pools' cpu slots (10 + 8 + 10 + 6)."""
 
 
-def running(client: TestClient) -> dict[str, int]:
-    return {t["name"]: t["processing"] for t in client.get("/api/v1/tenants").json()["tenants"]}
+def running(client: TestClient, headers: dict[str, str] | None = None) -> dict[str, int]:
+    tenants = client.get("/api/v1/tenants", headers=headers).json()["tenants"]
+    return {t["name"]: t["processing"] for t in tenants}

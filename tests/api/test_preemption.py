@@ -2,17 +2,22 @@
 preemptible tasks fill gets its slots at once, up to its fair share and no further; the
 victims wait for a new attempt without a failed one; the log verifies."""
 
+import json
 import time
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from interfaces.http.middleware.auth import digest
 from tests.api.conftest import ClientFactory, verified, verified_from_the_start, wait_until
 from tests.api.tenant_support import CPU_CAPACITY, CPU_TASK, running
 
 
-def preempted_events(client: TestClient) -> list[dict[str, Any]]:
-    page = client.get("/api/v1/events", params={"type": "TaskPreempted", "limit": 500}).json()
+def preempted_events(
+    client: TestClient, headers: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    params = {"type": "TaskPreempted", "limit": 500}
+    page = client.get("/api/v1/events", params=params, headers=headers).json()
     return [event["payload"] for event in page["events"]]
 
 
@@ -118,3 +123,48 @@ def test_a_what_if_replay_reports_per_tenant_figures_and_takes_other_weights(
         refused = client.post("/api/v1/replays", json={"algorithm": "fifo", "tenants": {"a": bad}})
         assert refused.status_code == 422, (bad, refused.text)
         assert refused.headers["content-type"] == "application/problem+json"
+
+
+def test_a_key_bound_to_a_tenant_reads_no_other_tenants_name_or_task(
+    make_client: ClientFactory,
+) -> None:
+    keys = [
+        {"name": "ops", "scopes": ["admin"]},
+        {"name": "a-reader", "scopes": ["tasks:read"], "tenant": "a"},
+        {"name": "b-reader", "scopes": ["tasks:read"], "tenant": "b"},
+    ]
+    for key in keys:
+        key["sha256"] = digest(f"key-{key['name']}")
+    client = make_client(api_keys=json.dumps(keys))
+    ops, a_reader, b_reader = ({"X-API-Key": f"key-{n}"} for n in ("ops", "a-reader", "b-reader"))
+    for name in ("a", "b"):
+        client.post("/api/v1/tenants", json={"name": name}, headers=ops)
+    for _ in range(CPU_CAPACITY + 2):  # two of a's wait: b's placement is a choice
+        task = {**CPU_TASK, "tenant": "a", "preemptible": True}
+        client.post("/api/v1/tasks", json=task, headers=ops)
+    wait_until(lambda: running(client, ops)["a"] == CPU_CAPACITY)
+    late = client.post("/api/v1/tasks", json={**CPU_TASK, "tenant": "b"}, headers=ops).json()
+    (preempted,) = wait_until(lambda: preempted_events(client, ops))
+    assert preempted["beneficiary"] == late["id"]  # an unbound key reads it all
+
+    victim = preempted["task_id"]
+    history = client.get(f"/api/v1/tasks/{victim}/events", headers=a_reader).json()["events"]
+    (seen,) = [e["payload"] for e in history if e["type"] == "TaskPreempted"]
+    assert (seen["beneficiary"], seen["beneficiary_tenant"]) == (None, "another tenant")
+    assert "b's" not in seen["rule"]
+    page = client.get("/api/v1/events", params={"type": "TaskPreempted"}, headers=a_reader)
+    assert [e["payload"]["beneficiary"] for e in page.json()["events"]] == [None]
+
+    wait_until(lambda: client.get(f"/api/v1/tasks/{late['id']}", headers=ops).json()["pool_id"])
+    decisions = client.get(f"/api/v1/tasks/{late['id']}/decisions", headers=b_reader).json()
+    stage = decisions["decisions"][-1]["tenant_stage"]
+    assert [row["name"] for row in stage["tenants"]] == ["b"]
+    assert stage["chosen"] == "b"
+    assert stage["summary"].endswith("; 1 other tenant competed")
+    assert "a waits" not in stage["summary"]
+    mine = client.get("/api/v1/events", params={"type": "WorkerAssigned"}, headers=b_reader)
+    (assigned,) = [e["payload"]["decision"]["tenants"] for e in mine.json()["events"]]
+    assert assigned["names"] == ["b"]
+    assert "a waits" not in assigned["summary"]
+    full = client.get(f"/api/v1/tasks/{late['id']}/decisions", headers=ops).json()
+    assert {row["name"] for row in full["decisions"][-1]["tenant_stage"]["tenants"]} == {"a", "b"}

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from application import tenant_privacy
 from domain.errors import InvalidValue
 from interfaces.http.deps import EVERY_TENANT, BoundTenant, Reads, ServerClosing, tenant_seen
 from interfaces.http.event_stream import StreamAsk, StreamSlots, TooManyStreams, events_after
@@ -40,6 +41,8 @@ def events(
         page, reached, head = reads.tenant_events_page(
             tenant, after, limit, stream, type, correlation_id
         )
+        if bound is not None:  # the other tenants a decision or a preemption names
+            page = [tenant_privacy.event_view_for(event, bound) for event in page]
         return {"events": page, "next_after": max(after, reached), "head": head}
     page, head = reads.events_page(after, limit, stream, type, correlation_id)
     next_after = page[-1]["position"] if len(page) == limit else max(after, head)
@@ -95,7 +98,7 @@ async def event_stream(
     fanout: LogFanout = request.app.state.log_fanout
     return StreamingResponse(
         events_after(
-            fanout, reads, StreamAsk(after, stream, type, ping_s, tenant), closing, release
+            fanout, reads, StreamAsk(after, stream, type, ping_s, tenant, bound), closing, release
         ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},

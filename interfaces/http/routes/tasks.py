@@ -6,7 +6,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from application import views
+from application import tenant_privacy, views
 from application.audit import explain
 from application.commands.finish_task import CompleteTask, FailTask
 from application.commands.leases import Heartbeat, ReleaseTask
@@ -147,21 +147,30 @@ def get_task(
 
 
 @router.get("/{task_id}/events", dependencies=[requires(READ), VISIBLE], response_model=TaskEvents)
-def task_events(task_id: uuid.UUID, reads: Reads) -> dict[str, Any]:
+def task_events(task_id: uuid.UUID, reads: Reads, bound: BoundTenant) -> dict[str, Any]:
     events = reads.stream_events(task_stream(str(task_id)))
     if not events:
         raise TaskNotFound(str(task_id))
+    if bound is not None:  # the other tenants a decision or a preemption names are not its
+        events = [tenant_privacy.event_view_for(event, bound) for event in events]
     return {"task_id": str(task_id), "events": events}
 
 
 @router.get(
     "/{task_id}/decisions", dependencies=[requires(READ), VISIBLE], response_model=TaskDecisions
 )
-def task_decisions(task_id: uuid.UUID, reads: Reads) -> Response:
+def task_decisions(task_id: uuid.UUID, reads: Reads, bound: BoundTenant) -> Response:
     """Every scheduling decision for the task, deferrals included, as the scheduler saw it:
-    each candidate pool, why it was filtered out or how it ranked, and the choice."""
+    each candidate pool, why it was filtered out or how it ranked, and the choice. A key
+    bound to a tenant reads no other tenant's name or figures in a tenant stage."""
     history = _history(reads, task_id)
-    body = {"task_id": str(task_id), "decisions": explain.decisions_view(history, reads)}
+    decisions = explain.decisions_view(history, reads)
+    if bound is not None:
+        for decision in decisions:
+            decision["tenant_stage"] = tenant_privacy.stage_view_for(
+                decision.get("tenant_stage"), bound
+            )
+    body = {"task_id": str(task_id), "decisions": decisions}
     # encoded as built: validating 10,000 candidate rows again would double the answer's time
     return Response(orjson.dumps(body), media_type="application/json")
 
