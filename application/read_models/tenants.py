@@ -12,6 +12,9 @@ TYPES = frozenset({"TenantCreated", "TenantChanged"})
 """The event types that change this read model."""
 COUNTED = (str(TaskStatus.QUEUED), str(TaskStatus.DELAYED), str(TaskStatus.PROCESSING))
 """The statuses of a tenant's tasks its view counts (waiting, and running)."""
+STEP_S = 10
+"""The attempts each tenant started and ended are counted per this many seconds (keyed
+by the first): a busy tenant adds a row per step, not per second."""
 
 
 def row_of(record: Recorded) -> Row:

@@ -1,5 +1,5 @@
-"""Each tenant's attempts started and ended per second (`tenant_seconds`), kept by the tasks
-projection, for each tenant's running tasks over time. Filled from this revision on (a
+"""Each tenant's attempts started and ended per ten seconds (`tenant_seconds`), kept by the
+tasks projection, for each tenant's running tasks over time. Filled from this revision on (a
 rebuild of the tasks projection fills it from the log).
 
 Revision ID: 0011

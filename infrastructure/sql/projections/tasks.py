@@ -1,7 +1,7 @@
 """The `tasks` read model: one row per task as the task endpoints return it,
 `task_counts` per (status, type, region, tenant) so totals never scan the tasks table, and
-`tenant_seconds`: per second and tenant, the attempts that started and ended (each event
-that moves a task into or out of processing, at the second it was recorded).
+`tenant_seconds`: per ten seconds and tenant, the attempts that started and ended (each
+event that moves a task into or out of processing, by the time it was recorded).
 
 A batch folds each task's events through the task row's fold (`application.read_models.
 tasks`: the task's current status and attempt are read once per batch), writes one update
@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from application.read_models import tasks
+from application.read_models import tenants as tenant_rows
 from application.read_models.record import Row, resolved
 from domain.task import status_move
 from domain.values import TaskStatus
@@ -91,7 +92,8 @@ def _flow(flows: Deltas, record: EventRecord, status: str, tenant: str) -> None:
     after = moved[1]
     if (status == PROCESSING) == (after is PROCESSING):
         return
-    second = int(datetime.fromisoformat(record.recorded_at).timestamp())
+    moment = int(datetime.fromisoformat(record.recorded_at).timestamp())
+    second = moment - moment % tenant_rows.STEP_S
     if after is PROCESSING:
         flows.add((second, tenant), 1, 0)
     else:

@@ -3,6 +3,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from application.read_models.tenants import STEP_S as TENANT_STEP_S
 from domain.errors import InvalidValue, TenantNotFound
 from interfaces.http.as_of import AsOf, position_of
 from interfaces.http.deps import BoundTenant, Node, Now, Reads, TimeTravelling, tenant_seen
@@ -62,11 +63,14 @@ def tenant_series(
     clock: Now,
     bound: BoundTenant,
     window_s: Annotated[int, Query(ge=10, le=86_400)] = 600,
-    step_s: Annotated[int, Query(ge=1, le=3_600)] = 10,
+    step_s: Annotated[int, Query(ge=TENANT_STEP_S, le=3_600)] = 10,
 ) -> dict[str, Any]:
     """Each tenant's running tasks, and their share of the slots of the pools taking tasks
     now, at the end of each step over the last `window_s` seconds (steps as in
-    /system/series). A key bound to a tenant sees only its own."""
+    /system/series, a multiple of 10 s: what the tenants' counts are kept per). A key
+    bound to a tenant sees only its own."""
+    if step_s % TENANT_STEP_S:
+        raise InvalidValue(f"step_s must be a multiple of {TENANT_STEP_S}")
     if -(-window_s // step_s) > MAX_STEPS:
         raise InvalidValue(f"window_s / step_s must be at most {MAX_STEPS} steps")
     result = reads.tenant_series(clock.now(), window_s, step_s)
