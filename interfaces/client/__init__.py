@@ -1,0 +1,16 @@
+"""A typed Python client of TaskRouterX's HTTP API, on httpx alone: importing it loads
+neither the server (FastAPI, SQLAlchemy) nor its settings.
+
+    from interfaces.client import Client
+
+    with Client("http://localhost:8000", api_key="...") as router:
+        task = router.submit("order", priority=5, cost=1.0, region="us-east")
+        for each in router.tasks(status="queued"):
+            ...
+"""
+
+from interfaces.client.errors import ProblemError
+from interfaces.client.sync import Client
+from interfaces.client.types import Lease, Task
+
+__all__ = ["Client", "Lease", "ProblemError", "Task"]

@@ -1,0 +1,151 @@
+"""The synchronous client."""
+
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any, cast
+
+import httpx
+
+from interfaces.client.errors import ProblemError
+from interfaces.client.retries import RetryPolicy
+from interfaces.client.types import Task, TaskPage
+
+API = "/api/v1"
+PAGE_SIZE = 100
+
+
+class Client:
+    """TaskRouterX over HTTP. `api_key`: sent as `X-API-Key` (none in open mode).
+    `http`: an httpx client to send through instead of one of its own (its base URL is
+    then the server's). A refused request raises ProblemError; 429 and 503 are sent again
+    after their `Retry-After`, within `retry`'s budget."""
+
+    def __init__(
+        self,
+        url: str = "http://localhost:8000",
+        api_key: str | None = None,
+        timeout_s: float = 10.0,
+        retry: RetryPolicy = RetryPolicy(),
+        http: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._http = http or httpx.Client(base_url=url, timeout=timeout_s)
+        self._own = http is None
+        self._headers = {} if api_key is None else {"X-API-Key": api_key}
+        self._retry = retry
+        self._sleep = sleep
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._own:
+            self._http.close()
+
+    # -- tasks -----------------------------------------------------------------------------
+
+    def submit(
+        self,
+        type: str,
+        priority: int,
+        cost: float,
+        region: str,
+        *,
+        resource_type: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        tenant: str | None = None,
+        preemptible: bool = False,
+        max_attempts: int | None = None,
+        timeout_s: float | None = None,
+        not_before: datetime | None = None,
+        idempotency_key: str | None = None,
+    ) -> Task:
+        """Submit a task. Each call sends an `Idempotency-Key` (a new one unless given), the
+        same on every retry, so a submission retried after a lost answer is made once."""
+        body: dict[str, Any] = {
+            "type": type, "priority": priority, "cost": cost, "region": region,
+            "metadata": dict(metadata or {}), "preemptible": preemptible,
+        }  # fmt: skip
+        optional = {
+            "resource_type": resource_type, "tenant": tenant, "max_attempts": max_attempts,
+            "timeout_s": timeout_s,
+            "not_before": None if not_before is None else not_before.isoformat(),
+        }  # fmt: skip
+        body.update({name: value for name, value in optional.items() if value is not None})
+        key = idempotency_key or str(uuid.uuid4())
+        return cast(Task, self._send("POST", "/tasks", json=body, headers={"Idempotency-Key": key}))
+
+    def get(self, task_id: str) -> Task:
+        return cast(Task, self._send("GET", f"/tasks/{task_id}"))
+
+    def tasks(
+        self,
+        status: str | None = None,
+        type: str | None = None,
+        region: str | None = None,
+        tenant: str | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> Iterator[Task]:
+        """Every task that matches, newest first, page after page (a task submitted while
+        iterating may push older ones to a later page: each is given once)."""
+        query = {"status": status, "type": type, "region": region, "tenant": tenant}
+        params: dict[str, Any] = {k: v for k, v in query.items() if v is not None}
+        seen: set[str] = set()
+        page = 1
+        while True:
+            found = cast(
+                TaskPage,
+                self._send(
+                    "GET", "/tasks", params={**params, "page": page, "page_size": page_size}
+                ),
+            )
+            for task in found["tasks"]:
+                if task["id"] not in seen:
+                    seen.add(task["id"])
+                    yield task
+            if page * page_size >= found["total"] or not found["tasks"]:
+                return
+            page += 1
+
+    def cancel(self, task_id: str, reason: str | None = None) -> Task:
+        """Cancel a task: at once if no worker holds it, else its worker is asked to stop."""
+        body = {} if reason is None else {"reason": reason}
+        return cast(Task, self._send("POST", f"/tasks/{task_id}/cancel", json=body))
+
+    def retry(self, task_id: str) -> Task:
+        """A failed task's new round of attempts."""
+        return cast(Task, self._send("POST", f"/tasks/{task_id}/retry"))
+
+    def stats(self, tenant: str | None = None) -> dict[str, Any]:
+        params = {} if tenant is None else {"tenant": tenant}
+        return cast(dict[str, Any], self._send("GET", "/system/stats", params=params))
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """The answer's JSON body; ProblemError for a refusal."""
+        attempt, waited = 1, 0.0
+        while True:
+            response = self._http.request(
+                method, API + path, params=params, json=json,
+                headers={**self._headers, **(headers or {})},
+            )  # fmt: skip
+            if response.is_success:
+                return response.json() if response.content else None
+            wait = self._retry.wait(response, attempt, waited)
+            if wait is None:
+                raise ProblemError.of(response)
+            self._sleep(wait)
+            attempt, waited = attempt + 1, waited + wait

@@ -1,0 +1,47 @@
+"""What the API answers, as typed dictionaries (a test holds each one's keys and their
+types to the server's OpenAPI document, so the client cannot drift from it)."""
+
+from typing import Any, TypedDict
+
+
+class Lease(TypedDict):
+    worker_id: str
+    expires_at: str
+
+
+class Task(TypedDict):
+    id: str
+    type: str
+    priority: int
+    cost: float
+    region: str
+    resource_type: str | None
+    status: str
+    enqueued_at: str
+    started_at: str | None
+    completed_at: str | None
+    worker_id: str | None
+    """The name of the worker pool running the task."""
+    pool_id: str | None
+    algorithm_used: str | None
+    decision_summary: str | None
+    deferral_reason: str | None
+    error: str | None
+    task_metadata: dict[str, Any]
+    position: int
+    """The log position of the task's latest event."""
+    attempt: int
+    max_attempts: int
+    timeout_s: float | None
+    ready_at: str | None
+    lease: Lease | None
+    cancel_requested: bool
+    tenant: str
+    preemptible: bool
+
+
+class TaskPage(TypedDict):
+    tasks: list[Task]
+    total: int
+    page: int
+    page_size: int

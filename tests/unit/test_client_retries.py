@@ -1,0 +1,63 @@
+"""The client sends a request again after a 429 or 503, waiting what `Retry-After` says,
+within a budget of attempts and waiting; every retry of a submission carries the same
+`Idempotency-Key`. The network is faked (httpx's MockTransport), nothing else is."""
+
+import httpx
+import pytest
+
+from interfaces.client import Client, ProblemError
+from interfaces.client.retries import RetryPolicy
+
+BUSY = {"type": "about:blank", "title": "Service Unavailable", "status": 503, "detail": "busy"}
+TASK = {"id": "t1", "status": "queued"}
+
+
+def client(answers: list[httpx.Response], retry: RetryPolicy = RetryPolicy()) -> tuple[
+    Client, list[httpx.Request], list[float]
+]:  # fmt: skip
+    sent: list[httpx.Request] = []
+    waits: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return answers.pop(0)
+
+    http = httpx.Client(transport=httpx.MockTransport(answer), base_url="http://router")
+    return Client(http=http, retry=retry, sleep=waits.append), sent, waits
+
+
+def test_a_503_is_sent_again_after_its_retry_after_with_the_same_idempotency_key() -> None:
+    router, sent, waits = client([
+        httpx.Response(503, json=BUSY, headers={"Retry-After": "2"}),
+        httpx.Response(429, json={**BUSY, "status": 429}),
+        httpx.Response(201, json=TASK),
+    ])  # fmt: skip
+    assert router.submit("order", 5, 1.0, "us-east")["id"] == "t1"
+    assert waits == [2.0, 1.0]  # the answer's Retry-After, then the backoff's second step
+    keys = {request.headers["Idempotency-Key"] for request in sent}
+    assert len(sent) == 3
+    assert len(keys) == 1
+
+
+def test_past_its_budget_the_last_refusal_is_raised() -> None:
+    busy = [httpx.Response(503, json=BUSY, headers={"Retry-After": "10"}) for _ in range(5)]
+    router, sent, waits = client(busy, RetryPolicy(attempts=4, max_wait_s=25))
+    with pytest.raises(ProblemError) as refused:
+        router.get("t1")
+    assert (refused.value.status, refused.value.detail) == (503, "busy")
+    assert waits == [10.0, 10.0]  # a third wait would pass 25 s
+    assert len(sent) == 3
+
+
+def test_other_refusals_are_not_sent_again() -> None:
+    router, sent, waits = client([httpx.Response(404, json={**BUSY, "status": 404})])
+    with pytest.raises(ProblemError):
+        router.get("t1")
+    assert (len(sent), waits) == (1, [])
+
+
+def test_an_answer_that_is_not_problem_details_still_raises_with_its_status() -> None:
+    router, _, _ = client([httpx.Response(502, text="bad gateway from a proxy")])
+    with pytest.raises(ProblemError) as refused:
+        router.get("t1")
+    assert (refused.value.status, refused.value.detail) == (502, "bad gateway from a proxy")
