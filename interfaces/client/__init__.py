@@ -11,6 +11,6 @@ neither the server (FastAPI, SQLAlchemy) nor its settings.
 
 from interfaces.client.errors import ProblemError
 from interfaces.client.sync import Client
-from interfaces.client.types import Lease, Task
+from interfaces.client.types import Lease, Pool, Task
 
-__all__ = ["Client", "Lease", "ProblemError", "Task"]
+__all__ = ["Client", "Lease", "Pool", "ProblemError", "Task"]

@@ -10,7 +10,7 @@ import httpx
 
 from interfaces.client.errors import ProblemError
 from interfaces.client.retries import RetryPolicy
-from interfaces.client.types import Task, TaskPage
+from interfaces.client.types import Pool, Task, TaskPage
 
 API = "/api/v1"
 PAGE_SIZE = 100
@@ -121,9 +121,77 @@ class Client:
         """A failed task's new round of attempts."""
         return cast(Task, self._send("POST", f"/tasks/{task_id}/retry"))
 
+    def decisions(self, task_id: str) -> list[dict[str, Any]]:
+        """Every scheduling decision for the task, as the scheduler saw it (each candidate
+        pool, the tenant stage)."""
+        return cast(
+            list[dict[str, Any]], self._send("GET", f"/tasks/{task_id}/decisions")["decisions"]
+        )
+
+    def timeline(self, task_id: str) -> dict[str, Any]:
+        """The task's events and the time it spent in each state."""
+        return cast(dict[str, Any], self._send("GET", f"/tasks/{task_id}/timeline"))
+
+    # -- pools, the algorithm, the system ---------------------------------------------------
+
+    def pools(self) -> list[Pool]:
+        return cast(list[Pool], self._send("GET", "/workers")["worker_pools"])
+
+    def register_pool(
+        self,
+        name: str,
+        region: str,
+        resource_type: str,
+        cost_per_unit: float,
+        capacity: int,
+        execution: str = "simulated",
+    ) -> Pool:
+        body = {
+            "name": name, "region": region, "resource_type": resource_type,
+            "cost_per_unit": cost_per_unit, "capacity": capacity, "execution": execution,
+        }  # fmt: skip
+        return cast(Pool, self._send("POST", "/workers", json=body))
+
+    def set_capacity(self, pool_id: str, capacity: int) -> Pool:
+        return cast(Pool, self._send("PATCH", f"/workers/{pool_id}", json={"capacity": capacity}))
+
+    def drain(self, pool_id: str) -> Pool:
+        """Stop placing tasks in the pool; its running tasks finish."""
+        return cast(Pool, self._send("POST", f"/workers/{pool_id}/drain"))
+
+    def resume(self, pool_id: str) -> Pool:
+        return cast(Pool, self._send("POST", f"/workers/{pool_id}/resume"))
+
+    def switch_algorithm(self, algorithm: str) -> str:
+        """The algorithm in use from now on (`fifo`, `priority` or `min_cost`)."""
+        answer = self._send("POST", "/algorithms/switch", json={"algorithm": algorithm})
+        return str(answer["algorithm"])
+
     def stats(self, tenant: str | None = None) -> dict[str, Any]:
         params = {} if tenant is None else {"tenant": tenant}
         return cast(dict[str, Any], self._send("GET", "/system/stats", params=params))
+
+    def verify(self) -> dict[str, Any]:
+        """The continuous verification's latest report (`ok`, `behind`, the findings)."""
+        return cast(dict[str, Any], self._send("GET", "/audit/verify"))
+
+    def what_if(
+        self,
+        algorithm: str,
+        tenants: Mapping[str, Mapping[str, Any]] | None = None,
+        start: int | str | None = None,
+        to: int | str | None = None,
+    ) -> dict[str, Any]:
+        """The recorded history replayed under `algorithm` (and other tenant settings),
+        beside what happened; `start`/`to`: positions or ISO times."""
+        body: dict[str, Any] = {"algorithm": algorithm}
+        if tenants is not None:
+            body["tenants"] = {name: dict(settings) for name, settings in tenants.items()}
+        if start is not None:
+            body["from"] = str(start)
+        if to is not None:
+            body["to"] = str(to)
+        return cast(dict[str, Any], self._send("POST", "/replays", json=body))
 
     # -- sending ---------------------------------------------------------------------------
 

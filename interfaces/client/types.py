@@ -45,3 +45,16 @@ class TaskPage(TypedDict):
     total: int
     page: int
     page_size: int
+
+
+class Pool(TypedDict):
+    id: str
+    name: str
+    region: str
+    resource_type: str
+    cost_per_unit: float
+    capacity: int
+    current_load: int
+    utilization: float
+    execution: str
+    draining: bool

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from interfaces.client import Client, ProblemError, Task
+from interfaces.client import Client, Pool, ProblemError, Task
 from interfaces.client.types import Lease, TaskPage
 from tests.api.conftest import ClientFactory, wait_until
 
@@ -85,7 +85,8 @@ def test_importing_the_client_loads_neither_the_server_nor_its_settings() -> Non
 
 
 @pytest.mark.parametrize(
-    ("typed", "schema"), [(Task, "TaskOut"), (Lease, "LeaseHolder"), (TaskPage, "TaskPage")]
+    ("typed", "schema"),
+    [(Task, "TaskOut"), (Lease, "LeaseHolder"), (TaskPage, "TaskPage"), (Pool, "PoolOut")],
 )
 def test_the_result_types_are_the_servers(
     make_client: ClientFactory, typed: Any, schema: str
@@ -117,3 +118,27 @@ def _schema_types(schema: dict[str, Any], document: dict[str, Any]) -> set[str]:
     if "$ref" in schema:
         return {schema["$ref"].rsplit("/", 1)[-1]}
     return {schema["type"]}
+
+
+def test_pools_the_algorithm_and_the_audit(make_client: ClientFactory) -> None:
+    router = Client(http=make_client())
+    pool = router.register_pool("lab-gpu", "eu-west", "gpu", 2.5, 3, execution="external")
+    assert (pool["name"], pool["capacity"], pool["execution"]) == ("lab-gpu", 3, "external")
+    assert router.set_capacity(pool["id"], 5)["capacity"] == 5
+    assert router.drain(pool["id"])["draining"] is True
+    assert router.resume(pool["id"])["draining"] is False
+    assert pool["id"] in {each["id"] for each in router.pools()}
+    assert router.switch_algorithm("min_cost") == "min_cost"
+
+    task = router.submit(**ORDER)
+    wait_until(lambda: router.get(task["id"])["status"] == "processing")
+    (decision,) = router.decisions(task["id"])
+    assert (decision["outcome"], decision["algorithm"]) == ("assigned", "min_cost")
+    states = [step["state"] for step in router.timeline(task["id"])["states"]]
+    assert states[-1] == "processing"
+    assert wait_until(lambda: (report := router.verify())["behind"] == 0 and report)["ok"]
+    replay = router.what_if("fifo", tenants={"default": {"weight": 2}})
+    assert replay["tasks"] == 1
+    with pytest.raises(ProblemError) as unknown:
+        router.what_if("fifo", tenants={"nobody": {"weight": 2}})
+    assert unknown.value.status == 422
