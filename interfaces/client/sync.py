@@ -9,11 +9,21 @@ from typing import Any, cast
 import httpx
 
 from interfaces.client.errors import ProblemError
+from interfaces.client.events import streamed
 from interfaces.client.retries import RetryPolicy
 from interfaces.client.types import Pool, Task, TaskPage
 
 API = "/api/v1"
 PAGE_SIZE = 100
+FINISHED = frozenset({"completed", "cancelled", "failed"})
+ENDINGS = frozenset(
+    {"TaskCompleted", "TaskCancelled", "TaskFailed", "TaskLeaseExpired", "TaskDeadLettered"}
+)
+"""The events after which a task may have finished (a failure may be retried: it is read
+again to know)."""
+PING_S = 5
+"""The keep-alive a waiting stream asks for: how often it can see its time is up."""
+RECONNECT_S = 0.5
 
 
 class Client:
@@ -120,6 +130,48 @@ class Client:
     def retry(self, task_id: str) -> Task:
         """A failed task's new round of attempts."""
         return cast(Task, self._send("POST", f"/tasks/{task_id}/retry"))
+
+    def wait(self, task_id: str, timeout_s: float | None = None) -> Task:
+        """The task once it is completed, cancelled, or failed for good: told by the event
+        stream of its own events (from its latest one, resumed after a dropped connection),
+        not by polling. TimeoutError after `timeout_s`."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        task = self.get(task_id)
+        after = task["position"]
+        while task["status"] not in FINISHED:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise TimeoutError(f"task {task_id} is still {task['status']}")
+            try:
+                after = self._until_an_ending(task_id, after, left)
+            except httpx.TransportError:
+                self._sleep(RECONNECT_S)  # the stream resumes after `after`
+            task = self.get(task_id)
+        return task
+
+    def _until_an_ending(self, task_id: str, after: int, left: float | None) -> int:
+        """Follow the task's events after `after` until one may end it (or a ping finds the
+        time up); the position read up to."""
+        ping = PING_S if left is None else max(1, min(PING_S, int(left)))
+        stream = f"task-{task_id}"
+        params: dict[str, str | int] = {"stream": stream, "after": after, "ping_s": ping}
+        read = PING_S * 3 if left is None else max(min(PING_S * 3, left), 0.1)
+        started = time.monotonic()
+        with self._http.stream(
+            "GET", f"{API}/events/stream", params=params, headers=self._headers,
+            timeout=httpx.Timeout(10.0, read=read),
+        ) as response:  # fmt: skip
+            if not response.is_success:
+                response.read()
+                raise ProblemError.of(response)
+            for event in streamed(response.iter_lines()):
+                if event is not None:
+                    after = event.position
+                    if event.type in ENDINGS:
+                        return after
+                elif left is not None and time.monotonic() - started >= left:
+                    return after
+        return after
 
     def decisions(self, task_id: str) -> list[dict[str, Any]]:
         """Every scheduling decision for the task, as the scheduler saw it (each candidate

@@ -61,3 +61,21 @@ def test_an_answer_that_is_not_problem_details_still_raises_with_its_status() ->
     with pytest.raises(ProblemError) as refused:
         router.get("t1")
     assert (refused.value.status, refused.value.detail) == (502, "bad gateway from a proxy")
+
+
+def test_the_event_stream_is_read_frame_by_frame_with_its_pings() -> None:
+    from interfaces.client.events import StreamedEvent, streamed
+
+    body = (
+        "retry: 1000\n\n"
+        'id: 7\nevent: TaskQueued\ndata: {"position": 7, "type": "TaskQueued"}\n\n'
+        ": ping\n\n"
+        'id: 9\nevent: TaskCompleted\ndata: {"position": 9}\n\n'
+        "id: 10\nevent: TaskReady\n"  # cut off before its data: not an event
+    )
+    read = list(streamed(body.split("\n")))
+    assert read == [
+        StreamedEvent(7, "TaskQueued", {"position": 7, "type": "TaskQueued"}),
+        None,
+        StreamedEvent(9, "TaskCompleted", {"position": 9}),
+    ]
