@@ -9,8 +9,9 @@ neither the server (FastAPI, SQLAlchemy) nor its settings.
             ...
 """
 
+from interfaces.client.asynchronous import AsyncClient
 from interfaces.client.errors import ProblemError
 from interfaces.client.sync import Client
 from interfaces.client.types import Lease, Pool, Task
 
-__all__ = ["Client", "Lease", "Pool", "ProblemError", "Task"]
+__all__ = ["AsyncClient", "Client", "Lease", "Pool", "ProblemError", "Task"]

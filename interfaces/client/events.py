@@ -13,21 +13,37 @@ class StreamedEvent(NamedTuple):
     """The event as the log's pages show it (`stream_id`, `payload`, `metadata`, ...)."""
 
 
-def streamed(lines: Iterable[str]) -> Iterator[StreamedEvent | None]:
-    """Each event of an SSE body, and None for each keep-alive ping."""
-    position, kind, data = None, None, None
-    for line in lines:
-        if line == "":
-            if position is not None and kind is not None and data is not None:
-                yield StreamedEvent(position, kind, orjson.loads(data))
-            position, kind, data = None, None, None
-        elif line.startswith(":"):
-            yield None
-        else:
+class Frames:
+    """Reads an SSE body line by line: `feed` gives what a line completes (an event at the
+    blank line that ends its frame, None for a keep-alive ping)."""
+
+    def __init__(self) -> None:
+        self._id: int | None = None
+        self._type: str | None = None
+        self._data: str | None = None
+
+    def feed(self, line: str) -> list[StreamedEvent | None]:
+        if line.startswith(":"):
+            return [None]
+        if line:
             field, _, value = line.partition(": ")
             if field == "id":
-                position = int(value)
+                self._id = int(value)
             elif field == "event":
-                kind = value
+                self._type = value
             elif field == "data":
-                data = value
+                self._data = value
+            return []
+        done = (self._id, self._type, self._data)
+        self._id, self._type, self._data = None, None, None
+        position, kind, data = done
+        if position is None or kind is None or data is None:
+            return []
+        return [StreamedEvent(position, kind, orjson.loads(data))]
+
+
+def streamed(lines: Iterable[str]) -> Iterator[StreamedEvent | None]:
+    """Each event of an SSE body, and None for each keep-alive ping."""
+    frames = Frames()
+    for line in lines:
+        yield from frames.feed(line)

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from interfaces.client.errors import ProblemError
+
 RETRIED = frozenset({429, 503})
 
 
@@ -35,3 +37,22 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(float(value), 0.0)
     except ValueError:
         return None
+
+
+class Attempts:
+    """One request's sends so far, under a policy."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._policy = policy
+        self._attempt = 1
+        self._waited = 0.0
+
+    def wait_after(self, response: httpx.Response) -> float:
+        """Seconds to wait before sending again after a refusal; its ProblemError if the
+        request is not to be sent again."""
+        wait = self._policy.wait(response, self._attempt, self._waited)
+        if wait is None:
+            raise ProblemError.of(response)
+        self._attempt += 1
+        self._waited += wait
+        return wait

@@ -1,11 +1,13 @@
-"""The typed client against the real server over the network: waiting for a task through
-the event stream, until it completes or is cancelled, and a time limit."""
+"""The typed clients against the real server over the network: waiting for a task through
+the event stream, until it completes or is cancelled, and a time limit; the async client's
+calls."""
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
-from interfaces.client import Client
+from interfaces.client import AsyncClient, Client, ProblemError
 from tests.e2e.support import Server
 
 
@@ -30,5 +32,27 @@ def test_waiting_ends_with_a_cancel_or_the_time_limit(tmp_path: Path) -> None:
                 router.wait(stuck["id"], timeout_s=1.5)
             router.cancel(stuck["id"])
             assert router.wait(stuck["id"], timeout_s=10)["status"] == "cancelled"
+    finally:
+        server.stop()
+
+
+def test_the_async_client_makes_the_same_calls(tmp_path: Path) -> None:
+    server = Server(tmp_path / "client.db", tmp_path / "server.log")
+
+    async def session() -> None:
+        async with AsyncClient(server.url) as router:
+            tasks = [await router.submit("order", 1 + n, 1.0, "us-east") for n in range(3)]
+            done = await asyncio.gather(*(router.wait(t["id"], timeout_s=30) for t in tasks))
+            assert [t["status"] for t in done] == ["completed"] * 3
+            listed = [task["id"] async for task in router.tasks(page_size=2)]
+            assert sorted(listed) == sorted(t["id"] for t in tasks)
+            assert len(await router.pools()) == 8
+            assert (await router.stats())["tasks_completed"] == 3
+            with pytest.raises(ProblemError) as refused:
+                await router.submit("order", 0, 1.0, "us-east")
+            assert refused.value.status == 422
+
+    try:
+        asyncio.run(session())
     finally:
         server.stop()

@@ -79,3 +79,34 @@ def test_the_event_stream_is_read_frame_by_frame_with_its_pings() -> None:
         None,
         StreamedEvent(9, "TaskCompleted", {"position": 9}),
     ]
+
+
+def test_the_async_client_retries_as_the_sync_one() -> None:
+    import asyncio
+
+    from interfaces.client import AsyncClient
+
+    answers = [
+        httpx.Response(503, json=BUSY, headers={"Retry-After": "3"}),
+        httpx.Response(201, json=TASK),
+    ]
+    sent: list[httpx.Request] = []
+    waits: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return answers.pop(0)
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    async def submit() -> str:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://router")
+        async with AsyncClient(http=http, sleep=sleep) as router:
+            task = await router.submit("order", 5, 1.0, "us-east")
+        await http.aclose()
+        return task["id"]
+
+    assert asyncio.run(submit()) == "t1"
+    assert waits == [3.0]
+    assert len({request.headers["Idempotency-Key"] for request in sent}) == 1
