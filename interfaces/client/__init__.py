@@ -11,7 +11,8 @@ neither the server (FastAPI, SQLAlchemy) nor its settings.
 
 from interfaces.client.asynchronous import AsyncClient
 from interfaces.client.errors import ProblemError
+from interfaces.client.events import StreamedEvent
 from interfaces.client.sync import Client
 from interfaces.client.types import Lease, Pool, Task
 
-__all__ = ["AsyncClient", "Client", "Lease", "Pool", "ProblemError", "Task"]
+__all__ = ["AsyncClient", "Client", "Lease", "Pool", "ProblemError", "StreamedEvent", "Task"]

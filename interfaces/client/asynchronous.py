@@ -1,6 +1,7 @@
 """The asynchronous client: the sync one's calls (`calls`), awaited."""
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -10,12 +11,21 @@ import httpx
 from interfaces.client import calls
 from interfaces.client.calls import API, Call
 from interfaces.client.errors import ProblemError
-from interfaces.client.events import Frames
+from interfaces.client.events import Frames, StreamedEvent
 from interfaces.client.methods import SendsLater
 from interfaces.client.retries import Attempts, RetryPolicy
 from interfaces.client.sync import PAGE_SIZE
 from interfaces.client.types import Task
-from interfaces.client.waiting import FINISHED, RECONNECT_S, Pages, Seen, ends, stream_of
+from interfaces.client.waiting import (
+    FINISHED,
+    PING_S,
+    RECONNECT_S,
+    Pages,
+    Seen,
+    ends,
+    following,
+    stream_of,
+)
 
 
 class AsyncClient:
@@ -77,6 +87,27 @@ class AsyncClient:
             for task in walk.take(found):
                 yield task
 
+    async def events(
+        self,
+        after: int = 0,
+        stream: str | None = None,
+        type: str | None = None,
+        tenant: str | None = None,
+    ) -> AsyncIterator[StreamedEvent]:
+        """As `Client.events`."""
+        while True:
+            params = following(after, stream, type, tenant)
+            try:
+                async with self._stream(params, PING_S * 3) as response:
+                    frames = Frames()
+                    async for line in response.aiter_lines():
+                        for event in frames.feed(line):
+                            if event is not None:
+                                after = event.position
+                                yield event
+            except httpx.TransportError:
+                await self._sleep(RECONNECT_S)
+
     async def wait(self, task_id: str, timeout_s: float | None = None) -> Task:
         """As `Client.wait`."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
@@ -94,6 +125,15 @@ class AsyncClient:
     async def _until_an_ending(self, task_id: str, seen: Seen, left: float | None) -> None:
         params, read = stream_of(task_id, seen.position, left)
         started = time.monotonic()
+        async with self._stream(params, read) as response:
+            frames = Frames()
+            async for line in response.aiter_lines():
+                if any(ends(event, seen, started, left) for event in frames.feed(line)):
+                    return
+
+    @contextlib.asynccontextmanager
+    async def _stream(self, params: dict[str, Any], read: float) -> AsyncIterator[httpx.Response]:
+        """The event stream opened with `params` (ProblemError if refused)."""
         async with self._http.stream(
             "GET", f"{API}/events/stream", params=params, headers=self._headers,
             timeout=httpx.Timeout(10.0, read=read),
@@ -101,10 +141,7 @@ class AsyncClient:
             if not response.is_success:
                 await response.aread()
                 raise ProblemError.of(response)
-            frames = Frames()
-            async for line in response.aiter_lines():
-                if any(ends(event, seen, started, left) for event in frames.feed(line)):
-                    return
+            yield response
 
     async def run(self, call: Call[Any]) -> Any:
         """Send a call: its result; ProblemError for a refusal."""

@@ -1,5 +1,6 @@
 """The synchronous client."""
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -9,11 +10,20 @@ import httpx
 from interfaces.client import calls
 from interfaces.client.calls import API, Call
 from interfaces.client.errors import ProblemError
-from interfaces.client.events import streamed
+from interfaces.client.events import StreamedEvent, streamed
 from interfaces.client.methods import Sends
 from interfaces.client.retries import Attempts, RetryPolicy
 from interfaces.client.types import Task
-from interfaces.client.waiting import FINISHED, RECONNECT_S, Pages, Seen, ends, stream_of
+from interfaces.client.waiting import (
+    FINISHED,
+    PING_S,
+    RECONNECT_S,
+    Pages,
+    Seen,
+    ends,
+    following,
+    stream_of,
+)
 
 PAGE_SIZE = 100
 
@@ -81,6 +91,27 @@ class Client:
                 self.run(calls.tasks_page(page, page_size, status, type, region, tenant))
             )
 
+    def events(
+        self,
+        after: int = 0,
+        stream: str | None = None,
+        type: str | None = None,
+        tenant: str | None = None,
+    ) -> Iterator[StreamedEvent]:
+        """The log after position `after`, live and without end (of one stream, event type
+        or tenant, if given): each event as it is committed. A dropped connection is
+        resumed after the last event given, so none is lost or given twice."""
+        while True:
+            params = following(after, stream, type, tenant)
+            try:
+                with self._stream(params, PING_S * 3) as response:
+                    for event in streamed(response.iter_lines()):
+                        if event is not None:
+                            after = event.position
+                            yield event
+            except httpx.TransportError:
+                self._sleep(RECONNECT_S)
+
     def wait(self, task_id: str, timeout_s: float | None = None) -> Task:
         """The task once it is completed, cancelled, or failed for good: told by the event
         stream of its own events (from its latest one, resumed after a dropped connection),
@@ -101,6 +132,14 @@ class Client:
         """Follow the task's events until one may end it (or a ping finds the time up)."""
         params, read = stream_of(task_id, seen.position, left)
         started = time.monotonic()
+        with self._stream(params, read) as response:
+            for event in streamed(response.iter_lines()):
+                if ends(event, seen, started, left):
+                    return
+
+    @contextlib.contextmanager
+    def _stream(self, params: dict[str, Any], read: float) -> Iterator[httpx.Response]:
+        """The event stream opened with `params` (ProblemError if refused)."""
         with self._http.stream(
             "GET", f"{API}/events/stream", params=params, headers=self._headers,
             timeout=httpx.Timeout(10.0, read=read),
@@ -108,9 +147,7 @@ class Client:
             if not response.is_success:
                 response.read()
                 raise ProblemError.of(response)
-            for event in streamed(response.iter_lines()):
-                if ends(event, seen, started, left):
-                    return
+            yield response
 
     def run(self, call: Call[Any]) -> Any:
         """Send a call: its result; ProblemError for a refusal."""

@@ -72,3 +72,11 @@ def ends(event: StreamedEvent | None, seen: Seen, started: float, left: float | 
         seen.position = event.position
         return event.type in ENDINGS
     return left is not None and time.monotonic() - started >= left
+
+
+def following(
+    after: int, stream: str | None, type: str | None, tenant: str | None
+) -> dict[str, Any]:
+    """The stream's query for the log after `after`, of one stream, type or tenant."""
+    asked = {"stream": stream, "type": type, "tenant": tenant, "ping_s": PING_S}
+    return {"after": after, **{name: value for name, value in asked.items() if value is not None}}

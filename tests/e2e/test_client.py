@@ -3,11 +3,13 @@ the event stream, until it completes or is cancelled, and a time limit; the asyn
 calls."""
 
 import asyncio
+import threading
 from pathlib import Path
 
 import pytest
 
 from interfaces.client import AsyncClient, Client, ProblemError
+from interfaces.client.calls import Call
 from tests.e2e.support import Server
 
 
@@ -54,5 +56,39 @@ def test_the_async_client_makes_the_same_calls(tmp_path: Path) -> None:
 
     try:
         asyncio.run(session())
+    finally:
+        server.stop()
+
+
+def test_the_event_iterator_resumes_across_a_server_restart(tmp_path: Path) -> None:
+    """Followed from a thread while the server stops and starts again on its port: every
+    position once, in order, nothing lost."""
+    database, output = tmp_path / "events.db", tmp_path / "server.log"
+    server = Server(database, output, TASKROUTERX_SIMULATOR="off")
+    got: list[tuple[int, str]] = []
+
+    def follow() -> None:
+        with Client(server.url) as router:
+            for event in router.events():
+                got.append((event.position, event.type))
+                if event.type == "TenantCreated":
+                    return
+
+    follower = threading.Thread(target=follow, daemon=True)
+    follower.start()
+    try:
+        with Client(server.url) as router:
+            router.submit("order", 5, 1.0, "us-east")
+        server.stop()
+        server = Server(database, output, port=server.port, TASKROUTERX_SIMULATOR="off")
+        with Client(server.url) as router:
+            router.submit("order", 5, 1.0, "us-east")
+            router.run(Call("POST", "/tenants", json={"name": "last"}))
+        follower.join(timeout=30)
+        assert not follower.is_alive()
+        positions = [position for position, _ in got]
+        assert positions == list(range(1, positions[-1] + 1))  # each once, none lost
+        assert got[-1][1] == "TenantCreated"
+        assert sum(kind == "TaskQueued" for _, kind in got) == 2  # before and after
     finally:
         server.stop()
