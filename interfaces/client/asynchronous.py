@@ -70,6 +70,8 @@ class AsyncClient:
     switch_algorithm = SendsLater(calls.switch_algorithm)
     stats = SendsLater(calls.stats)
     verify = SendsLater(calls.verify)
+    start_verification = SendsLater(calls.start_verification)
+    verification = SendsLater(calls.verification)
     what_if = SendsLater(calls.what_if)
 
     async def tasks(

@@ -161,6 +161,17 @@ def verify() -> Call[dict[str, Any]]:
     return Call("GET", "/audit/verify")
 
 
+def start_verification() -> Call[dict[str, Any]]:
+    """Start a full verification from position 0 (the job: `id`, `status`, `done`,
+    `total`); one runs at a time (409 names the running one)."""
+    return Call("POST", "/audit/verify")
+
+
+def verification(job_id: str) -> Call[dict[str, Any]]:
+    """A full verification's progress, and its `report` once `status` is done."""
+    return Call("GET", f"/audit/verify/jobs/{job_id}")
+
+
 def what_if(
     algorithm: str,
     tenants: Mapping[str, Mapping[str, Any]] | None = None,

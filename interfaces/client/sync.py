@@ -73,6 +73,8 @@ class Client:
     switch_algorithm = Sends(calls.switch_algorithm)
     stats = Sends(calls.stats)
     verify = Sends(calls.verify)
+    start_verification = Sends(calls.start_verification)
+    verification = Sends(calls.verification)
     what_if = Sends(calls.what_if)
 
     def tasks(

@@ -142,3 +142,16 @@ def test_pools_the_algorithm_and_the_audit(make_client: ClientFactory) -> None:
     with pytest.raises(ProblemError) as unknown:
         router.what_if("fifo", tenants={"nobody": {"weight": 2}})
     assert unknown.value.status == 422
+
+
+def test_a_full_verification_from_the_start(router: Client) -> None:
+    router.submit(**ORDER)
+    job = router.start_verification()
+    assert job["status"] in ("running", "done")
+    done = wait_until(lambda: (j := router.verification(job["id"]))["status"] != "running" and j)
+    assert done["status"] == "done"
+    assert done["report"]["ok"] is True
+    assert done["report"]["events_checked"] >= 9  # the demo pools and the task
+    with pytest.raises(ProblemError) as unknown:
+        router.verification("no-such-job")
+    assert unknown.value.status == 404
