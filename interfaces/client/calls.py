@@ -30,10 +30,13 @@ class Call(Generic[R]):
     result: Callable[[Any], R] = _as_is
 
     def sent(self, headers: Mapping[str, str]) -> dict[str, Any]:
-        """The arguments of httpx's `request` for it (under /api/v1, with `headers`)."""
+        """The arguments of httpx's `request` for it (under /api/v1, with `headers`). A
+        command is sent as JSON even with no body: the server refuses any other (415), so
+        that no form another web site posts can drive it."""
+        typed = {} if self.method == "GET" else {"Content-Type": "application/json"}
         return {
             "method": self.method, "url": API + self.path, "params": self.params,
-            "json": self.json, "headers": {**headers, **self.headers},
+            "json": self.json, "headers": {**headers, **typed, **self.headers},
         }  # fmt: skip
 
     def answered(self, body: bytes, parsed: Callable[[], Any]) -> R:
