@@ -266,25 +266,12 @@ class _Simulation:
 
     def _preempt(self) -> bool:
         """One preemption, as the live scheduler makes it (see `Scheduler._preempt`)."""
-        if not self.shares.any_preemptible:
+        by_priority = self.algorithm is Algorithm.PRIORITY
+        found = self.shares.preemption(self.queue, self.board, by_priority)
+        if found is None:
             return False
-        board = self.board
-        heads = self.queue.heads(lambda requirement: not board.has_room(requirement))
-        capacity = board.capacity()
-        picked = self.shares.pick(heads, lambda requirement: True, capacity)
-        if picked is None:
-            return False
-        waiting, _ = picked
-        within = self.algorithm is Algorithm.PRIORITY
-        kinds = ResourceType if waiting.resource_type is None else (waiting.resource_type,)
-        for resource in kinds:
-            if board.has_room(resource):
-                continue
-            victim = self.shares.victim_for(waiting, resource, capacity, board.taking, within)
-            if victim is not None:
-                self._stop(victim.victim)
-                return True
-        return False
+        self._stop(found[1].victim)
+        return True
 
     def _stop(self, task_id: str) -> None:
         """End a task's run now; it waits again at the back of its queue."""

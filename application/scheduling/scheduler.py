@@ -51,7 +51,6 @@ from domain.scheduling import (
     decide,
     record_of,
 )
-from domain.scheduling.fair_share import Preemption
 from domain.scheduling.tenant_stage import TenantStage
 from domain.task import PreemptionFacts, task_stream
 from domain.values import Algorithm, ResourceType, epoch_us
@@ -325,15 +324,11 @@ class Scheduler(Reactor):
         if not self._preemption_due or not self._shares.any_preemptible or self._claims:
             return False
         self._preemption_due = False
-        heads = self._queue.heads(lambda requirement: not self._board.has_room(requirement))
-        capacity = self._board.capacity()
-        picked = self._shares.pick(heads, _every_type, capacity)
-        if picked is None:
+        by_priority = self.algorithm is Algorithm.PRIORITY
+        found = self._shares.preemption(self._queue, self._board, by_priority)
+        if found is None:
             return False
-        task, _ = picked
-        preemption = self._victim(task, capacity)
-        if preemption is None:
-            return False
+        task, preemption = found
         facts = PreemptionFacts(
             preemption.rule,
             preemption.victim_share,
@@ -358,20 +353,6 @@ class Scheduler(Reactor):
             )
         self._preemption_due = True  # the next waiting task may need another
         return self.catch_up() or recorded
-
-    def _victim(self, task: WaitingTask, capacity: dict[ResourceType, int]) -> Preemption | None:
-        """The victim for `task` on the first resource type it may run on (cpu, then gpu)
-        where no pool has room."""
-        kinds = ResourceType if task.resource_type is None else (task.resource_type,)
-        for resource in kinds:
-            if self._board.has_room(resource):
-                continue
-            found = self._shares.victim_for(
-                task, resource, capacity, self._board.taking, self.algorithm is Algorithm.PRIORITY
-            )
-            if found is not None:
-                return found
-        return None
 
     def _next(self) -> tuple[WaitingTask, TenantStage | None] | None:
         """The next task to place (fair share picks its tenant), with the tenant stage."""
@@ -432,11 +413,6 @@ class Scheduler(Reactor):
         except Exception as error:
             return False, error
         return True, None
-
-
-def _every_type(requirement: ResourceType | None) -> bool:
-    """As if every resource type had a free slot: whom fair share would place next."""
-    return True
 
 
 def decision_resource(decision: Decision) -> ResourceType:

@@ -11,6 +11,7 @@ It also keeps the running preemptible tasks, for `victim_for` (the choice is
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -20,6 +21,10 @@ from domain.scheduling.fair_share import Preemption, RunningTask, TenantState, c
 from domain.scheduling.tenant_stage import TenantStage, choice
 from domain.tenant import DEFAULT_TENANT, Tenant
 from domain.values import ResourceType
+
+if TYPE_CHECKING:
+    from application.scheduling.pool_board import PoolBoard
+    from application.scheduling.waiting_queue import WaitingQueue
 
 log = structlog.get_logger(__name__)
 
@@ -170,6 +175,31 @@ class TenantShares:
             del wanting[made.tenant]  # only tasks it may not place now: the others choose
         return None
 
+    def preemption(
+        self, queue: "WaitingQueue", board: "PoolBoard", by_priority: bool
+    ) -> tuple[WaitingTask, Preemption] | None:
+        """The task fair share would place next were there a slot, and the one running task
+        to preempt for it, on the first resource type it may run on (cpu, then gpu) where
+        no pool has room; None if it has a slot or no task qualifies. `by_priority`:
+        whether a lower priority task of its own tenant may give way (the priority
+        algorithm's order). The scheduler and the what-if replay both preempt by this."""
+        if not self.any_preemptible:
+            return None
+        heads = queue.heads(lambda requirement: not board.has_room(requirement))
+        capacity = board.capacity()
+        picked = self.pick(heads, _every_type, capacity)
+        if picked is None:
+            return None
+        task, _ = picked
+        kinds = ResourceType if task.resource_type is None else (task.resource_type,)
+        for resource in kinds:
+            if board.has_room(resource):
+                continue
+            found = self.victim_for(task, resource, capacity, board.taking, by_priority)
+            if found is not None:
+                return task, found
+        return None
+
     def victim_for(
         self,
         task: WaitingTask,
@@ -212,6 +242,11 @@ _KINDS: dict[frozenset[Requirement], frozenset[ResourceType]] = {
                          *((None, r) for r in ResourceType), tuple(ResourceType))
 }  # fmt: skip
 """The resource types of a tenant's heads' requirements (None: either type)."""
+
+
+def _every_type(requirement: Requirement) -> bool:
+    """As if every resource type had a free slot: whom fair share would place next."""
+    return True
 
 
 def _order(head: tuple[OrderKey, WaitingTask]) -> OrderKey:
