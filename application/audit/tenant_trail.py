@@ -196,7 +196,7 @@ class TenantTrail:
     def _setting(self, position: int, data: Mapping[str, Any], _: Any) -> None:
         name = data["tenant"]
         self.settings_changes.append((position, name, self.tenants.get(name)))
-        tenant = self.tenants[name] = _settings(data)
+        tenant = self.tenants[name] = settings_of(data)
         self.capped = self.capped or any(tenant.cap(kind) is not None for kind in ResourceType)
         self._trim(position)
 
@@ -316,7 +316,7 @@ class TenantTrail:
     def from_entries(cls, state: Mapping[str, Any], position: int, floor: int) -> "TenantTrail":
         trail = cls(position=position, floor=floor)
         trail.facts = {str(task): TaskFacts(*facts) for task, facts in state["facts"].items()}
-        trail.tenants = {t["name"]: _tenant(t) for t in state["tenants"]}
+        trail.tenants = {t["name"]: from_plain(t) for t in state["tenants"]}
         for plain in state["slots"]:
             slot = _slot(plain)
             trail.slots[slot.task_id] = slot
@@ -326,7 +326,7 @@ class TenantTrail:
             (int(at), bool(claimed), _slot(slot)) for at, claimed, slot in state["slot_changes"]
         )
         trail.settings_changes.extend(
-            (int(at), str(name), None if before is None else _tenant(before))
+            (int(at), str(name), None if before is None else from_plain(before))
             for at, name, before in state["settings_changes"]
         )
         trail.switches.extend((int(at), Algorithm(before)) for at, before in state["switches"])
@@ -349,7 +349,8 @@ def open_facts(trail: TenantTrail, open_tasks: Iterable[str]) -> None:
     trail.facts = {task: facts for task, facts in trail.facts.items() if task in keep}
 
 
-def _settings(data: Mapping[str, Any]) -> Tenant:
+def settings_of(data: Mapping[str, Any]) -> Tenant:
+    """A tenant's settings as a TenantCreated or TenantChanged payload states them."""
     return Tenant(
         data["tenant"], float(data["weight"]), _limits(data["quota"]), _limits(data["borrowing"])
     )
@@ -368,7 +369,8 @@ def _plain(tenant: Tenant) -> dict[str, Any]:
     }
 
 
-def _tenant(plain: Mapping[str, Any]) -> Tenant:
+def from_plain(plain: Mapping[str, Any]) -> Tenant:
+    """A tenant's settings as a log start keeps them (`entries_after`)."""
     return Tenant(
         plain["name"], float(plain["weight"]), _limits(plain["quota"]), _limits(plain["borrowing"])
     )

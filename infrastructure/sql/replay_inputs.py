@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from application.audit.tenant_trail import from_plain, settings_of
 from application.audit.whatif import (
     CapacityChanged,
     DrainChanged,
@@ -26,8 +27,7 @@ from application.messages import RecordedEvent
 from application.read_models import pools as pool_rows
 from application.read_models import tasks as task_fold
 from application.read_models.record import Row
-from domain.tenant import Tenant
-from domain.values import Limits, ResourceType, TaskStatus
+from domain.values import ResourceType, TaskStatus
 from infrastructure.archive.archived_log import ArchivedLog
 from infrastructure.sql import log_start, stored_events
 from infrastructure.sql.db import Db, reading, sql
@@ -127,17 +127,7 @@ def _tenant_fact(
     if recorded.type == "TaskPreempted":
         preempted.append(Preempted(where, at, data["tenant"]))
     else:
-        tenants.append(TenantSet(where, at, _settings(data)))
-
-
-def _settings(data: Any) -> Tenant:
-    quota, borrowing = data["quota"], data["borrowing"]
-    return Tenant(
-        data.get("tenant") or data["name"],
-        float(data["weight"]),
-        Limits(quota.get("cpu"), quota.get("gpu")),
-        Limits(borrowing.get("cpu"), borrowing.get("gpu")),
-    )
+        tenants.append(TenantSet(where, at, settings_of(data)))
 
 
 def tenants_at_start(db: Db) -> list[TenantSet]:
@@ -146,7 +136,7 @@ def tenants_at_start(db: Db) -> list[TenantSet]:
     kept = log_start.load(db).tenants
     if not kept:
         return []
-    return [TenantSet(0, float("-inf"), _settings(plain)) for plain in kept["tenants"]]
+    return [TenantSet(0, float("-inf"), from_plain(plain)) for plain in kept["tenants"]]
 
 
 def _task(row: dict[str, Any]) -> RecordedTask:
