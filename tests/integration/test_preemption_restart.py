@@ -2,36 +2,23 @@
 tenants, priorities, preemptibility and start times as the one before it did: it preempts
 the task the log says it should, and the audit, rebuilding the state from the log, agrees."""
 
-from application.bus import InlineSender
 from application.commands.finish_task import CompleteTask
 from application.commands.submit_task import SubmitTask
-from application.commands.tenants import CreateTenant
 from application.messages import MessageContext
-from application.scheduling.scheduler import Scheduler
-from application.simulation.demo_pools import register_demo_pools
 from domain.events import TaskPreempted
 from domain.values import ResourceType, TaskType
 from infrastructure.bootstrap import TaskRouter
-from infrastructure.sql.state_sources import SqlStateSource
 from tests.fakes import FakeClock
+from tests.integration.tenant_support import scheduler, two_tenants
 
 CTX = MessageContext("restart", None, "test")
 CPU_SLOTS = 34
 
 
-def scheduler(router: TaskRouter, sender: InlineSender) -> Scheduler:
-    policy = Scheduler(router.store, sender, SqlStateSource(router.engines.read), router.signal)
-    policy.restore()
-    return policy
-
-
 def test_a_restarted_scheduler_preempts_as_the_log_says_and_the_audit_agrees(
     quiet_router: TaskRouter, clock: FakeClock
 ) -> None:
-    sender = InlineSender(quiet_router.bus)
-    register_demo_pools(quiet_router.store, sender)
-    for name in ("a", "b"):
-        sender.submit(CreateTenant(name), CTX).result()
+    sender = two_tenants(quiet_router)
     first = scheduler(quiet_router, sender)
     ids = []
     for index in range(CPU_SLOTS):  # priorities 1..9 and later starts: the order matters

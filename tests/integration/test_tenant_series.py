@@ -1,17 +1,13 @@
 """Each tenant's running tasks over time, from the tasks projection's counts per ten
 seconds and tenant, on a real SQLite file with the clock driven by the test."""
 
-from application.bus import InlineSender
 from application.commands.finish_task import CompleteTask
 from application.commands.submit_task import SubmitTask
-from application.commands.tenants import CreateTenant
 from application.messages import MessageContext
-from application.scheduling.scheduler import Scheduler
-from application.simulation.demo_pools import register_demo_pools
 from domain.values import ResourceType, TaskType
 from infrastructure.bootstrap import TaskRouter
-from infrastructure.sql.state_sources import SqlStateSource
 from tests.fakes import FakeClock
+from tests.integration.tenant_support import scheduler, two_tenants
 
 CTX = MessageContext("series", None, "test")
 
@@ -19,14 +15,8 @@ CTX = MessageContext("series", None, "test")
 def test_the_series_walks_back_from_now_through_each_tenants_starts_and_ends(
     quiet_router: TaskRouter, clock: FakeClock
 ) -> None:
-    sender = InlineSender(quiet_router.bus)
-    register_demo_pools(quiet_router.store, sender)
-    for name in ("a", "b"):
-        sender.submit(CreateTenant(name), CTX).result()
-    policy = Scheduler(
-        quiet_router.store, sender, SqlStateSource(quiet_router.engines.read), quiet_router.signal
-    )
-    policy.restore()
+    sender = two_tenants(quiet_router)
+    policy = scheduler(quiet_router, sender)
 
     def submit(name: str, count: int) -> list[str]:
         found = []
