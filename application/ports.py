@@ -1,6 +1,6 @@
 """Ports: what the application needs from the outside world, implemented in infrastructure."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import Future
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -17,7 +17,7 @@ from application.restored_state import RunningTasks, SchedulerState, TimekeeperS
 if TYPE_CHECKING:
     from application.audit.whatif import ReplayInputs
 from domain.scheduling import PoolSnapshot
-from domain.values import Algorithm
+from domain.values import Algorithm, TaskType
 
 
 class EventStore(Protocol):
@@ -120,8 +120,11 @@ class ReadModel(Protocol):
 
     def get_tenant(self, name: str) -> dict[str, Any] | None: ...
 
-    def leasable(self, pool_id: str, limit: int) -> list[str]:
-        """Ids of tasks assigned to the pool that no worker holds yet."""
+    def leasable(
+        self, pool_id: str, limit: int, types: Collection[TaskType] | None = None
+    ) -> list[str]:
+        """Ids of tasks (of `types`, or of any) assigned to the pool that no worker holds
+        yet."""
         ...
 
     def stats(self, now: datetime, tenant: str | None = None) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The read side: queries over the projections and the log, returning plain views."""
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,7 +21,7 @@ from domain.scheduler_config import SCHEDULER_STREAM
 from domain.scheduling import PoolSnapshot
 from domain.task import task_stream
 from domain.tenant import DEFAULT_TENANT, tenant_stream
-from domain.values import Algorithm, TaskStatus
+from domain.values import Algorithm, TaskStatus, TaskType
 from domain.worker_pool import pool_stream
 from infrastructure.archive.archived_log import ArchivedLog
 from infrastructure.codec import decode, payload_dict
@@ -38,7 +38,8 @@ POOLS = sql("SELECT * FROM pool_load ORDER BY registration")
 POOL = sql("SELECT * FROM pool_load WHERE pool_id = ?")
 LEASABLE = sql(
     "SELECT id FROM tasks WHERE pool_id = ? AND status = ? AND leased_by IS NULL "
-    "AND cancel_requested = 0 ORDER BY started_at LIMIT ?"
+    f"AND cancel_requested = 0 AND type IN ({', '.join('?' * len(TaskType))}) "
+    "ORDER BY started_at LIMIT ?"
 )
 STATUS_COUNTS = sql("SELECT status, SUM(count) FROM task_counts GROUP BY status")
 STATUS_COUNTS_OF = sql(
@@ -185,11 +186,16 @@ class SqlReadModel:
             (slots,) = db.execute(TAKING_SLOTS).fetchone()
         return tenant_series_view(start, count, step_s, running, flows, int(slots or 0))
 
-    def leasable(self, pool_id: str, limit: int) -> list[str]:
-        """Tasks assigned to the pool that no worker holds yet, oldest assignment first
-        (a hint: leasing each one checks it again)."""
+    def leasable(
+        self, pool_id: str, limit: int, types: Collection[TaskType] | None = None
+    ) -> list[str]:
+        """Tasks (of `types`, or of any) assigned to the pool that no worker holds yet,
+        oldest assignment first (a hint: leasing each one checks it again)."""
+        # as many placeholders as there are types: the wanted ones, the last repeated
+        wanted = [str(each) for each in (types or TaskType)]
+        wanted += wanted[-1:] * (len(TaskType) - len(wanted))
         with reading(self._engine) as db:
-            rows = db.execute(LEASABLE, (pool_id, str(TaskStatus.PROCESSING), limit))
+            rows = db.execute(LEASABLE, (pool_id, str(TaskStatus.PROCESSING), *wanted, limit))
             return [task_id for (task_id,) in rows]
 
     def queue_size(self) -> int:

@@ -3,6 +3,7 @@ long-polling (bounded) until some arrive. The wait sleeps on the log's commit si
 new assignment wakes the waiting workers at once; nothing polls the database in a loop."""
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from application.service import CommitSource
 from domain.errors import DomainError, PoolNotExternal, PoolNotFound
 from domain.events import TaskLeased
 from domain.task import task_stream
+from domain.values import TaskType
 from interfaces.http.closing import Closing
 from interfaces.http.commit_waits import CommitWaits
 from interfaces.http.completions import wait_for
@@ -44,6 +46,7 @@ async def lease(
     wait_s: float,
     context: MessageContext,
     closing: Closing,
+    types: Collection[TaskType] | None = None,
 ) -> list[dict[str, Any]]:
     pool = await run_in_threadpool(service.reads.get_pool, pool_id)
     if pool is None:
@@ -56,7 +59,7 @@ async def lease(
         while True:
             looked = loop.time()
             commits.mark()
-            leased = await _lease_some(service, pool_id, worker_id, max_tasks, context)
+            leased = await _lease_some(service, pool_id, worker_id, max_tasks, context, types)
             remaining = deadline - loop.time()
             if leased or remaining <= 0 or commits.closing:
                 return leased
@@ -71,8 +74,9 @@ async def _lease_some(
     worker_id: str,
     max_tasks: int,
     context: MessageContext,
+    types: Collection[TaskType] | None,
 ) -> list[dict[str, Any]]:
-    candidates = await run_in_threadpool(service.reads.leasable, pool_id, max_tasks)
+    candidates = await run_in_threadpool(service.reads.leasable, pool_id, max_tasks, types)
     futures = [
         wait_for(service.sender.submit(LeaseTask(task_id, pool_id, worker_id, service.lease_s),
                                        context))

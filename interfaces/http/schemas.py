@@ -206,6 +206,12 @@ class LeaseIn(Strict):
         allow_inf_nan=False,
         description="long-poll up to this long",
     )
+    types: list[TaskType] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=len(TaskType),
+        description="lease only tasks of these types (default: of any)",
+    )
 
 
 class LeaseOut(BaseModel):

@@ -40,8 +40,16 @@ def assigned_task(client: TestClient, **extra: Any) -> str:
     return task_id
 
 
-def lease(client: TestClient, wait_s: float = 0, max_tasks: int = 1, **headers: str) -> Any:
-    body = {"worker_id": "w-1", "max_tasks": max_tasks, "wait_s": wait_s}
+def lease(
+    client: TestClient,
+    wait_s: float = 0,
+    max_tasks: int = 1,
+    types: list[str] | None = None,
+    **headers: str,
+) -> Any:
+    body: dict[str, Any] = {"worker_id": "w-1", "max_tasks": max_tasks, "wait_s": wait_s}
+    if types is not None:
+        body["types"] = types
     return client.post(f"/api/v1/workers/{pool_id(client)}/lease", json=body, headers=headers)
 
 
@@ -59,6 +67,19 @@ def test_a_lease_hands_out_an_assigned_task_with_a_token_and_a_deadline(
     shown = lab.get(f"/api/v1/tasks/{task_id}").json()
     assert shown["lease"] == {"worker_id": "w-1", "expires_at": leased["lease"]["expires_at"]}
     assert "token" not in json.dumps(shown), "the task view does not show the lease token"
+
+
+def test_a_lease_for_some_types_leaves_the_others_to_other_workers(lab: TestClient) -> None:
+    query = assigned_task(lab)
+    order = assigned_task(lab, type="order")
+    assert lease(lab, max_tasks=5, types=["simulation"]).json()["tasks"] == []
+    leased = lease(lab, max_tasks=5, types=["order", "simulation"]).json()["tasks"]
+    assert [item["task"]["id"] for item in leased] == [order]
+    assert [item["task"]["id"] for item in lease(lab, max_tasks=5).json()["tasks"]] == [query]
+    for wrong in ([], ["email"], "order"):
+        refused = lease(lab, types=wrong)
+        assert refused.status_code == 422, wrong
+        assert refused.headers["content-type"] == "application/problem+json"
 
 
 def test_a_waiting_lease_returns_as_soon_as_a_task_is_assigned(lab: TestClient) -> None:

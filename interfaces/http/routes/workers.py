@@ -109,11 +109,13 @@ async def lease_tasks(
     """For a worker of an external pool: up to `max_tasks` tasks assigned to the pool that
     no worker holds, each with a lease token and deadline, waiting up to `wait_s` for some
     to arrive (an empty list when none did). Keep a lease with heartbeats; report with
-    complete or fail, or give the task back with release."""
+    complete or fail, or give the task back with release. With `types`, only tasks of
+    those types (a worker that runs some types only)."""
     parts = leasing.Leasing(reads, sender, lease_s, commits)
     leased = await leasing.lease(
-        parts, str(pool_id), body.worker_id, body.max_tasks, body.wait_s, context, closing
-    )
+        parts, str(pool_id), body.worker_id, body.max_tasks, body.wait_s, context, closing,
+        body.types,
+    )  # fmt: skip
     return {"pool_id": str(pool_id), "worker_id": body.worker_id, "tasks": leased}
 
 
