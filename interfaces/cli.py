@@ -2,7 +2,7 @@
 
 import contextlib
 import ipaddress
-import os
+import logging
 import re
 import secrets
 import sys
@@ -50,7 +50,7 @@ from interfaces.http.middleware.auth import (
     Permission,
     digest,
 )
-from interfaces.worker.runner import HEARTBEATS_PER_LEASE
+from interfaces.worker.worker import HEARTBEATS_PER_LEASE
 
 app = typer.Typer(help="TaskRouterX: event-sourced task routing.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -206,32 +206,22 @@ def worker(
     """Run tasks of an external pool: lease them, run COMMAND per task with the task's JSON
     on stdin, heartbeat while it runs; exit status 0 completes the task, anything else
     fails it with the tail of stderr. SIGTERM finishes or releases what runs."""
-    import socket
-
-    from interfaces.worker.client import ServiceError, WorkerClient
-    from interfaces.worker.runner import Worker, WorkerOptions
+    from interfaces.worker import Worker, WorkerError
+    from interfaces.worker.command import command_function
 
     settings = _settings()
-    configure_logging(settings.log_format, settings.log_level)
-    options = WorkerOptions(
-        pool=pool,
-        command=command,
-        worker_id=worker_id or f"{socket.gethostname()}-{os.getpid()}",
-        concurrency=concurrency,
-        grace_s=grace_s,
-        heartbeat_s=heartbeat_s,
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s"
     )
-    client = WorkerClient(url, api_key)
-    runner = Worker(client, options)
-    runner.handle_signals()
+    runner = Worker(
+        pool, url, api_key, concurrency=concurrency, worker_id=worker_id, grace_s=grace_s,
+        heartbeat_s=heartbeat_s,
+    )  # fmt: skip
+    runner.task()(command_function(command))
     try:
         runner.run()
-    except ServiceError as error:
+    except WorkerError as error:
         raise _fail(str(error)) from None
-    finally:
-        client.close()
-    if runner.broken is not None:
-        raise _fail(runner.broken)
 
 
 def _is_loopback(host: str) -> bool:

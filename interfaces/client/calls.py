@@ -28,16 +28,21 @@ class Call(Generic[R]):
     json: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
     result: Callable[[Any], R] = _as_is
+    timeout_s: float | None = None
+    """Longer than the client's own (a long poll), if set."""
 
     def sent(self, headers: Mapping[str, str]) -> dict[str, Any]:
         """The arguments of httpx's `request` for it (under /api/v1, with `headers`). A
         command is sent as JSON even with no body: the server refuses any other (415), so
         that no form another web site posts can drive it."""
         typed = {} if self.method == "GET" else {"Content-Type": "application/json"}
-        return {
+        sent = {
             "method": self.method, "url": API + self.path, "params": self.params,
             "json": self.json, "headers": {**headers, **typed, **self.headers},
         }  # fmt: skip
+        if self.timeout_s is not None:
+            sent["timeout"] = self.timeout_s
+        return sent
 
     def answered(self, body: bytes, parsed: Callable[[], Any]) -> R:
         """Its result from a successful answer's body (`parsed`: the body as JSON)."""

@@ -58,3 +58,23 @@ class Pool(TypedDict):
     utilization: float
     execution: str
     draining: bool
+
+
+class LeaseGrant(TypedDict):
+    token: str
+    """Presented with every heartbeat and report: the proof the worker holds the task."""
+    expires_at: str
+    seconds: float
+    """The lease's length: heartbeat well within it."""
+
+
+class LeasedTask(TypedDict):
+    task: Task
+    lease: LeaseGrant
+
+
+class Heartbeat(TypedDict):
+    task_id: str
+    lease_expires_at: str
+    cancel_requested: bool
+    """The task is being cancelled: stop it and release it."""

@@ -330,7 +330,7 @@ def test_audit_verify_reports_each_unreadable_row_with_its_position_and_goes_on(
 
 
 def test_worker_help_states_the_heartbeat_interval_the_worker_uses(tmp_path: Path) -> None:
-    from interfaces.worker.runner import HEARTBEATS_PER_LEASE
+    from interfaces.worker.worker import HEARTBEATS_PER_LEASE
 
     result = run(tmp_path, "worker", "--help", COLUMNS="200")
     assert result.returncode == 0, result.stderr
