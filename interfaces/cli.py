@@ -213,6 +213,7 @@ def worker(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s"
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
     runner = Worker(
         pool, url, api_key, concurrency=concurrency, worker_id=worker_id, grace_s=grace_s,
         heartbeat_s=heartbeat_s,

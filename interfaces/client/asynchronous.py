@@ -146,10 +146,15 @@ class AsyncClient:
             yield response
 
     async def run(self, call: Call[Any]) -> Any:
-        """Send a call: its result; ProblemError for a refusal."""
+        """Send a call: its result; ProblemError for a refusal, httpx's TransportError if
+        no answer came (after the retries a read or an idempotent submission gets)."""
         attempts = Attempts(self._retry)
         while True:
-            response = await self._http.request(**call.sent(self._headers))
+            try:
+                response = await self._http.request(**call.sent(self._headers))
+            except httpx.TransportError as lost:
+                await self._sleep(attempts.wait_after_loss(lost, call.repeatable))
+                continue
             if response.is_success:
                 return call.answered(response.content, response.json)
             await self._sleep(attempts.wait_after(response))

@@ -44,6 +44,12 @@ class Call(Generic[R]):
             sent["timeout"] = self.timeout_s
         return sent
 
+    @property
+    def repeatable(self) -> bool:
+        """Safe to send again when its answer is lost: a read, or a command the server
+        answers once per `Idempotency-Key`."""
+        return self.method == "GET" or "Idempotency-Key" in self.headers
+
     def answered(self, body: bytes, parsed: Callable[[], Any]) -> R:
         """Its result from a successful answer's body (`parsed`: the body as JSON)."""
         return self.result(parsed() if body else None)

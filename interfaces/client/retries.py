@@ -1,5 +1,7 @@
 """When to send a request again: 429 and 503 answers, after the `Retry-After` they carry
-(or a backoff when they carry none), within a bounded budget of attempts and waiting."""
+(or a backoff when they carry none), within a bounded budget of attempts and waiting; and
+a request safe to repeat (a read, or a command carrying an `Idempotency-Key`) whose answer
+was lost on the way (a dropped connection), after the backoff."""
 
 from dataclasses import dataclass
 
@@ -24,10 +26,20 @@ class RetryPolicy:
         `attempt`, after `waited` seconds of waiting so far); None: do not."""
         if response.status_code not in RETRIED or attempt >= self.attempts:
             return None
-        wait = _retry_after(response) or self.backoff_s * 2 ** (attempt - 1)
-        if waited + wait > self.max_wait_s:
+        return self._within(_retry_after(response) or self._backoff(attempt), waited)
+
+    def wait_after_loss(self, attempt: int, waited: float) -> float | None:
+        """Seconds to wait before sending a request safe to repeat again after its answer
+        was lost; None: do not."""
+        if attempt >= self.attempts:
             return None
-        return wait
+        return self._within(self._backoff(attempt), waited)
+
+    def _backoff(self, attempt: int) -> float:
+        return float(self.backoff_s * 2 ** (attempt - 1))
+
+    def _within(self, wait: float, waited: float) -> float | None:
+        return None if waited + wait > self.max_wait_s else wait
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -53,6 +65,17 @@ class Attempts:
         wait = self._policy.wait(response, self._attempt, self._waited)
         if wait is None:
             raise ProblemError.of(response)
+        return self._counted(wait)
+
+    def wait_after_loss(self, error: httpx.TransportError, repeatable: bool) -> float:
+        """Seconds to wait before sending again after the answer was lost (`error`
+        re-raised if the request is not `repeatable` or not to be sent again)."""
+        wait = self._policy.wait_after_loss(self._attempt, self._waited) if repeatable else None
+        if wait is None:
+            raise error
+        return self._counted(wait)
+
+    def _counted(self, wait: float) -> float:
         self._attempt += 1
         self._waited += wait
         return wait

@@ -152,10 +152,15 @@ class Client:
             yield response
 
     def run(self, call: Call[Any]) -> Any:
-        """Send a call: its result; ProblemError for a refusal."""
+        """Send a call: its result; ProblemError for a refusal, httpx's TransportError if
+        no answer came (after the retries a read or an idempotent submission gets)."""
         attempts = Attempts(self._retry)
         while True:
-            response = self._http.request(**call.sent(self._headers))
+            try:
+                response = self._http.request(**call.sent(self._headers))
+            except httpx.TransportError as lost:
+                self._sleep(attempts.wait_after_loss(lost, call.repeatable))
+                continue
             if response.is_success:
                 return call.answered(response.content, response.json)
             self._sleep(attempts.wait_after(response))

@@ -1,11 +1,15 @@
 """The typed clients against the real server over the network: waiting for a task through
 the event stream, until it completes or is cancelled, and a time limit; the async client's
-calls."""
+calls; a submission sent again after a 503 (a locked database) and after its answer was
+lost, made once either way."""
 
 import asyncio
+import sqlite3
 import threading
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from interfaces.client import AsyncClient, Client, ProblemError
@@ -90,5 +94,59 @@ def test_the_event_iterator_resumes_across_a_server_restart(tmp_path: Path) -> N
         assert positions == list(range(1, positions[-1] + 1))  # each once, none lost
         assert got[-1][1] == "TenantCreated"
         assert sum(kind == "TaskQueued" for _, kind in got) == 2  # before and after
+    finally:
+        server.stop()
+
+
+def test_a_submission_refused_with_503_while_the_database_is_locked_is_sent_again(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "locked.db"
+    server = Server(database, tmp_path / "server.log", TASKROUTERX_BUSY_TIMEOUT_MS="500",
+                    TASKROUTERX_SIMULATOR="off")  # fmt: skip
+    holder = sqlite3.connect(database, isolation_level=None, timeout=10, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    unlock = threading.Timer(2.0, lambda: holder.execute("ROLLBACK"))
+    waits: list[float] = []
+    try:
+        with Client(server.url, sleep=lambda s: (waits.append(s), time.sleep(s))[1]) as router:
+            unlock.start()
+            task = router.submit("order", 5, 1.0, "us-east")
+            unlock.join()
+            assert waits, "refused with 503 at least once"
+            assert set(waits) == {1.0}, "each wait the 503's Retry-After"
+            assert [each["id"] for each in router.tasks()] == [task["id"]], "made once"
+    finally:
+        unlock.cancel()
+        holder.close()
+        server.stop()
+
+
+class DropsFirstAnswer(httpx.HTTPTransport):
+    """Sends every request, but loses the answer to the first submission on the way back
+    (as a proxy or a network cut would): the server has made the task."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dropped = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.method == "POST" and request.url.path == "/api/v1/tasks" and not self.dropped:
+            response.read()
+            self.dropped += 1
+            raise httpx.ReadError("connection reset by peer", request=request)
+        return response
+
+
+def test_a_submission_whose_answer_was_lost_is_sent_again_and_made_once(tmp_path: Path) -> None:
+    server = Server(tmp_path / "dropped.db", tmp_path / "server.log", TASKROUTERX_SIMULATOR="off")
+    transport = DropsFirstAnswer()
+    try:
+        with httpx.Client(base_url=server.url, transport=transport) as http:
+            router = Client(http=http)
+            task = router.submit("order", 5, 1.0, "us-east")
+            assert transport.dropped == 1
+            assert [each["id"] for each in router.tasks()] == [task["id"]], "made once"
     finally:
         server.stop()

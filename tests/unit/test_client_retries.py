@@ -110,3 +110,26 @@ def test_the_async_client_retries_as_the_sync_one() -> None:
     assert asyncio.run(submit()) == "t1"
     assert waits == [3.0]
     assert len({request.headers["Idempotency-Key"] for request in sent}) == 1
+
+
+def test_a_lost_answer_is_asked_again_only_where_sending_twice_is_safe() -> None:
+    sent: list[httpx.Request] = []
+    waits: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        if len(sent) % 2:
+            raise httpx.ReadError("connection reset", request=request)
+        return httpx.Response(201, json=TASK)
+
+    http = httpx.Client(transport=httpx.MockTransport(answer), base_url="http://router")
+    router = Client(http=http, sleep=waits.append)
+    assert router.submit("order", 5, 1.0, "us-east")["id"] == "t1"
+    assert [request.headers["Idempotency-Key"] for request in sent[:1]] == [
+        sent[1].headers["Idempotency-Key"]
+    ], "the same key: the server makes the task once"
+    assert router.get("t1")["id"] == "t1"
+    assert waits == [0.5, 0.5]
+    with pytest.raises(httpx.ReadError):
+        router.cancel("t1")  # a command without a key is not sent twice
+    assert len(sent) == 5
