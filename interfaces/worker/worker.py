@@ -35,7 +35,7 @@ from interfaces.client.asynchronous import AsyncClient
 from interfaces.client.calls import Call
 from interfaces.client.errors import ProblemError
 from interfaces.client.leases import complete, fail, heartbeat, lease, release
-from interfaces.client.types import LeasedTask
+from interfaces.client.types import LeasedTask, Pool
 from interfaces.worker.attempt import Attempt, StopReason
 from interfaces.worker.outcomes import Release, Unrunnable, failure_reason
 from interfaces.worker.running import TaskFunction, start
@@ -51,6 +51,8 @@ RETRY_S = 1.0
 STOP_WAIT_S = 10.0
 """How long a function told to stop (past the grace period) has before its task is
 given back regardless."""
+WAITING_WARNING_S = 10.0
+"""While waiting for the service or the pool, a warning this often."""
 REPORT_FOR_S = 30.0
 """How long a report is tried while the service cannot be reached (longer, and the lease
 it presents would have run out)."""
@@ -167,6 +169,8 @@ class Worker:
         client = self._client or AsyncClient(self._url, self._api_key)
         try:
             pool_id = await self._pool_id(client)
+            if pool_id is None:
+                return
             log.info("worker %s started on pool %s, %d at once, types %s", self.worker_id,
                      pool_id, self.concurrency, self._types() or "any")  # fmt: skip
             await self._lease_and_run(client, pool_id)
@@ -178,26 +182,33 @@ class Worker:
         if self.broken is not None:
             raise WorkerError(self.broken)
 
-    async def _pool_id(self, client: AsyncClient) -> str:
+    async def _pool_id(self, client: AsyncClient) -> str | None:
         """A pool's id from its id (taken as it is: the lease answers whether the pool
-        is external) or its name."""
+        is external) or its name, waiting while the service cannot be reached or has no
+        such pool yet (workers may start first); None if stopped meanwhile."""
         with contextlib.suppress(ValueError):
             return str(uuid.UUID(self.pool))
-        try:
-            pools = await client.pools()
-        except ProblemError as error:
-            raise WorkerError(f"cannot list the pools to find {self.pool}: {error}") from None
-        except httpx.HTTPError as error:
-            raise WorkerError(f"cannot reach the service: {error}") from None
-        for pool in pools:
-            if self.pool in (pool["id"], pool["name"]):
-                if pool["execution"] != "external":
+        warned = -WAITING_WARNING_S
+        while not self._stopping.is_set():
+            try:
+                found = _named(self.pool, await client.pools())
+                if found is not None:
+                    return found
+                why = f"no worker pool is named {self.pool} yet"
+            except ProblemError as error:
+                if error.status < 500 and error.status != 429:
                     raise WorkerError(
-                        f"worker pool {pool['name']} runs in the simulator; make it external "
-                        f'first (PATCH /api/v1/workers/{pool["id"]} {{"execution": "external"}})'
-                    )
-                return pool["id"]
-        raise WorkerError(f"no worker pool is named or numbered {self.pool}")
+                        f"cannot list the pools to find {self.pool}: {error}"
+                    ) from None
+                why = str(error)
+            except httpx.HTTPError as error:
+                why = f"cannot reach the service: {error}"
+            if time.monotonic() - warned >= WAITING_WARNING_S:
+                log.warning("worker %s waiting: %s", self.worker_id, why)
+                warned = time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), RETRY_S)
+        return None
 
     async def _lease_and_run(self, client: AsyncClient, pool_id: str) -> None:
         running: set[asyncio.Task[None]] = set()
@@ -366,3 +377,16 @@ class Worker:
                 return False
             log.warning("task %s report failed, again in %g s: %s", task_id, RETRY_S, failure)
             await asyncio.sleep(RETRY_S)
+
+
+def _named(name: str, pools: list[Pool]) -> str | None:
+    """The id of the pool called `name` (WorkerError if it runs in the simulator)."""
+    for pool in pools:
+        if name in (pool["id"], pool["name"]):
+            if pool["execution"] != "external":
+                raise WorkerError(
+                    f"worker pool {pool['name']} runs in the simulator; make it external "
+                    f'first (PATCH /api/v1/workers/{pool["id"]} {{"execution": "external"}})'
+                )
+            return pool["id"]
+    return None
