@@ -21,6 +21,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy docs/examples
 
 # PostgreSQL tests run on a throwaway cluster (.ci/with-postgres), or are reported skipped;
 # the dashboard's browser tests run in /usr/bin/chromium, or are reported skipped. The tests

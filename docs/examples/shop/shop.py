@@ -31,8 +31,8 @@ def main() -> int:
 
         expected = {}
         for customer in ("ada", "grace", "linus"):
-            order = router.submit("order", 5, 1.0, "shop", resource_type="cpu",
-                                  metadata={"customer": customer, "items": ["mug", "shirt"]})  # fmt: skip
+            items = {"customer": customer, "items": ["mug", "shirt"]}
+            order = router.submit("order", 5, 1.0, "shop", resource_type="cpu", metadata=items)
             expected[order["id"]] = ("completed", f"order for {customer}")
         render = router.submit("simulation", 3, 2.0, "shop", resource_type="gpu",
                                metadata={"seconds": 0.5})  # fmt: skip
