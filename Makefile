@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test coverage lint
+.PHONY: install run test coverage lint docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/mypy docs/examples
 
+# The documentation site (docs/, the README as its home, the client and worker reference
+# from their docstrings) into site/; any warning (a broken link, an unknown name) fails it.
+docs: install
+	$(BIN)/mkdocs build --quiet -f .ci/mkdocs.yml
+
 # PostgreSQL tests run on a throwaway cluster (.ci/with-postgres), or are reported skipped;
 # the dashboard's browser tests run in /usr/bin/chromium, or are reported skipped. The tests
 # run on WORKERS processes (a file per worker at a time), then those marked `serial` in one
@@ -38,7 +43,7 @@ WORKERS  ?= 3
 COV      ?=
 COV_REST ?=
 
-test: lint
+test: lint docs
 	@test -x $(CHROMIUM) || echo "NOTE: no Chromium at $(CHROMIUM): the dashboard's browser tests will be SKIPPED (apt-get install chromium, or run .ci/run)"
 	env -u PYTHONDONTWRITEBYTECODE TASKROUTERX_TEST_CHROMIUM=$(CHROMIUM) ./.ci/with-postgres sh -c '\
 	  $(BIN)/pytest -rs -n $(WORKERS) --dist loadfile -m "not serial" --durations=20 $(COV) && \

@@ -87,6 +87,7 @@ def submit(
 
 
 def get(task_id: str) -> Call[Task]:
+    """One task as it is now."""
     return Call("GET", f"/tasks/{task_id}")
 
 
@@ -98,6 +99,7 @@ def tasks_page(
     region: str | None = None,
     tenant: str | None = None,
 ) -> Call[TaskPage]:
+    """One page of the tasks that match, newest first (`tasks()` walks every page)."""
     query = {"status": status, "type": type, "region": region, "tenant": tenant}
     params = {name: value for name, value in query.items() if value is not None}
     return Call("GET", "/tasks", params={**params, "page": page, "page_size": page_size})
@@ -127,6 +129,7 @@ def timeline(task_id: str) -> Call[dict[str, Any]]:
 
 
 def pools() -> Call[list[Pool]]:
+    """Every worker pool, with its load."""
     return Call("GET", "/workers", result=lambda body: body["worker_pools"])
 
 
@@ -138,6 +141,8 @@ def register_pool(
     capacity: int,
     execution: str = "simulated",
 ) -> Call[Pool]:
+    """A new pool; `execution`: `simulated` (the built-in simulator runs its tasks) or
+    `external` (workers lease them)."""
     body = {
         "name": name, "region": region, "resource_type": resource_type,
         "cost_per_unit": cost_per_unit, "capacity": capacity, "execution": execution,
@@ -146,6 +151,7 @@ def register_pool(
 
 
 def set_capacity(pool_id: str, capacity: int) -> Call[Pool]:
+    """How many tasks the pool runs at once from now on."""
     return Call("PATCH", f"/workers/{pool_id}", json={"capacity": capacity})
 
 
@@ -155,6 +161,7 @@ def drain(pool_id: str) -> Call[Pool]:
 
 
 def resume(pool_id: str) -> Call[Pool]:
+    """Place tasks in a drained pool again."""
     return Call("POST", f"/workers/{pool_id}/resume")
 
 
@@ -167,6 +174,7 @@ def switch_algorithm(algorithm: str) -> Call[str]:
 
 
 def stats(tenant: str | None = None) -> Call[dict[str, Any]]:
+    """Counts, latency, throughput and utilization (a tenant's task counts, if given)."""
     return Call("GET", "/system/stats", params={} if tenant is None else {"tenant": tenant})
 
 

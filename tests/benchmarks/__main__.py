@@ -28,6 +28,7 @@ from tests.benchmarks import (
     store,
     streams,
     verify,
+    workers,
 )
 from tests.benchmarks.harness import Report, Scale
 
@@ -50,6 +51,7 @@ SUITES = {
     "retention": retention.run,
     "peer": peer.run,
     "nodes": nodes.run,
+    "workers": workers.run,
 }
 PARTS = {"retention-p99": retention.latency_only}
 """Parts of a suite that run only when named (`--only`)."""

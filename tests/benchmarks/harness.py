@@ -47,6 +47,7 @@ class Scale:
     retention_run_s: int = 600
     retention_rate: int = 100
     retention_backlog: int = 400_000
+    worker_tasks: int = 2_000
 
     @staticmethod
     def quick() -> "Scale":
@@ -78,6 +79,7 @@ class Scale:
             retention_run_s=8,
             retention_rate=10,
             retention_backlog=3_000,
+            worker_tasks=100,
         )
 
 
