@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from application.tracing import TraceParent
 from domain.events import DomainEvent
 
 
@@ -16,6 +17,8 @@ class MessageContext:
     correlation_id: str
     causation_id: str | None = None
     actor: str = "api"
+    trace: TraceParent | None = None
+    """The span the command was sent from (tracing on): recorded with its events."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,9 @@ class EventMetadata:
     causation_id: str | None
     actor: str
     recorded_at: datetime
+    trace: TraceParent | None = None
+    """The span the event was recorded under: known to the process that appended it (its
+    trace id is stored apart from the event: GET /api/v1/events?trace_id=)."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,9 @@ class RecordedEvent:
 
     def caused(self, actor: str) -> MessageContext:
         """The context of a command issued in reaction to this event."""
-        return MessageContext(self.metadata.correlation_id, self.metadata.event_id, actor)
+        return MessageContext(
+            self.metadata.correlation_id, self.metadata.event_id, actor, self.metadata.trace
+        )
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from application.messages import (
     StreamWrite,
 )
 from application.restored_state import RunningTasks, SchedulerState, TimekeeperState
+from application.tracing import TraceParent
 
 if TYPE_CHECKING:
     from application.audit.whatif import ReplayInputs
@@ -144,6 +145,24 @@ class ReadModel(Protocol):
 
     def status_counts(self) -> dict[str, int]:
         """Tasks by status (statuses with none are left out)."""
+        ...
+
+    def trace_events_page(
+        self,
+        trace_id: str,
+        after: int,
+        limit: int,
+        stream: str | None,
+        type: str | None,
+        correlation_id: str | None = None,
+        tenant: str | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Events recorded under a trace (OpenTelemetry), in position order, with the
+        head; of a tenant's only, if given."""
+        ...
+
+    def trace_of(self, stream_id: str) -> TraceParent | None:
+        """The span the stream's latest traced event was recorded under."""
         ...
 
     def events_page(

@@ -12,6 +12,7 @@ from application.idempotency import Outcome, Render
 from application.messages import Command, MessageContext
 from application.ports import Clock, CommandSender, ReadModel, ReplaySource, TimeTravel
 from application.simulation.traffic import TrafficPlan, TrafficRun
+from application.tracing import Tracer
 
 
 class ProjectionAdmin(Protocol):
@@ -112,6 +113,11 @@ class TaskRouterService(Protocol):
     @property
     def lease_s(self) -> float:
         """How long a lease lasts without a heartbeat."""
+        ...
+
+    @property
+    def tracer(self) -> Tracer:
+        """Spans (OpenTelemetry), or NO_TRACING."""
         ...
 
     def subscribe_commits(self, listener: Callable[[], None]) -> Callable[[], None]:

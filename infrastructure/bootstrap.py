@@ -26,6 +26,7 @@ from application.scheduling.scheduler import Scheduler
 from application.simulation.demo_pools import register_demo_pools
 from application.simulation.traffic import TrafficGenerator
 from application.simulation.workers import SimulatedWorkers, SimulationSettings
+from application.tracing import NO_TRACING, Tracer
 from infrastructure.archive import archiver, removal, segments
 from infrastructure.archive.archived_log import ArchivedLog
 from infrastructure.archive.retention import Retention, RetentionRun, reclaim
@@ -57,6 +58,7 @@ from infrastructure.sql.snapshots import SnapshotsProjection
 from infrastructure.sql.state_sources import SqlStateSource
 from infrastructure.sql.time_travel import SqlTimeTravel
 from infrastructure.sql.timestamps import iso
+from infrastructure.telemetry import tracer_for
 
 log = structlog.get_logger(__name__)
 
@@ -96,6 +98,8 @@ class TaskRouter:
     housekeeping: Housekeeping | None = None
     """Prunes what only grows with time (expired idempotency records, old rows)."""
     started: bool = field(default=False)
+    tracer: Tracer = NO_TRACING
+    """OpenTelemetry spans (infrastructure/telemetry.py), or none."""
 
     @property
     def reactors(self) -> list[Any]:
@@ -232,8 +236,10 @@ def bootstrap(
     settings: Settings | None = None,
     clock: Clock | None = None,
     ids: IdGenerator | None = None,
+    tracer: Tracer | None = None,
 ) -> TaskRouter:
     settings = settings or Settings()
+    tracer = tracer or tracer_for(settings.traces_exporter, settings.otel_service_name)
     clock = clock or SystemClock()
     ids = ids or TimeOrderedIds(clock, settings.id_seed)
     engines = create_engines(
@@ -274,7 +280,7 @@ def bootstrap(
     system_lane = writer.system()
     state_source = SqlStateSource(engines.read)
     scheduler = (
-        Scheduler(store, system_lane, state_source, signal, metrics)
+        Scheduler(store, system_lane, state_source, signal, metrics, tracer, read_model.trace_of)
         if settings.scheduler == "on"
         else None
     )
@@ -372,6 +378,7 @@ def bootstrap(
         scheduler=scheduler,
         timekeeper=timekeeper,
         workers=workers,
+        tracer=tracer,
     )
 
 
@@ -424,6 +431,7 @@ def bootstrap_front(
         warm=functools.partial(warm_reads, time_travel, read_model),
         after_loss=exit_failed,
         verifier=VerifierLink(settings) if settings.verify_continuously else None,
+        tracer=tracer_for(settings.traces_exporter, settings.otel_service_name),
     )
 
 

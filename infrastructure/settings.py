@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
@@ -88,6 +88,25 @@ class Settings(BaseSettings):
     id_seed: int | None = None
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
+    otel_traces_exporter: Literal["none", "otlp", "console"] = Field(
+        default="none",
+        validation_alias=AliasChoices("OTEL_TRACES_EXPORTER", "otel_traces_exporter"),
+    )
+    """OpenTelemetry's own variables, read as its SDK reads them: tracing is off unless
+    OTEL_TRACES_EXPORTER names an exporter (infrastructure/telemetry.py)."""
+    otel_sdk_disabled: bool = Field(
+        default=False, validation_alias=AliasChoices("OTEL_SDK_DISABLED", "otel_sdk_disabled")
+    )
+    otel_service_name: str = Field(
+        default="taskrouterx",
+        min_length=1,
+        validation_alias=AliasChoices("OTEL_SERVICE_NAME", "otel_service_name"),
+    )
+
+    @property
+    def traces_exporter(self) -> str:
+        """The span exporter in use (`none`: tracing off)."""
+        return "none" if self.otel_sdk_disabled else self.otel_traces_exporter
 
     @field_validator("archive_after", "task_rows_retention", mode="before")
     @classmethod

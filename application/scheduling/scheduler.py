@@ -4,6 +4,7 @@ a task."""
 
 import secrets
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 
@@ -26,6 +27,7 @@ from application.restored_state import WaitingTask
 from application.scheduling.pool_board import PoolBoard
 from application.scheduling.tenant_shares import TenantShares
 from application.scheduling.waiting_queue import WaitingQueue
+from application.tracing import NO_TRACING, TraceParent, Tracer
 from domain.errors import DomainError
 from domain.events import (
     AlgorithmSwitched,
@@ -90,9 +92,15 @@ class Scheduler(Reactor):
         state_source: SchedulerStateSource,
         signal: CommitSignal,
         observer: SchedulingObserver | None = None,
+        tracer: Tracer = NO_TRACING,
+        trace_of: Callable[[str], TraceParent | None] = lambda stream_id: None,
     ) -> None:
+        """`tracer`, `trace_of`: with tracing on, each command about a task is a span
+        under the span the task's stream was last recorded under (`trace_of` finds it)."""
         super().__init__(store, signal)
         self._sender = sender
+        self._tracer = tracer
+        self._trace_of = trace_of
         self._state_source = state_source
         self._observer = observer
         self.algorithm = Algorithm.FIFO
@@ -396,8 +404,18 @@ class Scheduler(Reactor):
         return event
 
     def _submit(self, command: Command, task: WaitingTask) -> "Future[CommandResult]":
-        context = MessageContext(task.correlation_id, self._last_event_id, ACTOR)
-        return self._sender.submit(command, context)
+        """Send a command about `task`: with tracing on, a span under the task's trace
+        (`taskrouterx.schedule`), recorded with the events the command makes."""
+        if not self._tracer.enabled:  # tracing off costs a test
+            context = MessageContext(task.correlation_id, self._last_event_id, ACTOR)
+            return self._sender.submit(command, context)
+        attributes = {"taskrouterx.task_id": task.task_id,
+                      "taskrouterx.command": type(command).__name__,
+                      "taskrouterx.algorithm": str(self.algorithm)}  # fmt: skip
+        parent = self._trace_of(task_stream(task.task_id))
+        with self._tracer.span("taskrouterx.schedule", parent, attributes) as span:
+            context = MessageContext(task.correlation_id, self._last_event_id, ACTOR, span)
+            return self._sender.submit(command, context)
 
     def _settle(
         self, future: "Future[CommandResult]", task: WaitingTask

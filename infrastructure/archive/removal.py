@@ -41,6 +41,7 @@ STEP_EVENTS = 20_000
 DECISION_WINDOW = 20_000
 """Positions after a cut searched for decisions that saw the pools before it."""
 DELETE = sql("DELETE FROM events WHERE position > ? AND position <= ?")
+DELETE_TRACES = sql("DELETE FROM event_traces WHERE position > ? AND position <= ?")
 DECISIONS = sql(
     "SELECT position, payload FROM events WHERE type IN (?, ?) AND position > ? "
     "AND position <= ? ORDER BY position"
@@ -163,6 +164,7 @@ def _step(
             closed.append(stream_id)
     snapshots.forget(db, closed)  # tasks closed and wholly archived: never loaded again
     db.execute(DELETE, (current.position, bound))
+    db.execute(DELETE_TRACES, (current.position, bound))
     log_start.save(db, start, summary.encoded(), moved_at)
     log_start.register(
         db,

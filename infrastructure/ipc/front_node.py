@@ -20,6 +20,7 @@ from application.idempotency import Outcome, Render
 from application.messages import Command, CommandResult, MessageContext
 from application.ports import Clock
 from application.simulation.traffic import TrafficGenerator
+from application.tracing import NO_TRACING, Tracer
 from infrastructure.ipc.protocol import ONCE, SUBMIT
 from infrastructure.ipc.verifier_link import VerifierLink
 from infrastructure.ipc.writer_link import WriterLink
@@ -92,6 +93,8 @@ class FrontNode:
     """The verifier that follows the log, in a process of its own."""
     metrics: Metrics = field(default_factory=Metrics)
     """This process's: the HTTP requests."""
+    tracer: Tracer = NO_TRACING
+    """This process's spans: the HTTP requests and the leases."""
 
     @functools.cached_property
     def sender(self) -> RemoteSender:

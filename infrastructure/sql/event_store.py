@@ -58,6 +58,8 @@ SAVEPOINT = sql("SAVEPOINT command")
 ROLLBACK_TO_SAVEPOINT = sql("ROLLBACK TO command")
 RELEASE_SAVEPOINT = sql("RELEASE command")
 UNDO_APPEND = sql("DELETE FROM events WHERE position > ?")
+UNDO_TRACES = sql("DELETE FROM event_traces WHERE position > ?")
+TRACE_COLUMNS = ("position", "trace_id", "span_id")
 NEWEST_RECORDED_AT = sql("SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1")
 
 
@@ -78,6 +80,8 @@ class _Batch:
     """The rows still to insert (at_commit), in position order."""
     pending: dict[str, list[RecordedEvent]] = field(default_factory=dict)
     """The events of `rows` by stream, so this transaction reads what it appended."""
+    traces: list[tuple[int, str, str]] = field(default_factory=list)
+    """The traces of `rows`' events (at_commit), inserted with them."""
 
     def undo_since(self, head: int, hash: str, records: int, rows: int) -> None:
         """Forget the appends after the batch stood at (head, hash, records, rows)."""
@@ -89,6 +93,7 @@ class _Batch:
                     del self.pending[record.stream_id]
         del self.records[records:]
         del self.rows[rows:]
+        self.traces = [trace for trace in self.traces if trace[0] <= head]
         self.head, self.hash = head, hash
 
 
@@ -149,11 +154,13 @@ class SqlEventStore:
                 )
                 if not batch.at_commit:
                     self._insert(batch.db, rows, writes, batch.head)
+                    _insert_traces(batch.db, _traces(context, recorded))
             if recorded:
                 batch.head, batch.hash = recorded[-1].position, last
                 batch.records.extend(records)
                 if batch.at_commit:
                     batch.rows.extend(rows)
+                    batch.traces.extend(_traces(context, recorded))
                     for event in recorded:
                         batch.pending.setdefault(event.stream_id, []).append(event)
             return recorded
@@ -163,6 +170,7 @@ class SqlEventStore:
             head_before, previous = chain.tip(db)
             recorded, records, rows, _ = self._rows(db, writes, context, head_before, previous)
             self._insert(db, rows, writes, head_before)
+            _insert_traces(db, _traces(context, recorded))
             if records and self._projections is not None:
                 self._projections.apply_inline(db, records, head_before)
             if recorded:
@@ -196,6 +204,7 @@ class SqlEventStore:
                 with _conflicts_at_commit(batch.rows), db.pipeline():
                     if batch.rows:
                         self._insert_at_commit(db, batch.rows)
+                        _insert_traces(db, batch.traces)
                     if batch.records and self._projections is not None:
                         self._projections.apply_inline(db, batch.records, start)
                     if batch.head > start:
@@ -268,6 +277,7 @@ class SqlEventStore:
                 if batch.head > head and not batch.at_commit:
                     with unavailable_on_failure():
                         batch.db.execute(UNDO_APPEND, (head,))
+                        batch.db.execute(UNDO_TRACES, (head,))
                 batch.undo_since(head, last, recorded, rows)
                 raise
             return
@@ -425,6 +435,7 @@ class SqlEventStore:
                     context.causation_id,
                     context.actor,
                     now,
+                    context.trace,
                 )
                 yield position, write.stream_id, write.expected_version + offset, event, metadata
 
@@ -449,3 +460,18 @@ def _conflicts_at_commit(rows: Sequence[Any]) -> Iterator[None]:
         if not rows:
             raise
         raise ConflictAtCommit() from None
+
+
+def _traces(
+    context: MessageContext, recorded: Sequence[RecordedEvent]
+) -> list[tuple[int, str, str]]:
+    """The `event_traces` rows of events appended under `context` (none untraced)."""
+    trace = context.trace
+    if trace is None:
+        return []
+    return [(event.position, trace.trace_id, trace.span_id) for event in recorded]
+
+
+def _insert_traces(db: Db, traces: Sequence[tuple[int, str, str]]) -> None:
+    if traces:
+        insert_many(db, "event_traces", TRACE_COLUMNS, traces)

@@ -16,6 +16,7 @@ from application.read_models import pools as pool_rows
 from application.read_models import stats as stats_rows
 from application.read_models import tasks as task_rows
 from application.read_models import tenants as tenant_rows
+from application.tracing import TraceParent
 from domain.events import AlgorithmSwitched
 from domain.scheduler_config import SCHEDULER_STREAM
 from domain.scheduling import PoolSnapshot
@@ -51,7 +52,11 @@ THROUGHPUT = sql(
     "SELECT second, finished, completed, latency_sum_us FROM stats_throughput "
     "WHERE second >= ? AND second < ?"
 )
-STREAM_EVENTS = sql(f"{stored_events.SELECT} WHERE stream_id = ? ORDER BY version")
+STREAM_EVENTS = sql(
+    f"SELECT {', '.join(f'e.{column}' for column in COLUMNS)}, x.trace_id FROM events e "
+    "LEFT JOIN event_traces x ON x.position = e.position WHERE e.stream_id = ? ORDER BY e.version"
+)
+"""A stream's events, each with the trace it was recorded under (if any)."""
 CHECKPOINT = sql("SELECT position FROM checkpoints WHERE name = ?")
 LATEST_ALGORITHM = sql(
     "SELECT type, schema_version, payload FROM events WHERE stream_id = ? "
@@ -86,6 +91,17 @@ TENANT_EVENTS = (
 )
 """A tenant's events: its tasks' (`task-<id>`: the task row says whose) and its own stream's."""
 LOG_FILTERS = ("stream_id", "type")
+TRACE_EVENTS = (
+    f"SELECT {', '.join(f'e.{column}' for column in COLUMNS)}, x.trace_id "
+    "FROM event_traces x JOIN events e ON e.position = x.position{tenant_join} "
+    "WHERE x.trace_id = ? AND x.position > ?{and_where} ORDER BY x.position LIMIT ?"
+)
+"""The events recorded under one trace (from the hot log: archived events keep none)."""
+TRACE_OF = sql(
+    "SELECT x.trace_id, x.span_id FROM events e JOIN event_traces x ON x.position = e.position "
+    "WHERE e.stream_id = ? ORDER BY e.version DESC LIMIT 1"
+)
+"""The span a stream's latest traced event was recorded under."""
 
 
 class SqlReadModel:
@@ -259,6 +275,31 @@ class SqlReadModel:
                 rows = db.execute(_filtered(EVENTS_PAGE, names), (after, *values, limit))
                 page += [event_view(row) for row in mappings(rows)]
             return page, head
+
+    def trace_events_page(
+        self,
+        trace_id: str,
+        after: int,
+        limit: int,
+        stream: str | None,
+        type: str | None,
+        correlation_id: str | None = None,
+        tenant: str | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Up to `limit` events after `after` recorded under the trace (of `tenant`'s, if
+        given: its tasks' and its own), with the head."""
+        names, values = _given(EVENT_FILTERS, (stream, type, correlation_id))
+        scoped = () if tenant is None else (tenant, tenant_stream(tenant))
+        with reading(self._engine, transaction=True) as db:
+            head, _ = stored_events.bounds(db)
+            statement = _trace_filtered(names, tenant is not None)
+            rows = mappings(db.execute(statement, (trace_id, after, *values, *scoped, limit)))
+        return [event_view(row) for row in rows], head
+
+    def trace_of(self, stream_id: str) -> TraceParent | None:
+        with reading(self._engine) as db:
+            row = db.execute(TRACE_OF, (stream_id,)).fetchone()
+        return None if row is None else TraceParent(str(row[0]), str(row[1]))
 
     def task_tenants(self, task_ids: Sequence[str]) -> dict[str, str]:
         with reading(self._engine) as db:
@@ -445,6 +486,19 @@ def _tenant_filtered(names: tuple[str, ...]) -> Sql:
 
 
 @functools.cache
+def _trace_filtered(names: tuple[str, ...], of_tenant: bool) -> Sql:
+    """TRACE_EVENTS with the given filters on the events' columns (and a tenant's)."""
+    tenant = " AND (t.tenant = ? OR e.stream_id = ?)" if of_tenant else ""
+    joined = f" LEFT JOIN tasks t ON t.id = substr(e.stream_id, {len(task_stream('')) + 1})"
+    return sql(
+        TRACE_EVENTS.format(
+            tenant_join=joined if of_tenant else "",
+            and_where="".join(f" AND e.{name} = ?" for name in names) + tenant,
+        )
+    )
+
+
+@functools.cache
 def _filtered(template: str, names: tuple[str, ...]) -> Sql:
     """`template` with `{where}` replaced by `WHERE a = ? AND b = ?` for the given columns
     (nothing for none) and `{and_where}` by `AND a = ? AND b = ?`. One statement per
@@ -620,6 +674,7 @@ def event_view(row: Any) -> dict[str, Any]:
             "causation_id": row["causation_id"],
             "actor": row["actor"],
             "recorded_at": row["recorded_at"],
+            **({"trace_id": row["trace_id"]} if "trace_id" in row else {}),
         },
     }
 

@@ -160,6 +160,20 @@ tenant's running tasks at the end of any recent step are its running tasks now l
 started since, plus what ended. A row per busy tenant per ten seconds: 100 tenants busy
 all day add 864,000 rows (kept a day and an hour, like the throughput seconds)."""
 
+event_traces = Table(
+    "event_traces",
+    metadata,
+    Column("position", Position, primary_key=True, autoincrement=False),
+    Column("trace_id", String(32), nullable=False),
+    Column("span_id", String(16), nullable=False),
+    Index("ix_event_traces_trace_position", "trace_id", "position"),
+)
+"""The trace (OpenTelemetry, with tracing on) each event was recorded under, beside the
+events table rather than in it: the hash chain, archives and exports hold the log's
+content, and a trace id is an operational pointer into a tracing system. Written in the
+event's own transaction; nothing at all with tracing off; removed with the events."""
+
+
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,

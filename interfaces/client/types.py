@@ -71,6 +71,8 @@ class LeaseGrant(TypedDict):
 class LeasedTask(TypedDict):
     task: Task
     lease: LeaseGrant
+    traceparent: str | None
+    """With tracing on, the lease's span (W3C trace context): the worker's continue it."""
 
 
 class Heartbeat(TypedDict):

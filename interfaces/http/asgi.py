@@ -7,6 +7,7 @@ from infrastructure.bootstrap import bootstrap, bootstrap_front
 from infrastructure.runtime import freed_memory_releaser, tune_garbage_collector
 from infrastructure.settings import Settings
 from infrastructure.structured_logging import configure_logging
+from infrastructure.telemetry import instrument
 from interfaces.http.app import create_app
 from interfaces.http.event_stream import StreamSlots
 from interfaces.http.middleware.auth import KeyRing
@@ -32,6 +33,7 @@ def create(settings: Settings | None = None) -> FastAPI:
         allowed_hosts_for(settings.host, settings.allowed_hosts),
         settings.heavy_request_s,
     )
+    instrument(app, node.tracer)
     tune_garbage_collector()
     app.state.closing.on_exit_signals()
     return app

@@ -20,6 +20,7 @@ from application.service import (
     TaskRouterService,
 )
 from application.service import Traffic as TrafficRuns
+from application.tracing import Tracer
 from domain.errors import TenantNotFound
 from interfaces.http.closing import Closing
 from interfaces.http.completions import wait_for
@@ -32,10 +33,13 @@ def service_of(request: Request) -> TaskRouterService:
 
 def context_of(request: Request) -> MessageContext:
     """The request's id correlates what it causes; the actor is the API key's name (or
-    "api" when the service runs without keys)."""
+    "api" when the service runs without keys); with tracing on, the request's span is the
+    trace its events are recorded under."""
     principal = getattr(request.state, "principal", None)
     actor = "api" if principal is None else f"key:{principal}"
-    return MessageContext(correlation_id=request.state.request_id, actor=actor)
+    tracer = service_of(request).tracer
+    trace = tracer.current() if tracer.enabled else None
+    return MessageContext(correlation_id=request.state.request_id, actor=actor, trace=trace)
 
 
 async def get_context(request: Request) -> MessageContext:
@@ -102,6 +106,7 @@ Replays = Annotated[ReplaySource, _part("replays")]
 Traffic = Annotated[TrafficRuns, _part("traffic")]
 Projections = Annotated[ProjectionAdmin, _part("projections")]
 LeaseSeconds = Annotated[float, _part("lease_s")]
+Tracing = Annotated[Tracer, _part("tracer")]
 Commits = Annotated[CommitSource, _part("")]
 Node = Annotated[NodeStatus, _part("")]
 Audits = Annotated[Auditor, _part("")]

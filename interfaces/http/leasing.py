@@ -4,7 +4,7 @@ new assignment wakes the waiting workers at once; nothing polls the database in 
 
 import asyncio
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -15,6 +15,7 @@ from application.errors import ConcurrencyConflict, HistoryArchived
 from application.messages import MessageContext
 from application.ports import CommandSender, ReadModel
 from application.service import CommitSource
+from application.tracing import NO_TRACING, TraceParent, Tracer
 from domain.errors import DomainError, PoolNotExternal, PoolNotFound
 from domain.events import TaskLeased
 from domain.task import task_stream
@@ -36,6 +37,7 @@ class Leasing:
     sender: CommandSender
     lease_s: float
     commits: CommitSource
+    tracer: Tracer = NO_TRACING
 
 
 async def lease(
@@ -77,14 +79,19 @@ async def _lease_some(
     types: Collection[TaskType] | None,
 ) -> list[dict[str, Any]]:
     candidates = await run_in_threadpool(service.reads.leasable, pool_id, max_tasks, types)
+    traces = (
+        await run_in_threadpool(_traces_of, service, candidates, worker_id)
+        if service.tracer.enabled
+        else [None] * len(candidates)
+    )
     futures = [
         wait_for(service.sender.submit(LeaseTask(task_id, pool_id, worker_id, service.lease_s),
-                                       context))
-        for task_id in candidates
+                                       replace(context, trace=trace)))
+        for task_id, trace in zip(candidates, traces, strict=True)
     ]  # fmt: skip
     leased = []
     failure: Exception | None = None
-    for future in futures:
+    for future, trace in zip(futures, traces, strict=True):
         try:
             result = await future
         except (DomainError, ConcurrencyConflict):
@@ -103,11 +110,25 @@ async def _lease_some(
                     "expires_at": views.iso_timestamp(event.expires_at),
                     "seconds": (event.expires_at - event.leased_at).total_seconds(),
                 },
+                "traceparent": None if trace is None else trace.header(),
             }
         )
     if failure is not None and not leased:
         raise failure
     return leased
+
+
+def _traces_of(service: Leasing, task_ids: list[str], worker_id: str) -> list[TraceParent | None]:
+    """For each task, a span for its lease (`taskrouterx.lease`) under the trace its
+    latest traced event was recorded under: the lease, and the worker's report, continue
+    the task's trace (the worker is told it as `traceparent`)."""
+    spans = []
+    for task_id in task_ids:
+        attributes = {"taskrouterx.task_id": task_id, "taskrouterx.worker_id": worker_id}
+        parent = service.reads.trace_of(task_stream(task_id))
+        with service.tracer.span("taskrouterx.lease", parent, attributes) as span:
+            spans.append(span)
+    return spans
 
 
 def _task_now(reads: ReadModel, task_id: str) -> dict[str, Any] | None:

@@ -223,6 +223,11 @@ class LeaseOut(BaseModel):
 class LeasedTask(BaseModel):
     task: TaskOut
     lease: LeaseOut
+    traceparent: str | None = Field(
+        default=None,
+        description="with tracing on, the lease's span (W3C trace context): a worker's spans "
+        "and reports continue the task's trace under it",
+    )
 
 
 class LeasedTasks(BaseModel):

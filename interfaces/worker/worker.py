@@ -35,10 +35,12 @@ from interfaces.client.asynchronous import AsyncClient
 from interfaces.client.calls import Call
 from interfaces.client.errors import ProblemError
 from interfaces.client.leases import complete, fail, heartbeat, lease, release
+from interfaces.client.methods import RunsLater
 from interfaces.client.types import LeasedTask, Pool
 from interfaces.worker.attempt import Attempt, StopReason
 from interfaces.worker.outcomes import Release, Unrunnable, failure_reason
 from interfaces.worker.running import TaskFunction, start
+from interfaces.worker.tracing import Traced, TracedSends, function_span
 
 log = logging.getLogger("taskrouterx.worker")
 
@@ -67,7 +69,8 @@ class WorkerError(Exception):
 class Worker:
     """Runs the tasks of one external pool with the functions registered with `task()`.
     `pool`: its id or name (a name needs a key that can read pools). `client`: an
-    AsyncClient to use instead of one made from `url` and `api_key`."""
+    AsyncClient to use instead of one made from `url` and `api_key`. `tracer_provider`:
+    OpenTelemetry's, for the functions' spans (None: the process's own, if set)."""
 
     def __init__(
         self,
@@ -81,6 +84,7 @@ class Worker:
         heartbeat_s: float | None = None,
         wait_s: float = 5.0,
         client: AsyncClient | None = None,
+        tracer_provider: Any = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -91,6 +95,7 @@ class Worker:
         self.heartbeat_s = heartbeat_s
         self.wait_s = wait_s
         self._url, self._api_key, self._client = url, api_key, client
+        self._tracer_provider = tracer_provider
         self._functions: dict[str | None, TaskFunction] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = asyncio.Event()
@@ -265,6 +270,15 @@ class Worker:
     # -- one attempt -----------------------------------------------------------------------
 
     async def _attempt(self, client: AsyncClient, attempt: Attempt, leased: LeasedTask) -> None:
+        traceparent = leased.get("traceparent")
+        with function_span(
+            traceparent, attempt.task, self.worker_id, self._tracer_provider
+        ) as traced:
+            await self._run_attempt(TracedSends(client, traced), attempt, leased, traced)
+
+    async def _run_attempt(
+        self, client: RunsLater, attempt: Attempt, leased: LeasedTask, traced: Traced
+    ) -> None:
         task_id = attempt.task["id"]
         log.info("task %s attempt %d running", task_id, attempt.number)
         seconds = leased["lease"]["seconds"]
@@ -283,9 +297,12 @@ class Worker:
         finally:
             keeper.cancel()
             abandon.cancel()
+        raised = None if not outcome.done() or outcome.cancelled() else outcome.exception()
+        if raised is not None:
+            traced.failed(raised)
         await self._report_outcome(client, attempt, outcome)
 
-    async def _keep_lease(self, client: AsyncClient, attempt: Attempt, seconds: float) -> None:
+    async def _keep_lease(self, client: RunsLater, attempt: Attempt, seconds: float) -> None:
         """Heartbeat until cancelled: stop the attempt on a cancel request or a lost lease
         (a 409, or the lease's end passing while the service cannot be reached)."""
         every = self.heartbeat_s or max(seconds / HEARTBEATS_PER_LEASE, 0.1)
@@ -317,7 +334,7 @@ class Worker:
         attempt.stop(StopReason.LEASE_LOST)
 
     async def _report_outcome(
-        self, client: AsyncClient, attempt: Attempt, outcome: "asyncio.Future[Any]"
+        self, client: RunsLater, attempt: Attempt, outcome: "asyncio.Future[Any]"
     ) -> None:
         task_id, why = attempt.task["id"], attempt.stop_reason
         if why is StopReason.LEASE_LOST:
@@ -351,7 +368,7 @@ class Worker:
 
     async def _report(
         self,
-        client: AsyncClient,
+        client: RunsLater,
         attempt: Attempt,
         call: Callable[..., Call[None]],
         *reason: str,

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from interfaces.client import Client, Pool, ProblemError, Task
-from interfaces.client.types import Lease, TaskPage
+from interfaces.client.types import Heartbeat, Lease, LeasedTask, LeaseGrant, TaskPage
 from tests.api.conftest import ClientFactory, wait_until
 
 ORDER = {"type": "order", "priority": 5, "cost": 1.0, "region": "us-east"}
@@ -98,7 +98,15 @@ def test_importing_the_client_loads_neither_the_server_nor_its_settings() -> Non
 
 @pytest.mark.parametrize(
     ("typed", "schema"),
-    [(Task, "TaskOut"), (Lease, "LeaseHolder"), (TaskPage, "TaskPage"), (Pool, "PoolOut")],
+    [
+        (Task, "TaskOut"),
+        (Lease, "LeaseHolder"),
+        (TaskPage, "TaskPage"),
+        (Pool, "PoolOut"),
+        (LeasedTask, "LeasedTask"),
+        (LeaseGrant, "LeaseOut"),
+        (Heartbeat, "HeartbeatOut"),
+    ],
 )
 def test_the_result_types_are_the_servers(
     make_client: ClientFactory, typed: Any, schema: str
@@ -121,7 +129,7 @@ def _json_types(hint: Any) -> set[str]:
              dict: "object", list: "array", type(None): "null"}  # fmt: skip
     if origin in names:
         return {names[origin]}
-    return {{Lease: "LeaseHolder", Task: "TaskOut"}[hint]}
+    return {{Lease: "LeaseHolder", Task: "TaskOut", LeaseGrant: "LeaseOut"}[hint]}
 
 
 def _schema_types(schema: dict[str, Any], document: dict[str, Any]) -> set[str]:

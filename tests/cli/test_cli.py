@@ -69,7 +69,7 @@ def populate(tmp_path: Path, tasks: int) -> None:
 def test_db_upgrade(tmp_path: Path) -> None:
     result = run_process(tmp_path, "db", "upgrade")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "database at revision 0011"
+    assert result.stdout.strip() == "database at revision 0012"
     assert (tmp_path / "taskrouterx.db").exists()
 
 

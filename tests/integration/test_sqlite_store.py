@@ -30,7 +30,7 @@ def test_migrated_schema_matches_the_table_definitions(tmp_path: Path) -> None:
 
 def test_upgrade_is_idempotent_and_downgrade_empties(tmp_path: Path) -> None:
     engines = migrated_engines(tmp_path)
-    assert migrate.upgrade(engines.write) == migrate.head_revision(engines.write) == "0011"
+    assert migrate.upgrade(engines.write) == migrate.head_revision(engines.write) == "0012"
     command.downgrade(migrate.alembic_config(sqlite_url(tmp_path)), "base")
     assert set(inspect(engines.read).get_table_names()) == {"alembic_version"}
     engines.dispose()
@@ -146,7 +146,7 @@ def test_a_task_row_written_before_0007_keeps_its_pool(tmp_path: Path) -> None:
             " '2026-12-01T00:00:00.000000+00:00', 'p-1', 'eu-west-cpu-pool', 'c', 1, 2)"
         )
     engines = create_engines(url)
-    assert migrate.upgrade(engines.write) == "0011"
+    assert migrate.upgrade(engines.write) == "0012"
     with engines.read.connect() as connection:
         row = connection.execute(select(tasks).where(tasks.c.id == "t-1")).one()
     engines.dispose()

@@ -54,7 +54,7 @@ def test_tasks_before_tenants_are_the_default_tenants(url: str) -> None:
                 {"status": status, "region": region},
             )
         connection.execute(text("INSERT INTO checkpoints (name, position) VALUES ('tasks', 3)"))
-    assert migrate.upgrade(engines.write) == "0011"
+    assert migrate.upgrade(engines.write) == "0012"
     with engines.read.connect() as connection:
         counts = connection.execute(
             text("SELECT status, region, tenant, count FROM task_counts ORDER BY status")

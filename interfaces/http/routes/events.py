@@ -17,6 +17,7 @@ from interfaces.http.schemas import EventPage, LogPage, TenantName
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
 Name = Annotated[str, Query(min_length=1, max_length=200)]
+TraceId = Annotated[str, Query(pattern="^[0-9a-fA-F]{32}$", description="a W3C trace id")]
 MAX_POSITION = 2**62
 
 
@@ -30,13 +31,24 @@ def events(
     type: Name | None = None,
     correlation_id: Name | None = None,
     tenant: TenantName | None = None,
+    trace_id: TraceId | None = None,
 ) -> dict[str, Any]:
-    """The log in position order; `correlation_id` finds everything one request caused.
+    """The log in position order; `correlation_id` finds everything one request caused;
+    `trace_id` (32 hex digits; tracing on) every event recorded under that trace: its
+    submission, decisions, lease and completion (from the hot log).
     `tenant`: that tenant's events only (its tasks' and its own), from the hot log, each
     page looking through at most 10,000 positions (a short page's `next_after` says where
     it stopped: go on from there until it reaches `head`). A key bound to a tenant reads
     only that tenant's events."""
     tenant = tenant_seen(bound, tenant)
+    if trace_id is not None:
+        page, head = reads.trace_events_page(
+            trace_id.lower(), after, limit, stream, type, correlation_id, tenant
+        )
+        if bound is not None:
+            page = [tenant_privacy.event_view_for(event, bound) for event in page]
+        next_after = page[-1]["position"] if len(page) == limit else max(after, head)
+        return {"events": page, "next_after": next_after, "head": head}
     if tenant is not None:
         page, reached, head = reads.tenant_events_page(
             tenant, after, limit, stream, type, correlation_id

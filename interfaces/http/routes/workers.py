@@ -24,6 +24,7 @@ from interfaces.http.deps import (
     Sender,
     ServerClosing,
     TimeTravelling,
+    Tracing,
     send,
 )
 from interfaces.http.idempotent import execute, json_body
@@ -105,13 +106,14 @@ async def lease_tasks(
     commits: Commits,
     context: Context,
     closing: ServerClosing,
+    tracer: Tracing,
 ) -> dict[str, Any]:
     """For a worker of an external pool: up to `max_tasks` tasks assigned to the pool that
     no worker holds, each with a lease token and deadline, waiting up to `wait_s` for some
     to arrive (an empty list when none did). Keep a lease with heartbeats; report with
     complete or fail, or give the task back with release. With `types`, only tasks of
     those types (a worker that runs some types only)."""
-    parts = leasing.Leasing(reads, sender, lease_s, commits)
+    parts = leasing.Leasing(reads, sender, lease_s, commits, tracer)
     leased = await leasing.lease(
         parts, str(pool_id), body.worker_id, body.max_tasks, body.wait_s, context, closing,
         body.types,
