@@ -27,6 +27,7 @@ from tests.benchmarks import (
     storage,
     store,
     streams,
+    tracing,
     verify,
     workers,
 )
@@ -52,6 +53,7 @@ SUITES = {
     "peer": peer.run,
     "nodes": nodes.run,
     "workers": workers.run,
+    "tracing": tracing.run,
 }
 PARTS = {"retention-p99": retention.latency_only}
 """Parts of a suite that run only when named (`--only`)."""

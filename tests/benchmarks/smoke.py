@@ -15,7 +15,7 @@ GROUPS = {
     "logs": ["streams", "explain", "storage", "verify", "replay", "sql", "lifecycle", "queries"],
     "peer": ["peer"],
     "nodes": ["nodes"],
-    "workers": ["workers"],
+    "python": ["workers", "tracing"],
 }
 """Every suite of `python -m tests.benchmarks`, each in one group (a test checks this)."""
 
