@@ -24,6 +24,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -100,12 +101,16 @@ class Worker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = asyncio.Event()
         self._abandon = asyncio.Event()
+        self._asked: bool | None = None
+        """A stop asked before the loop ran (True: at once)."""
+        self._asking = threading.Lock()
         self.completed = 0
         self.failed = 0
         self.released = 0
         self.lost = 0
         self.broken: str | None = None
-        """Why the worker stopped on its own (`Unrunnable`), if it did."""
+        """Why the worker stopped on its own (a function's `Unrunnable`, or the service
+        refusing its leases), if it did."""
 
     # -- registering functions -------------------------------------------------------------
 
@@ -154,9 +159,11 @@ class Worker:
         """Lease nothing more; let running functions finish within the grace period (with
         `now`, stop them at once) and give back what still runs. Callable from any
         thread."""
-        loop = self._loop
-        if loop is None:
-            return
+        with self._asking:
+            loop = self._loop
+            if loop is None:  # serve() has not begun: it stops as soon as it does
+                self._asked = bool(self._asked) or now
+                return
         with contextlib.suppress(RuntimeError):  # the loop has closed: nothing runs
             loop.call_soon_threadsafe(self._stop_here, now)
 
@@ -169,8 +176,13 @@ class Worker:
         """`run()`'s work on the running loop (without the signal handlers)."""
         if not self._functions:
             raise WorkerError("no task function is registered (use @worker.task)")
-        self._loop = asyncio.get_running_loop()
-        self._stopping, self._abandon = asyncio.Event(), asyncio.Event()
+        with self._asking:
+            self._loop = asyncio.get_running_loop()
+            self._stopping.clear()
+            self._abandon.clear()
+            if self._asked is not None:
+                self._stop_here(self._asked)
+                self._asked = None
         client = self._client or AsyncClient(self._url, self._api_key)
         try:
             pool_id = await self._pool_id(client)
@@ -242,8 +254,11 @@ class Worker:
             leased: list[LeasedTask] = await client.run(call)
             return leased
         except ProblemError as error:
-            if error.status < 500 and error.status != 429:
-                raise WorkerError(f"the service refuses to lease: {error}") from None
+            if error.status < 500 and error.status != 429:  # a wrong key or pool: stop
+                self.broken = f"the service refuses to lease: {error}"
+                log.error("worker %s stopping: %s", self.worker_id, self.broken)
+                self._stop_here(now=False)  # what runs finishes, or is given back
+                return []
             log.warning("lease failed: %s", error)
         except httpx.HTTPError as error:
             log.warning("lease failed: %s", error)
