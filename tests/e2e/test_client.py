@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from interfaces.client import AsyncClient, Client, ProblemError
+from interfaces.client import AsyncClient, Client, ProblemError, leases
 from interfaces.client.calls import Call
-from tests.e2e.support import Server
+from tests.e2e.support import Server, wait_until
 
 
 def test_waiting_for_tasks_through_the_event_stream(tmp_path: Path) -> None:
@@ -148,5 +148,37 @@ def test_a_submission_whose_answer_was_lost_is_sent_again_and_made_once(tmp_path
             task = router.submit("order", 5, 1.0, "us-east")
             assert transport.dropped == 1
             assert [each["id"] for each in router.tasks()] == [task["id"]], "made once"
+    finally:
+        server.stop()
+
+
+def test_every_call_over_the_network(tmp_path: Path) -> None:
+    """The calls the other tests here leave out, each once against the real server."""
+    server = Server(tmp_path / "calls.db", tmp_path / "server.log", TASKROUTERX_SIMULATOR="off")
+    try:
+        with Client(server.url) as router:
+            pool = router.register_pool("lab-gpu", "lab", "gpu", 2.5, 1, execution="external")
+            assert router.set_capacity(pool["id"], 2)["capacity"] == 2
+            assert router.drain(pool["id"])["draining"] is True
+            assert router.resume(pool["id"])["draining"] is False
+            assert router.switch_algorithm("min_cost") == "min_cost"
+            task = router.submit("order", 5, 1.0, "lab", resource_type="gpu", max_attempts=1)
+            wait_until(lambda: router.get(task["id"])["status"] == "processing")
+            (decision,) = router.decisions(task["id"])
+            assert decision["chosen_pool_id"] == pool["id"]
+            assert router.timeline(task["id"])["states"][-1]["state"] == "processing"
+            (leased,) = router.run(leases.lease(pool["id"], "w-1", max_tasks=5))
+            beat = router.run(leases.heartbeat(task["id"], leased["lease"]["token"]))
+            assert beat["cancel_requested"] is False
+            router.run(leases.fail(task["id"], leased["lease"]["token"], "it went wrong"))
+            assert router.retry(task["id"])["status"] == "delayed"
+            assert router.verify()["ok"] is True
+            job = router.start_verification()
+            while (checked := router.verification(job["id"]))["status"] == "running":
+                time.sleep(0.1)
+            assert checked["report"]["ok"] is True
+            assert router.what_if("priority")["algorithm"] == "priority"
+            first = next(iter(router.events()))
+            assert first.position == 1
     finally:
         server.stop()
