@@ -162,7 +162,8 @@ class ReadModel(Protocol):
         ...
 
     def trace_of(self, stream_id: str) -> TraceParent | None:
-        """The span the stream's latest traced event was recorded under."""
+        """The span the stream's latest event of its own trace was recorded under (a
+        task's trace is its submission's)."""
         ...
 
     def events_page(

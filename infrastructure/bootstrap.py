@@ -239,7 +239,9 @@ def bootstrap(
     tracer: Tracer | None = None,
 ) -> TaskRouter:
     settings = settings or Settings()
-    tracer = tracer or tracer_for(settings.traces_exporter, settings.otel_service_name)
+    tracer = tracer or tracer_for(
+        settings.otel_traces_exporter, settings.otel_sdk_disabled, settings.otel_service_name
+    )
     clock = clock or SystemClock()
     ids = ids or TimeOrderedIds(clock, settings.id_seed)
     engines = create_engines(
@@ -431,7 +433,9 @@ def bootstrap_front(
         warm=functools.partial(warm_reads, time_travel, read_model),
         after_loss=exit_failed,
         verifier=VerifierLink(settings) if settings.verify_continuously else None,
-        tracer=tracer_for(settings.traces_exporter, settings.otel_service_name),
+        tracer=tracer_for(
+            settings.otel_traces_exporter, settings.otel_sdk_disabled, settings.otel_service_name
+        ),
     )
 
 

@@ -88,12 +88,14 @@ class Settings(BaseSettings):
     id_seed: int | None = None
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
-    otel_traces_exporter: Literal["none", "otlp", "console"] = Field(
+    otel_traces_exporter: str = Field(
         default="none",
         validation_alias=AliasChoices("OTEL_TRACES_EXPORTER", "otel_traces_exporter"),
     )
     """OpenTelemetry's own variables, read as its SDK reads them: tracing is off unless
-    OTEL_TRACES_EXPORTER names an exporter (infrastructure/telemetry.py)."""
+    OTEL_TRACES_EXPORTER names an exporter this server has (`otlp`, `console`; a list
+    takes the first of them; other names are ignored with a warning: see
+    infrastructure/telemetry.py)."""
     otel_sdk_disabled: bool = Field(
         default=False, validation_alias=AliasChoices("OTEL_SDK_DISABLED", "otel_sdk_disabled")
     )
@@ -102,11 +104,6 @@ class Settings(BaseSettings):
         min_length=1,
         validation_alias=AliasChoices("OTEL_SERVICE_NAME", "otel_service_name"),
     )
-
-    @property
-    def traces_exporter(self) -> str:
-        """The span exporter in use (`none`: tracing off)."""
-        return "none" if self.otel_sdk_disabled else self.otel_traces_exporter
 
     @field_validator("archive_after", "task_rows_retention", mode="before")
     @classmethod

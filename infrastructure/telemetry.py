@@ -1,7 +1,7 @@
 """OpenTelemetry tracing (the `Tracer` port), on when `OTEL_TRACES_EXPORTER` names an
 exporter (`otlp`: OTLP over HTTP, configured by the SDK's own `OTEL_EXPORTER_OTLP_*`
-variables; `console`: spans printed on stdout), off by default. Off, nothing of
-OpenTelemetry is imported and the tracer is `NO_TRACING`. On, every HTTP request is a span
+variables; `console`: spans printed on stdout), off by default. Off, neither the SDK nor
+an instrumentation is imported and the tracer is `NO_TRACING`. On, every HTTP request is a span
 (FastAPI's instrumentation: a `traceparent` header from the client makes it a child of the
 client's span), and the scheduler's decisions and the leases are spans under the trace of
 the task's submission."""
@@ -10,12 +10,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 from application.tracing import NO_TRACING, Attributes, TraceParent, Tracer
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
+
+log = structlog.get_logger(__name__)
 
 EXPORTERS = ("none", "otlp", "console")
 NOT_TRACED = "api/v1/health,api/v1/ready,metrics,api/v1/events/stream"
@@ -48,11 +52,23 @@ class OpenTelemetryTracer:
             yield _parent_of(span)
 
 
-def tracer_for(exporter: str, service_name: str) -> Tracer:
-    """The tracer the settings ask for: NO_TRACING for `none`."""
-    if exporter == "none":
+def tracer_for(exporters: str, disabled: bool, service_name: str) -> Tracer:
+    """The tracer OTEL_TRACES_EXPORTER (`exporters`) and OTEL_SDK_DISABLED ask for:
+    NO_TRACING unless an exporter this server has is named."""
+    exporter = exporter_named(exporters)
+    if disabled or exporter == "none":
         return NO_TRACING
     return OpenTelemetryTracer(provider_for(_exporter(exporter), service_name))
+
+
+def exporter_named(exporters: str) -> str:
+    """The first exporter of a comma-separated list that this server has (`none` if
+    none); other names are ignored, with a warning (a typo must not stop the server)."""
+    names = [name.strip().lower() for name in exporters.split(",") if name.strip()]
+    unknown = [name for name in names if name not in EXPORTERS]
+    if unknown:
+        log.warning("tracing.unknown_exporters", ignored=unknown, known=list(EXPORTERS))
+    return next((name for name in names if name in EXPORTERS and name != "none"), "none")
 
 
 def provider_for(

@@ -99,6 +99,7 @@ class InMemoryEventStore:
                         context.causation_id,
                         context.actor,
                         self._clock.now(),
+                        context.trace,
                     )
                     recorded.append(
                         RecordedEvent.of(

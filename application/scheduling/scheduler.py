@@ -409,13 +409,23 @@ class Scheduler(Reactor):
         if not self._tracer.enabled:  # tracing off costs a test
             context = MessageContext(task.correlation_id, self._last_event_id, ACTOR)
             return self._sender.submit(command, context)
-        attributes = {"taskrouterx.task_id": task.task_id,
+        # a preemption is recorded on its victim's stream: under the victim's trace
+        about = command.task_id if isinstance(command, PreemptTask) else task.task_id
+        attributes = {"taskrouterx.task_id": about, "taskrouterx.for_task_id": task.task_id,
                       "taskrouterx.command": type(command).__name__,
                       "taskrouterx.algorithm": str(self.algorithm)}  # fmt: skip
-        parent = self._trace_of(task_stream(task.task_id))
-        with self._tracer.span("taskrouterx.schedule", parent, attributes) as span:
+        with self._tracer.span("taskrouterx.schedule", self._parent(about), attributes) as span:
             context = MessageContext(task.correlation_id, self._last_event_id, ACTOR, span)
             return self._sender.submit(command, context)
+
+    def _parent(self, task_id: str) -> TraceParent | None:
+        """The span to continue for a command about the task; a failed look is no reason
+        to fail the command: it starts a trace of its own instead."""
+        try:
+            return self._trace_of(task_stream(task_id))
+        except Exception as error:
+            log.warning("scheduler.trace_unknown", task_id=task_id, error=str(error))
+            return None
 
     def _settle(
         self, future: "Future[CommandResult]", task: WaitingTask

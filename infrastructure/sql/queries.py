@@ -99,9 +99,12 @@ TRACE_EVENTS = (
 """The events recorded under one trace (from the hot log: archived events keep none)."""
 TRACE_OF = sql(
     "SELECT x.trace_id, x.span_id FROM events e JOIN event_traces x ON x.position = e.position "
-    "WHERE e.stream_id = ? ORDER BY e.version DESC LIMIT 1"
+    "WHERE e.stream_id = ? AND x.trace_id = (SELECT f.trace_id FROM events g "
+    "JOIN event_traces f ON f.position = g.position WHERE g.stream_id = ? "
+    "ORDER BY g.version LIMIT 1) ORDER BY e.version DESC LIMIT 1"
 )
-"""The span a stream's latest traced event was recorded under."""
+"""The span a stream's latest event of its own trace (its first traced event's: a task's
+submission) was recorded under."""
 
 
 class SqlReadModel:
@@ -298,7 +301,7 @@ class SqlReadModel:
 
     def trace_of(self, stream_id: str) -> TraceParent | None:
         with reading(self._engine) as db:
-            row = db.execute(TRACE_OF, (stream_id,)).fetchone()
+            row = db.execute(TRACE_OF, (stream_id, stream_id)).fetchone()
         return None if row is None else TraceParent(str(row[0]), str(row[1]))
 
     def task_tenants(self, task_ids: Sequence[str]) -> dict[str, str]:

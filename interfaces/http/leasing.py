@@ -125,7 +125,10 @@ def _traces_of(service: Leasing, task_ids: list[str], worker_id: str) -> list[Tr
     spans = []
     for task_id in task_ids:
         attributes = {"taskrouterx.task_id": task_id, "taskrouterx.worker_id": worker_id}
-        parent = service.reads.trace_of(task_stream(task_id))
+        try:
+            parent = service.reads.trace_of(task_stream(task_id))
+        except Exception:  # a failed look starts a trace of its own, it fails no lease
+            parent = None
         with service.tracer.span("taskrouterx.lease", parent, attributes) as span:
             spans.append(span)
     return spans

@@ -56,9 +56,12 @@ class Attempt:
         return self._stop.wait(seconds)
 
     def stop(self, why: StopReason) -> None:
-        """(The worker's) tell the function to stop; the first reason is kept."""
+        """(The worker's) tell the function to stop; the first reason is kept, but for a
+        lost lease, which overrides any (nothing is reported for a lease lost)."""
         with self._lock:
             if self._why is not None:
+                if why is StopReason.LEASE_LOST:
+                    self._why = why
                 return
             self._why = why
             on_stop = self._on_stop

@@ -37,10 +37,7 @@ def command_function(command: Sequence[str]) -> Callable[[Task], None]:
         except OSError as error:  # not the task's fault: the worker can run nothing
             raise Unrunnable(f"the command cannot start: {error}") from error
         tail = _StderrTail(process)
-        assert process.stdin is not None
-        with contextlib.suppress(BrokenPipeError):
-            process.stdin.write(orjson.dumps(task))
-            process.stdin.close()
+        _feed(process, orjson.dumps(task))
         while process.poll() is None:
             if attempt.stopping():
                 _stop(process)
@@ -54,6 +51,20 @@ def command_function(command: Sequence[str]) -> Callable[[Task], None]:
             raise Failure(f"{why}: {tail.text()}" if tail.text() else why)
 
     return run_command
+
+
+def _feed(process: "subprocess.Popen[bytes]", data: bytes) -> None:
+    """Write the task to the command's stdin from a thread of its own: a command that does
+    not read it (past the pipe's buffer) must not keep the attempt from stopping."""
+
+    def write() -> None:
+        assert process.stdin is not None
+        with contextlib.suppress(BrokenPipeError, OSError):
+            process.stdin.write(data)
+        with contextlib.suppress(BrokenPipeError, OSError):
+            process.stdin.close()
+
+    threading.Thread(target=write, daemon=True).start()
 
 
 class _StderrTail:

@@ -56,9 +56,9 @@ STOP_WAIT_S = 10.0
 given back regardless."""
 WAITING_WARNING_S = 10.0
 """While waiting for the service or the pool, a warning this often."""
-REPORT_FOR_S = 30.0
-"""How long a report is tried while the service cannot be reached (longer, and the lease
-it presents would have run out)."""
+REPORT_FOR_S = 300.0
+"""How long a report is tried at most while the service refuses it with 5xx (one it cannot
+reach at all ends sooner: the lease runs out, and the heartbeats call it lost)."""
 ANY_TYPE = None
 
 
@@ -99,6 +99,7 @@ class Worker:
         self._tracer_provider = tracer_provider
         self._functions: dict[str | None, TaskFunction] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        """The loop serve() runs on, while it runs."""
         self._stopping = asyncio.Event()
         self._abandon = asyncio.Event()
         self._asked: bool | None = None
@@ -177,9 +178,12 @@ class Worker:
         if not self._functions:
             raise WorkerError("no task function is registered (use @worker.task)")
         with self._asking:
+            if self._loop is not None:
+                raise WorkerError("this worker is serving already")
             self._loop = asyncio.get_running_loop()
-            self._stopping.clear()
-            self._abandon.clear()
+            # made here: an asyncio event belongs to the loop that first waits on it
+            self._stopping, self._abandon = asyncio.Event(), asyncio.Event()
+            self.broken = None
             if self._asked is not None:
                 self._stop_here(self._asked)
                 self._asked = None
@@ -194,6 +198,8 @@ class Worker:
         finally:
             if self._client is None:
                 await client.close()
+            with self._asking:
+                self._loop = None
         log.info("worker %s stopped: %d completed, %d failed, %d released, %d lost",
                  self.worker_id, self.completed, self.failed, self.released, self.lost)  # fmt: skip
         if self.broken is not None:
@@ -239,12 +245,20 @@ class Worker:
                 for leased in await self._lease(client, pool_id, free):
                     attempt = Attempt(leased["task"], leased["lease"]["token"], self.worker_id)
                     if self._stopping.is_set():  # leased while stopping: back at once
-                        await self._report(client, attempt, release, str(StopReason.SHUTDOWN))
+                        give_back = self._report(client, attempt, release,
+                                                 str(StopReason.SHUTDOWN))  # fmt: skip
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(give_back, leased["lease"]["seconds"])
                         continue
                     each = asyncio.create_task(self._attempt(client, attempt, leased))
                     running.add(each)
                     each.add_done_callback(running.discard)
             await self._finish(running)
+        except BaseException:  # cancelled, or a bug: give back what runs, then go
+            if running:
+                self._stop_here(now=True)
+                await asyncio.shield(asyncio.wait(running))
+            raise
         finally:
             stopping.cancel()
 
@@ -302,24 +316,33 @@ class Worker:
         except Exception as error:  # the function could not even be called
             outcome = asyncio.get_running_loop().create_future()
             outcome.set_exception(error)
-        keeper = asyncio.create_task(self._keep_lease(client, attempt, seconds))
+        reported = asyncio.Event()
+        keeper = asyncio.create_task(self._keep_lease(client, attempt, seconds, reported))
         abandon = asyncio.ensure_future(self._abandon.wait())
         try:
             await asyncio.wait({outcome, abandon}, return_when=asyncio.FIRST_COMPLETED)
             if not outcome.done():
                 attempt.stop(StopReason.SHUTDOWN)
                 await asyncio.wait({outcome}, timeout=STOP_WAIT_S)
+            abandon.cancel()
+            raised = None if not outcome.done() or outcome.cancelled() else outcome.exception()
+            if raised is not None:
+                traced.failed(raised)
+            # the lease is kept while the report is sent (again, if the service is away)
+            await self._report_outcome(client, attempt, outcome)
         finally:
+            reported.set()
             keeper.cancel()
             abandon.cancel()
-        raised = None if not outcome.done() or outcome.cancelled() else outcome.exception()
-        if raised is not None:
-            traced.failed(raised)
-        await self._report_outcome(client, attempt, outcome)
+            if not outcome.done():  # given back while it runs on: it may not go on
+                outcome.cancel()
 
-    async def _keep_lease(self, client: RunsLater, attempt: Attempt, seconds: float) -> None:
+    async def _keep_lease(
+        self, client: RunsLater, attempt: Attempt, seconds: float, reported: asyncio.Event
+    ) -> None:
         """Heartbeat until cancelled: stop the attempt on a cancel request or a lost lease
-        (a 409, or the lease's end passing while the service cannot be reached)."""
+        (a 409, or the lease's end passing while the service cannot be reached). Once the
+        outcome is `reported`, a 409 is the report's doing: nothing is lost."""
         every = self.heartbeat_s or max(seconds / HEARTBEATS_PER_LEASE, 0.1)
         held_until = time.monotonic() + seconds
         while True:
@@ -328,9 +351,11 @@ class Worker:
             sent = time.monotonic()
             try:
                 beat = await client.run(heartbeat(attempt.task["id"], attempt.token))
-            except (ProblemError, httpx.HTTPError) as error:
+                cancel_requested = bool(beat["cancel_requested"])
+            except Exception as error:  # any: heartbeats must not stop while it runs
                 if isinstance(error, ProblemError) and error.status in (404, 409):
-                    self._lose(attempt, error.detail)
+                    if not reported.is_set():
+                        self._lose(attempt, error.detail)
                     return
                 if time.monotonic() >= held_until:
                     self._lose(attempt, f"the lease ran out while heartbeats failed: {error}")
@@ -339,7 +364,7 @@ class Worker:
                 continue
             # the service leaves at least two thirds of a lease after each heartbeat
             held_until = max(held_until, sent + seconds * 2 / 3)
-            if beat["cancel_requested"] and attempt.stop_reason is None:
+            if cancel_requested and attempt.stop_reason is None:
                 log.info("task %s cancel requested: stopping it", attempt.task["id"])
                 attempt.stop(StopReason.CANCELLED)
 
@@ -388,23 +413,29 @@ class Worker:
         call: Callable[..., Call[None]],
         *reason: str,
     ) -> bool:
-        """Report until the service answers: False if it refused (the lease is gone), or
-        could not be reached before the lease ran out anyway."""
+        """Report until the service answers, while the lease is kept (the attempt's
+        heartbeats go on meanwhile): False if it refused (the lease is gone), or the lease
+        was lost before it could be reached."""
         task_id = attempt.task["id"]
         give_up = time.monotonic() + REPORT_FOR_S
+        unanswered = False
         while True:
             try:
                 await client.run(call(task_id, attempt.token, *reason))
                 return True
             except ProblemError as error:
                 if error.status < 500 and error.status != 429:
+                    if unanswered and error.status in (404, 409):
+                        log.warning("task %s report refused (%s): a send whose answer was "
+                                    "lost may have made it", task_id, error)  # fmt: skip
+                        return False
                     log.warning("task %s report refused: %s", task_id, error)
                     self.lost += error.status in (404, 409)
                     return False
                 failure: Exception = error
             except httpx.HTTPError as error:
-                failure = error
-            if time.monotonic() >= give_up:
+                failure, unanswered = error, True
+            if attempt.stop_reason is StopReason.LEASE_LOST or time.monotonic() >= give_up:
                 log.warning("task %s report abandoned: %s", task_id, failure)
                 return False
             log.warning("task %s report failed, again in %g s: %s", task_id, RETRY_S, failure)

@@ -30,6 +30,7 @@ ALLOWED = {
         "structlog",
         "httpx",
         "uvicorn",
+        "opentelemetry",  # its API, for the worker library's function spans
     },
 }
 

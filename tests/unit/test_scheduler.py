@@ -1,7 +1,10 @@
 """The scheduler policy over the in-memory store, driven step by step with run_once."""
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -17,6 +20,7 @@ from application.errors import StoreUnavailable
 from application.messages import MessageContext
 from application.restored_state import RunningTasks, SchedulerState, WaitingTask
 from application.scheduling.scheduler import Scheduler
+from application.tracing import TraceParent
 from domain.events import TaskDeferred, WorkerAssigned
 from domain.scheduling import DecisionRecord, PoolSnapshot
 from domain.values import Algorithm, ResourceType, TaskType
@@ -302,3 +306,48 @@ def test_the_running_policy_shows_its_failure_backs_off_and_recovers(
     assert all("database is locked" in error for _, error in seen)
     assert policy.failing is None
     assert policy.failures_total == 4
+
+
+class RecordingTracer:
+    """The Tracer port, on: each span a child numbered in order, recorded with its parent."""
+
+    enabled = True
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[str, TraceParent | None, dict[str, object]]] = []
+
+    def current(self) -> TraceParent | None:
+        return None
+
+    @contextlib.contextmanager
+    def span(self, name: str, parent: TraceParent | None, attributes: Any) -> Iterator[TraceParent]:
+        self.spans.append((name, parent, dict(attributes)))
+        yield TraceParent("a" * 32, f"{len(self.spans):016x}")
+
+
+def test_with_tracing_on_each_command_is_a_span_under_its_tasks_trace(  # type: ignore[no-untyped-def]
+    bus, sender, memory_store, signal
+) -> None:
+    pool(bus, "a", 2)
+    submitted = TraceParent("b" * 32, "c" * 16)
+
+    def trace_of(stream_id: str) -> TraceParent | None:
+        if stream_id == "task-t2":
+            raise StoreUnavailable("the database is locked")  # no reason to fail the task
+        return submitted
+
+    tracer = RecordingTracer()
+    policy = Scheduler(memory_store, sender, EmptyStateSource(), signal, None, tracer, trace_of)
+    policy.restore()
+    submit(bus, "t1")
+    submit(bus, "t2")
+    policy.run_once()
+    assert [task for task, _ in assignments(memory_store)] == ["t1", "t2"]
+    assert [(name, parent) for name, parent, _ in tracer.spans] == [
+        ("taskrouterx.schedule", submitted),
+        ("taskrouterx.schedule", None),
+    ]
+    assert tracer.spans[0][2]["taskrouterx.command"] == "AssignWorker"
+    traces = [r.metadata.trace for r in memory_store.read_all(0, 100)
+              if isinstance(r.event, WorkerAssigned)]  # fmt: skip
+    assert traces == [TraceParent("a" * 32, f"{1:016x}"), TraceParent("a" * 32, f"{2:016x}")]

@@ -5,6 +5,7 @@ giving tasks back, a stop asked before the worker runs, and a refused lease or a
 `Unrunnable` stopping the worker."""
 
 import asyncio
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from interfaces.client.calls import Call
 from interfaces.worker import (
     Failure,
     Release,
+    StopReason,
     Unrunnable,
     Worker,
     WorkerError,
@@ -219,3 +221,84 @@ def test_an_unrunnable_function_gives_its_task_back_and_stops_the_worker() -> No
     with pytest.raises(WorkerError, match="no GPU here"):
         asyncio.run(worker.serve())
     assert service.reports == [("release", "t-1", "no GPU here")]
+
+
+def test_what_asyncio_will_not_carry_still_ends_the_task_as_a_failure() -> None:
+    service = FakeService(task("t-stop", "query"), task("t-exit"), task("t-coro", "simulation"),
+                          task("t-ok", "simulation"))  # fmt: skip
+    worker = worker_on(service)
+
+    @worker.task("query")
+    def empty(_: Any) -> None:
+        next(iter([]))  # StopIteration: an asyncio future refuses it
+
+    @worker.task("order")
+    async def leaves(_: Any) -> None:
+        raise SystemExit(3)  # would stop the loop, and every other task with it
+
+    @worker.task("simulation")
+    def sneaky(each: Any) -> Any:
+        return asyncio.sleep(0) if each["id"] == "t-coro" else None
+
+    serve_until(worker, lambda: len(service.reports) == 4)
+    reports = {task_id: (action, reason or "") for action, task_id, reason in service.reports}
+    assert reports["t-stop"][1].startswith("RuntimeError: the task function raised StopIteration")
+    assert reports["t-exit"][1].startswith("RuntimeError: the task function raised SystemExit: 3")
+    assert reports["t-coro"][1].startswith("TypeError: the task function returned an awaitable")
+    assert reports["t-ok"] == ("complete", "")
+
+
+def test_a_decorated_async_function_runs_on_the_loop_and_is_awaited() -> None:
+    service = FakeService(task("t-1"))
+    worker = worker_on(service)
+    ran: list[str] = []
+
+    def logged(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def wrapper(*args: Any) -> Any:
+            return function(*args)
+
+        return wrapper
+
+    @worker.task("order")
+    @logged
+    async def handle(each: Any) -> None:
+        await asyncio.sleep(0)
+        ran.append(each["id"])
+
+    serve_until(worker, lambda: len(service.reports) == 1)
+    assert ran == ["t-1"]
+    assert service.reports == [("complete", "t-1", None)]
+
+
+def test_a_lease_lost_after_a_cancel_request_reports_nothing() -> None:
+    service = FakeService(task("t-1", "query"))
+    worker = worker_on(service)
+    reasons: list[StopReason | None] = []
+
+    @worker.task()
+    def slow(_: Any) -> None:
+        attempt = current_attempt()
+        service.cancelled.add("t-1")
+        attempt.wait(30)  # woken by the cancel request
+        reasons.append(attempt.stop_reason)
+        service.lost.add("t-1")  # then the lease goes (expired, preempted)
+        deadline = time.monotonic() + 5
+        while attempt.stop_reason is not StopReason.LEASE_LOST and time.monotonic() < deadline:
+            time.sleep(0.005)
+        reasons.append(attempt.stop_reason)
+        attempt.check()
+
+    serve_until(worker, lambda: worker.lost == 1)
+    assert reasons == [StopReason.CANCELLED, StopReason.LEASE_LOST]
+    assert service.reports == [], "a release would be for a lease no longer held"
+
+
+def test_a_worker_serves_again_after_it_stopped() -> None:
+    service = FakeService(task("t-1"))
+    worker = worker_on(service)
+    worker.task()(lambda _: None)
+    serve_until(worker, lambda: worker.completed == 1)
+    service.waiting.append(task("t-2"))
+    serve_until(worker, lambda: worker.completed == 2)
+    assert [task_id for _, task_id, _ in service.reports] == ["t-1", "t-2"]
