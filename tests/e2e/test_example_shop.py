@@ -35,8 +35,10 @@ def test_the_shop_example_runs_as_documented(tmp_path: Path) -> None:
         assert any(line.startswith("order cancelled while packing: cancelled") for line in lines)
         assert "in the dead letters: 1 of the shop's orders" in lines
     finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            assert worker.wait(timeout=60) == 0
-        server.stop()
+        try:
+            for worker in workers:
+                worker.terminate()
+            exits = [worker.wait(timeout=60) for worker in workers]
+        finally:
+            server.stop()
+    assert exits == [0, 0], "each worker stops cleanly on SIGTERM"
