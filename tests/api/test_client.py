@@ -86,9 +86,9 @@ def test_a_refusal_raises_its_problem_details(router: Client) -> None:
     assert "does not exist" in missing.value.detail
 
 
-def test_importing_the_client_loads_neither_the_server_nor_its_settings() -> None:
+def test_importing_the_client_or_the_worker_loads_neither_the_server_nor_its_settings() -> None:
     loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, interfaces.client; print(sorted(m for m in "
+        [sys.executable, "-c", "import sys, interfaces.client, interfaces.worker; print(sorted(m for m in "
          "('fastapi', 'sqlalchemy', 'pydantic_settings', 'infrastructure', 'interfaces.http') "
          "if m in sys.modules))"],
         capture_output=True, text=True, check=True,
