@@ -52,8 +52,14 @@ THROUGHPUT = sql(
     "SELECT second, finished, completed, latency_sum_us FROM stats_throughput "
     "WHERE second >= ? AND second < ?"
 )
+E_COLUMNS = ", ".join(f"e.{column}" for column in COLUMNS)
+"""The events table's columns, of its alias `e`."""
+TASK_OF_EVENT = f"LEFT JOIN tasks t ON t.id = substr(e.stream_id, {len(task_stream('')) + 1})"
+"""An event's task row as `t` (`task-<id>` streams: the row says whose it is)."""
+OF_TENANT = "(t.tenant = ? OR e.stream_id = ?)"
+"""A tenant's event (with TASK_OF_EVENT): its tasks' and its own stream's."""
 STREAM_EVENTS = sql(
-    f"SELECT {', '.join(f'e.{column}' for column in COLUMNS)}, x.trace_id FROM events e "
+    f"SELECT {E_COLUMNS}, x.trace_id FROM events e "
     "LEFT JOIN event_traces x ON x.position = e.position WHERE e.stream_id = ? ORDER BY e.version"
 )
 """A stream's events, each with the trace it was recorded under (if any)."""
@@ -84,15 +90,14 @@ TENANT_SCAN = 10_000
 the tasks they belong to, so a quiet tenant's page would otherwise read the log to its
 head. A page ends there even if short, and says where (`reached`)."""
 TENANT_EVENTS = (
-    f"SELECT {', '.join(f'e.{column}' for column in COLUMNS)} FROM events e "
-    f"LEFT JOIN tasks t ON t.id = substr(e.stream_id, {len(task_stream('')) + 1}) "
-    "WHERE e.position > ? AND e.position <= ?{and_where} AND (t.tenant = ? OR e.stream_id = ?) "
+    f"SELECT {E_COLUMNS} FROM events e {TASK_OF_EVENT} "
+    f"WHERE e.position > ? AND e.position <= ?{{and_where}} AND {OF_TENANT} "
     "ORDER BY e.position LIMIT ?"
 )
 """A tenant's events: its tasks' (`task-<id>`: the task row says whose) and its own stream's."""
 LOG_FILTERS = ("stream_id", "type")
 TRACE_EVENTS = (
-    f"SELECT {', '.join(f'e.{column}' for column in COLUMNS)}, x.trace_id "
+    f"SELECT {E_COLUMNS}, x.trace_id "
     "FROM event_traces x JOIN events e ON e.position = x.position{tenant_join} "
     "WHERE x.trace_id = ? AND x.position > ?{and_where} ORDER BY x.position LIMIT ?"
 )
@@ -485,20 +490,23 @@ def _given(
 @functools.cache
 def _tenant_filtered(names: tuple[str, ...]) -> Sql:
     """TENANT_EVENTS with the given filters on the events' columns."""
-    return sql(TENANT_EVENTS.format(and_where="".join(f" AND e.{name} = ?" for name in names)))
+    return sql(TENANT_EVENTS.format(and_where=_on_events(names)))
 
 
 @functools.cache
 def _trace_filtered(names: tuple[str, ...], of_tenant: bool) -> Sql:
     """TRACE_EVENTS with the given filters on the events' columns (and a tenant's)."""
-    tenant = " AND (t.tenant = ? OR e.stream_id = ?)" if of_tenant else ""
-    joined = f" LEFT JOIN tasks t ON t.id = substr(e.stream_id, {len(task_stream('')) + 1})"
     return sql(
         TRACE_EVENTS.format(
-            tenant_join=joined if of_tenant else "",
-            and_where="".join(f" AND e.{name} = ?" for name in names) + tenant,
+            tenant_join=f" {TASK_OF_EVENT}" if of_tenant else "",
+            and_where=_on_events(names) + (f" AND {OF_TENANT}" if of_tenant else ""),
         )
     )
+
+
+def _on_events(names: tuple[str, ...]) -> str:
+    """` AND e.a = ? AND e.b = ?` for the given columns of the events (alias `e`)."""
+    return "".join(f" AND e.{name} = ?" for name in names)
 
 
 @functools.cache
