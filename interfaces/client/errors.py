@@ -24,6 +24,12 @@ class ProblemError(Exception):
         self.type = type
         self.errors = errors or []
 
+    @property
+    def lasting(self) -> bool:
+        """A refusal that asking again will not change (a 4xx but 429): unlike a busy or
+        unavailable service's."""
+        return self.status < 500 and self.status != 429
+
     @classmethod
     def of(cls, response: httpx.Response) -> "ProblemError":
         """The problem a response carries (its body if it is problem details, else its

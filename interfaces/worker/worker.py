@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 import httpx
 
@@ -219,7 +219,7 @@ class Worker:
                     return found
                 why = f"no worker pool is named {self.pool} yet"
             except ProblemError as error:
-                if error.status < 500 and error.status != 429:
+                if error.lasting:
                     raise WorkerError(
                         f"cannot list the pools to find {self.pool}: {error}"
                     ) from None
@@ -229,8 +229,7 @@ class Worker:
             if time.monotonic() - warned >= WAITING_WARNING_S:
                 log.warning("worker %s waiting: %s", self.worker_id, why)
                 warned = time.monotonic()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), RETRY_S)
+            await self._pause(RETRY_S)
         return None
 
     async def _lease_and_run(self, client: AsyncClient, pool_id: str) -> None:
@@ -268,7 +267,7 @@ class Worker:
             leased: list[LeasedTask] = await client.run(call)
             return leased
         except ProblemError as error:
-            if error.status < 500 and error.status != 429:  # a wrong key or pool: stop
+            if error.lasting:  # a wrong key or pool: stop
                 self.broken = f"the service refuses to lease: {error}"
                 log.error("worker %s stopping: %s", self.worker_id, self.broken)
                 self._stop_here(now=False)  # what runs finishes, or is given back
@@ -276,9 +275,13 @@ class Worker:
             log.warning("lease failed: %s", error)
         except httpx.HTTPError as error:
             log.warning("lease failed: %s", error)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), RETRY_S)
+        await self._pause(RETRY_S)
         return []
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait `seconds`, or less if the worker is stopping."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def _finish(self, running: set["asyncio.Task[None]"]) -> None:
         """Let running attempts end within the grace period, then tell them to stop."""
@@ -353,7 +356,7 @@ class Worker:
                 beat = await client.run(heartbeat(attempt.task["id"], attempt.token))
                 cancel_requested = bool(beat["cancel_requested"])
             except Exception as error:  # any: heartbeats must not stop while it runs
-                if isinstance(error, ProblemError) and error.status in (404, 409):
+                if _lease_gone(error):
                     if not reported.is_set():
                         self._lose(attempt, error.detail)
                     return
@@ -424,13 +427,13 @@ class Worker:
                 await client.run(call(task_id, attempt.token, *reason))
                 return True
             except ProblemError as error:
-                if error.status < 500 and error.status != 429:
-                    if unanswered and error.status in (404, 409):
+                if error.lasting:
+                    if unanswered and _lease_gone(error):
                         log.warning("task %s report refused (%s): a send whose answer was "
                                     "lost may have made it", task_id, error)  # fmt: skip
                         return False
                     log.warning("task %s report refused: %s", task_id, error)
-                    self.lost += error.status in (404, 409)
+                    self.lost += _lease_gone(error)
                     return False
                 failure: Exception = error
             except httpx.HTTPError as error:
@@ -453,3 +456,9 @@ def _named(name: str, pools: list[Pool]) -> str | None:
                 )
             return pool["id"]
     return None
+
+
+def _lease_gone(error: Exception) -> TypeGuard[ProblemError]:
+    """Whether the service says the attempt's lease is no longer held (409: expired,
+    preempted, the task moved on; 404: the task is gone)."""
+    return isinstance(error, ProblemError) and error.status in (404, 409)
