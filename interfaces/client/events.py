@@ -1,9 +1,8 @@
 """Server-Sent Events as the client reads them: the frames of `/api/v1/events/stream`."""
 
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
-
-import orjson
 
 
 class StreamedEvent(NamedTuple):
@@ -39,7 +38,7 @@ class Frames:
         position, kind, data = done
         if position is None or kind is None or data is None:
             return []
-        return [StreamedEvent(position, kind, orjson.loads(data))]
+        return [StreamedEvent(position, kind, json.loads(data))]
 
 
 def streamed(lines: Iterable[str]) -> Iterator[StreamedEvent | None]:
