@@ -119,9 +119,9 @@ async def _lease_some(
 
 
 def _traces_of(service: Leasing, task_ids: list[str], worker_id: str) -> list[TraceParent | None]:
-    """For each task, a span for its lease (`taskrouterx.lease`) under the trace its
-    latest traced event was recorded under: the lease, and the worker's report, continue
-    the task's trace (the worker is told it as `traceparent`)."""
+    """For each task, a span for its lease (`taskrouterx.lease`) under the latest span of
+    the task's own trace: the lease, and the worker's report, continue the task's trace
+    (the worker is told it as `traceparent`)."""
     spans = []
     for task_id in task_ids:
         attributes = {"taskrouterx.task_id": task_id, "taskrouterx.worker_id": worker_id}

@@ -41,23 +41,21 @@ def events(
     it stopped: go on from there until it reaches `head`). A key bound to a tenant reads
     only that tenant's events."""
     tenant = tenant_seen(bound, tenant)
-    if trace_id is not None:
-        page, head = reads.trace_events_page(
-            trace_id.lower(), after, limit, stream, type, correlation_id, tenant
-        )
-        if bound is not None:
-            page = [tenant_privacy.event_view_for(event, bound) for event in page]
-        next_after = page[-1]["position"] if len(page) == limit else max(after, head)
-        return {"events": page, "next_after": next_after, "head": head}
-    if tenant is not None:
+    if tenant is not None and trace_id is None:
         page, reached, head = reads.tenant_events_page(
             tenant, after, limit, stream, type, correlation_id
         )
-        if bound is not None:  # the other tenants a decision or a preemption names
-            page = [tenant_privacy.event_view_for(event, bound) for event in page]
-        return {"events": page, "next_after": max(after, reached), "head": head}
-    page, head = reads.events_page(after, limit, stream, type, correlation_id)
-    next_after = page[-1]["position"] if len(page) == limit else max(after, head)
+        next_after = max(after, reached)
+    else:
+        if trace_id is not None:
+            page, head = reads.trace_events_page(
+                trace_id.lower(), after, limit, stream, type, correlation_id, tenant
+            )
+        else:
+            page, head = reads.events_page(after, limit, stream, type, correlation_id)
+        next_after = page[-1]["position"] if len(page) == limit else max(after, head)
+    if bound is not None:  # the other tenants a decision or a preemption names
+        page = [tenant_privacy.event_view_for(event, bound) for event in page]
     return {"events": page, "next_after": next_after, "head": head}
 
 
