@@ -108,21 +108,18 @@ def _exporter(name: str) -> "SpanExporter":
 
 
 def _parent_of(span: Any) -> TraceParent | None:
-    context = span.get_span_context()
-    if not context.is_valid:
-        return None
-    return TraceParent(
-        format(context.trace_id, "032x"), format(context.span_id, "016x"),
-        bool(context.trace_flags.sampled),
-    )  # fmt: skip
+    """The span's ids, as its `traceparent` header says them (None for no valid span)."""
+    from opentelemetry import trace
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    carrier: dict[str, str] = {}
+    TraceContextTextMapPropagator().inject(carrier, trace.set_span_in_context(span))
+    return TraceParent.parse(carrier.get("traceparent"))
 
 
 def _context_of(parent: TraceParent) -> Any:
-    from opentelemetry import trace
-    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+    """A context whose current span is `parent`, read from its `traceparent` header (as a
+    worker reads the lease's)."""
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-    remote = SpanContext(
-        int(parent.trace_id, 16), int(parent.span_id, 16), is_remote=True,
-        trace_flags=TraceFlags(TraceFlags.SAMPLED if parent.sampled else TraceFlags.DEFAULT),
-    )  # fmt: skip
-    return trace.set_span_in_context(NonRecordingSpan(remote))
+    return TraceContextTextMapPropagator().extract({"traceparent": parent.header()})
