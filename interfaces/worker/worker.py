@@ -328,11 +328,12 @@ class Worker:
                 attempt.stop(StopReason.SHUTDOWN)
                 await asyncio.wait({outcome}, timeout=STOP_WAIT_S)
             abandon.cancel()
-            raised = None if not outcome.done() or outcome.cancelled() else outcome.exception()
+            ran = outcome.done() and not outcome.cancelled()  # to a return or a raise
+            raised = outcome.exception() if ran else None
             if raised is not None:
                 traced.failed(raised)
             # the lease is kept while the report is sent (again, if the service is away)
-            await self._report_outcome(client, attempt, outcome)
+            await self._report_outcome(client, attempt, ran and raised is None, raised)
         finally:
             reported.set()
             keeper.cancel()
@@ -377,14 +378,15 @@ class Worker:
         attempt.stop(StopReason.LEASE_LOST)
 
     async def _report_outcome(
-        self, client: RunsLater, attempt: Attempt, outcome: "asyncio.Future[Any]"
+        self, client: RunsLater, attempt: Attempt, returned: bool, error: BaseException | None
     ) -> None:
+        """Report how the function ended: it `returned`, raised `error`, or neither (it was
+        cancelled, or still runs after being told to stop)."""
         task_id, why = attempt.task["id"], attempt.stop_reason
         if why is StopReason.LEASE_LOST:
             self.lost += 1
             return
-        error = None if not outcome.done() or outcome.cancelled() else outcome.exception()
-        if outcome.done() and not outcome.cancelled() and error is None:
+        if returned:
             if await self._report(client, attempt, complete):
                 self.completed += 1
                 log.info("task %s completed", task_id)
