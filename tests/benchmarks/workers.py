@@ -12,8 +12,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 from interfaces.client import Client
 from tests.benchmarks.harness import Report, Row, Scale, progress
 from tests.benchmarks.servers import server
@@ -52,7 +50,7 @@ def one_run(kind: str, database: Path, tasks: int) -> float:
         worker = subprocess.Popen(_worker_command(kind, url), stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)  # fmt: skip
         try:
-            while _completed(url) < tasks:
+            while router.stats()["tasks_completed"] < tasks:
                 if worker.poll() is not None:
                     raise RuntimeError(f"the {kind} worker exited with {worker.returncode}")
                 time.sleep(0.05)
@@ -70,8 +68,3 @@ def _worker_command(kind: str, url: str) -> list[str]:
     flavour = kind.split()[1]
     return [sys.executable, "-m", "tests.benchmarks.noop_worker", url, "bench",
             str(CONCURRENCY), flavour]  # fmt: skip
-
-
-def _completed(url: str) -> int:
-    stats = httpx.get(f"{url}/api/v1/system/stats", timeout=10).json()
-    return int(stats["tasks_completed"])
