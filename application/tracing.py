@@ -6,10 +6,14 @@ trace. `NO_TRACING` is the tracer when tracing is off: it opens nothing and hand
 parent back, so every call costs one function call."""
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Protocol
+
+import structlog
+
+log = structlog.get_logger(__name__)
 
 _HEADER = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 
@@ -71,3 +75,15 @@ class NoTracing:
 
 
 NO_TRACING = NoTracing()
+
+
+def parent_from(
+    trace_of: Callable[[str], TraceParent | None], stream_id: str
+) -> TraceParent | None:
+    """The span to continue for a command about the stream (`trace_of` looks it up). A
+    failed look is no reason to fail the command: it starts a trace of its own instead."""
+    try:
+        return trace_of(stream_id)
+    except Exception as error:
+        log.warning("tracing.parent_unknown", stream_id=stream_id, error=str(error))
+        return None

@@ -27,7 +27,7 @@ from application.restored_state import WaitingTask
 from application.scheduling.pool_board import PoolBoard
 from application.scheduling.tenant_shares import TenantShares
 from application.scheduling.waiting_queue import WaitingQueue
-from application.tracing import NO_TRACING, TraceParent, Tracer
+from application.tracing import NO_TRACING, TraceParent, Tracer, parent_from
 from domain.errors import DomainError
 from domain.events import (
     AlgorithmSwitched,
@@ -414,18 +414,10 @@ class Scheduler(Reactor):
         attributes = {"taskrouterx.task_id": about, "taskrouterx.for_task_id": task.task_id,
                       "taskrouterx.command": type(command).__name__,
                       "taskrouterx.algorithm": str(self.algorithm)}  # fmt: skip
-        with self._tracer.span("taskrouterx.schedule", self._parent(about), attributes) as span:
+        parent = parent_from(self._trace_of, task_stream(about))
+        with self._tracer.span("taskrouterx.schedule", parent, attributes) as span:
             context = MessageContext(task.correlation_id, self._last_event_id, ACTOR, span)
             return self._sender.submit(command, context)
-
-    def _parent(self, task_id: str) -> TraceParent | None:
-        """The span to continue for a command about the task; a failed look is no reason
-        to fail the command: it starts a trace of its own instead."""
-        try:
-            return self._trace_of(task_stream(task_id))
-        except Exception as error:
-            log.warning("scheduler.trace_unknown", task_id=task_id, error=str(error))
-            return None
 
     def _settle(
         self, future: "Future[CommandResult]", task: WaitingTask

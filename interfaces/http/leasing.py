@@ -15,7 +15,7 @@ from application.errors import ConcurrencyConflict, HistoryArchived
 from application.messages import MessageContext
 from application.ports import CommandSender, ReadModel
 from application.service import CommitSource
-from application.tracing import NO_TRACING, TraceParent, Tracer
+from application.tracing import NO_TRACING, TraceParent, Tracer, parent_from
 from domain.errors import DomainError, PoolNotExternal, PoolNotFound
 from domain.events import TaskLeased
 from domain.task import task_stream
@@ -125,10 +125,7 @@ def _traces_of(service: Leasing, task_ids: list[str], worker_id: str) -> list[Tr
     spans = []
     for task_id in task_ids:
         attributes = {"taskrouterx.task_id": task_id, "taskrouterx.worker_id": worker_id}
-        try:
-            parent = service.reads.trace_of(task_stream(task_id))
-        except Exception:  # a failed look starts a trace of its own, it fails no lease
-            parent = None
+        parent = parent_from(service.reads.trace_of, task_stream(task_id))
         with service.tracer.span("taskrouterx.lease", parent, attributes) as span:
             spans.append(span)
     return spans
