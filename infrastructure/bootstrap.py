@@ -239,9 +239,7 @@ def bootstrap(
     tracer: Tracer | None = None,
 ) -> TaskRouter:
     settings = settings or Settings()
-    tracer = tracer or tracer_for(
-        settings.otel_traces_exporter, settings.otel_sdk_disabled, settings.otel_service_name
-    )
+    tracer = tracer or _tracer(settings)
     clock = clock or SystemClock()
     ids = ids or TimeOrderedIds(clock, settings.id_seed)
     engines = create_engines(
@@ -433,9 +431,14 @@ def bootstrap_front(
         warm=functools.partial(warm_reads, time_travel, read_model),
         after_loss=exit_failed,
         verifier=VerifierLink(settings) if settings.verify_continuously else None,
-        tracer=tracer_for(
-            settings.otel_traces_exporter, settings.otel_sdk_disabled, settings.otel_service_name
-        ),
+        tracer=_tracer(settings),
+    )
+
+
+def _tracer(settings: Settings) -> Tracer:
+    """The tracer OpenTelemetry's variables ask for (infrastructure/telemetry.py)."""
+    return tracer_for(
+        settings.otel_traces_exporter, settings.otel_sdk_disabled, settings.otel_service_name
     )
 
 
